@@ -5,6 +5,7 @@
 //! value takes a deliberate call to [`Secret::expose`].
 
 use std::fmt;
+use std::sync::{Arc, RwLock};
 
 /// A string whose `Debug` and `Display` print `<redacted>`.
 #[derive(Clone, PartialEq, Eq)]
@@ -38,6 +39,39 @@ impl fmt::Display for Secret {
     }
 }
 
+/// The bot token as every Webex client holds it: shared, and replaceable at run
+/// time (SIGHUP reloads it) without rebuilding the clients.
+#[derive(Clone, Default)]
+pub struct SharedSecret(Arc<RwLock<Secret>>);
+
+impl SharedSecret {
+    pub fn new(secret: Secret) -> Self {
+        Self(Arc::new(RwLock::new(secret)))
+    }
+
+    pub fn get(&self) -> Secret {
+        // A poisoned lock only means a writer panicked mid-assignment of a String,
+        // which cannot leave it half-written: keep serving the value.
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn set(&self, secret: Secret) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = secret;
+    }
+}
+
+impl fmt::Debug for SharedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Default for Secret {
+    fn default() -> Self {
+        Self(String::new())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,5 +82,14 @@ mod tests {
         assert_eq!(format!("{secret:?}"), "<redacted>");
         assert_eq!(format!("{secret}"), "<redacted>");
         assert_eq!(secret.expose(), "MzQ1Njc4OTAtdG9rZW4");
+    }
+
+    #[test]
+    fn shared_secret_can_be_replaced() {
+        let shared = SharedSecret::new(Secret::new("old"));
+        let clone = shared.clone();
+        shared.set(Secret::new("new"));
+        assert_eq!(clone.get().expose(), "new");
+        assert_eq!(format!("{clone:?}"), "<redacted>");
     }
 }

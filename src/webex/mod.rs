@@ -3,6 +3,7 @@
 
 pub mod ids;
 pub mod mercury;
+pub mod proxy;
 pub mod rest;
 pub mod tls;
 pub mod wdm;
