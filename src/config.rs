@@ -1,1 +1,348 @@
-//! (being written)
+//! Configuration: a TOML file, overridden by `WEBEX_HITL__SECTION__KEY`
+//! environment variables, validated once at start.
+//!
+//! Every mistake is reported as one [`ConfigError`] naming the key, and the
+//! process exits with `EX_CONFIG` (78) so systemd does not restart it in a loop.
+//! The bot token is never required in the file: it comes from `WEBEX_HITL_TOKEN`,
+//! `webex.token_file`, or systemd's `$CREDENTIALS_DIRECTORY/webex-token`.
+
+use crate::secret::Secret;
+use reqwest::Url;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// `EX_CONFIG` from sysexits.h: the configuration is wrong; restarting won't help.
+pub const EXIT_CONFIG: i32 = 78;
+
+pub const DEFAULT_API_URL: &str = "https://webexapis.com/v1";
+pub const DEFAULT_U2C_URL: &str = "https://u2c.wbx2.com/u2c/api/v1";
+const ENV_PREFIX: &str = "WEBEX_HITL";
+const TOKEN_ENV: &str = "WEBEX_HITL_TOKEN";
+const CREDENTIAL_NAME: &str = "webex-token";
+
+#[derive(Debug, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { key: key.into(), message: message.into() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub webex: WebexConfig,
+    #[serde(default)]
+    pub api: ApiConfig,
+    #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebexConfig {
+    pub token_file: Option<PathBuf>,
+    pub api_url: String,
+    pub u2c_url: String,
+    /// Skips U2C discovery when set.
+    pub wdm_url: Option<String>,
+    /// `http://[user:pass@]host:port`; unset means `HTTPS_PROXY`/`NO_PROXY` decide.
+    pub proxy: Option<String>,
+    /// Extra PEM certificates to trust (a TLS-inspecting proxy's CA).
+    pub ca_file: Option<PathBuf>,
+    pub device_name: String,
+    pub ping_interval_s: f64,
+    pub pong_timeout_s: f64,
+    pub ready_timeout_s: f64,
+    pub backoff_base_s: f64,
+    pub backoff_cap_s: f64,
+}
+
+impl Default for WebexConfig {
+    fn default() -> Self {
+        Self {
+            token_file: None,
+            api_url: DEFAULT_API_URL.into(),
+            u2c_url: DEFAULT_U2C_URL.into(),
+            wdm_url: None,
+            proxy: None,
+            ca_file: None,
+            device_name: "webex-hitl".into(),
+            ping_interval_s: 15.0,
+            pong_timeout_s: 14.0,
+            ready_timeout_s: 20.0,
+            backoff_base_s: 1.0,
+            backoff_cap_s: 32.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    pub socket: PathBuf,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self { socket: systemd_dir("RUNTIME_DIRECTORY", "/run/webex-hitl").join("webex-hitl.sock") }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { path: systemd_dir("STATE_DIRECTORY", "/var/lib/webex-hitl").join("webex-hitl.db") }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing filter: `info`, `debug`, `webex_hitl=debug,info`, ...
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { level: "info".into(), format: LogFormat::Text }
+    }
+}
+
+/// systemd hands `StateDirectory=`/`RuntimeDirectory=` over in these variables
+/// (possibly several, colon-separated: the first is ours).
+fn systemd_dir(var: &str, fallback: &str) -> PathBuf {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.split(':').next().filter(|s| !s.is_empty()).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(fallback))
+}
+
+impl Config {
+    /// Loads the file (if given) and the environment, then validates.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder();
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::new("--config", format!("{} does not exist", file.display())));
+            }
+            builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix(ENV_PREFIX).prefix_separator("__").separator("__").try_parsing(true),
+        );
+        let raw = builder.build().map_err(from_config_crate)?;
+        let config: Config = raw.try_deserialize().map_err(from_config_crate)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses TOML text alone (no environment), for tests and `config check`.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let raw = config::Config::builder()
+            .add_source(config::File::from_str(text, config::FileFormat::Toml))
+            .build()
+            .map_err(from_config_crate)?;
+        let config: Config = raw.try_deserialize().map_err(from_config_crate)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let webex = &self.webex;
+        check_url("webex.api_url", &webex.api_url)?;
+        check_url("webex.u2c_url", &webex.u2c_url)?;
+        if let Some(wdm) = &webex.wdm_url {
+            check_url("webex.wdm_url", wdm)?;
+        }
+        if let Some(proxy) = &webex.proxy {
+            check_url("webex.proxy", proxy)?;
+        }
+        if let Some(ca) = &webex.ca_file {
+            if !ca.is_file() {
+                return Err(ConfigError::new("webex.ca_file", format!("{} is not a readable file", ca.display())));
+            }
+        }
+        if webex.device_name.trim().is_empty() {
+            return Err(ConfigError::new("webex.device_name", "must not be empty"));
+        }
+        for (key, value) in [
+            ("webex.ping_interval_s", webex.ping_interval_s),
+            ("webex.pong_timeout_s", webex.pong_timeout_s),
+            ("webex.ready_timeout_s", webex.ready_timeout_s),
+            ("webex.backoff_base_s", webex.backoff_base_s),
+            ("webex.backoff_cap_s", webex.backoff_cap_s),
+        ] {
+            if !(value.is_finite() && value > 0.0 && value <= 3600.0) {
+                return Err(ConfigError::new(key, format!("must be a number of seconds in (0, 3600], got {value}")));
+            }
+        }
+        if self.api.socket.as_os_str().is_empty() {
+            return Err(ConfigError::new("api.socket", "must not be empty"));
+        }
+        if self.store.path.as_os_str().is_empty() {
+            return Err(ConfigError::new("store.path", "must not be empty"));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|e| ConfigError::new("log.level", format!("not a valid filter ({e})")))?;
+        Ok(())
+    }
+
+    /// The bot token: `WEBEX_HITL_TOKEN`, else `webex.token_file`, else the
+    /// systemd credential `webex-token`.
+    pub fn load_token(&self) -> Result<Secret, ConfigError> {
+        if let Ok(token) = std::env::var(TOKEN_ENV) {
+            return non_empty(TOKEN_ENV, token);
+        }
+        if let Some(path) = &self.webex.token_file {
+            return read_token_file("webex.token_file", path);
+        }
+        if let Ok(dir) = std::env::var("CREDENTIALS_DIRECTORY") {
+            let path = Path::new(&dir).join(CREDENTIAL_NAME);
+            if path.exists() {
+                return read_token_file("$CREDENTIALS_DIRECTORY/webex-token", &path);
+            }
+        }
+        Err(ConfigError::new(
+            "webex.token_file",
+            format!("no bot token: set {TOKEN_ENV}, webex.token_file, or a systemd credential named {CREDENTIAL_NAME}"),
+        ))
+    }
+
+    pub fn timing(&self) -> crate::webex::mercury::machine::Timing {
+        crate::webex::mercury::machine::Timing {
+            ping_interval: Duration::from_secs_f64(self.webex.ping_interval_s),
+            pong_timeout: Duration::from_secs_f64(self.webex.pong_timeout_s),
+            ready_timeout: Duration::from_secs_f64(self.webex.ready_timeout_s),
+        }
+    }
+}
+
+fn read_token_file(key: &str, path: &Path) -> Result<Secret, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(key, format!("cannot read {}: {e}", path.display())))?;
+    warn_if_readable_by_others(path);
+    non_empty(key, text)
+}
+
+fn non_empty(key: &str, token: String) -> Result<Secret, ConfigError> {
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(ConfigError::new(key, "the bot token is empty"));
+    }
+    Ok(Secret::new(token))
+}
+
+#[cfg(unix)]
+fn warn_if_readable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.permissions().mode() & 0o004 != 0 {
+            tracing::warn!(path = %path.display(), "the token file is readable by every user: chmod 600 it");
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_readable_by_others(_path: &Path) {}
+
+fn check_url(key: &str, value: &str) -> Result<(), ConfigError> {
+    let url = Url::parse(value).map_err(|e| ConfigError::new(key, format!("{value:?} is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ConfigError::new(key, format!("{value:?} must be an http or https URL")));
+    }
+    Ok(())
+}
+
+/// The `config` crate names the key in its messages ("... for key `webex.api_url`");
+/// surface it as ours.
+fn from_config_crate(error: config::ConfigError) -> ConfigError {
+    let text = error.to_string();
+    let key = text
+        .split("key `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .or_else(|| text.split("unknown field `").nth(1).and_then(|rest| rest.split('`').next()))
+        .unwrap_or("config")
+        .to_owned();
+    ConfigError { key, message: text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_point_at_real_webex() {
+        let config = Config::from_toml("").unwrap();
+        assert_eq!(config.webex.api_url, "https://webexapis.com/v1");
+        assert_eq!(config.webex.u2c_url, "https://u2c.wbx2.com/u2c/api/v1");
+        assert!(config.webex.wdm_url.is_none());
+        assert_eq!(config.log.format, LogFormat::Text);
+    }
+
+    #[test]
+    fn the_example_file_is_valid_and_shows_the_defaults() {
+        let example = Config::from_toml(include_str!("../config.toml.example")).unwrap();
+        let defaults = Config::from_toml("").unwrap();
+        assert_eq!(format!("{:?}", example.webex), format!("{:?}", defaults.webex));
+        assert_eq!(example.log.level, defaults.log.level);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            ("[webex]\napi_url = \"not a url\"", "webex.api_url"),
+            ("[webex]\nproxy = \"ftp://p:1\"", "webex.proxy"),
+            ("[webex]\nping_interval_s = -1", "webex.ping_interval_s"),
+            ("[webex]\nping_interval_s = \"soon\"", "webex.ping_interval_s"),
+            ("[webex]\napi_ur = \"https://x\"", "api_ur"),
+            ("[log]\nformat = \"xml\"", "log.format"),
+            ("[log]\nlevel = \"=[\"", "log.level"),
+            ("[webex]\nca_file = \"/nonexistent/ca.pem\"", "webex.ca_file"),
+        ];
+        for (toml, key) in cases {
+            let error = Config::from_toml(toml).expect_err(toml);
+            assert!(
+                error.key == key || error.message.contains(key),
+                "{toml:?}: expected key {key}, got {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn token_comes_from_a_file_and_is_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "abc123\n").unwrap();
+        let mut config = Config::from_toml("").unwrap();
+        config.webex.token_file = Some(path.clone());
+        // WEBEX_HITL_TOKEN would win; tests never set it.
+        assert_eq!(config.load_token().unwrap().expose(), "abc123");
+        std::fs::write(&path, "  \n").unwrap();
+        assert_eq!(config.load_token().unwrap_err().key, "webex.token_file");
+    }
+}

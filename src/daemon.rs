@@ -1,1 +1,224 @@
-//! (being written)
+//! `webex-hitl serve`: wires the Webex clients, the Mercury link, the event
+//! dispatcher and the socket API together under one shutdown token.
+//!
+//! Every task is spawned into one `JoinSet`, so none can outlive the daemon; the
+//! first task to fail cancels the rest, and its error decides the exit code.
+
+use crate::api::{self, health::BotIdentity, AppState, BindError};
+use crate::config::{Config, ConfigError, EXIT_CONFIG};
+use crate::dispatch::{Dispatcher, RecentIds};
+use crate::secret::SharedSecret;
+use crate::webex::mercury::backoff::Backoff;
+use crate::webex::mercury::connection::{Connection, MercuryError, Settings};
+use crate::webex::mercury::link::LinkState;
+use crate::webex::mercury::transport::Dialer;
+use crate::webex::rest::{Person, RestClient, RestError, RetryKind, RetryPolicy};
+use crate::webex::tls::{self, HttpOptions, TlsError};
+use crate::webex::wdm::DeviceManager;
+use crate::webex::ids;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("configuration error: {0}")]
+    Config(#[from] ConfigError),
+    #[error("configuration error: {0}")]
+    Tls(#[from] TlsError),
+    #[error("Webex rejected the bot token ({detail}). The token is invalid, revoked, or was regenerated in the Webex Developer Portal (regenerating kills the old one). Put the current bot token in webex.token_file, WEBEX_HITL_TOKEN or the webex-token credential, then restart.")]
+    TokenInvalid { detail: String },
+    #[error("cannot serve the API socket: {0}")]
+    Bind(#[from] BindError),
+    #[error("{0}")]
+    Fatal(String),
+}
+
+impl DaemonError {
+    /// 78 (EX_CONFIG) for what only an operator can fix, so systemd stops retrying.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            DaemonError::Config(_) | DaemonError::Tls(_) | DaemonError::TokenInvalid { .. } => EXIT_CONFIG,
+            DaemonError::Bind(_) | DaemonError::Fatal(_) => 1,
+        }
+    }
+}
+
+/// The Webex-facing clients, built once from the configuration.
+#[derive(Clone)]
+struct Clients {
+    rest: RestClient,
+    devices_factory: DevicesFactory,
+    dialer: Dialer,
+    token: SharedSecret,
+}
+
+#[derive(Clone)]
+struct DevicesFactory {
+    rest: RestClient,
+    u2c_url: String,
+    wdm_url: Option<String>,
+    device_name: String,
+}
+
+impl DevicesFactory {
+    fn build(&self) -> DeviceManager {
+        DeviceManager::new(self.rest.transport().clone(), &self.u2c_url, self.wdm_url.as_deref(), &self.device_name)
+    }
+}
+
+fn clients(config: &Config) -> Result<Clients, DaemonError> {
+    let token = SharedSecret::new(config.load_token()?);
+    let tls = tls::client_config(config.webex.ca_file.as_deref())?;
+    let options = HttpOptions {
+        proxy: config.webex.proxy.clone(),
+        connect_timeout: Duration::from_secs(10),
+        request_timeout: Duration::from_secs(30),
+        user_agent: format!("webex-hitl/{}", env!("CARGO_PKG_VERSION")),
+    };
+    let http = tls::http_client(&options, tls.clone())?;
+    let rest = RestClient::new(http, &config.webex.api_url, token.clone(), RetryPolicy::default())
+        .map_err(|e| ConfigError::new("webex.api_url", e.to_string()))?;
+    let devices_factory = DevicesFactory {
+        rest: rest.clone(),
+        u2c_url: config.webex.u2c_url.clone(),
+        wdm_url: config.webex.wdm_url.clone(),
+        device_name: config.webex.device_name.clone(),
+    };
+    Ok(Clients { rest, devices_factory, dialer: Dialer { tls, proxy: config.webex.proxy.clone() }, token })
+}
+
+/// A daemon that has bound its socket and validated its token.
+pub struct Running {
+    pub socket: PathBuf,
+    pub bot: BotIdentity,
+    tasks: JoinSet<Result<(), DaemonError>>,
+    shutdown: CancellationToken,
+}
+
+impl Running {
+    /// Waits until shutdown or the first fatal error.
+    pub async fn wait(mut self) -> Result<(), DaemonError> {
+        let mut outcome = Ok(());
+        while let Some(joined) = self.tasks.join_next().await {
+            let result = joined.unwrap_or_else(|e| Err(DaemonError::Fatal(format!("a daemon task panicked: {e}"))));
+            if let Err(error) = result {
+                tracing::error!(%error, "stopping");
+                self.shutdown.cancel();
+                if outcome.is_ok() {
+                    outcome = Err(error);
+                }
+            }
+        }
+        outcome
+    }
+}
+
+/// Starts everything; returns once the API answers and the token is known good.
+pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Running, DaemonError> {
+    let clients = clients(&config)?;
+    let listener = api::bind(&config.api.socket).await?;
+    let (link_tx, link_rx) = watch::channel(LinkState::default());
+    let (bot_tx, bot_rx) = watch::channel(None);
+    let (counts_tx, counts_rx) = watch::channel(Default::default());
+    let mut tasks = JoinSet::new();
+    let app = api::router(AppState { link: link_rx, bot: bot_rx, counts: counts_rx });
+    let socket = config.api.socket.clone();
+    tasks.spawn(serve_api(listener, socket.clone(), app, shutdown.clone()));
+
+    let me = match validate_token(&clients.rest, &shutdown).await {
+        Ok(me) => me,
+        Err(error) => {
+            shutdown.cancel();
+            while tasks.join_next().await.is_some() {}
+            return Err(error);
+        }
+    };
+    let bot = BotIdentity { id: me.id.clone(), email: me.primary_email().map(str::to_owned), name: me.display_name.clone() };
+    tracing::info!(bot = %bot.name, email = ?bot.email, "bot token is valid");
+    let _ = bot_tx.send(Some(bot.clone()));
+
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let bot_uuid = ids::uuid_of(&me.id).unwrap_or_else(|| me.id.clone());
+    tasks.spawn(supervise_link(clients, config, bot_uuid, events_tx, link_tx, shutdown.clone()));
+    let dispatcher = Dispatcher { events: events_rx, counts: counts_tx, recent: RecentIds::new(50_000) };
+    let token = shutdown.clone();
+    tasks.spawn(async move {
+        dispatcher.run(token).await;
+        Ok(())
+    });
+    Ok(Running { socket, bot, tasks, shutdown })
+}
+
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
+    start(config, shutdown).await?.wait().await
+}
+
+async fn serve_api(listener: tokio::net::UnixListener, path: PathBuf, app: axum::Router, shutdown: CancellationToken) -> Result<(), DaemonError> {
+    api::serve(listener, path, app, shutdown).await.map_err(|e| DaemonError::Fatal(format!("API socket failed: {e}")))
+}
+
+/// `GET /people/me`, retried while Webex is unreachable; a 401 is final.
+async fn validate_token(rest: &RestClient, shutdown: &CancellationToken) -> Result<Person, DaemonError> {
+    let mut backoff = Backoff::default();
+    let mut rng = rand::rng();
+    loop {
+        let error = match rest.me().await {
+            Ok(me) => return Ok(me),
+            Err(RestError::Unauthorized { message, .. }) => return Err(DaemonError::TokenInvalid { detail: format!("401: {message}") }),
+            Err(error) if matches!(error.retry_kind(), RetryKind::Permanent) => {
+                return Err(DaemonError::Fatal(format!("cannot validate the bot token: {error}")))
+            }
+            Err(error) => error,
+        };
+        let delay = backoff.next_delay(&mut rng);
+        tracing::warn!(%error, ?delay, "cannot reach Webex to validate the bot token; retrying");
+        tokio::select! {
+            _ = shutdown.cancelled() => return Err(DaemonError::Fatal("shut down before the token was validated".into())),
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+/// Keeps a Mercury connection running. A refused token is checked over REST:
+/// a 401 there ends the daemon with the clear message; anything else retries.
+async fn supervise_link(
+    clients: Clients,
+    config: Config,
+    bot_uuid: String,
+    events: mpsc::UnboundedSender<crate::webex::mercury::link::Inbound>,
+    state: watch::Sender<LinkState>,
+    shutdown: CancellationToken,
+) -> Result<(), DaemonError> {
+    let cap = Duration::from_secs_f64(config.webex.backoff_cap_s);
+    loop {
+        let connection = Connection {
+            devices: clients.devices_factory.build(),
+            dialer: clients.dialer.clone(),
+            token: clients.token.clone(),
+            settings: Settings {
+                timing: config.timing(),
+                backoff: Backoff::new(Duration::from_secs_f64(config.webex.backoff_base_s), cap),
+                bot_uuid: bot_uuid.clone(),
+            },
+            events: events.clone(),
+            state: state.clone(),
+        };
+        match connection.run(shutdown.clone()).await {
+            Ok(()) => return Ok(()),
+            Err(MercuryError::TokenRejected) => {
+                if let Err(RestError::Unauthorized { message, .. }) = clients.rest.me().await {
+                    return Err(DaemonError::TokenInvalid { detail: format!("401: {message}") });
+                }
+                tracing::warn!("Mercury refused the token but REST accepts it; retrying");
+            }
+            Err(MercuryError::Fatal(message)) => tracing::error!(%message, "Mercury refused this device; retrying slowly"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(cap) => {}
+        }
+    }
+}

@@ -1,1 +1,175 @@
-fn main() {}
+//! The `webex-hitl` binary: the daemon, the simulator, the demo, and CLI verbs
+//! that talk to a running daemon over its socket.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+use webex_hitl::cli::{self, client::ApiClient};
+use webex_hitl::config::{Config, EXIT_CONFIG};
+use webex_hitl::{daemon, demo, logging, sim};
+
+#[derive(Parser)]
+#[command(name = "webex-hitl", version, about = "Human-in-the-loop escalations from an AI engine to Webex specialists")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon.
+    Serve {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Run the Webex simulator (REST, U2C, WDM, Mercury and a control API) on loopback.
+    Sim {
+        #[arg(long, default_value = "127.0.0.1:8900")]
+        listen: SocketAddr,
+        /// The only bot token the simulator accepts.
+        #[arg(long, default_value = "sim-token")]
+        token: String,
+    },
+    /// Start the simulator and the daemon together and show them working.
+    Demo {
+        /// Exit after the walkthrough instead of running until Ctrl-C.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Show the daemon's health.
+    Status {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Configuration tools.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration (file + environment + token) without starting.
+    Check {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+}
+
+/// Which daemon to talk to: `--socket`, else the configuration's `api.socket`.
+#[derive(Args)]
+struct Target {
+    #[arg(long)]
+    socket: Option<PathBuf>,
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+}
+
+impl Target {
+    fn client(&self) -> anyhow::Result<ApiClient> {
+        let socket = match &self.socket {
+            Some(socket) => socket.clone(),
+            None => Config::load(self.config.as_deref())?.api.socket,
+        };
+        Ok(ApiClient::new(socket))
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&format!("cannot start the async runtime: {error}"), 1),
+    };
+    runtime.block_on(run(cli.command))
+}
+
+async fn run(command: Command) -> ExitCode {
+    match command {
+        Command::Serve { config } => serve(config).await,
+        Command::Sim { listen, token } => {
+            logging::init(&Default::default());
+            exit_on(sim::run(listen, token, shutdown_on_signal()).await)
+        }
+        Command::Demo { once } => exit_on(demo::run(once, shutdown_on_signal()).await),
+        Command::Status { target, json } => match async { cli::status(&target.client()?, json).await }.await {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(error) => fail(&error.to_string(), 1),
+        },
+        Command::Config(ConfigCommand::Check { config }) => check_config(config),
+    }
+}
+
+async fn serve(file: Option<PathBuf>) -> ExitCode {
+    let config = match Config::load(file.as_deref()) {
+        Ok(config) => config,
+        Err(error) => return fail(&format!("configuration error: {error}"), EXIT_CONFIG),
+    };
+    logging::init(&config.log);
+    match daemon::run(config, shutdown_on_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error.to_string(), error.exit_code()),
+    }
+}
+
+fn check_config(file: Option<PathBuf>) -> ExitCode {
+    let checked = Config::load(file.as_deref()).and_then(|config| config.load_token().map(|_| config));
+    match checked {
+        Ok(config) => {
+            println!("configuration OK: API socket {}, store {}, Webex API {}", config.api.socket.display(), config.store.path.display(), config.webex.api_url);
+            ExitCode::SUCCESS
+        }
+        Err(error) => fail(&format!("configuration error: {error}"), EXIT_CONFIG),
+    }
+}
+
+fn exit_on(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&format!("{error:#}"), 1),
+    }
+}
+
+fn fail(message: &str, code: i32) -> ExitCode {
+    eprintln!("webex-hitl: {message}");
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// A token cancelled by SIGINT or SIGTERM, the one shutdown signal of the process.
+fn shutdown_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    // Ends with the token, so it never outlives the work it guards.
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = wait_for_signal() => {
+                tracing::info!("shutting down");
+                cancel.cancel();
+            }
+            _ = cancel.cancelled() => {}
+        }
+    });
+    token
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,1 +1,72 @@
-//! (being written)
+//! The HTTP+JSON API on a Unix socket, for the AI engine and the CLI.
+//!
+//! A Unix socket rather than TCP: the engine runs on the same host, file
+//! permissions decide who may talk to the daemon, and nothing listens on the
+//! network. Everything lives under `/v1/`, so
+//! `curl --unix-socket SOCK http://localhost/v1/health` works.
+
+pub mod error;
+pub mod health;
+
+use crate::webex::mercury::link::LinkState;
+use axum::routing::get;
+use axum::Router;
+use health::{BotIdentity, EventCounts};
+use std::path::{Path, PathBuf};
+use tokio::net::UnixListener;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// What handlers read. Cheap to clone: every field is a channel end.
+#[derive(Clone)]
+pub struct AppState {
+    pub link: watch::Receiver<LinkState>,
+    pub bot: watch::Receiver<Option<BotIdentity>>,
+    pub counts: watch::Receiver<EventCounts>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/health", get(health::get))
+        .fallback(|| async { error::ApiError::not_found("no such endpoint; see the README for the API") })
+        .with_state(state)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    #[error("{path}: another process is already serving on this socket")]
+    InUse { path: PathBuf },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+/// Binds the socket, replacing a stale file left by a crash but never one that
+/// a live daemon still answers on.
+pub async fn bind(path: &Path) -> Result<UnixListener, BindError> {
+    let io = |source| BindError::Io { path: path.to_owned(), source };
+    if let Some(parent) = path.parent() {
+        tokio::fs::create_dir_all(parent).await.map_err(io)?;
+    }
+    if path.exists() {
+        if tokio::net::UnixStream::connect(path).await.is_ok() {
+            return Err(BindError::InUse { path: path.to_owned() });
+        }
+        tokio::fs::remove_file(path).await.map_err(io)?;
+    }
+    let listener = UnixListener::bind(path).map_err(io)?;
+    set_mode(path, 0o660).map_err(io)?;
+    Ok(listener)
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+/// Serves until `shutdown` fires, then removes the socket file.
+pub async fn serve(listener: UnixListener, path: PathBuf, app: Router, shutdown: CancellationToken) -> std::io::Result<()> {
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+    let _ = std::fs::remove_file(&path);
+    result
+}

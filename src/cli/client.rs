@@ -1,0 +1,88 @@
+//! A small HTTP/1.1 client over the daemon's Unix socket, for the CLI verbs
+//! (and the tests, which talk to the daemon exactly as an engine would).
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::path::{Path, PathBuf};
+use tokio::net::UnixStream;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot reach the daemon at {path}: {source} (is `webex-hitl serve` running, and may you open its socket?)")]
+    Connect { path: PathBuf, source: std::io::Error },
+    #[error("talking to the daemon: {0}")]
+    Http(String),
+    #[error("the daemon answered {status} with a body that is not JSON: {body}")]
+    NotJson { status: StatusCode, body: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    socket: PathBuf,
+}
+
+/// A JSON answer with its status.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: serde_json::Value,
+}
+
+impl ApiClient {
+    pub fn new(socket: impl AsRef<Path>) -> Self {
+        Self { socket: socket.as_ref().to_owned() }
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Answer, ClientError> {
+        self.request(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> Result<Answer, ClientError> {
+        self.request(Method::POST, path, Some(body.to_string())).await
+    }
+
+    pub async fn request(&self, method: Method, path: &str, body: Option<String>) -> Result<Answer, ClientError> {
+        let (status, bytes) = self.raw(method, path, body).await?;
+        let body = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes).map_err(|_| ClientError::NotJson {
+                status,
+                body: String::from_utf8_lossy(&bytes).chars().take(300).collect(),
+            })?
+        };
+        Ok(Answer { status, body })
+    }
+
+    /// One request on a fresh connection; returns the status and the whole body.
+    pub async fn raw(&self, method: Method, path: &str, body: Option<String>) -> Result<(StatusCode, Bytes), ClientError> {
+        let stream = UnixStream::connect(&self.socket)
+            .await
+            .map_err(|source| ClientError::Connect { path: self.socket.clone(), source })?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| ClientError::Http(e.to_string()))?;
+        // The connection is driven right here, so nothing outlives this call.
+        let driver = async move {
+            let _ = connection.await;
+        };
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "localhost")
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .map_err(|e| ClientError::Http(e.to_string()))?;
+        let exchange = async move {
+            let response = sender.send_request(request).await.map_err(|e| ClientError::Http(e.to_string()))?;
+            let status = response.status();
+            let bytes = response.into_body().collect().await.map_err(|e| ClientError::Http(e.to_string()))?.to_bytes();
+            // Dropping the sender lets the connection (and `driver`) finish.
+            drop(sender);
+            Ok((status, bytes))
+        };
+        let (result, ()) = tokio::join!(exchange, driver);
+        result
+    }
+}

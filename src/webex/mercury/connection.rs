@@ -1,0 +1,362 @@
+//! Drives Mercury sockets over real I/O, forever, until shutdown.
+//!
+//! The protocol decisions live in [`machine`](super::machine); this file only
+//! moves bytes, keeps time, registers the device when needed and sleeps between
+//! attempts. Events go out on an unbounded channel so that the read loop never
+//! waits for a handler (a handler waiting for something this same loop must
+//! read would deadlock); acks come back on another channel and are written to
+//! whichever socket is live.
+
+use super::backoff::Backoff;
+use super::frame;
+use super::link::{Ack, Inbound, LinkState};
+use super::machine::{classify_close, Action, CloseClass, Session, Timing};
+use super::transport::{Dialer, Socket, TransportError};
+use crate::secret::SharedSecret;
+use crate::webex::rest::RestError;
+use crate::webex::wdm::{Device, DeviceManager, WdmError};
+use futures_util::{SinkExt, StreamExt};
+use rand::{rngs::StdRng, SeedableRng};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Instant;
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MercuryError {
+    #[error("Webex refused the bot token on the device websocket or device registration")]
+    TokenRejected,
+    #[error("{0}")]
+    Fatal(String),
+}
+
+pub struct Settings {
+    pub timing: Timing,
+    pub backoff: Backoff,
+    pub bot_uuid: String,
+}
+
+pub struct Connection {
+    pub devices: DeviceManager,
+    pub dialer: Dialer,
+    pub token: SharedSecret,
+    pub settings: Settings,
+    pub events: mpsc::UnboundedSender<Inbound>,
+    pub state: watch::Sender<LinkState>,
+}
+
+/// How one socket's life ended.
+enum SocketEnd {
+    Cancelled,
+    Stale,
+    Closed { class: CloseClass, why: String },
+}
+
+enum Flow {
+    Continue,
+    Handover,
+    End(SocketEnd),
+}
+
+type Opening = Pin<Box<dyn Future<Output = Result<(Live, Vec<Action>), String>> + Send>>;
+
+impl Connection {
+    pub async fn run(mut self, shutdown: CancellationToken) -> Result<(), MercuryError> {
+        let (ack_tx, mut ack_rx) = mpsc::unbounded_channel();
+        let mut rng = StdRng::from_os_rng();
+        let mut device: Option<Device> = None;
+        let mut stale_in_a_row = 0;
+        loop {
+            let current = match self.device(device.take()).await {
+                Ok(current) => current,
+                Err(WdmError::Rest(RestError::Unauthorized { .. })) => return Err(MercuryError::TokenRejected),
+                Err(error) => {
+                    self.disconnected(format!("device registration failed: {error}"));
+                    let delay = self.settings.backoff.next_delay(&mut rng);
+                    if pause(&shutdown, delay).await.is_err() {
+                        return Ok(());
+                    }
+                    continue;
+                }
+            };
+            let end = self.run_socket(&current, &ack_tx, &mut ack_rx, &shutdown).await;
+            let delay = match end {
+                SocketEnd::Cancelled => return Ok(()),
+                SocketEnd::Stale => {
+                    tracing::warn!(device = %current.url, "device registration is stale: registering again");
+                    self.disconnected("device registration was stale".into());
+                    stale_in_a_row += 1;
+                    // Re-register at once; only a repeat suggests something deeper.
+                    (stale_in_a_row > 1).then(|| self.settings.backoff.next_delay(&mut rng))
+                }
+                SocketEnd::Closed { class, why } => {
+                    stale_in_a_row = 0;
+                    device = Some(current);
+                    self.disconnected(why.clone());
+                    match class {
+                        CloseClass::Reconnect => Some(self.settings.backoff.next_delay(&mut rng)),
+                        CloseClass::Replaced => {
+                            tracing::error!("another connection took over this device registration (4000): is a second webex-hitl running with the same token? waiting before reconnecting");
+                            Some(self.settings.backoff.cap())
+                        }
+                        CloseClass::TokenProblem => return Err(MercuryError::TokenRejected),
+                        CloseClass::Fatal(message) => return Err(MercuryError::Fatal(message)),
+                    }
+                }
+            };
+            if let Some(delay) = delay {
+                tracing::info!(?delay, "reconnecting to Mercury");
+                if pause(&shutdown, delay).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// The device to connect with: the known one refreshed, else a registration.
+    async fn device(&self, known: Option<Device>) -> Result<Device, WdmError> {
+        if let Some(device) = known {
+            match self.devices.refresh(&device).await {
+                Ok(device) => return Ok(device),
+                Err(WdmError::Gone) => tracing::warn!(device = %device.url, "device is gone (404 on refresh)"),
+                Err(other) => return Err(other),
+            }
+        }
+        self.devices.register().await
+    }
+
+    async fn run_socket(
+        &mut self,
+        device: &Device,
+        ack_tx: &mpsc::UnboundedSender<String>,
+        ack_rx: &mut mpsc::UnboundedReceiver<String>,
+        shutdown: &CancellationToken,
+    ) -> SocketEnd {
+        let mut live = match Live::open(&self.dialer, &device.web_socket_url, &self.token, self.settings.timing).await {
+            Ok(live) => live,
+            Err(TransportError::Stale) => return SocketEnd::Stale,
+            Err(error) => return closed(CloseClass::Reconnect, format!("cannot open the websocket: {error}")),
+        };
+        let mut opening: Option<Opening> = None;
+        loop {
+            let deadline = tokio::time::Instant::from_std(live.session.next_deadline());
+            let flow = tokio::select! {
+                _ = shutdown.cancelled() => {
+                    live.close().await;
+                    return SocketEnd::Cancelled;
+                }
+                message = live.socket.next() => self.on_message(&mut live, message, device, ack_tx).await,
+                Some(frame_id) = ack_rx.recv() => live.send(frame::ack(&frame_id)).await,
+                _ = tokio::time::sleep_until(deadline) => {
+                    let actions = live.session.on_tick(Instant::now());
+                    self.perform(&mut live, actions, device, ack_tx).await
+                }
+                result = poll_opening(&mut opening), if opening.is_some() => {
+                    opening = None;
+                    self.hand_over(&mut live, result, device, ack_tx).await
+                }
+            };
+            match flow {
+                Flow::Continue => {}
+                Flow::Handover if opening.is_none() => {
+                    tracing::info!("Mercury announced a shutdown: opening a new socket before leaving this one");
+                    opening = Some(Live::open_ready(self.dialer.clone(), device.web_socket_url.clone(), self.token.clone(), self.settings.timing, self.settings.bot_uuid.clone()));
+                }
+                Flow::Handover => {}
+                Flow::End(end) => return end,
+            }
+        }
+    }
+
+    async fn hand_over(
+        &mut self,
+        live: &mut Live,
+        result: Result<(Live, Vec<Action>), String>,
+        device: &Device,
+        ack_tx: &mpsc::UnboundedSender<String>,
+    ) -> Flow {
+        match result {
+            Ok((new, pending)) => {
+                let old = std::mem::replace(live, new);
+                old.close().await;
+                tracing::info!("handed over to a new Mercury socket");
+                self.perform(live, pending, device, ack_tx).await
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not open the replacement socket; staying on the old one until it closes");
+                Flow::Continue
+            }
+        }
+    }
+
+    async fn on_message(
+        &mut self,
+        live: &mut Live,
+        message: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+        device: &Device,
+        ack_tx: &mpsc::UnboundedSender<String>,
+    ) -> Flow {
+        let text = match message {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Close(close))) => {
+                let (code, reason) = close.map(|c| (Some(u16::from(c.code)), c.reason.to_string())).unwrap_or((None, String::new()));
+                let why = format!("Mercury closed the socket ({}{})", code.map_or("no code".into(), |c| c.to_string()), if reason.is_empty() { String::new() } else { format!(": {reason}") });
+                return Flow::End(closed(classify_close(code, &reason), why));
+            }
+            Some(Ok(_)) => return Flow::Continue,
+            Some(Err(error)) => return Flow::End(closed(CloseClass::Reconnect, format!("socket error: {error}"))),
+            None => return Flow::End(closed(CloseClass::Reconnect, "socket ended without a close frame".into())),
+        };
+        match frame::decode(&text, &self.settings.bot_uuid) {
+            Ok(decoded) => {
+                let actions = live.session.on_frame(Instant::now(), decoded);
+                self.perform(live, actions, device, ack_tx).await
+            }
+            Err(error) => {
+                tracing::warn!(%error, frame = %excerpt(&text), "skipping a frame that does not decode");
+                match frame::salvage_id(&text) {
+                    Some(id) => live.send(frame::ack(&id)).await,
+                    None => Flow::Continue,
+                }
+            }
+        }
+    }
+
+    async fn perform(&mut self, live: &mut Live, actions: Vec<Action>, device: &Device, ack_tx: &mpsc::UnboundedSender<String>) -> Flow {
+        let mut flow = Flow::Continue;
+        for action in actions {
+            let step = match action {
+                Action::Send(text) => live.send(text).await,
+                Action::AckNow(id) => live.send(frame::ack(&id)).await,
+                Action::Ready => {
+                    self.connected(device);
+                    Flow::Continue
+                }
+                Action::Deliver { event, ack_id } => self.deliver(event, ack_id, ack_tx),
+                Action::Handover => Flow::Handover,
+                Action::SequenceGap { expected, got } => {
+                    tracing::warn!(expected, got, "Mercury sequence gap: frames may have been lost");
+                    Flow::Continue
+                }
+                Action::Close(give_up) => {
+                    live.close().await;
+                    Flow::End(closed(CloseClass::Reconnect, format!("giving up on the socket: {give_up:?}")))
+                }
+            };
+            match step {
+                Flow::Continue => {}
+                Flow::Handover => flow = Flow::Handover,
+                end @ Flow::End(_) => return end,
+            }
+        }
+        flow
+    }
+
+    fn deliver(&self, event: super::Event, ack_id: Option<String>, ack_tx: &mpsc::UnboundedSender<String>) -> Flow {
+        tracing::debug!(kind = event.kind(), activity = event.activity_id(), "event");
+        self.state.send_modify(|s| s.last_event_at = Some(chrono::Utc::now()));
+        match self.events.send(Inbound { event, ack: Ack::new(ack_id, ack_tx.clone()) }) {
+            Ok(()) => Flow::Continue,
+            // Nobody listens any more: the daemon is shutting down.
+            Err(_) => Flow::End(SocketEnd::Cancelled),
+        }
+    }
+
+    fn connected(&mut self, device: &Device) {
+        self.settings.backoff.reset();
+        tracing::info!(device = %device.url, "connected to Mercury");
+        self.state.send_modify(|s| {
+            if s.since.is_some() {
+                s.reconnects += 1;
+            }
+            s.connected = true;
+            s.since = Some(chrono::Utc::now());
+            s.device_url = Some(device.url.clone());
+            s.last_error = None;
+        });
+    }
+
+    fn disconnected(&self, why: String) {
+        tracing::warn!(reason = %why, "Mercury disconnected");
+        self.state.send_modify(|s| {
+            s.connected = false;
+            s.last_error = Some(why);
+        });
+    }
+}
+
+fn closed(class: CloseClass, why: String) -> SocketEnd {
+    SocketEnd::Closed { class, why }
+}
+
+async fn poll_opening(opening: &mut Option<Opening>) -> Result<(Live, Vec<Action>), String> {
+    match opening {
+        Some(future) => future.await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn pause(shutdown: &CancellationToken, delay: std::time::Duration) -> Result<(), ()> {
+    tokio::select! {
+        _ = shutdown.cancelled() => Err(()),
+        _ = tokio::time::sleep(delay) => Ok(()),
+    }
+}
+
+fn excerpt(text: &str) -> String {
+    text.chars().take(200).collect()
+}
+
+/// One open socket and its protocol state.
+struct Live {
+    socket: Socket,
+    session: Session,
+}
+
+impl Live {
+    async fn open(dialer: &Dialer, url: &str, token: &SharedSecret, timing: Timing) -> Result<Self, TransportError> {
+        let mut socket = dialer.open(url).await?;
+        let (session, Action::Send(auth)) = Session::open(Instant::now(), timing, token.get().expose()) else {
+            unreachable!("a session always starts by authorizing")
+        };
+        socket.send(Message::Text(auth.into())).await.map_err(|e| TransportError::Handshake(e.to_string()))?;
+        Ok(Self { socket, session })
+    }
+
+    /// Opens a socket and waits until it is ready, keeping whatever the server
+    /// sent meanwhile for the caller to act on.
+    fn open_ready(dialer: Dialer, url: String, token: SharedSecret, timing: Timing, bot_uuid: String) -> Opening {
+        Box::pin(async move {
+            let mut live = Live::open(&dialer, &url, &token, timing).await.map_err(|e| e.to_string())?;
+            let mut pending = Vec::new();
+            let deadline = tokio::time::Instant::now() + timing.ready_timeout;
+            while !live.session.is_ready() {
+                let message = tokio::time::timeout_at(deadline, live.socket.next()).await;
+                let Ok(Some(Ok(message))) = message else {
+                    return Err("the replacement socket did not become ready".to_owned());
+                };
+                if let Message::Text(text) = message {
+                    if let Ok(decoded) = frame::decode(&text, &bot_uuid) {
+                        pending.extend(live.session.on_frame(Instant::now(), decoded));
+                    }
+                }
+            }
+            Ok((live, pending))
+        })
+    }
+
+    async fn send(&mut self, text: String) -> Flow {
+        match self.socket.send(Message::Text(text.into())).await {
+            Ok(()) => Flow::Continue,
+            Err(error) => Flow::End(closed(CloseClass::Reconnect, format!("write failed: {error}"))),
+        }
+    }
+
+    async fn close(&mut self) {
+        let frame = CloseFrame { code: CloseCode::Normal, reason: "".into() };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.socket.close(Some(frame))).await;
+    }
+}

@@ -1,0 +1,69 @@
+//! The binary as an operator meets it: exit codes and messages.
+
+mod common;
+
+use common::{binary, config_toml, Harness};
+use std::process::Output;
+
+async fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut command = tokio::process::Command::new(binary());
+    command.args(args).env_remove("WEBEX_HITL_TOKEN").kill_on_drop(true);
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    tokio::time::timeout(common::WAIT, command.output()).await.expect("the binary exits in time").expect("the binary runs")
+}
+
+#[tokio::test]
+async fn a_bad_token_is_reported_clearly_with_exit_78() {
+    let h = Harness::without_daemon().await;
+    let token_file = h.dir.path().join("wrong-token");
+    std::fs::write(&token_file, "not-the-bot-token").unwrap();
+    let config = h.dir.path().join("config.toml");
+    std::fs::write(&config, config_toml(h.simulator(), h.dir.path(), &token_file)).unwrap();
+
+    let output = run(&["serve", "--config", config.to_str().unwrap()], &[]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(78), "stderr: {stderr}");
+    assert!(stderr.contains("Webex rejected the bot token"), "stderr: {stderr}");
+    assert!(stderr.contains("401"), "stderr: {stderr}");
+    assert!(!stderr.contains("not-the-bot-token"), "the token must never be printed");
+}
+
+#[tokio::test]
+async fn the_token_from_the_environment_wins() {
+    let h = Harness::without_daemon().await;
+    let token_file = h.dir.path().join("wrong-token");
+    std::fs::write(&token_file, "not-the-bot-token").unwrap();
+    let config = h.dir.path().join("config.toml");
+    std::fs::write(&config, config_toml(h.simulator(), h.dir.path(), &token_file)).unwrap();
+    let output = run(&["config", "check", "--config", config.to_str().unwrap()], &[("WEBEX_HITL_TOKEN", "sim-token")]).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[tokio::test]
+async fn an_invalid_config_names_the_key_with_exit_78() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[webex]\napi_url = \"webexapis.com\"\n").unwrap();
+    let output = run(&["serve", "--config", config.to_str().unwrap()], &[]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(78), "stderr: {stderr}");
+    assert!(stderr.contains("webex.api_url"), "stderr: {stderr}");
+
+    let output = run(&["serve", "--config", config.to_str().unwrap()], &[("WEBEX_HITL__WEBEX__API_URL", "https://webexapis.com/v1"), ("WEBEX_HITL__LOG__FORMAT", "yaml")]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(78), "stderr: {stderr}");
+    assert!(stderr.contains("log.format"), "environment overrides are validated too: {stderr}");
+}
+
+#[tokio::test]
+async fn status_talks_to_a_running_daemon() {
+    let h = Harness::start().await;
+    let socket = h.config.api.socket.to_str().unwrap().to_owned();
+    let output = run(&["status", "--socket", &socket], &[]).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("connected since"), "{stdout}");
+    assert!(stdout.contains("HITL Bot <hitl-bot@webex.bot>"), "{stdout}");
+}

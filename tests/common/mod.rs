@@ -1,0 +1,143 @@
+//! Shared test scaffolding: a simulator and a daemon in this process, with
+//! timings shrunk so that heartbeats and backoff take milliseconds, talking only
+//! over loopback and a Unix socket in a scratch directory.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use webex_hitl::cli::client::ApiClient;
+use webex_hitl::config::Config;
+use webex_hitl::daemon::{self, DaemonError};
+use webex_hitl::sim::{SimHandle, SimOptions, Simulator};
+
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub struct Harness {
+    pub simulator: Option<Simulator>,
+    pub sim: SimHandle,
+    pub dir: tempfile::TempDir,
+    pub config: Config,
+    pub client: ApiClient,
+    daemon: Option<(CancellationToken, JoinHandle<Result<(), DaemonError>>)>,
+}
+
+impl Harness {
+    /// A simulator, and a daemon connected to it.
+    pub async fn start() -> Self {
+        let mut harness = Self::without_daemon().await;
+        harness.start_daemon().await;
+        harness.wait_health(|h| h["webex"]["connected"] == true).await;
+        harness
+    }
+
+    pub async fn without_daemon() -> Self {
+        let simulator = Simulator::start(SimOptions::default()).await.expect("simulator starts");
+        let dir = tempfile::tempdir().expect("scratch dir");
+        let config = test_config(&simulator, dir.path(), "sim-token");
+        let client = ApiClient::new(&config.api.socket);
+        Self { sim: simulator.handle(), simulator: Some(simulator), dir, config, client, daemon: None }
+    }
+
+    pub fn simulator(&self) -> &Simulator {
+        self.simulator.as_ref().expect("simulator running")
+    }
+
+    pub async fn start_daemon(&mut self) {
+        let shutdown = CancellationToken::new();
+        let running = daemon::start(self.config.clone(), shutdown.clone()).await.expect("daemon starts");
+        self.daemon = Some((shutdown, tokio::spawn(running.wait())));
+    }
+
+    pub async fn stop_daemon(&mut self) {
+        let (shutdown, task) = self.daemon.take().expect("daemon running");
+        shutdown.cancel();
+        task.await.expect("daemon task").expect("daemon stops cleanly");
+    }
+
+    /// Stops the simulator and starts a new one on the same port, with the same
+    /// world (`keep_world`) or a fresh one.
+    pub async fn restart_simulator(&mut self, keep_world: bool) {
+        let simulator = self.simulator.take().expect("simulator running");
+        let listen = simulator.addr();
+        let state = simulator.stop().await;
+        let options = SimOptions { listen, state: keep_world.then_some(state), ..SimOptions::default() };
+        let simulator = Simulator::start(options).await.expect("simulator restarts on the same port");
+        self.sim = simulator.handle();
+        self.simulator = Some(simulator);
+    }
+
+    pub async fn health(&self) -> Value {
+        self.client.get("/v1/health").await.expect("health answers").body
+    }
+
+    /// Polls `/v1/health` until `ready` holds; panics with the last answer after [`WAIT`].
+    pub async fn wait_health(&self, ready: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let health = self.health().await;
+            if ready(&health) {
+                return health;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("condition not met within {WAIT:?}; last health: {health:#}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn handled(&self) -> u64 {
+        self.health().await["events"]["handled"].as_u64().unwrap_or(0)
+    }
+
+    pub async fn reconnects(&self) -> u64 {
+        self.health().await["webex"]["reconnects"].as_u64().unwrap_or(0)
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some((shutdown, _)) = &self.daemon {
+            shutdown.cancel();
+        }
+    }
+}
+
+/// A configuration pointing at the simulator, with test-speed timings.
+pub fn test_config(simulator: &Simulator, dir: &std::path::Path, token: &str) -> Config {
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, token).unwrap();
+    Config::from_toml(&config_toml(simulator, dir, &token_file)).expect("test config is valid")
+}
+
+pub fn config_toml(simulator: &Simulator, dir: &std::path::Path, token_file: &std::path::Path) -> String {
+    format!(
+        r#"[webex]
+token_file = {token_file:?}
+api_url = {api:?}
+u2c_url = {u2c:?}
+ping_interval_s = 0.3
+pong_timeout_s = 0.5
+ready_timeout_s = 2.0
+backoff_base_s = 0.05
+backoff_cap_s = 0.4
+[api]
+socket = {socket:?}
+[store]
+path = {store:?}
+[log]
+level = "warn"
+"#,
+        api = simulator.api_url(),
+        u2c = simulator.u2c_url(),
+        socket = dir.join("api.sock"),
+        store = dir.join("store.db"),
+    )
+}
+
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_webex-hitl"))
+}
