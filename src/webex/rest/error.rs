@@ -95,9 +95,10 @@ impl RestError {
             RestError::Locked { retry_after, .. } => RetryKind::Transient {
                 retry_after: *retry_after,
             },
-            RestError::Server { status, .. } if matches!(status, 500 | 502 | 503 | 504) => {
-                RetryKind::Transient { retry_after: None }
-            }
+            RestError::Server {
+                status: 500 | 502 | 503 | 504,
+                ..
+            } => RetryKind::Transient { retry_after: None },
             _ => RetryKind::Permanent,
         }
     }

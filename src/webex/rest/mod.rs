@@ -22,6 +22,7 @@ pub use error::{RestError, RetryKind};
 pub use paging::{link_targets, parse_link_header};
 pub use retry::{backoff, parse_retry_after, should_retry, RetryPolicy};
 pub use transport::{tracking_id, Response, Transport};
+pub(crate) use types::lenient_time;
 pub use types::{
     AttachmentAction, Destination, Membership, Message, MessageEdit, NewMessage, Person,
     PersonFilter, Room, RoomQuery, RoomSort, RoomType, ADAPTIVE_CARD, MAX_TEXT_BYTES,

@@ -26,7 +26,9 @@ where
 }
 
 /// An RFC 3339 timestamp, or `None` for anything unreadable.
-fn lenient_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+pub(crate) fn lenient_time<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
     let value = Option::<Value>::deserialize(d)?;
     Ok(value
         .as_ref()
