@@ -1,1 +1,245 @@
-//! (being written)
+//! TLS and HTTP client construction shared by every Webex connection.
+//!
+//! One rustls configuration (ring provider, Mozilla roots from webpki-roots, plus
+//! the operator's private CA for TLS-inspecting proxies) serves both reqwest and
+//! the Mercury websocket, so a proxy CA configured once works everywhere. Errors
+//! name the file or proxy at fault, because the operator fixes them by hand.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why the TLS configuration or the HTTP client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read the CA bundle {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the CA bundle {path} is not valid PEM: {message}")]
+    Pem { path: PathBuf, message: String },
+    #[error(
+        "the CA bundle {path} contains no certificates \
+         (expected one or more -----BEGIN CERTIFICATE----- blocks)"
+    )]
+    NoCertificates { path: PathBuf },
+    #[error("certificate #{index} in the CA bundle {path} was rejected: {message}")]
+    BadCertificate {
+        path: PathBuf,
+        index: usize,
+        message: String,
+    },
+    #[error("cannot set up TLS: {0}")]
+    Config(String),
+    #[error("invalid proxy {proxy}: {message}")]
+    Proxy { proxy: String, message: String },
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+/// The rustls client configuration: ring provider, webpki roots, and every
+/// certificate of `ca_file` (a PEM bundle) when given.
+///
+/// ALPN is left empty on purpose: the websocket needs HTTP/1.1, and
+/// [`http_client`] adds its own ALPN list to its copy.
+pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        add_pem_bundle(&mut roots, path)?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+fn add_pem_bundle(roots: &mut rustls::RootCertStore, path: &Path) -> Result<(), TlsError> {
+    let bytes = std::fs::read(path).map_err(|source| TlsError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let certs = rustls_pemfile::certs(&mut bytes.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsError::Pem {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    if certs.is_empty() {
+        return Err(TlsError::NoCertificates {
+            path: path.to_path_buf(),
+        });
+    }
+    for (i, cert) in certs.into_iter().enumerate() {
+        roots.add(cert).map_err(|e| TlsError::BadCertificate {
+            path: path.to_path_buf(),
+            index: i + 1,
+            message: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+/// How the HTTP client reaches Webex.
+#[derive(Clone, Debug)]
+pub struct HttpOptions {
+    /// `http://user:pass@host:port`; `None` leaves reqwest's own
+    /// `HTTPS_PROXY`/`NO_PROXY` environment handling in place.
+    pub proxy: Option<String>,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub user_agent: String,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            proxy: None,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            user_agent: concat!("webex-hitl/", env!("CARGO_PKG_VERSION")).to_string(),
+        }
+    }
+}
+
+/// A reqwest client that uses `tls` (so the private CA applies) and the proxy.
+pub fn http_client(
+    opts: &HttpOptions,
+    tls: Arc<rustls::ClientConfig>,
+) -> Result<reqwest::Client, TlsError> {
+    let mut config = (*tls).clone();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let mut builder = reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .connect_timeout(opts.connect_timeout)
+        .timeout(opts.request_timeout)
+        .user_agent(opts.user_agent.clone());
+    if let Some(proxy) = &opts.proxy {
+        let parsed = reqwest::Proxy::all(proxy.as_str()).map_err(|e| TlsError::Proxy {
+            proxy: redact_proxy(proxy),
+            message: e.to_string(),
+        })?;
+        builder = builder.proxy(parsed.no_proxy(reqwest::NoProxy::from_env()));
+    }
+    builder.build().map_err(|e| TlsError::Client(e.to_string()))
+}
+
+/// The proxy URL with any `user:password@` replaced, fit for error messages.
+pub fn redact_proxy(proxy: &str) -> String {
+    let (scheme, rest) = match proxy.find("://") {
+        Some(i) => proxy.split_at(i + 3),
+        None => ("", proxy),
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}***@{}", &rest[at + 1..]),
+        None => proxy.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    const SELF_SIGNED: &str = "-----BEGIN CERTIFICATE-----
+MIIBkjCCATegAwIBAgIUC9xs6J0r9zfKo2gfe1irO5qVhtMwCgYIKoZIzj0EAwIw
+HTEbMBkGA1UEAwwSd2ViZXgtaGl0bCB0ZXN0IENBMCAXDTI2MTEyNTE0MjI1MVoY
+DzIxMjYxMTAxMTQyMjUxWjAdMRswGQYDVQQDDBJ3ZWJleC1oaXRsIHRlc3QgQ0Ew
+WTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAASLeWsKaMprkZIb5UruD6cfwT6j+J2y
+XuiFsCa2sutSk8lRUoV3WbaI/jQIUVySrZLT9KjFBxa1E9EA+bmfSdQUo1MwUTAd
+BgNVHQ4EFgQULK8+yXfKmz4jz+DpIo374QTlNOUwHwYDVR0jBBgwFoAULK8+yXfK
+mz4jz+DpIo374QTlNOUwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNJADBG
+AiEA14uSEXQH43eMIe5JQhlXHQemEVWC50fGnaEE1g5kJvUCIQCN/iXAczZ8e3Lk
+0skOCOR4199wIZoX1NiVU5+nDCzM2A==
+-----END CERTIFICATE-----
+";
+
+    fn pem_file(content: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        file.write_all(content.as_bytes()).expect("write");
+        file
+    }
+
+    #[test]
+    fn without_bundle_uses_webpki_roots() {
+        let config = client_config(None).expect("config");
+        // The websocket shares this config: it must not offer h2.
+        assert!(config.alpn_protocols.is_empty());
+    }
+
+    #[test]
+    fn a_real_self_signed_certificate_is_accepted() {
+        let file = pem_file(SELF_SIGNED);
+        client_config(Some(file.path())).expect("self-signed CA accepted");
+        let mut store = rustls::RootCertStore::empty();
+        add_pem_bundle(&mut store, file.path()).expect("added");
+        assert_eq!(store.len(), 1);
+    }
+
+    #[test]
+    fn a_missing_file_is_named() {
+        let err = client_config(Some(Path::new("/nonexistent/ca.pem"))).unwrap_err();
+        assert!(matches!(err, TlsError::Read { .. }));
+        assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
+    }
+
+    #[test]
+    fn garbage_is_named_as_having_no_certificates() {
+        let file = pem_file("this is not a certificate\n");
+        let err = client_config(Some(file.path())).unwrap_err();
+        assert!(matches!(err, TlsError::NoCertificates { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains(&file.path().display().to_string()), "{text}");
+    }
+
+    #[test]
+    fn a_corrupt_certificate_block_is_rejected() {
+        let file = pem_file("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+        let err = client_config(Some(file.path())).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                TlsError::BadCertificate { index: 1, .. } | TlsError::Pem { .. }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(&file.path().display().to_string()));
+    }
+
+    #[test]
+    fn http_client_builds_with_and_without_proxy() {
+        let tls = client_config(None).expect("config");
+        http_client(&HttpOptions::default(), tls.clone()).expect("no proxy");
+        let opts = HttpOptions {
+            proxy: Some("http://user:pw@127.0.0.1:3128".into()),
+            ..HttpOptions::default()
+        };
+        http_client(&opts, tls).expect("with proxy");
+    }
+
+    #[test]
+    fn bad_proxy_error_hides_credentials() {
+        let tls = client_config(None).expect("config");
+        let opts = HttpOptions {
+            proxy: Some("http://user:s3cret@[bad host:3128".into()),
+            ..HttpOptions::default()
+        };
+        let err = http_client(&opts, tls).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, TlsError::Proxy { .. }), "{err:?}");
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.contains("***@[bad host:3128"), "{text}");
+    }
+
+    #[test]
+    fn redaction_keeps_host_and_scheme() {
+        assert_eq!(redact_proxy("http://u:p@h:1"), "http://***@h:1");
+        assert_eq!(redact_proxy("http://h:1"), "http://h:1");
+        assert_eq!(redact_proxy("u:p@h:1/x@y"), "***@h:1/x@y");
+    }
+}

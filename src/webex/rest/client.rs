@@ -1,0 +1,223 @@
+//! The typed Webex REST calls the daemon makes, on top of [`Transport`].
+
+use reqwest::{Method, Url};
+use serde::de::DeserializeOwned;
+
+use super::error::RestError;
+use super::outgoing::{EditBody, NewMessageBody};
+use super::paging;
+use super::retry::RetryPolicy;
+use super::transport::Transport;
+use super::types::{
+    AttachmentAction, Items, Membership, Message, MessageEdit, NewMessage, Person, PersonFilter,
+    Room, RoomQuery,
+};
+use crate::secret::SharedSecret;
+
+/// Default Webex REST base URL.
+pub const DEFAULT_API_URL: &str = "https://webexapis.com/v1";
+
+/// Pages followed at most for one listing: a server that links in circles
+/// must not keep us busy forever.
+const MAX_PAGES: usize = 1000;
+
+/// Webex REST API client; cheap to clone.
+#[derive(Clone)]
+pub struct RestClient {
+    transport: Transport,
+    base: Url,
+}
+
+impl RestClient {
+    pub fn new(
+        http: reqwest::Client,
+        api_url: &str,
+        token: SharedSecret,
+        policy: RetryPolicy,
+    ) -> Result<Self, RestError> {
+        let base = Url::parse(api_url.trim())
+            .map_err(|e| RestError::Config(format!("api_url {api_url:?} is not a URL: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(RestError::Config(format!(
+                "api_url {api_url:?} must be an http(s) URL such as {DEFAULT_API_URL}"
+            )));
+        }
+        Ok(Self {
+            transport: Transport::new(http, token, policy),
+            base,
+        })
+    }
+
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// `{base}/{segments...}` with each segment percent-encoded.
+    fn endpoint(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    async fn get<T: DeserializeOwned>(&self, url: Url) -> Result<T, RestError> {
+        Ok(self.transport.get::<T>(url.as_str()).await?.body)
+    }
+
+    /// The bot itself; a 401 here means the token is invalid or was regenerated.
+    pub async fn me(&self) -> Result<Person, RestError> {
+        self.get(self.endpoint(&["people", "me"])).await
+    }
+
+    pub async fn person(&self, id: &str) -> Result<Person, RestError> {
+        self.get(self.endpoint(&["people", id])).await
+    }
+
+    pub async fn people_by_email(&self, email: &str) -> Result<Vec<Person>, RestError> {
+        let mut url = self.endpoint(&["people"]);
+        url.query_pairs_mut().append_pair("email", email);
+        Ok(self.get::<Items<Person>>(url).await?.items)
+    }
+
+    /// Every room the bot is in that matches `query`, across all pages.
+    pub async fn rooms(&self, query: &RoomQuery) -> Result<Vec<Room>, RestError> {
+        let mut params = Vec::new();
+        if let Some(room_type) = &query.room_type {
+            params.push(("type".to_string(), room_type.as_str().to_string()));
+        }
+        if let Some(sort) = query.sort_by {
+            params.push(("sortBy".to_string(), sort.as_str().to_string()));
+        }
+        params.push((
+            "max".to_string(),
+            query.page_size.clamp(1, 1000).to_string(),
+        ));
+        self.list_all(&["rooms"], params).await
+    }
+
+    pub async fn room(&self, id: &str) -> Result<Room, RestError> {
+        self.get(self.endpoint(&["rooms", id])).await
+    }
+
+    /// Members of a room (optionally only one person), across all pages.
+    pub async fn memberships(
+        &self,
+        room_id: &str,
+        person: Option<PersonFilter>,
+    ) -> Result<Vec<Membership>, RestError> {
+        let mut params = vec![("roomId".to_string(), room_id.to_string())];
+        match person {
+            Some(PersonFilter::Id(id)) => params.push(("personId".to_string(), id)),
+            Some(PersonFilter::Email(email)) => params.push(("personEmail".to_string(), email)),
+            None => {}
+        }
+        params.push(("max".to_string(), "1000".to_string()));
+        self.list_all(&["memberships"], params).await
+    }
+
+    /// GETs `{base}/{path}?{params}` and every `rel="next"` page after it.
+    async fn list_all<T: DeserializeOwned>(
+        &self,
+        path: &[&str],
+        params: Vec<(String, String)>,
+    ) -> Result<Vec<T>, RestError> {
+        let mut url = self.endpoint(path);
+        url.query_pairs_mut().extend_pairs(params.iter());
+        let mut all = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let page = self.transport.get::<Items<T>>(url.as_str()).await?;
+            all.extend(page.body.items);
+            match paging::next_page_url(&page.headers, &url, &params) {
+                Ok(Some(next)) => url = next,
+                Ok(None) => return Ok(all),
+                Err(message) => {
+                    return Err(RestError::Decode {
+                        what: "Link header",
+                        message,
+                    })
+                }
+            }
+        }
+        tracing::warn!(pages = MAX_PAGES, "Webex listing stopped: too many pages");
+        Ok(all)
+    }
+
+    /// Posts a message (validated first). Not retried once it may have
+    /// reached Webex: a retried POST can post twice.
+    pub async fn create_message(&self, msg: &NewMessage) -> Result<Message, RestError> {
+        msg.validate()?;
+        let url = self.endpoint(&["messages"]);
+        let body = NewMessageBody::from(msg);
+        Ok(self
+            .transport
+            .send::<Message, _>(Method::POST, url.as_str(), Some(&body))
+            .await?
+            .body)
+    }
+
+    pub async fn message(&self, id: &str) -> Result<Message, RestError> {
+        self.get(self.endpoint(&["messages", id])).await
+    }
+
+    /// Replaces the text and card of one of the bot's messages.
+    pub async fn edit_message(&self, id: &str, edit: &MessageEdit) -> Result<Message, RestError> {
+        edit.validate()?;
+        let url = self.endpoint(&["messages", id]);
+        let body = EditBody::from(edit);
+        Ok(self
+            .transport
+            .send::<Message, _>(Method::PUT, url.as_str(), Some(&body))
+            .await?
+            .body)
+    }
+
+    pub async fn delete_message(&self, id: &str) -> Result<(), RestError> {
+        self.transport
+            .delete(self.endpoint(&["messages", id]).as_str())
+            .await
+    }
+
+    pub async fn attachment_action(&self, id: &str) -> Result<AttachmentAction, RestError> {
+        self.get(self.endpoint(&["attachment", "actions", id]))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    fn client(base: &str) -> Result<RestClient, RestError> {
+        RestClient::new(
+            reqwest::Client::new(),
+            base,
+            SharedSecret::new(Secret::new("t")),
+            RetryPolicy::default(),
+        )
+    }
+
+    #[test]
+    fn endpoints_are_built_under_the_base_path() {
+        let c = client("http://127.0.0.1:1/v1/").expect("client");
+        assert_eq!(
+            c.endpoint(&["messages", "a/b c"]).as_str(),
+            "http://127.0.0.1:1/v1/messages/a%2Fb%20c"
+        );
+        let c = client(DEFAULT_API_URL).expect("client");
+        assert_eq!(
+            c.endpoint(&["people", "me"]).as_str(),
+            "https://webexapis.com/v1/people/me"
+        );
+    }
+
+    #[test]
+    fn bad_api_urls_are_named() {
+        for bad in ["not a url", "mailto:x@y", "ftp://h/v1"] {
+            let err = client(bad).err().expect("rejected");
+            assert!(matches!(err, RestError::Config(_)));
+            assert!(err.to_string().contains(bad), "{err}");
+        }
+    }
+}
