@@ -12,7 +12,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod daemon;
-pub mod demo;
+//TMP pub mod demo;
 pub mod dispatch;
 pub mod logging;
 pub mod secret;

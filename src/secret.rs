@@ -8,7 +8,7 @@ use std::fmt;
 use std::sync::{Arc, RwLock};
 
 /// A string whose `Debug` and `Display` print `<redacted>`.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Secret(String);
 
 impl Secret {
@@ -63,12 +63,6 @@ impl SharedSecret {
 impl fmt::Debug for SharedSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
-    }
-}
-
-impl Default for Secret {
-    fn default() -> Self {
-        Self(String::new())
     }
 }
 

@@ -180,7 +180,7 @@ impl Connection {
     ) -> Flow {
         match result {
             Ok((new, pending)) => {
-                let old = std::mem::replace(live, new);
+                let mut old = std::mem::replace(live, new);
                 old.close().await;
                 tracing::info!("handed over to a new Mercury socket");
                 self.perform(live, pending, device, ack_tx).await

@@ -34,6 +34,7 @@ pub enum GiveUp {
     NotReadyInTime,
 }
 
+#[allow(clippy::large_enum_variant)] // short-lived, like FrameBody
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Write this text frame.
