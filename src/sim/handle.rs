@@ -277,7 +277,7 @@ impl SimHandle {
             let new = w.migrate_room(&room)?;
             w.room(&new)
                 .map(sim_room)
-                .ok_or_else(|| SimError::NotFound(new))
+                .ok_or(SimError::NotFound(new))
         })
     }
 

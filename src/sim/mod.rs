@@ -57,3 +57,6 @@ pub async fn run(
     sim.stop().await;
     Ok(())
 }
+
+#[cfg(test)]
+mod server_tests;
