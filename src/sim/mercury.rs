@@ -1,0 +1,235 @@
+//! The Mercury websocket: authorization, buffer state, JSON ping/pong, acks,
+//! delivery of each device's buffered activity frames, and socket faults.
+//!
+//! A connection remembers the last buffer position it sent; frames stay in
+//! the device's buffer until acked, so the next connection of that device
+//! starts from the beginning of the buffer and redelivers them.
+
+use super::faults::ConnCommand;
+use super::frames;
+use super::handle::Shared;
+use super::render::Urls;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::Value;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
+
+/// How long a client may linger after a `shutdown` frame before we close with 4001.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+pub fn routes() -> Router<Arc<Shared>> {
+    Router::new().route(
+        "/mercury/v1/apps/wx2/registrations/{registration}/messages",
+        get(upgrade),
+    )
+}
+
+async fn upgrade(
+    State(s): State<Arc<Shared>>,
+    Path(registration): Path<String>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if s.read().device_by_registration(&registration).is_none() {
+        // A stale registration: plain 404, the client must register again.
+        return (StatusCode::NOT_FOUND, "Registration not found").into_response();
+    }
+    let tasks = s.tasks.clone();
+    ws.on_upgrade(move |socket| tasks.track_future(serve(socket, s, registration)))
+}
+
+enum Auth {
+    Granted,
+    Refused,
+    Gone,
+}
+
+/// Waits for the authorization frame; nothing else is honoured before it.
+async fn authorize(socket: &mut WebSocket, token: &str) -> Auth {
+    let expected = format!("Bearer {token}");
+    while let Some(Ok(msg)) = socket.recv().await {
+        let Message::Text(text) = msg else {
+            if matches!(msg, Message::Close(_)) {
+                return Auth::Gone;
+            }
+            continue;
+        };
+        let Ok(frame) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        if frame["type"] == "authorization" {
+            return match frame["data"]["token"].as_str() == Some(expected.as_str()) {
+                true => Auth::Granted,
+                false => Auth::Refused,
+            };
+        }
+    }
+    Auth::Gone
+}
+
+fn close(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}
+
+async fn serve(mut socket: WebSocket, s: Arc<Shared>, registration: String) {
+    let auth = tokio::select! {
+        _ = s.cancel.cancelled() => return,
+        auth = authorize(&mut socket, &s.token) => auth,
+    };
+    match auth {
+        Auth::Granted => {}
+        Auth::Refused => {
+            let _ = socket.send(close(4401, "Unauthorized")).await;
+            return;
+        }
+        Auth::Gone => return,
+    }
+    s.connections.fetch_add(1, Ordering::SeqCst);
+    let mut conn = Connection {
+        id: s.next_conn_id.fetch_add(1, Ordering::SeqCst),
+        socket,
+        shared: s.clone(),
+        registration,
+        sequence: 0,
+        sent_up_to: 0,
+    };
+    // Errors only mean the socket is gone; either way this connection ends.
+    let _ = conn.run().await;
+    s.connections.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// Why the connection loop stopped (the socket is then dropped).
+struct Ended;
+
+struct Connection {
+    id: u64,
+    socket: WebSocket,
+    shared: Arc<Shared>,
+    registration: String,
+    sequence: u64,
+    sent_up_to: u64,
+}
+
+impl Connection {
+    async fn send(&mut self, frame: Value) -> Result<(), Ended> {
+        let text = frame.to_string();
+        self.socket
+            .send(Message::Text(text.into()))
+            .await
+            .map_err(|_| Ended)
+    }
+
+    async fn close(&mut self, code: u16, reason: &str) -> Result<(), Ended> {
+        let _ = self.socket.send(close(code, reason)).await;
+        Err(Ended)
+    }
+
+    fn next_sequence(&mut self) -> u64 {
+        self.sequence += 1;
+        self.sequence
+    }
+
+    /// Sends the device's buffered frames this connection has not sent yet.
+    async fn deliver(&mut self) -> Result<(), Ended> {
+        let pending = self
+            .shared
+            .read()
+            .frames_after(&self.registration, self.sent_up_to);
+        for p in pending {
+            let sequence = self.next_sequence();
+            let frame = frames::activity_frame(&Urls(&self.shared.base), &p, sequence);
+            self.send(frame).await?;
+            self.sent_up_to = p.ordinal;
+        }
+        Ok(())
+    }
+
+    async fn run(&mut self) -> Result<(), Ended> {
+        let s = self.shared.clone();
+        let mut commands = s.commands.subscribe();
+        let mut changed = s.changed.subscribe();
+        s.command(ConnCommand::Replaced {
+            registration: self.registration.clone(),
+            keep: self.id,
+        });
+        let sequence = self.next_sequence();
+        self.send(frames::buffer_state(sequence)).await?;
+        self.deliver().await?;
+        let mut shutdown_at: Option<Instant> = None;
+        loop {
+            let deadline =
+                shutdown_at.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                _ = s.cancel.cancelled() => return Err(Ended),
+                cmd = commands.recv() => match cmd {
+                    Ok(cmd) => {
+                        if let Some(when) = self.on_command(cmd).await? {
+                            shutdown_at = Some(when);
+                        }
+                    }
+                    Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return Err(Ended),
+                },
+                _ = tokio::time::sleep_until(deadline), if shutdown_at.is_some() => {
+                    return self.close(4001, "shutdown").await;
+                }
+                res = changed.changed() => {
+                    res.map_err(|_| Ended)?;
+                    self.deliver().await?;
+                }
+                msg = self.socket.recv() => match msg {
+                    Some(Ok(Message::Text(text))) => self.on_text(&text).await?,
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return Err(Ended),
+                    Some(Ok(_)) => {}
+                },
+            }
+        }
+    }
+
+    /// Applies a fault command; returns when to close if a shutdown was announced.
+    async fn on_command(&mut self, cmd: ConnCommand) -> Result<Option<Instant>, Ended> {
+        match cmd {
+            ConnCommand::Drop => Err(Ended),
+            ConnCommand::Close(code, reason) => self.close(code, &reason).await.map(|_| None),
+            ConnCommand::Shutdown => {
+                self.send(frames::shutdown()).await?;
+                Ok(Some(Instant::now() + SHUTDOWN_GRACE))
+            }
+            ConnCommand::Replaced { registration, keep }
+                if registration == self.registration && keep != self.id =>
+            {
+                self.close(4000, "replaced").await.map(|_| None)
+            }
+            ConnCommand::Replaced { .. } => Ok(None),
+        }
+    }
+
+    async fn on_text(&mut self, text: &str) -> Result<(), Ended> {
+        let Ok(frame) = serde_json::from_str::<Value>(text) else {
+            return Ok(());
+        };
+        match frame["type"].as_str() {
+            Some("ping") if self.shared.faults.answer_pings() => {
+                self.send(frames::pong(&frame["id"])).await
+            }
+            Some("ack") => {
+                if let Some(id) = frame["messageId"].as_str() {
+                    self.shared.acked.fetch_add(1, Ordering::SeqCst);
+                    self.shared.read().ack(&self.registration, id);
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}

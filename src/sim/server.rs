@@ -1,0 +1,168 @@
+//! Starting and stopping the simulator, and how its routes are layered.
+//!
+//! One loopback listener serves everything: `/v1` (REST), `/u2c`, `/wdm`,
+//! `/conversation`, the Mercury websocket and the `/_sim` control API.
+//! `stop` ends every connection abruptly and hands back the world so that a
+//! test can start again on the same port, as if Webex had restarted.
+
+use super::errors::{not_found, require_token, track};
+use super::faults::{fail_rest, fail_wdm};
+use super::handle::{Shared, SimHandle};
+use super::world::World;
+use super::{control, mercury, rest, wdm};
+use axum::middleware::from_fn_with_state;
+use axum::Router;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// How long `stop` waits for in-flight HTTP requests before cutting them off.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+pub struct SimOptions {
+    /// Where to listen; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The bot token the simulator accepts.
+    pub token: String,
+    /// Start from a previous simulator's world (see [`Simulator::stop`]).
+    pub state: Option<SimState>,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            token: "sim-token".to_owned(),
+            state: None,
+        }
+    }
+}
+
+/// The world of a stopped simulator: people, rooms, memberships, messages,
+/// devices and their unacked frames. Opaque; only good for a restart.
+#[derive(Clone)]
+pub struct SimState {
+    world: World,
+}
+
+impl std::fmt::Debug for SimState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimState")
+            .field("rooms", &self.world.room_count())
+            .field("devices", &self.world.devices().len())
+            .finish()
+    }
+}
+
+pub struct Simulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+fn router(s: Arc<Shared>) -> Router {
+    let auth = from_fn_with_state(s.clone(), require_token);
+    let v1 = rest::v1_routes()
+        .layer(auth.clone())
+        .layer(from_fn_with_state(s.clone(), fail_rest));
+    let wdm = wdm::wdm_routes()
+        .layer(auth.clone())
+        .layer(from_fn_with_state(s.clone(), fail_wdm));
+    Router::new()
+        .nest("/v1", v1)
+        .nest("/u2c/api/v1", wdm::u2c_routes().layer(auth.clone()))
+        .nest("/wdm/api/v1", wdm)
+        .nest(
+            "/conversation/api/v1",
+            rest::conversation_routes().layer(auth),
+        )
+        .nest("/_sim", control::routes())
+        .merge(mercury::routes())
+        .fallback(not_found)
+        .layer(from_fn_with_state(s.clone(), track))
+        .with_state(s)
+}
+
+impl Simulator {
+    pub async fn start(opts: SimOptions) -> std::io::Result<Simulator> {
+        let listener = TcpListener::bind(opts.listen).await?;
+        let mut addr = listener.local_addr()?;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(Ipv4Addr::LOCALHOST.into());
+        }
+        let world = opts.state.map(|s| s.world).unwrap_or_default();
+        let shared = Arc::new(Shared::new(world, format!("http://{addr}"), opts.token));
+        let app = router(shared.clone());
+        let cancel = shared.cancel.clone();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { cancel.cancelled().await })
+                .await
+        });
+        tracing::info!(%addr, "Webex simulator listening");
+        Ok(Simulator {
+            addr,
+            shared,
+            server: Some(server),
+        })
+    }
+
+    pub fn handle(&self) -> SimHandle {
+        SimHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub(crate) fn base_url(&self) -> String {
+        self.shared.base.clone()
+    }
+
+    pub fn api_url(&self) -> String {
+        format!("{}/v1", self.shared.base)
+    }
+
+    pub fn u2c_url(&self) -> String {
+        format!("{}/u2c/api/v1", self.shared.base)
+    }
+
+    pub fn wdm_url(&self) -> String {
+        format!("{}/wdm/api/v1", self.shared.base)
+    }
+
+    /// The `[webex]` lines a daemon config needs to talk to this simulator.
+    pub fn config_lines(&self) -> String {
+        format!(
+            "[webex]\napi_url = \"{}\"\nu2c_url = \"{}\"\n",
+            self.api_url(),
+            self.u2c_url()
+        )
+    }
+
+    /// Closes every socket abruptly, stops listening, returns the world.
+    pub async fn stop(mut self) -> SimState {
+        self.shared.cancel.cancel();
+        if let Some(mut server) = self.server.take() {
+            if tokio::time::timeout(STOP_GRACE, &mut server).await.is_err() {
+                server.abort();
+            }
+        }
+        self.shared.tasks.close();
+        self.shared.tasks.wait().await;
+        SimState {
+            world: self.shared.read().clone(),
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        // Dropped without `stop`: still end the server and every connection.
+        self.shared.cancel.cancel();
+    }
+}
