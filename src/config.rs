@@ -30,7 +30,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { key: key.into(), message: message.into() }
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -94,7 +97,9 @@ pub struct ApiConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        Self { socket: systemd_dir("RUNTIME_DIRECTORY", "/run/webex-hitl").join("webex-hitl.sock") }
+        Self {
+            socket: systemd_dir("RUNTIME_DIRECTORY", "/run/webex-hitl").join("webex-hitl.sock"),
+        }
     }
 }
 
@@ -106,7 +111,9 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { path: systemd_dir("STATE_DIRECTORY", "/var/lib/webex-hitl").join("webex-hitl.db") }
+        Self {
+            path: systemd_dir("STATE_DIRECTORY", "/var/lib/webex-hitl").join("webex-hitl.db"),
+        }
     }
 }
 
@@ -128,7 +135,10 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { level: "info".into(), format: LogFormat::Text }
+        Self {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
     }
 }
 
@@ -137,7 +147,12 @@ impl Default for LogConfig {
 fn systemd_dir(var: &str, fallback: &str) -> PathBuf {
     std::env::var(var)
         .ok()
-        .and_then(|v| v.split(':').next().filter(|s| !s.is_empty()).map(PathBuf::from))
+        .and_then(|v| {
+            v.split(':')
+                .next()
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+        })
         .unwrap_or_else(|| PathBuf::from(fallback))
 }
 
@@ -147,12 +162,18 @@ impl Config {
         let mut builder = config::Config::builder();
         if let Some(file) = file {
             if !file.exists() {
-                return Err(ConfigError::new("--config", format!("{} does not exist", file.display())));
+                return Err(ConfigError::new(
+                    "--config",
+                    format!("{} does not exist", file.display()),
+                ));
             }
             builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
         }
         builder = builder.add_source(
-            config::Environment::with_prefix(ENV_PREFIX).prefix_separator("__").separator("__").try_parsing(true),
+            config::Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true),
         );
         let raw = builder.build().map_err(from_config_crate)?;
         let config: Config = raw.try_deserialize().map_err(from_config_crate)?;
@@ -183,7 +204,10 @@ impl Config {
         }
         if let Some(ca) = &webex.ca_file {
             if !ca.is_file() {
-                return Err(ConfigError::new("webex.ca_file", format!("{} is not a readable file", ca.display())));
+                return Err(ConfigError::new(
+                    "webex.ca_file",
+                    format!("{} is not a readable file", ca.display()),
+                ));
             }
         }
         if webex.device_name.trim().is_empty() {
@@ -197,7 +221,10 @@ impl Config {
             ("webex.backoff_cap_s", webex.backoff_cap_s),
         ] {
             if !(value.is_finite() && value > 0.0 && value <= 3600.0) {
-                return Err(ConfigError::new(key, format!("must be a number of seconds in (0, 3600], got {value}")));
+                return Err(ConfigError::new(
+                    key,
+                    format!("must be a number of seconds in (0, 3600], got {value}"),
+                ));
             }
         }
         if self.api.socket.as_os_str().is_empty() {
@@ -270,9 +297,13 @@ fn warn_if_readable_by_others(path: &Path) {
 fn warn_if_readable_by_others(_path: &Path) {}
 
 fn check_url(key: &str, value: &str) -> Result<(), ConfigError> {
-    let url = Url::parse(value).map_err(|e| ConfigError::new(key, format!("{value:?} is not a URL ({e})")))?;
+    let url = Url::parse(value)
+        .map_err(|e| ConfigError::new(key, format!("{value:?} is not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(ConfigError::new(key, format!("{value:?} must be an http or https URL")));
+        return Err(ConfigError::new(
+            key,
+            format!("{value:?} must be an http or https URL"),
+        ));
     }
     Ok(())
 }
@@ -285,7 +316,11 @@ fn from_config_crate(error: config::ConfigError) -> ConfigError {
         .split("key `")
         .nth(1)
         .and_then(|rest| rest.split('`').next())
-        .or_else(|| text.split("unknown field `").nth(1).and_then(|rest| rest.split('`').next()))
+        .or_else(|| {
+            text.split("unknown field `")
+                .nth(1)
+                .and_then(|rest| rest.split('`').next())
+        })
         .unwrap_or("config")
         .to_owned();
     ConfigError { key, message: text }
@@ -308,7 +343,10 @@ mod tests {
     fn the_example_file_is_valid_and_shows_the_defaults() {
         let example = Config::from_toml(include_str!("../config.toml.example")).unwrap();
         let defaults = Config::from_toml("").unwrap();
-        assert_eq!(format!("{:?}", example.webex), format!("{:?}", defaults.webex));
+        assert_eq!(
+            format!("{:?}", example.webex),
+            format!("{:?}", defaults.webex)
+        );
         assert_eq!(example.log.level, defaults.log.level);
     }
 
@@ -318,11 +356,17 @@ mod tests {
             ("[webex]\napi_url = \"not a url\"", "webex.api_url"),
             ("[webex]\nproxy = \"ftp://p:1\"", "webex.proxy"),
             ("[webex]\nping_interval_s = -1", "webex.ping_interval_s"),
-            ("[webex]\nping_interval_s = \"soon\"", "webex.ping_interval_s"),
+            (
+                "[webex]\nping_interval_s = \"soon\"",
+                "webex.ping_interval_s",
+            ),
             ("[webex]\napi_ur = \"https://x\"", "api_ur"),
             ("[log]\nformat = \"xml\"", "log.format"),
             ("[log]\nlevel = \"=[\"", "log.level"),
-            ("[webex]\nca_file = \"/nonexistent/ca.pem\"", "webex.ca_file"),
+            (
+                "[webex]\nca_file = \"/nonexistent/ca.pem\"",
+                "webex.ca_file",
+            ),
         ];
         for (toml, key) in cases {
             let error = Config::from_toml(toml).expect_err(toml);

@@ -8,6 +8,7 @@ use crate::api::{self, health::BotIdentity, AppState, BindError};
 use crate::config::{Config, ConfigError, EXIT_CONFIG};
 use crate::dispatch::{Dispatcher, RecentIds};
 use crate::secret::SharedSecret;
+use crate::webex::ids;
 use crate::webex::mercury::backoff::Backoff;
 use crate::webex::mercury::connection::{Connection, MercuryError, Settings};
 use crate::webex::mercury::link::LinkState;
@@ -15,7 +16,6 @@ use crate::webex::mercury::transport::Dialer;
 use crate::webex::rest::{Person, RestClient, RestError, RetryKind, RetryPolicy};
 use crate::webex::tls::{self, HttpOptions, TlsError};
 use crate::webex::wdm::DeviceManager;
-use crate::webex::ids;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -40,7 +40,9 @@ impl DaemonError {
     /// 78 (EX_CONFIG) for what only an operator can fix, so systemd stops retrying.
     pub fn exit_code(&self) -> i32 {
         match self {
-            DaemonError::Config(_) | DaemonError::Tls(_) | DaemonError::TokenInvalid { .. } => EXIT_CONFIG,
+            DaemonError::Config(_) | DaemonError::Tls(_) | DaemonError::TokenInvalid { .. } => {
+                EXIT_CONFIG
+            }
             DaemonError::Bind(_) | DaemonError::Fatal(_) => 1,
         }
     }
@@ -65,7 +67,12 @@ struct DevicesFactory {
 
 impl DevicesFactory {
     fn build(&self) -> DeviceManager {
-        DeviceManager::new(self.rest.transport().clone(), &self.u2c_url, self.wdm_url.as_deref(), &self.device_name)
+        DeviceManager::new(
+            self.rest.transport().clone(),
+            &self.u2c_url,
+            self.wdm_url.as_deref(),
+            &self.device_name,
+        )
     }
 }
 
@@ -79,15 +86,28 @@ fn clients(config: &Config) -> Result<Clients, DaemonError> {
         user_agent: format!("webex-hitl/{}", env!("CARGO_PKG_VERSION")),
     };
     let http = tls::http_client(&options, tls.clone())?;
-    let rest = RestClient::new(http, &config.webex.api_url, token.clone(), RetryPolicy::default())
-        .map_err(|e| ConfigError::new("webex.api_url", e.to_string()))?;
+    let rest = RestClient::new(
+        http,
+        &config.webex.api_url,
+        token.clone(),
+        RetryPolicy::default(),
+    )
+    .map_err(|e| ConfigError::new("webex.api_url", e.to_string()))?;
     let devices_factory = DevicesFactory {
         rest: rest.clone(),
         u2c_url: config.webex.u2c_url.clone(),
         wdm_url: config.webex.wdm_url.clone(),
         device_name: config.webex.device_name.clone(),
     };
-    Ok(Clients { rest, devices_factory, dialer: Dialer { tls, proxy: config.webex.proxy.clone() }, token })
+    Ok(Clients {
+        rest,
+        devices_factory,
+        dialer: Dialer {
+            tls,
+            proxy: config.webex.proxy.clone(),
+        },
+        token,
+    })
 }
 
 /// A daemon that has bound its socket and validated its token.
@@ -103,7 +123,9 @@ impl Running {
     pub async fn wait(mut self) -> Result<(), DaemonError> {
         let mut outcome = Ok(());
         while let Some(joined) = self.tasks.join_next().await {
-            let result = joined.unwrap_or_else(|e| Err(DaemonError::Fatal(format!("a daemon task panicked: {e}"))));
+            let result = joined.unwrap_or_else(|e| {
+                Err(DaemonError::Fatal(format!("a daemon task panicked: {e}")))
+            });
             if let Err(error) = result {
                 tracing::error!(%error, "stopping");
                 self.shutdown.cancel();
@@ -124,7 +146,11 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     let (bot_tx, bot_rx) = watch::channel(None);
     let (counts_tx, counts_rx) = watch::channel(Default::default());
     let mut tasks = JoinSet::new();
-    let app = api::router(AppState { link: link_rx, bot: bot_rx, counts: counts_rx });
+    let app = api::router(AppState {
+        link: link_rx,
+        bot: bot_rx,
+        counts: counts_rx,
+    });
     let socket = config.api.socket.clone();
     tasks.spawn(serve_api(listener, socket.clone(), app, shutdown.clone()));
 
@@ -136,40 +162,76 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
             return Err(error);
         }
     };
-    let bot = BotIdentity { id: me.id.clone(), email: me.primary_email().map(str::to_owned), name: me.display_name.clone() };
+    let bot = BotIdentity {
+        id: me.id.clone(),
+        email: me.primary_email().map(str::to_owned),
+        name: me.display_name.clone(),
+    };
     tracing::info!(bot = %bot.name, email = ?bot.email, "bot token is valid");
     let _ = bot_tx.send(Some(bot.clone()));
 
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let bot_uuid = ids::uuid_of(&me.id).unwrap_or_else(|| me.id.clone());
-    tasks.spawn(supervise_link(clients, config, bot_uuid, events_tx, link_tx, shutdown.clone()));
-    let dispatcher = Dispatcher { events: events_rx, counts: counts_tx, recent: RecentIds::new(50_000) };
+    tasks.spawn(supervise_link(
+        clients,
+        config,
+        bot_uuid,
+        events_tx,
+        link_tx,
+        shutdown.clone(),
+    ));
+    let dispatcher = Dispatcher {
+        events: events_rx,
+        counts: counts_tx,
+        recent: RecentIds::new(50_000),
+    };
     let token = shutdown.clone();
     tasks.spawn(async move {
         dispatcher.run(token).await;
         Ok(())
     });
-    Ok(Running { socket, bot, tasks, shutdown })
+    Ok(Running {
+        socket,
+        bot,
+        tasks,
+        shutdown,
+    })
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
     start(config, shutdown).await?.wait().await
 }
 
-async fn serve_api(listener: tokio::net::UnixListener, path: PathBuf, app: axum::Router, shutdown: CancellationToken) -> Result<(), DaemonError> {
-    api::serve(listener, path, app, shutdown).await.map_err(|e| DaemonError::Fatal(format!("API socket failed: {e}")))
+async fn serve_api(
+    listener: tokio::net::UnixListener,
+    path: PathBuf,
+    app: axum::Router,
+    shutdown: CancellationToken,
+) -> Result<(), DaemonError> {
+    api::serve(listener, path, app, shutdown)
+        .await
+        .map_err(|e| DaemonError::Fatal(format!("API socket failed: {e}")))
 }
 
 /// `GET /people/me`, retried while Webex is unreachable; a 401 is final.
-async fn validate_token(rest: &RestClient, shutdown: &CancellationToken) -> Result<Person, DaemonError> {
+async fn validate_token(
+    rest: &RestClient,
+    shutdown: &CancellationToken,
+) -> Result<Person, DaemonError> {
     let mut backoff = Backoff::default();
     let mut rng = rand::rng();
     loop {
         let error = match rest.me().await {
             Ok(me) => return Ok(me),
-            Err(RestError::Unauthorized { message, .. }) => return Err(DaemonError::TokenInvalid { detail: format!("401: {message}") }),
+            Err(RestError::Unauthorized { message, .. }) => {
+                return Err(DaemonError::TokenInvalid {
+                    detail: format!("401: {message}"),
+                })
+            }
             Err(error) if matches!(error.retry_kind(), RetryKind::Permanent) => {
-                return Err(DaemonError::Fatal(format!("cannot validate the bot token: {error}")))
+                return Err(DaemonError::Fatal(format!(
+                    "cannot validate the bot token: {error}"
+                )))
             }
             Err(error) => error,
         };
@@ -210,11 +272,15 @@ async fn supervise_link(
             Ok(()) => return Ok(()),
             Err(MercuryError::TokenRejected) => {
                 if let Err(RestError::Unauthorized { message, .. }) = clients.rest.me().await {
-                    return Err(DaemonError::TokenInvalid { detail: format!("401: {message}") });
+                    return Err(DaemonError::TokenInvalid {
+                        detail: format!("401: {message}"),
+                    });
                 }
                 tracing::warn!("Mercury refused the token but REST accepts it; retrying");
             }
-            Err(MercuryError::Fatal(message)) => tracing::error!(%message, "Mercury refused this device; retrying slowly"),
+            Err(MercuryError::Fatal(message)) => {
+                tracing::error!(%message, "Mercury refused this device; retrying slowly")
+            }
         }
         tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),

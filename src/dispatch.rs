@@ -21,7 +21,11 @@ pub struct RecentIds {
 
 impl RecentIds {
     pub fn new(capacity: usize) -> Self {
-        Self { capacity, order: VecDeque::with_capacity(capacity), seen: HashSet::with_capacity(capacity) }
+        Self {
+            capacity,
+            order: VecDeque::with_capacity(capacity),
+            seen: HashSet::with_capacity(capacity),
+        }
     }
 
     /// True the first time an id is offered.
@@ -74,7 +78,11 @@ impl Dispatcher {
 }
 
 async fn handle(event: &Event) {
-    tracing::info!(kind = event.kind(), activity = event.activity_id(), "Webex event");
+    tracing::info!(
+        kind = event.kind(),
+        activity = event.activity_id(),
+        "Webex event"
+    );
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod daemon;
-//TMP pub mod demo;
+pub mod demo;
 pub mod dispatch;
 pub mod logging;
 pub mod secret;

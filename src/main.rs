@@ -11,7 +11,11 @@ use webex_hitl::config::{Config, EXIT_CONFIG};
 use webex_hitl::{daemon, demo, logging, sim};
 
 #[derive(Parser)]
-#[command(name = "webex-hitl", version, about = "Human-in-the-loop escalations from an AI engine to Webex specialists")]
+#[command(
+    name = "webex-hitl",
+    version,
+    about = "Human-in-the-loop escalations from an AI engine to Webex specialists"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -80,7 +84,10 @@ impl Target {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => return fail(&format!("cannot start the async runtime: {error}"), 1),
     };
@@ -95,11 +102,13 @@ async fn run(command: Command) -> ExitCode {
             exit_on(sim::run(listen, token, shutdown_on_signal()).await)
         }
         Command::Demo { once } => exit_on(demo::run(once, shutdown_on_signal()).await),
-        Command::Status { target, json } => match async { cli::status(&target.client()?, json).await }.await {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::from(1),
-            Err(error) => fail(&error.to_string(), 1),
-        },
+        Command::Status { target, json } => {
+            match async { cli::status(&target.client()?, json).await }.await {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
+                Err(error) => fail(&error.to_string(), 1),
+            }
+        }
         Command::Config(ConfigCommand::Check { config }) => check_config(config),
     }
 }
@@ -117,10 +126,16 @@ async fn serve(file: Option<PathBuf>) -> ExitCode {
 }
 
 fn check_config(file: Option<PathBuf>) -> ExitCode {
-    let checked = Config::load(file.as_deref()).and_then(|config| config.load_token().map(|_| config));
+    let checked =
+        Config::load(file.as_deref()).and_then(|config| config.load_token().map(|_| config));
     match checked {
         Ok(config) => {
-            println!("configuration OK: API socket {}, store {}, Webex API {}", config.api.socket.display(), config.store.path.display(), config.webex.api_url);
+            println!(
+                "configuration OK: API socket {}, store {}, Webex API {}",
+                config.api.socket.display(),
+                config.store.path.display(),
+                config.webex.api_url
+            );
             ExitCode::SUCCESS
         }
         Err(error) => fail(&format!("configuration error: {error}"), EXIT_CONFIG),

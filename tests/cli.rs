@@ -7,11 +7,17 @@ use std::process::Output;
 
 async fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut command = tokio::process::Command::new(binary());
-    command.args(args).env_remove("WEBEX_HITL_TOKEN").kill_on_drop(true);
+    command
+        .args(args)
+        .env_remove("WEBEX_HITL_TOKEN")
+        .kill_on_drop(true);
     for (key, value) in envs {
         command.env(key, value);
     }
-    tokio::time::timeout(common::WAIT, command.output()).await.expect("the binary exits in time").expect("the binary runs")
+    tokio::time::timeout(common::WAIT, command.output())
+        .await
+        .expect("the binary exits in time")
+        .expect("the binary runs")
 }
 
 #[tokio::test]
@@ -20,14 +26,24 @@ async fn a_bad_token_is_reported_clearly_with_exit_78() {
     let token_file = h.dir.path().join("wrong-token");
     std::fs::write(&token_file, "not-the-bot-token").unwrap();
     let config = h.dir.path().join("config.toml");
-    std::fs::write(&config, config_toml(h.simulator(), h.dir.path(), &token_file)).unwrap();
+    std::fs::write(
+        &config,
+        config_toml(h.simulator(), h.dir.path(), &token_file),
+    )
+    .unwrap();
 
     let output = run(&["serve", "--config", config.to_str().unwrap()], &[]).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(78), "stderr: {stderr}");
-    assert!(stderr.contains("Webex rejected the bot token"), "stderr: {stderr}");
+    assert!(
+        stderr.contains("Webex rejected the bot token"),
+        "stderr: {stderr}"
+    );
     assert!(stderr.contains("401"), "stderr: {stderr}");
-    assert!(!stderr.contains("not-the-bot-token"), "the token must never be printed");
+    assert!(
+        !stderr.contains("not-the-bot-token"),
+        "the token must never be printed"
+    );
 }
 
 #[tokio::test]
@@ -36,9 +52,21 @@ async fn the_token_from_the_environment_wins() {
     let token_file = h.dir.path().join("wrong-token");
     std::fs::write(&token_file, "not-the-bot-token").unwrap();
     let config = h.dir.path().join("config.toml");
-    std::fs::write(&config, config_toml(h.simulator(), h.dir.path(), &token_file)).unwrap();
-    let output = run(&["config", "check", "--config", config.to_str().unwrap()], &[("WEBEX_HITL_TOKEN", "sim-token")]).await;
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    std::fs::write(
+        &config,
+        config_toml(h.simulator(), h.dir.path(), &token_file),
+    )
+    .unwrap();
+    let output = run(
+        &["config", "check", "--config", config.to_str().unwrap()],
+        &[("WEBEX_HITL_TOKEN", "sim-token")],
+    )
+    .await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[tokio::test]
@@ -51,10 +79,20 @@ async fn an_invalid_config_names_the_key_with_exit_78() {
     assert_eq!(output.status.code(), Some(78), "stderr: {stderr}");
     assert!(stderr.contains("webex.api_url"), "stderr: {stderr}");
 
-    let output = run(&["serve", "--config", config.to_str().unwrap()], &[("WEBEX_HITL__WEBEX__API_URL", "https://webexapis.com/v1"), ("WEBEX_HITL__LOG__FORMAT", "yaml")]).await;
+    let output = run(
+        &["serve", "--config", config.to_str().unwrap()],
+        &[
+            ("WEBEX_HITL__WEBEX__API_URL", "https://webexapis.com/v1"),
+            ("WEBEX_HITL__LOG__FORMAT", "yaml"),
+        ],
+    )
+    .await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(78), "stderr: {stderr}");
-    assert!(stderr.contains("log.format"), "environment overrides are validated too: {stderr}");
+    assert!(
+        stderr.contains("log.format"),
+        "environment overrides are validated too: {stderr}"
+    );
 }
 
 #[tokio::test]

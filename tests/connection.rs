@@ -11,8 +11,11 @@ use std::time::Duration;
 async fn an_event_gets_through(h: &Harness) {
     let before = h.handled().await;
     let room = h.sim.create_room("Ops");
-    h.sim.add_member(&room.id, &h.sim.bot().id, None).expect("bot added");
-    h.wait_health(|health| health["events"]["handled"].as_u64().unwrap_or(0) > before).await;
+    h.sim
+        .add_member(&room.id, &h.sim.bot().id, None)
+        .expect("bot added");
+    h.wait_health(|health| health["events"]["handled"].as_u64().unwrap_or(0) > before)
+        .await;
 }
 
 #[tokio::test]
@@ -22,7 +25,10 @@ async fn connects_and_reports_health() {
     assert_eq!(health["status"], "ok");
     assert_eq!(health["webex"]["bot"]["email"], "hitl-bot@webex.bot");
     assert_eq!(health["webex"]["bot"]["id"], h.sim.bot().id);
-    assert!(health["webex"]["device_url"].as_str().unwrap().starts_with(&h.simulator().wdm_url()));
+    assert!(health["webex"]["device_url"]
+        .as_str()
+        .unwrap()
+        .starts_with(&h.simulator().wdm_url()));
     assert_eq!(h.sim.device_count(), 1);
     assert_eq!(h.sim.connection_count(), 1);
     an_event_gets_through(&h).await;
@@ -32,10 +38,17 @@ async fn reconnects_after(fault: impl FnOnce(&Harness)) {
     let h = Harness::start().await;
     let before = h.reconnects().await;
     fault(&h);
-    h.wait_health(|health| health["webex"]["connected"] == true && health["webex"]["reconnects"].as_u64().unwrap() > before)
-        .await;
+    h.wait_health(|health| {
+        health["webex"]["connected"] == true
+            && health["webex"]["reconnects"].as_u64().unwrap() > before
+    })
+    .await;
     an_event_gets_through(&h).await;
-    assert_eq!(h.sim.device_count(), 1, "reconnecting must not leak devices");
+    assert_eq!(
+        h.sim.device_count(),
+        1,
+        "reconnecting must not leak devices"
+    );
 }
 
 #[tokio::test]
@@ -63,7 +76,8 @@ async fn shutdown_frame_opens_a_new_socket_first() {
     let h = Harness::start().await;
     let before = h.reconnects().await;
     h.sim.send_shutdown();
-    h.wait_health(|health| health["webex"]["reconnects"].as_u64().unwrap() > before).await;
+    h.wait_health(|health| health["webex"]["reconnects"].as_u64().unwrap() > before)
+        .await;
     // The handover never went through a disconnected state long enough to lose
     // events: one arrives on the new socket right away.
     an_event_gets_through(&h).await;
@@ -78,7 +92,9 @@ async fn re_registers_after_a_stale_registration() {
     h.sim.make_devices_stale();
     h.sim.drop_sockets();
     let health = h
-        .wait_health(|health| health["webex"]["connected"] == true && health["webex"]["device_url"] != old_device)
+        .wait_health(|health| {
+            health["webex"]["connected"] == true && health["webex"]["device_url"] != old_device
+        })
         .await;
     assert_ne!(health["webex"]["device_url"], old_device);
     assert_eq!(h.sim.device_count(), 1);
@@ -89,8 +105,10 @@ async fn re_registers_after_a_stale_registration() {
 async fn reconnects_after_the_simulator_restarts() {
     let mut h = Harness::start().await;
     h.restart_simulator(true).await;
-    h.wait_health(|health| health["webex"]["connected"] == true && health["webex"]["reconnects"].as_u64().unwrap() >= 1)
-        .await;
+    h.wait_health(|health| {
+        health["webex"]["connected"] == true && health["webex"]["reconnects"].as_u64().unwrap() >= 1
+    })
+    .await;
     an_event_gets_through(&h).await;
 }
 
@@ -99,8 +117,10 @@ async fn reconnects_to_a_simulator_that_forgot_everything() {
     let mut h = Harness::start().await;
     h.restart_simulator(false).await;
     // The new world has no device: the upgrade or refresh 404s and the daemon registers anew.
-    h.wait_health(|health| health["webex"]["connected"] == true && health["webex"]["reconnects"].as_u64().unwrap() >= 1)
-        .await;
+    h.wait_health(|health| {
+        health["webex"]["connected"] == true && health["webex"]["reconnects"].as_u64().unwrap() >= 1
+    })
+    .await;
     assert_eq!(h.sim.device_count(), 1);
     an_event_gets_through(&h).await;
 }
@@ -111,7 +131,9 @@ async fn reuses_its_device_across_daemon_restarts() {
     let device = h.health().await["webex"]["device_url"].clone();
     h.stop_daemon().await;
     h.start_daemon().await;
-    let health = h.wait_health(|health| health["webex"]["connected"] == true).await;
+    let health = h
+        .wait_health(|health| health["webex"]["connected"] == true)
+        .await;
     assert_eq!(health["webex"]["device_url"], device);
     assert_eq!(h.sim.device_count(), 1);
 }
@@ -122,8 +144,16 @@ async fn an_event_delivered_twice_is_handled_once() {
     let before = h.health().await["events"].clone();
     h.sim.duplicate_next_event();
     an_event_gets_through(&h).await;
-    let after = h.wait_health(|health| health["events"]["duplicates"].as_u64().unwrap() > before["duplicates"].as_u64().unwrap()).await;
-    assert_eq!(after["events"]["handled"].as_u64().unwrap(), before["handled"].as_u64().unwrap() + 1);
+    let after = h
+        .wait_health(|health| {
+            health["events"]["duplicates"].as_u64().unwrap()
+                > before["duplicates"].as_u64().unwrap()
+        })
+        .await;
+    assert_eq!(
+        after["events"]["handled"].as_u64().unwrap(),
+        before["handled"].as_u64().unwrap() + 1
+    );
 }
 
 #[tokio::test]
@@ -131,9 +161,12 @@ async fn events_during_a_rest_429_storm_are_not_lost() {
     let h = Harness::start().await;
     let before = h.handled().await;
     h.sim.fail_next_rest(5, 429, Some(1));
-    let rooms: Vec<_> = (0..3).map(|i| h.sim.create_room(&format!("Storm {i}"))).collect();
+    let rooms: Vec<_> = (0..3)
+        .map(|i| h.sim.create_room(&format!("Storm {i}")))
+        .collect();
     for room in &rooms {
         h.sim.add_member(&room.id, &h.sim.bot().id, None).unwrap();
     }
-    h.wait_health(|health| health["events"]["handled"].as_u64().unwrap() >= before + 3).await;
+    h.wait_health(|health| health["events"]["handled"].as_u64().unwrap() >= before + 3)
+        .await;
 }

@@ -28,7 +28,9 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/health", get(health::get))
-        .fallback(|| async { error::ApiError::not_found("no such endpoint; see the README for the API") })
+        .fallback(|| async {
+            error::ApiError::not_found("no such endpoint; see the README for the API")
+        })
         .with_state(state)
 }
 
@@ -37,19 +39,27 @@ pub enum BindError {
     #[error("{path}: another process is already serving on this socket")]
     InUse { path: PathBuf },
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Binds the socket, replacing a stale file left by a crash but never one that
 /// a live daemon still answers on.
 pub async fn bind(path: &Path) -> Result<UnixListener, BindError> {
-    let io = |source| BindError::Io { path: path.to_owned(), source };
+    let io = |source| BindError::Io {
+        path: path.to_owned(),
+        source,
+    };
     if let Some(parent) = path.parent() {
         tokio::fs::create_dir_all(parent).await.map_err(io)?;
     }
     if path.exists() {
         if tokio::net::UnixStream::connect(path).await.is_ok() {
-            return Err(BindError::InUse { path: path.to_owned() });
+            return Err(BindError::InUse {
+                path: path.to_owned(),
+            });
         }
         tokio::fs::remove_file(path).await.map_err(io)?;
     }
@@ -65,8 +75,15 @@ fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
 }
 
 /// Serves until `shutdown` fires, then removes the socket file.
-pub async fn serve(listener: UnixListener, path: PathBuf, app: Router, shutdown: CancellationToken) -> std::io::Result<()> {
-    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+pub async fn serve(
+    listener: UnixListener,
+    path: PathBuf,
+    app: Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await;
     let _ = std::fs::remove_file(&path);
     result
 }

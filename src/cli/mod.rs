@@ -24,14 +24,31 @@ pub fn render_health(health: &Value) -> String {
     out.push_str(&format!("status:        {}\n", text(&health["status"])));
     out.push_str(&format!(
         "webex:         {}{}\n",
-        if webex["connected"] == true { "connected" } else { "not connected" },
-        webex["since"].as_str().map(|s| format!(" since {s}")).unwrap_or_default()
+        if webex["connected"] == true {
+            "connected"
+        } else {
+            "not connected"
+        },
+        webex["since"]
+            .as_str()
+            .map(|s| format!(" since {s}"))
+            .unwrap_or_default()
     ));
     if bot.is_object() {
-        out.push_str(&format!("bot:           {} <{}>\n", text(&bot["name"]), text(&bot["email"])));
+        out.push_str(&format!(
+            "bot:           {} <{}>\n",
+            text(&bot["name"]),
+            text(&bot["email"])
+        ));
     }
-    out.push_str(&format!("last event:    {}\n", text(&webex["last_event_at"])));
-    out.push_str(&format!("reconnects:    {}\n", webex["reconnects"].as_u64().unwrap_or(0)));
+    out.push_str(&format!(
+        "last event:    {}\n",
+        text(&webex["last_event_at"])
+    ));
+    out.push_str(&format!(
+        "reconnects:    {}\n",
+        webex["reconnects"].as_u64().unwrap_or(0)
+    ));
     out.push_str(&format!("device:        {}\n", text(&webex["device_url"])));
     if let Some(error) = webex["last_error"].as_str() {
         out.push_str(&format!("last error:    {error}\n"));
@@ -48,7 +65,10 @@ mod tests {
         let health = serde_json::json!({"status": "ok", "webex": {"connected": true, "since": "2026-11-25T13:00:00Z",
             "bot": {"id": "x", "email": "hitl-bot@webex.bot", "name": "HITL Bot"}, "reconnects": 2, "last_event_at": null, "device_url": "http://d"}});
         let text = render_health(&health);
-        assert!(text.contains("connected since 2026-11-25T13:00:00Z"), "{text}");
+        assert!(
+            text.contains("connected since 2026-11-25T13:00:00Z"),
+            "{text}"
+        );
         assert!(text.contains("HITL Bot <hitl-bot@webex.bot>"));
         assert!(text.contains("reconnects:    2"));
     }

@@ -38,17 +38,41 @@ pub struct ActivityMeta {
 pub enum Event {
     /// Someone pressed a submit button on a card. `meta.activity_id` is the
     /// attachment action's uuid.
-    CardSubmitted { meta: ActivityMeta, card_message_uuid: Option<String> },
-    MemberAdded { meta: ActivityMeta, member: PersonRef, is_bot: bool },
-    MemberRemoved { meta: ActivityMeta, member: PersonRef, is_bot: bool },
-    RoomCreated { meta: ActivityMeta },
+    CardSubmitted {
+        meta: ActivityMeta,
+        card_message_uuid: Option<String>,
+    },
+    MemberAdded {
+        meta: ActivityMeta,
+        member: PersonRef,
+        is_bot: bool,
+    },
+    MemberRemoved {
+        meta: ActivityMeta,
+        member: PersonRef,
+        is_bot: bool,
+    },
+    RoomCreated {
+        meta: ActivityMeta,
+    },
     /// Title change, lock or unlock (`verb` says which).
-    RoomUpdated { meta: ActivityMeta, verb: String },
+    RoomUpdated {
+        meta: ActivityMeta,
+        verb: String,
+    },
     /// A message was posted; its uuid is `meta.activity_id`.
-    MessagePosted { meta: ActivityMeta },
-    MessageDeleted { meta: ActivityMeta, message_uuid: Option<String> },
+    MessagePosted {
+        meta: ActivityMeta,
+    },
+    MessageDeleted {
+        meta: ActivityMeta,
+        message_uuid: Option<String>,
+    },
     /// A conversation activity with a verb this daemon does not act on.
-    Unknown { meta: ActivityMeta, verb: String },
+    Unknown {
+        meta: ActivityMeta,
+        verb: String,
+    },
 }
 
 impl Event {

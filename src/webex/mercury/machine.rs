@@ -23,7 +23,11 @@ pub struct Timing {
 
 impl Default for Timing {
     fn default() -> Self {
-        Self { ping_interval: Duration::from_secs(15), pong_timeout: Duration::from_secs(14), ready_timeout: Duration::from_secs(20) }
+        Self {
+            ping_interval: Duration::from_secs(15),
+            pong_timeout: Duration::from_secs(14),
+            ready_timeout: Duration::from_secs(20),
+        }
     }
 }
 
@@ -42,13 +46,19 @@ pub enum Action {
     /// The socket is live: events will flow.
     Ready,
     /// Hand an event over; ack `ack_id` once it is safely handled.
-    Deliver { event: Event, ack_id: Option<String> },
+    Deliver {
+        event: Event,
+        ack_id: Option<String>,
+    },
     /// Ack a frame that needs no handling.
     AckNow(String),
     /// The server announced a planned close: open a new socket, then drop this one.
     Handover,
     /// A sequence number was skipped: a frame was lost (Webex's SDK only logs it).
-    SequenceGap { expected: u64, got: u64 },
+    SequenceGap {
+        expected: u64,
+        got: u64,
+    },
     Close(GiveUp),
 }
 
@@ -78,8 +88,12 @@ impl Session {
     pub fn open(now: Instant, timing: Timing, token: &str) -> (Self, Action) {
         let session = Self {
             timing,
-            phase: Phase::Authorizing { deadline: now + timing.ready_timeout },
-            heartbeat: Heartbeat::Idle { next_ping: now + timing.ping_interval },
+            phase: Phase::Authorizing {
+                deadline: now + timing.ready_timeout,
+            },
+            heartbeat: Heartbeat::Idle {
+                next_ping: now + timing.ping_interval,
+            },
             pending_ping: None,
             next_sequence: None,
         };
@@ -117,12 +131,16 @@ impl Session {
             }
         }
         match self.heartbeat {
-            Heartbeat::AwaitingPong { deadline } if now >= deadline => vec![Action::Close(GiveUp::PongTimeout)],
+            Heartbeat::AwaitingPong { deadline } if now >= deadline => {
+                vec![Action::Close(GiveUp::PongTimeout)]
+            }
             Heartbeat::Idle { next_ping } if now >= next_ping => {
                 let id = uuid::Uuid::new_v4().to_string();
                 let ping = frame::ping(&id);
                 self.pending_ping = Some(id);
-                self.heartbeat = Heartbeat::AwaitingPong { deadline: now + self.timing.pong_timeout };
+                self.heartbeat = Heartbeat::AwaitingPong {
+                    deadline: now + self.timing.pong_timeout,
+                };
                 vec![Action::Send(ping)]
             }
             _ => Vec::new(),
@@ -146,7 +164,9 @@ impl Session {
                 actions.extend(ack_id.map(Action::AckNow));
             }
             FrameBody::Activity(event) => actions.push(Action::Deliver { event, ack_id }),
-            FrameBody::Ignored { .. } | FrameBody::OtherControl { .. } => actions.extend(ack_id.map(Action::AckNow)),
+            FrameBody::Ignored { .. } | FrameBody::OtherControl { .. } => {
+                actions.extend(ack_id.map(Action::AckNow))
+            }
         }
         actions
     }
@@ -157,7 +177,9 @@ impl Session {
             tracing::debug!(ping_id, "pong for an earlier ping");
         }
         self.pending_ping = None;
-        self.heartbeat = Heartbeat::Idle { next_ping: now + self.timing.ping_interval };
+        self.heartbeat = Heartbeat::Idle {
+            next_ping: now + self.timing.ping_interval,
+        };
     }
 
     fn track_sequence(&mut self, sequence: Option<u64>) -> Option<Action> {
@@ -191,7 +213,9 @@ pub fn classify_close(code: Option<u16>, reason: &str) -> CloseClass {
     match code {
         Some(4000) => CloseClass::Replaced,
         Some(4401) => CloseClass::TokenProblem,
-        Some(code @ (4400 | 4403)) => CloseClass::Fatal(format!("Mercury closed with {code}: {reason}")),
+        Some(code @ (4400 | 4403)) => {
+            CloseClass::Fatal(format!("Mercury closed with {code}: {reason}"))
+        }
         _ => CloseClass::Reconnect,
     }
 }
@@ -204,23 +228,33 @@ mod tests {
     const BOT: &str = "bot-uuid";
 
     fn timing() -> Timing {
-        Timing { ping_interval: Duration::from_secs(15), pong_timeout: Duration::from_secs(14), ready_timeout: Duration::from_secs(20) }
+        Timing {
+            ping_interval: Duration::from_secs(15),
+            pong_timeout: Duration::from_secs(14),
+            ready_timeout: Duration::from_secs(20),
+        }
     }
 
     fn frame(text: &str) -> Frame {
         decode(text, BOT).unwrap()
     }
 
-    const READY: &str = r#"{"id":"r1","sequenceNumber":1,"data":{"eventType":"mercury.buffer_state"}}"#;
+    const READY: &str =
+        r#"{"id":"r1","sequenceNumber":1,"data":{"eventType":"mercury.buffer_state"}}"#;
 
     fn ready_session(t0: Instant) -> Session {
         let (mut session, _) = Session::open(t0, timing(), "tok");
-        assert_eq!(session.on_frame(t0, frame(READY)), vec![Action::Ready, Action::AckNow("r1".into())]);
+        assert_eq!(
+            session.on_frame(t0, frame(READY)),
+            vec![Action::Ready, Action::AckNow("r1".into())]
+        );
         session
     }
 
     fn sent_ping_id(actions: &[Action]) -> String {
-        let [Action::Send(text)] = actions else { panic!("expected one ping, got {actions:?}") };
+        let [Action::Send(text)] = actions else {
+            panic!("expected one ping, got {actions:?}")
+        };
         let value: serde_json::Value = serde_json::from_str(text).unwrap();
         assert_eq!(value["type"], "ping");
         value["id"].as_str().unwrap().to_owned()
@@ -243,7 +277,10 @@ mod tests {
         let (mut session, _) = Session::open(t0, timing(), "tok");
         assert_eq!(session.next_deadline(), t0 + Duration::from_secs(15));
         session.on_tick(t0 + Duration::from_secs(15));
-        assert_eq!(session.on_tick(t0 + Duration::from_secs(20)), vec![Action::Close(GiveUp::NotReadyInTime)]);
+        assert_eq!(
+            session.on_tick(t0 + Duration::from_secs(20)),
+            vec![Action::Close(GiveUp::NotReadyInTime)]
+        );
     }
 
     #[test]
@@ -253,7 +290,9 @@ mod tests {
         assert!(session.on_tick(t0 + Duration::from_secs(14)).is_empty());
         let ping_id = sent_ping_id(&session.on_tick(t0 + Duration::from_secs(15)));
         let pong = format!(r#"{{"id":"{ping_id}","type":"pong"}}"#);
-        assert!(session.on_frame(t0 + Duration::from_secs(16), frame(&pong)).is_empty());
+        assert!(session
+            .on_frame(t0 + Duration::from_secs(16), frame(&pong))
+            .is_empty());
         // The next ping is due 15 s after the pong, not after the ping.
         assert!(session.on_tick(t0 + Duration::from_secs(30)).is_empty());
         sent_ping_id(&session.on_tick(t0 + Duration::from_secs(31)));
@@ -265,7 +304,10 @@ mod tests {
         let mut session = ready_session(t0);
         sent_ping_id(&session.on_tick(t0 + Duration::from_secs(15)));
         assert!(session.on_tick(t0 + Duration::from_secs(28)).is_empty());
-        assert_eq!(session.on_tick(t0 + Duration::from_secs(29)), vec![Action::Close(GiveUp::PongTimeout)]);
+        assert_eq!(
+            session.on_tick(t0 + Duration::from_secs(29)),
+            vec![Action::Close(GiveUp::PongTimeout)]
+        );
     }
 
     #[test]
@@ -274,7 +316,9 @@ mod tests {
         let mut session = ready_session(t0);
         let text = r#"{"id":"f2","sequenceNumber":2,"data":{"eventType":"conversation.activity","activity":{"id":"a","verb":"create"}}}"#;
         let actions = session.on_frame(t0, frame(text));
-        let [Action::Deliver { event, ack_id }] = actions.as_slice() else { panic!("{actions:?}") };
+        let [Action::Deliver { event, ack_id }] = actions.as_slice() else {
+            panic!("{actions:?}")
+        };
         assert_eq!(event.activity_id(), "a");
         assert_eq!(ack_id.as_deref(), Some("f2"));
     }
@@ -286,7 +330,13 @@ mod tests {
         let typing = r#"{"id":"f5","sequenceNumber":5,"data":{"eventType":"status.start_typing"}}"#;
         assert_eq!(
             session.on_frame(t0, frame(typing)),
-            vec![Action::SequenceGap { expected: 2, got: 5 }, Action::AckNow("f5".into())]
+            vec![
+                Action::SequenceGap {
+                    expected: 2,
+                    got: 5
+                },
+                Action::AckNow("f5".into())
+            ]
         );
     }
 
@@ -294,7 +344,10 @@ mod tests {
     fn shutdown_asks_for_a_handover() {
         let t0 = Instant::now();
         let mut session = ready_session(t0);
-        assert_eq!(session.on_frame(t0, frame(r#"{"type":"shutdown"}"#)), vec![Action::Handover]);
+        assert_eq!(
+            session.on_frame(t0, frame(r#"{"type":"shutdown"}"#)),
+            vec![Action::Handover]
+        );
     }
 
     #[test]
@@ -302,9 +355,14 @@ mod tests {
         assert_eq!(classify_close(Some(1000), "idle"), CloseClass::Reconnect);
         assert_eq!(classify_close(Some(1006), ""), CloseClass::Reconnect);
         assert_eq!(classify_close(None, ""), CloseClass::Reconnect);
-        assert_eq!(classify_close(Some(4001), "shutdown"), CloseClass::Reconnect);
+        assert_eq!(
+            classify_close(Some(4001), "shutdown"),
+            CloseClass::Reconnect
+        );
         assert_eq!(classify_close(Some(4000), "replaced"), CloseClass::Replaced);
         assert_eq!(classify_close(Some(4401), ""), CloseClass::TokenProblem);
-        assert!(matches!(classify_close(Some(4403), "not entitled"), CloseClass::Fatal(m) if m.contains("4403")));
+        assert!(
+            matches!(classify_close(Some(4403), "not entitled"), CloseClass::Fatal(m) if m.contains("4403"))
+        );
     }
 }
