@@ -275,9 +275,7 @@ impl SimHandle {
         self.shared.update(|w| {
             let room = room_uuid(w, room_id)?;
             let new = w.migrate_room(&room)?;
-            w.room(&new)
-                .map(sim_room)
-                .ok_or(SimError::NotFound(new))
+            w.room(&new).map(sim_room).ok_or(SimError::NotFound(new))
         })
     }
 
