@@ -177,8 +177,18 @@ async fn faults_close_sockets_and_stop_drops_them() {
     h.send_shutdown();
     assert_eq!(next_json(&mut ws).await, json!({"type": "shutdown"}));
 
+    // The handover successor does not "replace" the old socket: it goes with 4001.
     let mut ws2 = connect(&device, "sim-token").await;
     next_json(&mut ws2).await;
+    match tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap()
+    {
+        Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(f)))) => {
+            assert_eq!(u16::from(f.code), 4001);
+        }
+        other => panic!("expected close 4001, got {other:?}"),
+    }
     tokio::time::timeout(Duration::from_secs(5), sim.stop())
         .await
         .expect("stop does not wait for clients");
