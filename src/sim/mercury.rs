@@ -102,6 +102,7 @@ async fn serve(mut socket: WebSocket, s: Arc<Shared>, registration: String) {
         registration,
         sequence: 0,
         sent_up_to: 0,
+        shutting_down: false,
     };
     // Errors only mean the socket is gone; either way this connection ends.
     let _ = conn.run().await;
@@ -118,6 +119,9 @@ struct Connection {
     registration: String,
     sequence: u64,
     sent_up_to: u64,
+    /// After a `shutdown` frame the client is expected to open a successor on
+    /// the same registration; that handover must not count as a replacement.
+    shutting_down: bool,
 }
 
 impl Connection {
@@ -202,11 +206,12 @@ impl Connection {
             ConnCommand::Drop => Err(Ended),
             ConnCommand::Close(code, reason) => self.close(code, &reason).await.map(|_| None),
             ConnCommand::Shutdown => {
+                self.shutting_down = true;
                 self.send(frames::shutdown()).await?;
                 Ok(Some(Instant::now() + SHUTDOWN_GRACE))
             }
             ConnCommand::Replaced { registration, keep }
-                if registration == self.registration && keep != self.id =>
+                if registration == self.registration && keep != self.id && !self.shutting_down =>
             {
                 self.close(4000, "replaced").await.map(|_| None)
             }

@@ -59,4 +59,6 @@ pub async fn run(
 }
 
 #[cfg(test)]
+mod flow_tests;
+#[cfg(test)]
 mod server_tests;

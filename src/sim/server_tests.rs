@@ -10,17 +10,21 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn sim() -> (Simulator, reqwest::Client) {
+pub(super) async fn sim() -> (Simulator, reqwest::Client) {
     let sim = Simulator::start(SimOptions::default()).await.unwrap();
     (sim, reqwest::Client::new())
 }
 
-fn authed(c: &reqwest::Client, method: reqwest::Method, url: String) -> reqwest::RequestBuilder {
+pub(super) fn authed(
+    c: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+) -> reqwest::RequestBuilder {
     c.request(method, url).bearer_auth("sim-token")
 }
 
 /// A group room with the bot in it.
-fn bot_room(h: &SimHandle, title: &str) -> SimRoom {
+pub(super) fn bot_room(h: &SimHandle, title: &str) -> SimRoom {
     let room = h.create_room(title);
     h.add_member(&room.id, &h.bot().id, None).unwrap();
     room
@@ -112,7 +116,7 @@ async fn rooms_page_through_link_headers_without_filters() {
     sim.stop().await;
 }
 
-async fn register(sim: &Simulator, c: &reqwest::Client) -> Value {
+pub(super) async fn register(sim: &Simulator, c: &reqwest::Client) -> Value {
     let body = json!({"deviceName": "webex-hitl", "deviceType": "DESKTOP", "name": "webex-hitl"});
     let resp = authed(
         c,
@@ -127,7 +131,7 @@ async fn register(sim: &Simulator, c: &reqwest::Client) -> Value {
     resp.json().await.unwrap()
 }
 
-async fn next_json(ws: &mut Ws) -> Value {
+pub(super) async fn next_json(ws: &mut Ws) -> Value {
     let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
         .await
         .expect("a frame in time")
@@ -141,7 +145,7 @@ async fn send(ws: &mut Ws, v: Value) {
 }
 
 /// Connects and authorizes; returns the socket after the buffer-state frame.
-async fn connect(device: &Value, token: &str) -> Ws {
+pub(super) async fn connect(device: &Value, token: &str) -> Ws {
     let url = device["webSocketUrl"].as_str().unwrap();
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     let auth =
