@@ -17,4 +17,5 @@ pub mod dispatch;
 pub mod logging;
 pub mod secret;
 pub mod sim;
+pub mod store;
 pub mod webex;

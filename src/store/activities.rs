@@ -1,0 +1,43 @@
+//! Durable de-duplication of Mercury activities: Mercury may redeliver an activity after
+//! a reconnect or restart, and each must be handled once. The space_* methods record
+//! their activity id in the same transaction as their effect.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::error::StoreError;
+use super::{sql, time, Store};
+
+impl Store {
+    /// Records `activity_id` as processed. `true` the first time, `false` afterwards.
+    pub async fn mark_processed(&self, activity_id: &str) -> Result<bool, StoreError> {
+        let id = activity_id.to_owned();
+        self.write(move |tx| mark(tx, &id)).await
+    }
+
+    /// Whether `activity_id` was recorded (and not yet pruned).
+    pub async fn is_processed(&self, activity_id: &str) -> Result<bool, StoreError> {
+        let id = activity_id.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(sql::SELECT_ACTIVITY)?;
+            let found: Option<i64> = stmt.query_row(params![id], |r| r.get(0)).optional()?;
+            Ok(found.is_some())
+        })
+        .await
+    }
+
+    /// Forgets activities recorded strictly before `older_than` (Mercury does not
+    /// redeliver old ones). Returns how many were removed.
+    pub async fn prune_activities(&self, older_than: DateTime<Utc>) -> Result<usize, StoreError> {
+        let cutoff = time::to_text(older_than);
+        self.write(move |tx| Ok(tx.execute(sql::DELETE_ACTIVITIES_BEFORE, params![cutoff])?))
+            .await
+    }
+}
+
+/// Records `activity_id` inside the caller's transaction; `true` if it was new.
+pub(crate) fn mark(conn: &Connection, activity_id: &str) -> Result<bool, StoreError> {
+    let mut stmt = conn.prepare_cached(sql::INSERT_ACTIVITY)?;
+    let inserted = stmt.execute(params![activity_id, time::to_text(time::now())])?;
+    Ok(inserted == 1)
+}

@@ -1,0 +1,97 @@
+//! Numbered schema migrations.
+//!
+//! The schema version lives in our own `schema_version` table (one row, `id = 1`, with
+//! `app = 'webex-hitl'`) rather than in `PRAGMA user_version`: the table both records the
+//! version and marks the file as ours, so a foreign SQLite database (which would have
+//! `user_version = 0` just like a fresh one) is told apart by "has tables but not ours".
+//!
+//! Migration N is `MIGRATIONS[N - 1]`; it runs in one transaction together with the
+//! version bump, so a crash leaves the database at N - 1 or N, never in between. Adding
+//! a table later (escalations) is one more constant in `sql.rs` and one more entry here.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+use super::error::StoreError;
+use super::open::inspect_error;
+use super::{sql, time};
+
+/// Migration batches, in order; the index + 1 is the version they bring the schema to.
+const MIGRATIONS: &[&str] = &[sql::MIGRATION_001_INITIAL];
+
+/// The newest schema version this build understands.
+pub const SUPPORTED_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Value of `schema_version.app` that marks a database as ours.
+const APP: &str = "webex-hitl";
+
+/// Reads the schema version of an opened database without writing anything:
+/// 0 for an empty database, `NotOurs` for a foreign or damaged one, `TooNew` for one
+/// written by a newer webex-hitl.
+pub(super) fn current_version(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
+    let tables = user_tables(conn).map_err(|e| inspect_error(path, e))?;
+    if tables.is_empty() {
+        return Ok(0);
+    }
+    if !tables.iter().any(|t| t == sql::VERSION_TABLE) {
+        return Err(StoreError::NotOurs {
+            path: path.to_path_buf(),
+            reason: format!(
+                "it has tables ({}) but no webex-hitl schema_version table",
+                tables.join(", ")
+            ),
+        });
+    }
+    let row: Option<(i64, String)> = conn
+        .query_row(sql::SELECT_SCHEMA_VERSION, [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .map_err(|e| not_ours(path, format!("its schema_version table is not ours: {e}")))?;
+    let version = match row {
+        Some((version, app)) if app == APP => version,
+        Some((_, app)) => return Err(not_ours(path, format!("it belongs to {app:?}"))),
+        None => return Err(not_ours(path, "its schema_version table is empty".into())),
+    };
+    if version > SUPPORTED_VERSION {
+        return Err(StoreError::TooNew {
+            found: version,
+            supported: SUPPORTED_VERSION,
+        });
+    }
+    Ok(version)
+}
+
+/// Applies every migration after `from`, each in its own transaction. Returns the new
+/// version.
+pub(super) fn migrate(conn: &mut Connection, from: i64) -> Result<i64, StoreError> {
+    let mut version = from;
+    for (index, batch) in MIGRATIONS.iter().enumerate() {
+        let target = index as i64 + 1;
+        if target <= version {
+            continue;
+        }
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(batch)?;
+        tx.execute(
+            sql::UPSERT_SCHEMA_VERSION,
+            rusqlite::params![target, APP, time::to_text(time::now())],
+        )?;
+        tx.commit()?;
+        tracing::info!(version = target, "store schema migrated");
+        version = target;
+    }
+    Ok(version)
+}
+
+fn user_tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(sql::LIST_USER_TABLES)?;
+    let names = stmt.query_map([], |r| r.get(0))?;
+    names.collect()
+}
+
+fn not_ours(path: &Path, reason: String) -> StoreError {
+    StoreError::NotOurs {
+        path: path.to_path_buf(),
+        reason,
+    }
+}

@@ -1,0 +1,145 @@
+//! The daemon's SQLite store: a cache of the spaces the bot can see, the durable record
+//! of processed Mercury activities, and the append-only event log the AI engine reads.
+//!
+//! Why it exists: a Webex bot only sees the spaces it was added to, and Mercury may
+//! redeliver an activity after a restart. The cache is kept true by Mercury events
+//! ([`Store::space_seen`], [`Store::space_removed`]) and repaired by periodic full
+//! resyncs ([`Store::sync_spaces`]); the activity table makes handling idempotent; the
+//! event log gives the engine a monotonic `seq` to resume from.
+//!
+//! Design (after matrix-rust-sdk's SQLite store):
+//! - one writer connection, owned here behind a mutex; every call runs on
+//!   `spawn_blocking` so rusqlite never blocks the async threads. Reads use the same
+//!   connection: the daemon's load is small and this keeps ordering trivial;
+//! - numbered migrations, each in one transaction with its version bump; the version
+//!   lives in our own `schema_version` table (see `migrations.rs`), which also marks the
+//!   file as ours so a foreign database is refused and left untouched;
+//! - every SQL statement is a named constant in `sql.rs`;
+//! - timestamps are RFC 3339 UTC text with microseconds (see `time.rs`).
+//!
+//! Later modules (escalations) add their own files here and write through
+//! [`Store::write`], which runs a closure in one transaction and wakes event followers.
+
+mod activities;
+mod error;
+mod events;
+mod migrations;
+mod open;
+mod spaces;
+mod sql;
+mod sync;
+mod time;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rusqlite::{Connection, TransactionBehavior};
+use tokio::sync::watch;
+
+pub use error::StoreError;
+pub use events::EventRecord;
+pub use migrations::SUPPORTED_VERSION;
+pub use spaces::{ActivityOutcome, RoomSnapshot, Space, SpaceFilter};
+pub use sync::SyncReport;
+
+/// Handle to the store. Cheap to clone; all clones share the one connection.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conn: Mutex<Connection>,
+    /// Latest committed seq; bumped after each commit that appended events.
+    seq: watch::Sender<i64>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("latest_seq", &*self.inner.seq.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path`, creating parent directories, and applies
+    /// pending migrations. A file that is not a webex-hitl store, or one written by a
+    /// newer version, is refused and left byte-for-byte untouched.
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || Self::with_connection(open::open_file(&path)?))
+            .await?
+    }
+
+    /// A fresh private in-memory store with the full schema, for tests.
+    pub async fn open_in_memory() -> Result<Store, StoreError> {
+        tokio::task::spawn_blocking(|| Self::with_connection(open::open_memory()?)).await?
+    }
+
+    fn with_connection(conn: Connection) -> Result<Store, StoreError> {
+        let latest = events::latest_seq_on(&conn)?;
+        let (seq, _) = watch::channel(latest);
+        Ok(Store {
+            inner: Arc::new(Inner {
+                conn: Mutex::new(conn),
+                seq,
+            }),
+        })
+    }
+
+    /// Receives the latest committed event seq; it changes after every commit that
+    /// appended events, so a live follower can wait on `changed()` then read
+    /// [`Store::events_after`].
+    pub fn subscribe(&self) -> watch::Receiver<i64> {
+        self.inner.seq.subscribe()
+    }
+
+    /// Runs `f` on the connection, off the async threads. For reads only.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || f(&inner.lock())).await?
+    }
+
+    /// Runs `f` in one transaction on the writer connection, off the async threads.
+    /// Commits if `f` returns `Ok`, rolls back otherwise. If the transaction appended
+    /// events, subscribers see the new seq once it is committed.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        // The bump happens inside the blocking task so that it is not lost when the
+        // awaiting future is dropped after the commit.
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner.lock();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = f(&tx)?;
+            let latest = events::latest_seq_on(&tx)?;
+            tx.commit()?;
+            inner.seq.send_if_modified(|current| {
+                let newer = latest > *current;
+                if newer {
+                    *current = latest;
+                }
+                newer
+            });
+            Ok(value)
+        })
+        .await?
+    }
+}
+
+impl Inner {
+    /// A panic inside a closure poisons the mutex, but its transaction was rolled back
+    /// on unwind, so the connection is still consistent and safe to reuse.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+

@@ -1,0 +1,112 @@
+//! Opening the database file safely.
+//!
+//! The daemon's `store.path` may, by mistake, point at something that is not ours: a
+//! text file, another program's SQLite database, a truncated copy. Such a file must never
+//! be modified, so everything that writes (WAL mode flips a header byte, migrations
+//! create tables) happens only after the file was checked: SQLite magic header, readable
+//! schema, and either no tables at all or our `schema_version` table at a version we know.
+
+use std::fs;
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+use super::error::StoreError;
+use super::{migrations, sql};
+
+/// How long a statement waits for a lock held by another process (e.g. `sqlite3` CLI).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The first 16 bytes of every SQLite 3 database file.
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// Opens (creating if needed) the store file, checks it is ours, configures it and
+/// applies pending migrations.
+pub(super) fn open_file(path: &Path) -> Result<Connection, StoreError> {
+    check_header(path)?;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(|e| open_error(path, &e))?;
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, &e))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| open_error(path, &e))?;
+    let version = migrations::current_version(&conn, path)?;
+    configure(&conn, path, true)?;
+    migrations::migrate(&mut conn, version)?;
+    Ok(conn)
+}
+
+/// A private in-memory store for tests: same schema, no file.
+pub(super) fn open_memory() -> Result<Connection, StoreError> {
+    let path = Path::new(":memory:");
+    let mut conn = Connection::open_in_memory().map_err(|e| open_error(path, &e))?;
+    configure(&conn, path, false)?;
+    migrations::migrate(&mut conn, 0)?;
+    Ok(conn)
+}
+
+/// Rejects an existing non-empty file that does not start with the SQLite magic, before
+/// SQLite ever sees it. An empty file is fine: SQLite treats it as a new database.
+fn check_header(path: &Path) -> Result<(), StoreError> {
+    let mut file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(open_error(path, &e)),
+    };
+    if file.metadata().map_err(|e| open_error(path, &e))?.is_dir() {
+        return Err(open_error(path, &"it is a directory"));
+    }
+    let mut head = Vec::with_capacity(SQLITE_MAGIC.len());
+    file.by_ref()
+        .take(SQLITE_MAGIC.len() as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| open_error(path, &e))?;
+    if head.is_empty() || head.as_slice() == SQLITE_MAGIC {
+        return Ok(());
+    }
+    Err(StoreError::NotOurs {
+        path: path.to_path_buf(),
+        reason: "not an SQLite database file".into(),
+    })
+}
+
+/// Sets the per-connection pragmas. Only called once the file is known to be ours.
+fn configure(conn: &Connection, path: &Path, is_file: bool) -> Result<(), StoreError> {
+    let mode: String = conn.pragma_update_and_check(
+        None,
+        sql::PRAGMA_JOURNAL_MODE,
+        sql::PRAGMA_JOURNAL_MODE_WAL,
+        |row| row.get(0),
+    )?;
+    if is_file && !mode.eq_ignore_ascii_case("wal") {
+        // Some filesystems (network mounts) cannot do WAL; the store still works.
+        tracing::warn!(path = %path.display(), %mode, "store could not switch to WAL journal mode");
+    }
+    conn.pragma_update(None, sql::PRAGMA_SYNCHRONOUS, sql::PRAGMA_SYNCHRONOUS_NORMAL)?;
+    conn.pragma_update(None, sql::PRAGMA_FOREIGN_KEYS, true)?;
+    Ok(())
+}
+
+fn open_error(path: &Path, e: &dyn std::fmt::Display) -> StoreError {
+    StoreError::Open {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// Maps an error met while reading a file's schema: damage means "not ours", anything
+/// else (a lock held too long, I/O) is an open failure.
+pub(super) fn inspect_error(path: &Path, e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => StoreError::NotOurs {
+            path: path.to_path_buf(),
+            reason: format!("the file is corrupt: {e}"),
+        },
+        _ => open_error(path, &e),
+    }
+}

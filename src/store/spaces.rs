@@ -1,0 +1,292 @@
+//! The cache of spaces the bot can see, kept true in real time by Mercury membership
+//! events. Rows are never deleted: a space the bot left keeps its row with
+//! `visible = false` and `removed_at`, so the engine can still name it.
+//!
+//! Rows are keyed by REST id. A room migrated to another region gets a new id; the old
+//! id is then reported removed and the new one added (by a resync, or by `space_seen`
+//! for a new id that shares the uuid of a visible row).
+
+use chrono::{DateTime, SubsecRound, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::error::StoreError;
+use super::events::{self, EventRecord};
+use super::{activities, sql, time, Store};
+
+/// One space (room) as the store knows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Space {
+    /// REST id (base64, carries the cluster).
+    pub id: String,
+    /// Raw uuid, what Mercury speaks.
+    pub uuid: String,
+    pub cluster: String,
+    pub title: String,
+    /// `"group"` or `"direct"`.
+    pub space_type: String,
+    pub is_locked: bool,
+    /// Whether the bot is currently a member.
+    pub visible: bool,
+    /// When the space last became visible.
+    pub added_at: Option<DateTime<Utc>>,
+    /// When the bot was last removed (cleared when it is added again).
+    pub removed_at: Option<DateTime<Utc>>,
+    pub last_activity: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Which spaces [`Store::spaces`] lists.
+#[derive(Debug, Clone, Default)]
+pub struct SpaceFilter {
+    /// Only this type (`"group"` / `"direct"`).
+    pub space_type: Option<String>,
+    /// Only titles containing this, case-insensitively (Unicode-aware).
+    pub title_contains: Option<String>,
+    /// Also list spaces the bot was removed from.
+    pub include_removed: bool,
+}
+
+/// What REST told us about a room.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomSnapshot {
+    pub id: String,
+    pub uuid: String,
+    pub cluster: String,
+    pub title: String,
+    pub space_type: String,
+    pub is_locked: bool,
+    pub last_activity: Option<DateTime<Utc>>,
+}
+
+/// Result of a call tied to a Mercury activity id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActivityOutcome<T> {
+    /// First time this activity was seen; its effect was applied.
+    Applied(T),
+    /// The activity id was already processed; nothing was changed.
+    AlreadyProcessed,
+}
+
+impl Store {
+    /// Looks a space up by REST id or by uuid (a visible row wins for a migrated room).
+    pub async fn space(&self, id_or_uuid: &str) -> Result<Option<Space>, StoreError> {
+        let key = id_or_uuid.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(sql::SELECT_SPACE_BY_ID_OR_UUID)?;
+            Ok(stmt.query_row(params![key], space_from_row).optional()?)
+        })
+        .await
+    }
+
+    /// Spaces matching `filter`, ordered by title (case-insensitive), then id.
+    pub async fn spaces(&self, filter: SpaceFilter) -> Result<Vec<Space>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(sql::SELECT_SPACES_FILTERED)?;
+            let rows = stmt.query_map(
+                params![filter.space_type, filter.include_removed],
+                space_from_row,
+            )?;
+            let mut spaces = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            // Title matching and ordering in Rust: SQLite's lower()/NOCASE are ASCII-only.
+            if let Some(needle) = filter.title_contains.map(|q| q.to_lowercase()) {
+                spaces.retain(|s| s.title.to_lowercase().contains(&needle));
+            }
+            sort_spaces(&mut spaces);
+            Ok(spaces)
+        })
+        .await
+    }
+
+    /// The bot was added to a room, or a room changed. In one transaction: upserts the
+    /// row as visible (a fresh `added_at` when it becomes visible), appends `space.added`
+    /// (was not visible) or `space.updated` (title/type/lock changed), retires other
+    /// visible rows with the same uuid (room migrated to a new id) and marks
+    /// `activity_id` processed. Returns the space event, `None` if nothing changed.
+    /// An already processed `activity_id` changes nothing at all.
+    pub async fn space_seen(
+        &self,
+        snapshot: RoomSnapshot,
+        activity_id: Option<&str>,
+    ) -> Result<ActivityOutcome<Option<EventRecord>>, StoreError> {
+        let activity_id = activity_id.map(str::to_owned);
+        self.write(move |tx| {
+            if !first_time(tx, activity_id.as_deref())? {
+                return Ok(ActivityOutcome::AlreadyProcessed);
+            }
+            let now = time::now();
+            let existing = find(tx, &snapshot.id)?;
+            let change = apply_snapshot(tx, &snapshot, existing.as_ref(), now)?;
+            for other in visible_by_uuid(tx, &snapshot.uuid)? {
+                if other.id != snapshot.id {
+                    remove(tx, &other, now)?;
+                }
+            }
+            Ok(ActivityOutcome::Applied(change.into_event()))
+        })
+        .await
+    }
+
+    /// The bot was removed from the room with this uuid. In one transaction: marks its
+    /// visible row(s) `visible = false`, `removed_at = now` (rows are kept), appends
+    /// `space.removed` for each, and marks `activity_id` processed. Returns the (last)
+    /// removal event, `None` if no visible row had that uuid.
+    pub async fn space_removed(
+        &self,
+        uuid: &str,
+        activity_id: Option<&str>,
+    ) -> Result<ActivityOutcome<Option<EventRecord>>, StoreError> {
+        let uuid = uuid.to_owned();
+        let activity_id = activity_id.map(str::to_owned);
+        self.write(move |tx| {
+            if !first_time(tx, activity_id.as_deref())? {
+                return Ok(ActivityOutcome::AlreadyProcessed);
+            }
+            let now = time::now();
+            let mut last = None;
+            for space in visible_by_uuid(tx, &uuid)? {
+                last = Some(remove(tx, &space, now)?.1);
+            }
+            Ok(ActivityOutcome::Applied(last))
+        })
+        .await
+    }
+}
+
+/// What applying a snapshot did to one row.
+pub(super) enum Change {
+    Added(Space, EventRecord),
+    Updated(Space, EventRecord),
+    Unchanged,
+}
+
+impl Change {
+    fn into_event(self) -> Option<EventRecord> {
+        match self {
+            Change::Added(_, e) | Change::Updated(_, e) => Some(e),
+            Change::Unchanged => None,
+        }
+    }
+}
+
+/// Brings the row for `snap.id` in line with REST and appends the matching event.
+/// `last_activity` and id-derived fields are refreshed quietly (no event).
+pub(super) fn apply_snapshot(
+    conn: &Connection,
+    snap: &RoomSnapshot,
+    existing: Option<&Space>,
+    now: DateTime<Utc>,
+) -> Result<Change, StoreError> {
+    let sql = match existing {
+        None => sql::INSERT_SPACE,
+        Some(old) if !old.visible => sql::REVIVE_SPACE,
+        Some(old) if differs(old, snap) || quietly_differs(old, snap) => sql::UPDATE_SPACE,
+        Some(_) => return Ok(Change::Unchanged),
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    stmt.execute(params![
+        snap.id,
+        snap.uuid,
+        snap.cluster,
+        snap.title,
+        snap.space_type,
+        snap.is_locked,
+        time::to_text(now),
+        time::opt_to_text(snap.last_activity),
+    ])?;
+    let space = load(conn, &snap.id)?;
+    match existing {
+        Some(old) if old.visible && !differs(old, snap) => Ok(Change::Unchanged),
+        Some(old) if old.visible => {
+            let event = append_space_event(conn, "space.updated", &space)?;
+            Ok(Change::Updated(space, event))
+        }
+        _ => {
+            let event = append_space_event(conn, "space.added", &space)?;
+            Ok(Change::Added(space, event))
+        }
+    }
+}
+
+/// Marks a visible row removed and appends `space.removed`.
+pub(super) fn remove(
+    conn: &Connection,
+    space: &Space,
+    now: DateTime<Utc>,
+) -> Result<(Space, EventRecord), StoreError> {
+    let mut stmt = conn.prepare_cached(sql::MARK_SPACE_REMOVED)?;
+    stmt.execute(params![space.id, time::to_text(now)])?;
+    let space = load(conn, &space.id)?;
+    let event = append_space_event(conn, "space.removed", &space)?;
+    Ok((space, event))
+}
+
+/// Every row, for a full resync.
+pub(super) fn all(conn: &Connection) -> Result<Vec<Space>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql::SELECT_ALL_SPACES)?;
+    let rows = stmt.query_map([], space_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Title (case-insensitive), then id: the order lists and reports use.
+pub(super) fn sort_spaces(spaces: &mut [Space]) {
+    spaces.sort_by_cached_key(|s| (s.title.to_lowercase(), s.id.clone()));
+}
+
+/// Event-worthy differences: what a human would notice.
+fn differs(old: &Space, snap: &RoomSnapshot) -> bool {
+    old.title != snap.title || old.space_type != snap.space_type || old.is_locked != snap.is_locked
+}
+
+fn quietly_differs(old: &Space, snap: &RoomSnapshot) -> bool {
+    let activity = snap.last_activity.map(|t| t.trunc_subsecs(6));
+    old.uuid != snap.uuid
+        || old.cluster != snap.cluster
+        || (activity.is_some() && activity != old.last_activity)
+}
+
+fn first_time(conn: &Connection, activity_id: Option<&str>) -> Result<bool, StoreError> {
+    match activity_id {
+        Some(id) => activities::mark(conn, id),
+        None => Ok(true),
+    }
+}
+
+fn append_space_event(
+    conn: &Connection,
+    event_type: &str,
+    space: &Space,
+) -> Result<EventRecord, StoreError> {
+    events::append(conn, event_type, serde_json::to_value(space)?)
+}
+
+fn find(conn: &Connection, id: &str) -> Result<Option<Space>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql::SELECT_SPACE_BY_ID)?;
+    Ok(stmt.query_row(params![id], space_from_row).optional()?)
+}
+
+fn load(conn: &Connection, id: &str) -> Result<Space, StoreError> {
+    let mut stmt = conn.prepare_cached(sql::SELECT_SPACE_BY_ID)?;
+    Ok(stmt.query_row(params![id], space_from_row)?)
+}
+
+fn visible_by_uuid(conn: &Connection, uuid: &str) -> Result<Vec<Space>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql::SELECT_VISIBLE_SPACES_BY_UUID)?;
+    let rows = stmt.query_map(params![uuid], space_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+fn space_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Space> {
+    Ok(Space {
+        id: row.get(0)?,
+        uuid: row.get(1)?,
+        cluster: row.get(2)?,
+        title: row.get(3)?,
+        space_type: row.get(4)?,
+        is_locked: row.get(5)?,
+        visible: row.get(6)?,
+        added_at: time::opt_column(row, 7)?,
+        removed_at: time::opt_column(row, 8)?,
+        last_activity: time::opt_column(row, 9)?,
+        updated_at: time::column(row, 10)?,
+    })
+}

@@ -1,0 +1,157 @@
+//! Every SQL statement of the crate, as named constants.
+//!
+//! Keeping them in one file makes the schema and every query against it reviewable
+//! together: a column rename is one search in one file, and later modules (escalations)
+//! add their statements here too rather than inlining strings.
+
+// ---------------------------------------------------------------------------
+// Connection setup and inspection (run before any migration).
+// ---------------------------------------------------------------------------
+
+/// Pragma names and values set on every file connection after it was checked to be ours.
+pub const PRAGMA_JOURNAL_MODE: &str = "journal_mode";
+pub const PRAGMA_JOURNAL_MODE_WAL: &str = "WAL";
+pub const PRAGMA_SYNCHRONOUS: &str = "synchronous";
+pub const PRAGMA_SYNCHRONOUS_NORMAL: &str = "NORMAL";
+pub const PRAGMA_FOREIGN_KEYS: &str = "foreign_keys";
+
+/// User tables of a database; SQLite's own `sqlite_*` tables do not make a file "foreign".
+pub const LIST_USER_TABLES: &str =
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name";
+
+// ---------------------------------------------------------------------------
+// Schema version.
+// ---------------------------------------------------------------------------
+
+/// Name of the table whose presence marks a database as a webex-hitl store.
+pub const VERSION_TABLE: &str = "schema_version";
+
+pub const SELECT_SCHEMA_VERSION: &str = "SELECT version, app FROM schema_version WHERE id = 1";
+
+pub const UPSERT_SCHEMA_VERSION: &str = "INSERT INTO schema_version (id, version, app, updated_at) \
+     VALUES (1, ?1, ?2, ?3) \
+     ON CONFLICT (id) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at";
+
+// ---------------------------------------------------------------------------
+// Migrations. Each is one batch, run in one transaction together with the version bump.
+// Never edit a released migration: add a new numbered one.
+// ---------------------------------------------------------------------------
+
+/// v1: version table, spaces cache, processed Mercury activities, event log.
+pub const MIGRATION_001_INITIAL: &str = "
+CREATE TABLE schema_version (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    version    INTEGER NOT NULL,
+    app        TEXT    NOT NULL,
+    updated_at TEXT    NOT NULL
+);
+
+-- Keyed by REST id: a migrated room gets a new id, and the old id must be reported as
+-- removed while the new one is added. uuid is what Mercury speaks, hence the index.
+CREATE TABLE spaces (
+    id            TEXT    PRIMARY KEY NOT NULL,
+    uuid          TEXT    NOT NULL,
+    cluster       TEXT    NOT NULL,
+    title         TEXT    NOT NULL,
+    space_type    TEXT    NOT NULL,
+    is_locked     INTEGER NOT NULL,
+    visible       INTEGER NOT NULL,
+    added_at      TEXT,
+    removed_at    TEXT,
+    last_activity TEXT,
+    updated_at    TEXT    NOT NULL
+);
+CREATE INDEX spaces_uuid ON spaces (uuid);
+
+CREATE TABLE processed_activities (
+    activity_id  TEXT PRIMARY KEY NOT NULL,
+    processed_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX processed_activities_at ON processed_activities (processed_at);
+
+-- AUTOINCREMENT so a seq is never reused, even after the newest rows were pruned.
+CREATE TABLE events (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_type TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    payload    TEXT NOT NULL
+);
+CREATE INDEX events_at ON events (at);
+";
+
+// ---------------------------------------------------------------------------
+// Spaces.
+// ---------------------------------------------------------------------------
+
+macro_rules! space_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, uuid, cluster, title, space_type, is_locked, visible, ",
+            "added_at, removed_at, last_activity, updated_at FROM spaces ",
+            $tail
+        )
+    };
+}
+
+/// Prefer the visible row, then the newest, when a uuid has several ids (migrated room).
+pub const SELECT_SPACE_BY_ID_OR_UUID: &str =
+    space_select!("WHERE id = ?1 OR uuid = ?1 ORDER BY visible DESC, updated_at DESC, id LIMIT 1");
+pub const SELECT_SPACE_BY_ID: &str = space_select!("WHERE id = ?1");
+pub const SELECT_VISIBLE_SPACES_BY_UUID: &str =
+    space_select!("WHERE uuid = ?1 AND visible = 1 ORDER BY id");
+/// ?1: space type or NULL for any; ?2: 1 to include removed rows.
+pub const SELECT_SPACES_FILTERED: &str =
+    space_select!("WHERE (?1 IS NULL OR space_type = ?1) AND (?2 OR visible = 1)");
+pub const SELECT_ALL_SPACES: &str = space_select!("");
+
+pub const INSERT_SPACE: &str = "INSERT INTO spaces (id, uuid, cluster, title, space_type, is_locked, \
+     visible, added_at, removed_at, last_activity, updated_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, NULL, ?8, ?7)";
+
+/// Makes a known row visible again (re-added): a fresh added_at, removed_at cleared.
+pub const REVIVE_SPACE: &str = "UPDATE spaces SET uuid = ?2, cluster = ?3, title = ?4, space_type = ?5, \
+     is_locked = ?6, visible = 1, added_at = ?7, removed_at = NULL, \
+     last_activity = COALESCE(?8, last_activity), updated_at = ?7 WHERE id = ?1";
+
+/// Refreshes a visible row's attributes; visibility and added/removed stay as they are.
+pub const UPDATE_SPACE: &str = "UPDATE spaces SET uuid = ?2, cluster = ?3, title = ?4, space_type = ?5, \
+     is_locked = ?6, last_activity = COALESCE(?8, last_activity), updated_at = ?7 WHERE id = ?1";
+
+pub const MARK_SPACE_REMOVED: &str =
+    "UPDATE spaces SET visible = 0, removed_at = ?2, updated_at = ?2 WHERE id = ?1";
+
+// ---------------------------------------------------------------------------
+// Processed activities.
+// ---------------------------------------------------------------------------
+
+pub const INSERT_ACTIVITY: &str = "INSERT INTO processed_activities (activity_id, processed_at) \
+     VALUES (?1, ?2) ON CONFLICT (activity_id) DO NOTHING";
+pub const SELECT_ACTIVITY: &str = "SELECT 1 FROM processed_activities WHERE activity_id = ?1";
+pub const DELETE_ACTIVITIES_BEFORE: &str = "DELETE FROM processed_activities WHERE processed_at < ?1";
+
+// ---------------------------------------------------------------------------
+// Event log.
+// ---------------------------------------------------------------------------
+
+pub const INSERT_EVENT: &str = "INSERT INTO events (event_type, at, payload) VALUES (?1, ?2, ?3)";
+pub const SELECT_EVENTS_AFTER: &str =
+    "SELECT seq, event_type, at, payload FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+/// The last seq ever handed out (survives pruning), not merely the largest row left.
+pub const SELECT_LATEST_SEQ: &str = "SELECT seq FROM sqlite_sequence WHERE name = 'events'";
+pub const SELECT_OLDEST_SEQ: &str = "SELECT MIN(seq) FROM events";
+pub const DELETE_EVENTS_BEFORE: &str = "DELETE FROM events WHERE at < ?1";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPACE_COLUMNS: &str = "id, uuid, cluster, title, space_type, is_locked, visible, \
+         added_at, removed_at, last_activity, updated_at";
+
+    #[test]
+    fn space_select_lists_the_shared_columns() {
+        // The macro duplicates the column list because concat! needs literals.
+        assert!(SELECT_ALL_SPACES.contains(SPACE_COLUMNS));
+        assert!(SELECT_SPACE_BY_ID.contains(SPACE_COLUMNS));
+    }
+}

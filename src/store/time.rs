@@ -1,0 +1,59 @@
+//! Timestamps as the store writes them: RFC 3339 text in UTC with exactly six fractional
+//! digits, so that text order is time order (`WHERE at < ?` works on the index) and a
+//! value read back equals the value written.
+
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use rusqlite::types::Type;
+
+/// The current time at the precision the store keeps.
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+pub(crate) fn to_text(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub(crate) fn opt_to_text(at: Option<DateTime<Utc>>) -> Option<String> {
+    at.map(to_text)
+}
+
+/// Reads a timestamp column; a malformed value is a conversion error, not a panic.
+pub(crate) fn column(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let text: String = row.get(idx)?;
+    parse(&text, idx)
+}
+
+pub(crate) fn opt_column(
+    row: &rusqlite::Row<'_>,
+    idx: usize,
+) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let text: Option<String> = row.get(idx)?;
+    text.map(|t| parse(&t, idx)).transpose()
+}
+
+fn parse(text: &str, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn text_is_fixed_width_and_round_trips() {
+        let whole = Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).single().expect("valid date");
+        assert_eq!(to_text(whole), "2025-01-02T03:04:05.000000Z");
+        let t = now();
+        assert_eq!(to_text(t).len(), to_text(whole).len());
+        assert_eq!(parse(&to_text(t), 0).expect("parses"), t);
+    }
+
+    #[test]
+    fn malformed_text_is_an_error() {
+        assert!(parse("yesterday", 3).is_err());
+    }
+}
