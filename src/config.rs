@@ -30,10 +30,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            key: key.into(),
-            message: message.into(),
-        }
+        Self { key: key.into(), message: message.into() }
     }
 }
 
@@ -46,6 +43,8 @@ pub struct Config {
     pub api: ApiConfig,
     #[serde(default)]
     pub store: StoreConfig,
+    #[serde(default)]
+    pub spaces: SpacesConfig,
     #[serde(default)]
     pub log: LogConfig,
 }
@@ -97,9 +96,7 @@ pub struct ApiConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        Self {
-            socket: systemd_dir("RUNTIME_DIRECTORY", "/run/webex-hitl").join("webex-hitl.sock"),
-        }
+        Self { socket: systemd_dir("RUNTIME_DIRECTORY", "/run/webex-hitl").join("webex-hitl.sock") }
     }
 }
 
@@ -107,13 +104,29 @@ impl Default for ApiConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     pub path: PathBuf,
+    /// How long the event log keeps events for engines to replay.
+    pub event_retention_days: f64,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         Self {
             path: systemd_dir("STATE_DIRECTORY", "/var/lib/webex-hitl").join("webex-hitl.db"),
+            event_retention_days: 7.0,
         }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpacesConfig {
+    /// Full resync of the spaces cache from `GET /rooms` this often.
+    pub resync_interval_s: f64,
+}
+
+impl Default for SpacesConfig {
+    fn default() -> Self {
+        Self { resync_interval_s: 600.0 }
     }
 }
 
@@ -135,10 +148,7 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self {
-            level: "info".into(),
-            format: LogFormat::Text,
-        }
+        Self { level: "info".into(), format: LogFormat::Text }
     }
 }
 
@@ -147,12 +157,7 @@ impl Default for LogConfig {
 fn systemd_dir(var: &str, fallback: &str) -> PathBuf {
     std::env::var(var)
         .ok()
-        .and_then(|v| {
-            v.split(':')
-                .next()
-                .filter(|s| !s.is_empty())
-                .map(PathBuf::from)
-        })
+        .and_then(|v| v.split(':').next().filter(|s| !s.is_empty()).map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from(fallback))
 }
 
@@ -162,18 +167,12 @@ impl Config {
         let mut builder = config::Config::builder();
         if let Some(file) = file {
             if !file.exists() {
-                return Err(ConfigError::new(
-                    "--config",
-                    format!("{} does not exist", file.display()),
-                ));
+                return Err(ConfigError::new("--config", format!("{} does not exist", file.display())));
             }
             builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
         }
         builder = builder.add_source(
-            config::Environment::with_prefix(ENV_PREFIX)
-                .prefix_separator("__")
-                .separator("__")
-                .try_parsing(true),
+            config::Environment::with_prefix(ENV_PREFIX).prefix_separator("__").separator("__").try_parsing(true),
         );
         let raw = builder.build().map_err(from_config_crate)?;
         let config: Config = raw.try_deserialize().map_err(from_config_crate)?;
@@ -204,10 +203,7 @@ impl Config {
         }
         if let Some(ca) = &webex.ca_file {
             if !ca.is_file() {
-                return Err(ConfigError::new(
-                    "webex.ca_file",
-                    format!("{} is not a readable file", ca.display()),
-                ));
+                return Err(ConfigError::new("webex.ca_file", format!("{} is not a readable file", ca.display())));
             }
         }
         if webex.device_name.trim().is_empty() {
@@ -221,14 +217,23 @@ impl Config {
             ("webex.backoff_cap_s", webex.backoff_cap_s),
         ] {
             if !(value.is_finite() && value > 0.0 && value <= 3600.0) {
-                return Err(ConfigError::new(
-                    key,
-                    format!("must be a number of seconds in (0, 3600], got {value}"),
-                ));
+                return Err(ConfigError::new(key, format!("must be a number of seconds in (0, 3600], got {value}")));
             }
         }
         if self.api.socket.as_os_str().is_empty() {
             return Err(ConfigError::new("api.socket", "must not be empty"));
+        }
+        if !(self.store.event_retention_days.is_finite()
+            && self.store.event_retention_days > 0.0
+            && self.store.event_retention_days <= 3650.0)
+        {
+            return Err(ConfigError::new("store.event_retention_days", "must be a number of days in (0, 3650]"));
+        }
+        if !(self.spaces.resync_interval_s.is_finite()
+            && self.spaces.resync_interval_s >= 1.0
+            && self.spaces.resync_interval_s <= 86_400.0)
+        {
+            return Err(ConfigError::new("spaces.resync_interval_s", "must be a number of seconds in [1, 86400]"));
         }
         if self.store.path.as_os_str().is_empty() {
             return Err(ConfigError::new("store.path", "must not be empty"));
@@ -297,13 +302,9 @@ fn warn_if_readable_by_others(path: &Path) {
 fn warn_if_readable_by_others(_path: &Path) {}
 
 fn check_url(key: &str, value: &str) -> Result<(), ConfigError> {
-    let url = Url::parse(value)
-        .map_err(|e| ConfigError::new(key, format!("{value:?} is not a URL ({e})")))?;
+    let url = Url::parse(value).map_err(|e| ConfigError::new(key, format!("{value:?} is not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(ConfigError::new(
-            key,
-            format!("{value:?} must be an http or https URL"),
-        ));
+        return Err(ConfigError::new(key, format!("{value:?} must be an http or https URL")));
     }
     Ok(())
 }
@@ -316,11 +317,7 @@ fn from_config_crate(error: config::ConfigError) -> ConfigError {
         .split("key `")
         .nth(1)
         .and_then(|rest| rest.split('`').next())
-        .or_else(|| {
-            text.split("unknown field `")
-                .nth(1)
-                .and_then(|rest| rest.split('`').next())
-        })
+        .or_else(|| text.split("unknown field `").nth(1).and_then(|rest| rest.split('`').next()))
         .unwrap_or("config")
         .to_owned();
     ConfigError { key, message: text }
@@ -343,10 +340,7 @@ mod tests {
     fn the_example_file_is_valid_and_shows_the_defaults() {
         let example = Config::from_toml(include_str!("../config.toml.example")).unwrap();
         let defaults = Config::from_toml("").unwrap();
-        assert_eq!(
-            format!("{:?}", example.webex),
-            format!("{:?}", defaults.webex)
-        );
+        assert_eq!(format!("{:?}", example.webex), format!("{:?}", defaults.webex));
         assert_eq!(example.log.level, defaults.log.level);
     }
 
@@ -356,24 +350,15 @@ mod tests {
             ("[webex]\napi_url = \"not a url\"", "webex.api_url"),
             ("[webex]\nproxy = \"ftp://p:1\"", "webex.proxy"),
             ("[webex]\nping_interval_s = -1", "webex.ping_interval_s"),
-            (
-                "[webex]\nping_interval_s = \"soon\"",
-                "webex.ping_interval_s",
-            ),
+            ("[webex]\nping_interval_s = \"soon\"", "webex.ping_interval_s"),
             ("[webex]\napi_ur = \"https://x\"", "api_ur"),
             ("[log]\nformat = \"xml\"", "log.format"),
             ("[log]\nlevel = \"=[\"", "log.level"),
-            (
-                "[webex]\nca_file = \"/nonexistent/ca.pem\"",
-                "webex.ca_file",
-            ),
+            ("[webex]\nca_file = \"/nonexistent/ca.pem\"", "webex.ca_file"),
         ];
         for (toml, key) in cases {
             let error = Config::from_toml(toml).expect_err(toml);
-            assert!(
-                error.key == key || error.message.contains(key),
-                "{toml:?}: expected key {key}, got {error}"
-            );
+            assert!(error.key == key || error.message.contains(key), "{toml:?}: expected key {key}, got {error}");
         }
     }
 

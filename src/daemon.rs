@@ -5,9 +5,12 @@
 //! first task to fail cancels the rest, and its error decides the exit code.
 
 use crate::api::{self, health::BotIdentity, AppState, BindError};
+use crate::background;
 use crate::config::{Config, ConfigError, EXIT_CONFIG};
-use crate::dispatch::{Dispatcher, RecentIds};
+use crate::dispatch::Dispatcher;
 use crate::secret::SharedSecret;
+use crate::spaces::Spaces;
+use crate::store::{Store, StoreError};
 use crate::webex::ids;
 use crate::webex::mercury::backoff::Backoff;
 use crate::webex::mercury::connection::{Connection, MercuryError, Settings};
@@ -16,6 +19,7 @@ use crate::webex::mercury::transport::Dialer;
 use crate::webex::rest::{Person, RestClient, RestError, RetryKind, RetryPolicy};
 use crate::webex::tls::{self, HttpOptions, TlsError};
 use crate::webex::wdm::DeviceManager;
+use rand::SeedableRng;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -32,6 +36,8 @@ pub enum DaemonError {
     TokenInvalid { detail: String },
     #[error("cannot serve the API socket: {0}")]
     Bind(#[from] BindError),
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
     #[error("{0}")]
     Fatal(String),
 }
@@ -40,7 +46,7 @@ impl DaemonError {
     /// 78 (EX_CONFIG) for what only an operator can fix, so systemd stops retrying.
     pub fn exit_code(&self) -> i32 {
         match self {
-            DaemonError::Config(_) | DaemonError::Tls(_) | DaemonError::TokenInvalid { .. } => {
+            DaemonError::Config(_) | DaemonError::Tls(_) | DaemonError::TokenInvalid { .. } | DaemonError::Store(_) => {
                 EXIT_CONFIG
             }
             DaemonError::Bind(_) | DaemonError::Fatal(_) => 1,
@@ -67,12 +73,7 @@ struct DevicesFactory {
 
 impl DevicesFactory {
     fn build(&self) -> DeviceManager {
-        DeviceManager::new(
-            self.rest.transport().clone(),
-            &self.u2c_url,
-            self.wdm_url.as_deref(),
-            &self.device_name,
-        )
+        DeviceManager::new(self.rest.transport().clone(), &self.u2c_url, self.wdm_url.as_deref(), &self.device_name)
     }
 }
 
@@ -86,28 +87,15 @@ fn clients(config: &Config) -> Result<Clients, DaemonError> {
         user_agent: format!("webex-hitl/{}", env!("CARGO_PKG_VERSION")),
     };
     let http = tls::http_client(&options, tls.clone())?;
-    let rest = RestClient::new(
-        http,
-        &config.webex.api_url,
-        token.clone(),
-        RetryPolicy::default(),
-    )
-    .map_err(|e| ConfigError::new("webex.api_url", e.to_string()))?;
+    let rest = RestClient::new(http, &config.webex.api_url, token.clone(), RetryPolicy::default())
+        .map_err(|e| ConfigError::new("webex.api_url", e.to_string()))?;
     let devices_factory = DevicesFactory {
         rest: rest.clone(),
         u2c_url: config.webex.u2c_url.clone(),
         wdm_url: config.webex.wdm_url.clone(),
         device_name: config.webex.device_name.clone(),
     };
-    Ok(Clients {
-        rest,
-        devices_factory,
-        dialer: Dialer {
-            tls,
-            proxy: config.webex.proxy.clone(),
-        },
-        token,
-    })
+    Ok(Clients { rest, devices_factory, dialer: Dialer { tls, proxy: config.webex.proxy.clone() }, token })
 }
 
 /// A daemon that has bound its socket and validated its token.
@@ -123,9 +111,7 @@ impl Running {
     pub async fn wait(mut self) -> Result<(), DaemonError> {
         let mut outcome = Ok(());
         while let Some(joined) = self.tasks.join_next().await {
-            let result = joined.unwrap_or_else(|e| {
-                Err(DaemonError::Fatal(format!("a daemon task panicked: {e}")))
-            });
+            let result = joined.unwrap_or_else(|e| Err(DaemonError::Fatal(format!("a daemon task panicked: {e}"))));
             if let Err(error) = result {
                 tracing::error!(%error, "stopping");
                 self.shutdown.cancel();
@@ -141,15 +127,21 @@ impl Running {
 /// Starts everything; returns once the API answers and the token is known good.
 pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Running, DaemonError> {
     let clients = clients(&config)?;
+    let store = Store::open(&config.store.path).await?;
     let listener = api::bind(&config.api.socket).await?;
+    let spaces = Spaces::new(clients.rest.clone(), store.clone());
     let (link_tx, link_rx) = watch::channel(LinkState::default());
     let (bot_tx, bot_rx) = watch::channel(None);
     let (counts_tx, counts_rx) = watch::channel(Default::default());
     let mut tasks = JoinSet::new();
     let app = api::router(AppState {
-        link: link_rx,
+        link: link_rx.clone(),
         bot: bot_rx,
         counts: counts_rx,
+        store: store.clone(),
+        spaces: spaces.clone(),
+        rest: clients.rest.clone(),
+        shutdown: shutdown.clone(),
     });
     let socket = config.api.socket.clone();
     tasks.spawn(serve_api(listener, socket.clone(), app, shutdown.clone()));
@@ -162,40 +154,33 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
             return Err(error);
         }
     };
-    let bot = BotIdentity {
-        id: me.id.clone(),
-        email: me.primary_email().map(str::to_owned),
-        name: me.display_name.clone(),
-    };
+    let bot =
+        BotIdentity { id: me.id.clone(), email: me.primary_email().map(str::to_owned), name: me.display_name.clone() };
     tracing::info!(bot = %bot.name, email = ?bot.email, "bot token is valid");
     let _ = bot_tx.send(Some(bot.clone()));
 
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let bot_uuid = ids::uuid_of(&me.id).unwrap_or_else(|| me.id.clone());
-    tasks.spawn(supervise_link(
-        clients,
-        config,
-        bot_uuid,
-        events_tx,
-        link_tx,
+    let resync_every = Duration::from_secs_f64(config.spaces.resync_interval_s);
+    let retention = Duration::from_secs_f64(config.store.event_retention_days * 86_400.0);
+    tasks.spawn(chore(background::keep_spaces_in_sync(
+        spaces.clone(),
+        resync_every,
+        link_rx.clone(),
         shutdown.clone(),
-    ));
-    let dispatcher = Dispatcher {
-        events: events_rx,
-        counts: counts_tx,
-        recent: RecentIds::new(50_000),
-    };
-    let token = shutdown.clone();
-    tasks.spawn(async move {
-        dispatcher.run(token).await;
-        Ok(())
-    });
-    Ok(Running {
-        socket,
-        bot,
-        tasks,
-        shutdown,
-    })
+    )));
+    tasks.spawn(chore(background::record_link_changes(store.clone(), link_rx, shutdown.clone())));
+    tasks.spawn(chore(background::prune(store.clone(), retention, shutdown.clone())));
+    tasks.spawn(supervise_link(clients, config, bot_uuid, events_tx, link_tx, shutdown.clone()));
+    let dispatcher = Dispatcher { events: events_rx, counts: counts_tx, store, spaces };
+    tasks.spawn(chore(dispatcher.run(shutdown.clone())));
+    Ok(Running { socket, bot, tasks, shutdown })
+}
+
+/// A task that cannot fail on its own, in the `JoinSet`'s terms.
+async fn chore(work: impl std::future::Future<Output = ()>) -> Result<(), DaemonError> {
+    work.await;
+    Ok(())
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
@@ -208,30 +193,21 @@ async fn serve_api(
     app: axum::Router,
     shutdown: CancellationToken,
 ) -> Result<(), DaemonError> {
-    api::serve(listener, path, app, shutdown)
-        .await
-        .map_err(|e| DaemonError::Fatal(format!("API socket failed: {e}")))
+    api::serve(listener, path, app, shutdown).await.map_err(|e| DaemonError::Fatal(format!("API socket failed: {e}")))
 }
 
 /// `GET /people/me`, retried while Webex is unreachable; a 401 is final.
-async fn validate_token(
-    rest: &RestClient,
-    shutdown: &CancellationToken,
-) -> Result<Person, DaemonError> {
+async fn validate_token(rest: &RestClient, shutdown: &CancellationToken) -> Result<Person, DaemonError> {
     let mut backoff = Backoff::default();
-    let mut rng = rand::rng();
+    let mut rng = rand::rngs::StdRng::from_os_rng();
     loop {
         let error = match rest.me().await {
             Ok(me) => return Ok(me),
             Err(RestError::Unauthorized { message, .. }) => {
-                return Err(DaemonError::TokenInvalid {
-                    detail: format!("401: {message}"),
-                })
+                return Err(DaemonError::TokenInvalid { detail: format!("401: {message}") })
             }
             Err(error) if matches!(error.retry_kind(), RetryKind::Permanent) => {
-                return Err(DaemonError::Fatal(format!(
-                    "cannot validate the bot token: {error}"
-                )))
+                return Err(DaemonError::Fatal(format!("cannot validate the bot token: {error}")))
             }
             Err(error) => error,
         };
@@ -272,9 +248,7 @@ async fn supervise_link(
             Ok(()) => return Ok(()),
             Err(MercuryError::TokenRejected) => {
                 if let Err(RestError::Unauthorized { message, .. }) = clients.rest.me().await {
-                    return Err(DaemonError::TokenInvalid {
-                        detail: format!("401: {message}"),
-                    });
+                    return Err(DaemonError::TokenInvalid { detail: format!("401: {message}") });
                 }
                 tracing::warn!("Mercury refused the token but REST accepts it; retrying");
             }

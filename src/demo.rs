@@ -10,23 +10,12 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub async fn run(once: bool, shutdown: CancellationToken) -> anyhow::Result<()> {
-    crate::logging::init(&crate::config::LogConfig {
-        level: "warn".into(),
-        ..Default::default()
-    });
-    let simulator = Simulator::start(SimOptions::default())
-        .await
-        .context("starting the simulator")?;
+    crate::logging::init(&crate::config::LogConfig { level: "warn".into(), ..Default::default() });
+    let simulator = Simulator::start(SimOptions::default()).await.context("starting the simulator")?;
     let sim = simulator.handle();
-    let dir = tempfile::Builder::new()
-        .prefix("webex-hitl-demo-")
-        .tempdir()
-        .context("creating a scratch directory")?;
+    let dir = tempfile::Builder::new().prefix("webex-hitl-demo-").tempdir().context("creating a scratch directory")?;
     let config = demo_config(&simulator, dir.path())?;
-    step(&format!(
-        "Webex simulator listening on {}",
-        simulator.addr()
-    ));
+    step(&format!("Webex simulator listening on {}", simulator.addr()));
 
     let daemon_shutdown = shutdown.child_token();
     let running = daemon::start(config.clone(), daemon_shutdown.clone()).await?;
@@ -39,23 +28,15 @@ pub async fn run(once: bool, shutdown: CancellationToken) -> anyhow::Result<()> 
     let daemon_task = tokio::spawn(running.wait());
 
     let health = wait_connected(&client).await?;
-    step(&format!(
-        "connected to Mercury through device {}",
-        health["webex"]["device_url"].as_str().unwrap_or("?")
-    ));
+    step(&format!("connected to Mercury through device {}", health["webex"]["device_url"].as_str().unwrap_or("?")));
 
     let ana = sim.add_person("ana.specialist@example.com", "Ana Specialist");
     let room = sim.create_room("VIP Escalations");
     sim.add_member(&room.id, &ana.id, None)?;
     sim.add_member(&room.id, &sim.bot().id, Some(&ana.id))?;
-    step(&format!(
-        "Ana added the bot to the space \"{}\" ({})",
-        room.title, room.id
-    ));
+    step(&format!("Ana added the bot to the space \"{}\" ({})", room.title, room.id));
     let handled = wait_for_events(&client, 1).await?;
-    step(&format!(
-        "the daemon received the membership event over the websocket ({handled} event(s) handled)"
-    ));
+    step(&format!("the daemon received the membership event over the websocket ({handled} event(s) handled)"));
 
     let health = client.get("/v1/health").await?.body;
     println!("\n{}\n", serde_json::to_string_pretty(&health)?);
@@ -111,9 +92,7 @@ async fn wait_connected(client: &ApiClient) -> anyhow::Result<serde_json::Value>
 
 async fn wait_for_events(client: &ApiClient, at_least: u64) -> anyhow::Result<u64> {
     for _ in 0..100 {
-        let handled = client.get("/v1/health").await?.body["events"]["handled"]
-            .as_u64()
-            .unwrap_or(0);
+        let handled = client.get("/v1/health").await?.body["events"]["handled"].as_u64().unwrap_or(0);
         if handled >= at_least {
             return Ok(handled);
         }
@@ -128,8 +107,6 @@ fn print_try_it(socket: &str, simulator: &Simulator) {
     println!("  curl --unix-socket {socket} http://localhost/v1/health");
     println!("  cargo run --release -- status --socket {socket}");
     println!("  curl {base}/_sim/state");
-    println!(
-        "  curl -X POST {base}/_sim/faults/drop     # drop the websocket; watch `reconnects` grow"
-    );
+    println!("  curl -X POST {base}/_sim/faults/drop     # drop the websocket; watch `reconnects` grow");
     println!();
 }

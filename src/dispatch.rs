@@ -1,53 +1,24 @@
-//! Takes events off the Mercury link, drops duplicates, hands each to its
-//! handler, and acks it only after the handler is done.
+//! Takes events off the Mercury link, drops those already handled, hands each
+//! to its handler, and acks it only after what it changed is committed.
 //!
-//! Duplicates come from Mercury's redelivery of unacked frames and from leaked
-//! devices (every device receives every event); the activity id identifies them.
+//! Duplicates come from Mercury's redelivery of unacked frames (also across
+//! restarts) and from leaked devices (every device receives every event). The
+//! store remembers processed activity ids durably; each handler marks its
+//! activity processed in the same transaction as its change.
 
 use crate::api::health::EventCounts;
+use crate::spaces::{Spaces, SpacesError};
+use crate::store::Store;
 use crate::webex::mercury::link::Inbound;
 use crate::webex::mercury::Event;
-use std::collections::{HashSet, VecDeque};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
-
-/// Remembers the last `capacity` activity ids.
-#[derive(Debug)]
-pub struct RecentIds {
-    capacity: usize,
-    order: VecDeque<String>,
-    seen: HashSet<String>,
-}
-
-impl RecentIds {
-    pub fn new(capacity: usize) -> Self {
-        Self {
-            capacity,
-            order: VecDeque::with_capacity(capacity),
-            seen: HashSet::with_capacity(capacity),
-        }
-    }
-
-    /// True the first time an id is offered.
-    pub fn first_time(&mut self, id: &str) -> bool {
-        if self.seen.contains(id) {
-            return false;
-        }
-        if self.order.len() == self.capacity {
-            if let Some(oldest) = self.order.pop_front() {
-                self.seen.remove(&oldest);
-            }
-        }
-        self.order.push_back(id.to_owned());
-        self.seen.insert(id.to_owned());
-        true
-    }
-}
 
 pub struct Dispatcher {
     pub events: mpsc::UnboundedReceiver<Inbound>,
     pub counts: watch::Sender<EventCounts>,
-    pub recent: RecentIds,
+    pub store: Store,
+    pub spaces: Spaces,
 }
 
 impl Dispatcher {
@@ -65,38 +36,47 @@ impl Dispatcher {
     }
 
     async fn dispatch(&mut self, Inbound { event, ack }: Inbound) {
-        if !self.recent.first_time(event.activity_id()) {
-            tracing::debug!(activity = event.activity_id(), "duplicate activity dropped");
-            self.counts.send_modify(|c| c.duplicates += 1);
-            ack.send();
-            return;
+        let activity = event.activity_id().to_owned();
+        match self.store.is_processed(&activity).await {
+            Ok(true) => {
+                tracing::debug!(%activity, "duplicate activity dropped");
+                self.counts.send_modify(|c| c.duplicates += 1);
+                ack.send();
+                return;
+            }
+            Ok(false) => {}
+            Err(error) => {
+                // Without the store nothing can be committed: leave the frame unacked
+                // so Mercury redelivers it once the store works again.
+                tracing::error!(%error, %activity, "cannot read the store; event left for redelivery");
+                return;
+            }
         }
-        handle(&event).await;
-        self.counts.send_modify(|c| c.handled += 1);
+        match self.handle(&event).await {
+            Ok(()) => self.counts.send_modify(|c| c.handled += 1),
+            Err(error) => {
+                // The resync repairs what this event would have changed.
+                tracing::warn!(%error, kind = event.kind(), %activity, "event not handled; resyncing spaces");
+                self.spaces.request_resync();
+            }
+        }
         ack.send();
     }
-}
 
-async fn handle(event: &Event) {
-    tracing::info!(
-        kind = event.kind(),
-        activity = event.activity_id(),
-        "Webex event"
-    );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn recent_ids_forget_the_oldest() {
-        let mut recent = RecentIds::new(2);
-        assert!(recent.first_time("a"));
-        assert!(!recent.first_time("a"));
-        assert!(recent.first_time("b"));
-        assert!(recent.first_time("c"));
-        assert!(recent.first_time("a"), "a was pushed out by c");
-        assert!(!recent.first_time("c"));
+    async fn handle(&self, event: &Event) -> Result<(), SpacesError> {
+        let activity = event.activity_id();
+        let room = event.meta().room.as_ref().map(|room| room.uuid.as_str());
+        tracing::debug!(kind = event.kind(), activity, room, "Webex event");
+        match (event, room) {
+            (Event::MemberAdded { is_bot: true, .. }, Some(room)) => self.spaces.room_seen(room, activity).await,
+            (Event::MemberRemoved { is_bot: true, .. }, Some(room)) => self.spaces.room_gone(room, activity).await,
+            (Event::RoomUpdated { .. } | Event::RoomCreated { .. }, Some(room)) => {
+                self.spaces.room_seen(room, activity).await
+            }
+            _ => {
+                self.store.mark_processed(activity).await?;
+                Ok(())
+            }
+        }
     }
 }

@@ -9,6 +9,7 @@
 //! [`daemon`] wires them together under one shutdown token.
 
 pub mod api;
+pub mod background;
 pub mod cli;
 pub mod config;
 pub mod daemon;
@@ -17,5 +18,6 @@ pub mod dispatch;
 pub mod logging;
 pub mod secret;
 pub mod sim;
+pub mod spaces;
 pub mod store;
 pub mod webex;

@@ -11,11 +11,7 @@ use webex_hitl::config::{Config, EXIT_CONFIG};
 use webex_hitl::{daemon, demo, logging, sim};
 
 #[derive(Parser)]
-#[command(
-    name = "webex-hitl",
-    version,
-    about = "Human-in-the-loop escalations from an AI engine to Webex specialists"
-)]
+#[command(name = "webex-hitl", version, about = "Human-in-the-loop escalations from an AI engine to Webex specialists")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -46,6 +42,16 @@ enum Command {
     Status {
         #[command(flatten)]
         target: Target,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the spaces the bot can post to.
+    Spaces {
+        #[command(flatten)]
+        target: Target,
+        /// Resync from Webex first.
+        #[arg(long)]
+        refresh: bool,
         #[arg(long)]
         json: bool,
     },
@@ -84,10 +90,7 @@ impl Target {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => return fail(&format!("cannot start the async runtime: {error}"), 1),
     };
@@ -102,12 +105,13 @@ async fn run(command: Command) -> ExitCode {
             exit_on(sim::run(listen, token, shutdown_on_signal()).await)
         }
         Command::Demo { once } => exit_on(demo::run(once, shutdown_on_signal()).await),
-        Command::Status { target, json } => {
-            match async { cli::status(&target.client()?, json).await }.await {
-                Ok(true) => ExitCode::SUCCESS,
-                Ok(false) => ExitCode::from(1),
-                Err(error) => fail(&error.to_string(), 1),
-            }
+        Command::Status { target, json } => match async { cli::status(&target.client()?, json).await }.await {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(error) => fail(&error.to_string(), 1),
+        },
+        Command::Spaces { target, refresh, json } => {
+            exit_on(async { cli::spaces(&target.client()?, refresh, json).await }.await)
         }
         Command::Config(ConfigCommand::Check { config }) => check_config(config),
     }
@@ -126,8 +130,7 @@ async fn serve(file: Option<PathBuf>) -> ExitCode {
 }
 
 fn check_config(file: Option<PathBuf>) -> ExitCode {
-    let checked =
-        Config::load(file.as_deref()).and_then(|config| config.load_token().map(|_| config));
+    let checked = Config::load(file.as_deref()).and_then(|config| config.load_token().map(|_| config));
     match checked {
         Ok(config) => {
             println!(

@@ -7,10 +7,7 @@ use std::process::Output;
 
 async fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut command = tokio::process::Command::new(binary());
-    command
-        .args(args)
-        .env_remove("WEBEX_HITL_TOKEN")
-        .kill_on_drop(true);
+    command.args(args).env_remove("WEBEX_HITL_TOKEN").kill_on_drop(true);
     for (key, value) in envs {
         command.env(key, value);
     }
@@ -26,24 +23,14 @@ async fn a_bad_token_is_reported_clearly_with_exit_78() {
     let token_file = h.dir.path().join("wrong-token");
     std::fs::write(&token_file, "not-the-bot-token").unwrap();
     let config = h.dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        config_toml(h.simulator(), h.dir.path(), &token_file),
-    )
-    .unwrap();
+    std::fs::write(&config, config_toml(h.simulator(), h.dir.path(), &token_file)).unwrap();
 
     let output = run(&["serve", "--config", config.to_str().unwrap()], &[]).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(78), "stderr: {stderr}");
-    assert!(
-        stderr.contains("Webex rejected the bot token"),
-        "stderr: {stderr}"
-    );
+    assert!(stderr.contains("Webex rejected the bot token"), "stderr: {stderr}");
     assert!(stderr.contains("401"), "stderr: {stderr}");
-    assert!(
-        !stderr.contains("not-the-bot-token"),
-        "the token must never be printed"
-    );
+    assert!(!stderr.contains("not-the-bot-token"), "the token must never be printed");
 }
 
 #[tokio::test]
@@ -52,21 +39,10 @@ async fn the_token_from_the_environment_wins() {
     let token_file = h.dir.path().join("wrong-token");
     std::fs::write(&token_file, "not-the-bot-token").unwrap();
     let config = h.dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        config_toml(h.simulator(), h.dir.path(), &token_file),
-    )
-    .unwrap();
-    let output = run(
-        &["config", "check", "--config", config.to_str().unwrap()],
-        &[("WEBEX_HITL_TOKEN", "sim-token")],
-    )
-    .await;
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    std::fs::write(&config, config_toml(h.simulator(), h.dir.path(), &token_file)).unwrap();
+    let output =
+        run(&["config", "check", "--config", config.to_str().unwrap()], &[("WEBEX_HITL_TOKEN", "sim-token")]).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
 #[tokio::test]
@@ -81,18 +57,12 @@ async fn an_invalid_config_names_the_key_with_exit_78() {
 
     let output = run(
         &["serve", "--config", config.to_str().unwrap()],
-        &[
-            ("WEBEX_HITL__WEBEX__API_URL", "https://webexapis.com/v1"),
-            ("WEBEX_HITL__LOG__FORMAT", "yaml"),
-        ],
+        &[("WEBEX_HITL__WEBEX__API_URL", "https://webexapis.com/v1"), ("WEBEX_HITL__LOG__FORMAT", "yaml")],
     )
     .await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(78), "stderr: {stderr}");
-    assert!(
-        stderr.contains("log.format"),
-        "environment overrides are validated too: {stderr}"
-    );
+    assert!(stderr.contains("log.format"), "environment overrides are validated too: {stderr}");
 }
 
 #[tokio::test]
@@ -104,4 +74,39 @@ async fn status_talks_to_a_running_daemon() {
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.contains("connected since"), "{stdout}");
     assert!(stdout.contains("HITL Bot <hitl-bot@webex.bot>"), "{stdout}");
+}
+
+#[tokio::test]
+async fn a_database_that_is_not_ours_is_refused_untouched() {
+    let h = Harness::without_daemon().await;
+    let config_text = config_toml(h.simulator(), h.dir.path(), &h.dir.path().join("token"));
+    std::fs::write(h.dir.path().join("token"), "sim-token").unwrap();
+    let config = h.dir.path().join("config.toml");
+    std::fs::write(&config, config_text).unwrap();
+    let store = h.dir.path().join("store.db");
+    let garbage = b"this is not a database, it is somebody's notes\n".repeat(100);
+    std::fs::write(&store, &garbage).unwrap();
+
+    let output = run(&["serve", "--config", config.to_str().unwrap()], &[]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(78), "stderr: {stderr}");
+    assert!(stderr.contains("store.db"), "the message names the file: {stderr}");
+    assert_eq!(std::fs::read(&store).unwrap(), garbage, "the file is left as it was");
+}
+
+#[tokio::test]
+async fn spaces_lists_a_table_or_json() {
+    let h = Harness::start().await;
+    let room = h.sim.create_room("VIP Escalations");
+    h.sim.add_member(&room.id, &h.sim.bot().id, None).unwrap();
+    let socket = h.config.api.socket.to_str().unwrap().to_owned();
+    let output = run(&["spaces", "--refresh", "--socket", &socket], &[]).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout} {}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.starts_with("resynced: "), "{stdout}");
+    assert!(stdout.lines().nth(1).unwrap().starts_with("TITLE"), "{stdout}");
+    assert!(stdout.contains("VIP Escalations") && stdout.contains(&room.id), "{stdout}");
+    let output = run(&["spaces", "--json", "--socket", &socket], &[]).await;
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["items"][0]["title"], "VIP Escalations");
 }

@@ -11,11 +11,8 @@ use std::time::Duration;
 async fn an_event_gets_through(h: &Harness) {
     let before = h.handled().await;
     let room = h.sim.create_room("Ops");
-    h.sim
-        .add_member(&room.id, &h.sim.bot().id, None)
-        .expect("bot added");
-    h.wait_health(|health| health["events"]["handled"].as_u64().unwrap_or(0) > before)
-        .await;
+    h.sim.add_member(&room.id, &h.sim.bot().id, None).expect("bot added");
+    h.wait_health(|health| health["events"]["handled"].as_u64().unwrap_or(0) > before).await;
 }
 
 #[tokio::test]
@@ -25,10 +22,7 @@ async fn connects_and_reports_health() {
     assert_eq!(health["status"], "ok");
     assert_eq!(health["webex"]["bot"]["email"], "hitl-bot@webex.bot");
     assert_eq!(health["webex"]["bot"]["id"], h.sim.bot().id);
-    assert!(health["webex"]["device_url"]
-        .as_str()
-        .unwrap()
-        .starts_with(&h.simulator().wdm_url()));
+    assert!(health["webex"]["device_url"].as_str().unwrap().starts_with(&h.simulator().wdm_url()));
     assert_eq!(h.sim.device_count(), 1);
     assert_eq!(h.sim.connection_count(), 1);
     an_event_gets_through(&h).await;
@@ -39,16 +33,11 @@ async fn reconnects_after(fault: impl FnOnce(&Harness)) {
     let before = h.reconnects().await;
     fault(&h);
     h.wait_health(|health| {
-        health["webex"]["connected"] == true
-            && health["webex"]["reconnects"].as_u64().unwrap() > before
+        health["webex"]["connected"] == true && health["webex"]["reconnects"].as_u64().unwrap() > before
     })
     .await;
     an_event_gets_through(&h).await;
-    assert_eq!(
-        h.sim.device_count(),
-        1,
-        "reconnecting must not leak devices"
-    );
+    assert_eq!(h.sim.device_count(), 1, "reconnecting must not leak devices");
 }
 
 #[tokio::test]
@@ -76,8 +65,7 @@ async fn shutdown_frame_opens_a_new_socket_first() {
     let h = Harness::start().await;
     let before = h.reconnects().await;
     h.sim.send_shutdown();
-    h.wait_health(|health| health["webex"]["reconnects"].as_u64().unwrap() > before)
-        .await;
+    h.wait_health(|health| health["webex"]["reconnects"].as_u64().unwrap() > before).await;
     // The handover never went through a disconnected state long enough to lose
     // events: one arrives on the new socket right away.
     an_event_gets_through(&h).await;
@@ -92,9 +80,7 @@ async fn re_registers_after_a_stale_registration() {
     h.sim.make_devices_stale();
     h.sim.drop_sockets();
     let health = h
-        .wait_health(|health| {
-            health["webex"]["connected"] == true && health["webex"]["device_url"] != old_device
-        })
+        .wait_health(|health| health["webex"]["connected"] == true && health["webex"]["device_url"] != old_device)
         .await;
     assert_ne!(health["webex"]["device_url"], old_device);
     assert_eq!(h.sim.device_count(), 1);
@@ -131,9 +117,7 @@ async fn reuses_its_device_across_daemon_restarts() {
     let device = h.health().await["webex"]["device_url"].clone();
     h.stop_daemon().await;
     h.start_daemon().await;
-    let health = h
-        .wait_health(|health| health["webex"]["connected"] == true)
-        .await;
+    let health = h.wait_health(|health| health["webex"]["connected"] == true).await;
     assert_eq!(health["webex"]["device_url"], device);
     assert_eq!(h.sim.device_count(), 1);
 }
@@ -145,28 +129,31 @@ async fn an_event_delivered_twice_is_handled_once() {
     h.sim.duplicate_next_event();
     an_event_gets_through(&h).await;
     let after = h
-        .wait_health(|health| {
-            health["events"]["duplicates"].as_u64().unwrap()
-                > before["duplicates"].as_u64().unwrap()
-        })
+        .wait_health(|health| health["events"]["duplicates"].as_u64().unwrap() > before["duplicates"].as_u64().unwrap())
         .await;
-    assert_eq!(
-        after["events"]["handled"].as_u64().unwrap(),
-        before["handled"].as_u64().unwrap() + 1
-    );
+    assert_eq!(after["events"]["handled"].as_u64().unwrap(), before["handled"].as_u64().unwrap() + 1);
 }
 
 #[tokio::test]
 async fn events_during_a_rest_429_storm_are_not_lost() {
     let h = Harness::start().await;
-    let before = h.handled().await;
-    h.sim.fail_next_rest(5, 429, Some(1));
-    let rooms: Vec<_> = (0..3)
-        .map(|i| h.sim.create_room(&format!("Storm {i}")))
-        .collect();
+    // More 429s than one call's retry budget: some event's room lookup fails for good.
+    h.sim.fail_next_rest(8, 429, Some(1));
+    let rooms: Vec<_> = (0..3).map(|i| h.sim.create_room(&format!("Storm {i}"))).collect();
     for room in &rooms {
         h.sim.add_member(&room.id, &h.sim.bot().id, None).unwrap();
     }
-    h.wait_health(|health| health["events"]["handled"].as_u64().unwrap() >= before + 3)
-        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let spaces = h.client.get("/v1/spaces").await.unwrap().body;
+        let mut titles: Vec<_> = spaces["items"].as_array().unwrap().iter().map(|s| s["title"].clone()).collect();
+        titles.sort_by_key(|t| t.to_string());
+        if titles == ["Storm 0", "Storm 1", "Storm 2"] {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "spaces after the storm: {spaces:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let calls = h.sim.rest_calls();
+    assert!(calls.iter().filter(|c| c.status == 429).count() >= 8, "the storm happened");
 }

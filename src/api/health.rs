@@ -40,11 +40,7 @@ pub struct EventCounts {
 }
 
 pub async fn get(State(state): State<AppState>) -> Json<Health> {
-    Json(snapshot(
-        &state.link.borrow(),
-        state.bot.borrow().clone(),
-        *state.counts.borrow(),
-    ))
+    Json(snapshot(&state.link.borrow(), state.bot.borrow().clone(), *state.counts.borrow()))
 }
 
 pub fn snapshot(link: &LinkState, bot: Option<BotIdentity>, events: EventCounts) -> Health {

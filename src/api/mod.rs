@@ -6,10 +6,16 @@
 //! `curl --unix-socket SOCK http://localhost/v1/health` works.
 
 pub mod error;
+pub mod events;
+pub mod extract;
 pub mod health;
+pub mod spaces;
 
+use crate::spaces::Spaces;
+use crate::store::Store;
 use crate::webex::mercury::link::LinkState;
-use axum::routing::get;
+use crate::webex::rest::RestClient;
+use axum::routing::{get, post};
 use axum::Router;
 use health::{BotIdentity, EventCounts};
 use std::path::{Path, PathBuf};
@@ -23,14 +29,22 @@ pub struct AppState {
     pub link: watch::Receiver<LinkState>,
     pub bot: watch::Receiver<Option<BotIdentity>>,
     pub counts: watch::Receiver<EventCounts>,
+    pub store: Store,
+    pub spaces: Spaces,
+    pub rest: RestClient,
+    /// Ends long-lived answers (event follow) so shutdown is not held up.
+    pub shutdown: CancellationToken,
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/health", get(health::get))
-        .fallback(|| async {
-            error::ApiError::not_found("no such endpoint; see the README for the API")
-        })
+        .route("/v1/spaces", get(spaces::list))
+        .route("/v1/spaces/refresh", post(spaces::refresh))
+        .route("/v1/spaces/{id}", get(spaces::get))
+        .route("/v1/people", get(spaces::people))
+        .route("/v1/events", get(events::stream))
+        .fallback(|| async { error::ApiError::not_found("no such endpoint; see the README for the API") })
         .with_state(state)
 }
 
@@ -39,27 +53,19 @@ pub enum BindError {
     #[error("{path}: another process is already serving on this socket")]
     InUse { path: PathBuf },
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 /// Binds the socket, replacing a stale file left by a crash but never one that
 /// a live daemon still answers on.
 pub async fn bind(path: &Path) -> Result<UnixListener, BindError> {
-    let io = |source| BindError::Io {
-        path: path.to_owned(),
-        source,
-    };
+    let io = |source| BindError::Io { path: path.to_owned(), source };
     if let Some(parent) = path.parent() {
         tokio::fs::create_dir_all(parent).await.map_err(io)?;
     }
     if path.exists() {
         if tokio::net::UnixStream::connect(path).await.is_ok() {
-            return Err(BindError::InUse {
-                path: path.to_owned(),
-            });
+            return Err(BindError::InUse { path: path.to_owned() });
         }
         tokio::fs::remove_file(path).await.map_err(io)?;
     }
@@ -81,9 +87,7 @@ pub async fn serve(
     app: Router,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await;
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
     let _ = std::fs::remove_file(&path);
     result
 }

@@ -10,11 +10,10 @@ use tokio::net::UnixStream;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("cannot reach the daemon at {path}: {source} (is `webex-hitl serve` running, and may you open its socket?)")]
-    Connect {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(
+        "cannot reach the daemon at {path}: {source} (is `webex-hitl serve` running, and may you open its socket?)"
+    )]
+    Connect { path: PathBuf, source: std::io::Error },
     #[error("talking to the daemon: {0}")]
     Http(String),
     #[error("the daemon answered {status} with a body that is not JSON: {body}")]
@@ -35,9 +34,7 @@ pub struct Answer {
 
 impl ApiClient {
     pub fn new(socket: impl AsRef<Path>) -> Self {
-        Self {
-            socket: socket.as_ref().to_owned(),
-        }
+        Self { socket: socket.as_ref().to_owned() }
     }
 
     pub async fn get(&self, path: &str) -> Result<Answer, ClientError> {
@@ -45,16 +42,10 @@ impl ApiClient {
     }
 
     pub async fn post(&self, path: &str, body: &serde_json::Value) -> Result<Answer, ClientError> {
-        self.request(Method::POST, path, Some(body.to_string()))
-            .await
+        self.request(Method::POST, path, Some(body.to_string())).await
     }
 
-    pub async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<String>,
-    ) -> Result<Answer, ClientError> {
+    pub async fn request(&self, method: Method, path: &str, body: Option<String>) -> Result<Answer, ClientError> {
         let (status, bytes) = self.raw(method, path, body).await?;
         let body = if bytes.is_empty() {
             serde_json::Value::Null
@@ -74,13 +65,9 @@ impl ApiClient {
         path: &str,
         body: Option<String>,
     ) -> Result<(StatusCode, Bytes), ClientError> {
-        let stream =
-            UnixStream::connect(&self.socket)
-                .await
-                .map_err(|source| ClientError::Connect {
-                    path: self.socket.clone(),
-                    source,
-                })?;
+        let stream = UnixStream::connect(&self.socket)
+            .await
+            .map_err(|source| ClientError::Connect { path: self.socket.clone(), source })?;
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| ClientError::Http(e.to_string()))?;
@@ -96,17 +83,9 @@ impl ApiClient {
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .map_err(|e| ClientError::Http(e.to_string()))?;
         let exchange = async move {
-            let response = sender
-                .send_request(request)
-                .await
-                .map_err(|e| ClientError::Http(e.to_string()))?;
+            let response = sender.send_request(request).await.map_err(|e| ClientError::Http(e.to_string()))?;
             let status = response.status();
-            let bytes = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| ClientError::Http(e.to_string()))?
-                .to_bytes();
+            let bytes = response.into_body().collect().await.map_err(|e| ClientError::Http(e.to_string()))?.to_bytes();
             // Dropping the sender lets the connection (and `driver`) finish.
             drop(sender);
             Ok((status, bytes))

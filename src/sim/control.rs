@@ -25,6 +25,7 @@
 //! | `POST /_sim/faults/stale-devices` | | forget every device registration |
 //! | `POST /_sim/faults/duplicate-next` | | next activity frame is sent twice |
 //! | `POST /_sim/faults/refuse-card-edits` | `{refuse}` | card edits answer 400 |
+//! | `POST /_sim/faults/lose-acks` | `{lose}` | acks are dropped: frames stay unacked and come back on reconnect |
 
 use super::handle::{sim_person, sim_room, Shared, SimError, SimHandle};
 use axum::body::Bytes;
@@ -80,10 +81,7 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/rooms", post(create_room))
         .route("/rooms/{id}", patch(rename_room))
         .route("/rooms/{id}/members", post(add_member))
-        .route(
-            "/rooms/{id}/members/{person}",
-            axum::routing::delete(remove_member),
-        )
+        .route("/rooms/{id}/members/{person}", axum::routing::delete(remove_member))
         .route("/rooms/{id}/migrate", post(migrate_room))
         .route("/rooms/{id}/messages", get(messages))
         .route("/messages", post(post_message))
@@ -179,10 +177,7 @@ async fn add_member(State(s): State<Arc<Shared>>, Path(id): Path<String>, b: Byt
     ok(json!({}))
 }
 
-async fn remove_member(
-    State(s): State<Arc<Shared>>,
-    Path((id, person)): Path<(String, String)>,
-) -> Answer {
+async fn remove_member(State(s): State<Arc<Shared>>, Path((id, person)): Path<(String, String)>) -> Answer {
     handle(&s).remove_member(&id, &person, None)?;
     ok(json!({}))
 }
@@ -240,6 +235,7 @@ struct FaultArgs {
     status: Option<u16>,
     retry_after: Option<u64>,
     refuse: Option<bool>,
+    lose: Option<bool>,
 }
 
 async fn fault(State(s): State<Arc<Shared>>, Path(fault): Path<String>, b: Bytes) -> Answer {
@@ -255,6 +251,7 @@ async fn fault(State(s): State<Arc<Shared>>, Path(fault): Path<String>, b: Bytes
         "stale-devices" => h.make_devices_stale(),
         "duplicate-next" => h.duplicate_next_event(),
         "refuse-card-edits" => h.refuse_card_edits(a.refuse.unwrap_or(true)),
+        "lose-acks" => h.lose_acks(a.lose.unwrap_or(true)),
         other => {
             let msg = format!("unknown fault {other}");
             return Err(ControlError(StatusCode::NOT_FOUND, "not_found", msg));

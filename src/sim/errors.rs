@@ -15,8 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::sync::Arc;
 
-pub const UNAUTHORIZED: &str =
-    "The request requires a valid access token set in the Authorization request header.";
+pub const UNAUTHORIZED: &str = "The request requires a valid access token set in the Authorization request header.";
 
 /// An error answer in Webex's shape.
 #[derive(Clone, Debug)]
@@ -28,11 +27,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-            retry_after: None,
-        }
+        Self { status, message: message.into(), retry_after: None }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -51,8 +46,7 @@ impl ApiError {
         });
         let mut resp = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         resp
     }
@@ -83,9 +77,7 @@ impl From<WorldError> for ApiError {
 
 /// Paths that belong to Webex (as opposed to the `/_sim` control API).
 fn is_webex_path(path: &str) -> bool {
-    ["/v1", "/u2c", "/wdm", "/conversation"]
-        .iter()
-        .any(|p| path.starts_with(p))
+    ["/v1", "/u2c", "/wdm", "/conversation"].iter().any(|p| path.starts_with(p))
 }
 
 /// Outermost middleware: tracking id header, error bodies, call log.
@@ -101,27 +93,15 @@ pub async fn track(State(shared): State<Arc<Shared>>, req: Request, next: Next) 
         resp.headers_mut().insert("TrackingID", value);
     }
     if is_webex_path(&path) {
-        shared.log_call(RestCall {
-            method,
-            path,
-            status: resp.status().as_u16(),
-        });
+        shared.log_call(RestCall { method, path, status: resp.status().as_u16() });
     }
     resp
 }
 
 /// Bearer token check for every Webex endpoint.
-pub async fn require_token(
-    State(shared): State<Arc<Shared>>,
-    req: Request,
-    next: Next,
-) -> Response {
+pub async fn require_token(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     let expected = format!("Bearer {}", shared.token);
-    let ok = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == expected);
+    let ok = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).is_some_and(|v| v == expected);
     if !ok {
         return ApiError::new(StatusCode::UNAUTHORIZED, UNAUTHORIZED).into_response();
     }

@@ -85,11 +85,7 @@ pub struct Device {
 impl Device {
     fn push(&mut self, activity: Activity) {
         self.next_ordinal += 1;
-        self.pending.push_back(Pending {
-            ordinal: self.next_ordinal,
-            frame_id: new_uuid(),
-            activity,
-        });
+        self.pending.push_back(Pending { ordinal: self.next_ordinal, frame_id: new_uuid(), activity });
         if self.pending.len() > MAX_PENDING {
             self.pending.pop_front();
         }
@@ -131,11 +127,7 @@ impl World {
         if !self.reaches_bot(&activity) {
             return;
         }
-        let copies = if std::mem::take(&mut self.duplicate_next) {
-            2
-        } else {
-            1
-        };
+        let copies = if std::mem::take(&mut self.duplicate_next) { 2 } else { 1 };
         for device in &mut self.devices {
             for _ in 0..copies {
                 device.push(activity.clone());
@@ -150,9 +142,7 @@ impl World {
 
     pub fn register_device(&mut self, info: DeviceInfo) -> Result<&Device, WorldError> {
         if self.devices.len() >= MAX_DEVICES {
-            return Err(WorldError::Forbidden(
-                "User has excessive device registrations".into(),
-            ));
+            return Err(WorldError::Forbidden("User has excessive device registrations".into()));
         }
         self.devices.push(Device {
             id: new_uuid(),
@@ -200,11 +190,7 @@ impl World {
 
     /// Removes an acked frame from the device's buffer; false if unknown.
     pub fn ack(&mut self, registration: &str, frame_id: &str) -> bool {
-        let Some(device) = self
-            .devices
-            .iter_mut()
-            .find(|d| d.registration == registration)
-        else {
+        let Some(device) = self.devices.iter_mut().find(|d| d.registration == registration) else {
             return false;
         };
         let before = device.pending.len();
@@ -215,13 +201,7 @@ impl World {
     /// Buffered frames after `ordinal`, for a connection that sent up to it.
     pub fn frames_after(&self, registration: &str, ordinal: u64) -> Vec<Pending> {
         self.device_by_registration(registration)
-            .map(|d| {
-                d.pending
-                    .iter()
-                    .filter(|p| p.ordinal > ordinal)
-                    .cloned()
-                    .collect()
-            })
+            .map(|d| d.pending.iter().filter(|p| p.ordinal > ordinal).cloned().collect())
             .unwrap_or_default()
     }
 }
@@ -232,21 +212,14 @@ mod tests {
 
     fn setup() -> (World, String, String, String) {
         let mut w = World::new();
-        let reg = w
-            .register_device(DeviceInfo::default())
-            .unwrap()
-            .registration
-            .clone();
+        let reg = w.register_device(DeviceInfo::default()).unwrap().registration.clone();
         let ana = w.add_person("ana@example.com", "Ana");
         let room = w.create_room("VIP", false, &w.owner.clone());
         (w, reg, ana, room)
     }
 
     fn verbs(w: &World, reg: &str) -> Vec<String> {
-        w.frames_after(reg, 0)
-            .into_iter()
-            .map(|p| p.activity.verb)
-            .collect()
+        w.frames_after(reg, 0).into_iter().map(|p| p.activity.verb).collect()
     }
 
     #[test]
@@ -269,11 +242,7 @@ mod tests {
     #[test]
     fn every_device_gets_every_event_and_acks_are_per_device() {
         let (mut w, reg, _, room) = setup();
-        let reg2 = w
-            .register_device(DeviceInfo::default())
-            .unwrap()
-            .registration
-            .clone();
+        let reg2 = w.register_device(DeviceInfo::default()).unwrap().registration.clone();
         let (bot, owner) = (w.bot.clone(), w.owner.clone());
         w.add_member(&room, &bot, &owner).unwrap();
         let frame = w.frames_after(&reg, 0)[0].frame_id.clone();
@@ -320,10 +289,7 @@ mod tests {
         for _ in 0..MAX_DEVICES {
             w.register_device(DeviceInfo::default()).unwrap();
         }
-        assert!(matches!(
-            w.register_device(DeviceInfo::default()),
-            Err(WorldError::Forbidden(_))
-        ));
+        assert!(matches!(w.register_device(DeviceInfo::default()), Err(WorldError::Forbidden(_))));
         let id = w.devices()[0].id.clone();
         assert!(w.refresh_device(&id, None).is_some());
         w.forget_devices();

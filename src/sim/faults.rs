@@ -37,6 +37,7 @@ struct Injected {
 pub struct Faults {
     answer_pings: AtomicBool,
     refuse_card_edits: AtomicBool,
+    lose_acks: AtomicBool,
     rest: Mutex<Option<Injected>>,
     wdm: Mutex<Option<Injected>>,
 }
@@ -46,6 +47,7 @@ impl Default for Faults {
         Self {
             answer_pings: AtomicBool::new(true),
             refuse_card_edits: AtomicBool::new(false),
+            lose_acks: AtomicBool::new(false),
             rest: Mutex::new(None),
             wdm: Mutex::new(None),
         }
@@ -68,11 +70,7 @@ impl Faults {
     }
 
     pub fn fail_next(&self, target: Target, n: usize, status: u16, retry_after: Option<u64>) {
-        let injected = (n > 0).then_some(Injected {
-            remaining: n,
-            status,
-            retry_after,
-        });
+        let injected = (n > 0).then_some(Injected { remaining: n, status, retry_after });
         *self.slot(target).lock().unwrap_or_else(|e| e.into_inner()) = injected;
     }
 
@@ -88,20 +86,21 @@ impl Faults {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let message = match status.as_u16() {
             429 => "Too many requests have been sent in a given amount of time.".to_owned(),
-            _ => format!(
-                "{} (injected by the simulator)",
-                status.canonical_reason().unwrap_or("Error")
-            ),
+            _ => format!("{} (injected by the simulator)", status.canonical_reason().unwrap_or("Error")),
         };
-        Some(ApiError {
-            status,
-            message,
-            retry_after,
-        })
+        Some(ApiError { status, message, retry_after })
     }
 
     pub fn set_answer_pings(&self, answer: bool) {
         self.answer_pings.store(answer, Ordering::SeqCst);
+    }
+
+    pub fn set_lose_acks(&self, lose: bool) {
+        self.lose_acks.store(lose, Ordering::SeqCst);
+    }
+
+    pub fn lose_acks(&self) -> bool {
+        self.lose_acks.load(Ordering::SeqCst)
     }
 
     pub fn answer_pings(&self) -> bool {

@@ -65,29 +65,14 @@ async fn card_round_trip_over_rest_and_mercury() {
         &format!("conversations/{}", room.uuid),
         &format!("attachment/actions/{}", card_action["id"].as_str().unwrap()),
     );
-    let via_conv: Value = authed(&c, Method::GET, conv)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let via_conv: Value = authed(&c, Method::GET, conv).send().await.unwrap().json().await.unwrap();
     let url = format!("{}/attachment/actions/{action_id}", sim.api_url());
-    let via_rest: Value = authed(&c, Method::GET, url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let via_rest: Value = authed(&c, Method::GET, url).send().await.unwrap().json().await.unwrap();
     assert_eq!(via_conv, via_rest);
     assert_eq!(via_rest["type"], "submit");
     assert_eq!(via_rest["messageId"], json!(msg_id));
     assert_eq!(via_rest["personId"], json!(ana.id));
-    assert_eq!(
-        via_rest["inputs"],
-        json!({"response": "Approve", "escalation": "esc_01"})
-    );
+    assert_eq!(via_rest["inputs"], json!({"response": "Approve", "escalation": "esc_01"}));
     sim.stop().await;
 }
 
@@ -102,10 +87,7 @@ async fn injected_rate_limit_carries_retry_after() {
     assert!(resp.headers().contains_key("TrackingID"));
     let body: Value = resp.json().await.unwrap();
     assert!(body["errors"][0]["description"].is_string());
-    assert_eq!(
-        authed(&c, Method::GET, url).send().await.unwrap().status(),
-        200
-    );
+    assert_eq!(authed(&c, Method::GET, url).send().await.unwrap().status(), 200);
     sim.stop().await;
 }
 
@@ -141,15 +123,9 @@ async fn device_limit_and_card_edit_refusal() {
     let edit = authed(&c, Method::PUT, url.clone()).json(&card_body(&room.id));
     assert_eq!(edit.send().await.unwrap().status(), 200);
     assert_eq!(h.message(msg["id"].as_str().unwrap()).unwrap().edits, 1);
-    let delete = authed(&c, Method::DELETE, url.clone())
-        .send()
-        .await
-        .unwrap();
+    let delete = authed(&c, Method::DELETE, url.clone()).send().await.unwrap();
     assert_eq!(delete.status(), 204);
-    assert_eq!(
-        authed(&c, Method::GET, url).send().await.unwrap().status(),
-        404
-    );
+    assert_eq!(authed(&c, Method::GET, url).send().await.unwrap().status(), 404);
     sim.stop().await;
 }
 
@@ -161,10 +137,7 @@ async fn faults_close_sockets_and_stop_drops_them() {
     let mut ws = connect(&device, "sim-token").await;
     next_json(&mut ws).await;
     h.close_sockets(4000, "replaced");
-    match tokio::time::timeout(Duration::from_secs(5), ws.next())
-        .await
-        .unwrap()
-    {
+    match tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap() {
         Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(f)))) => {
             assert_eq!(u16::from(f.code), 4000);
             assert_eq!(f.reason.as_str(), "replaced");
@@ -180,29 +153,16 @@ async fn faults_close_sockets_and_stop_drops_them() {
     // The handover successor does not "replace" the old socket: it goes with 4001.
     let mut ws2 = connect(&device, "sim-token").await;
     next_json(&mut ws2).await;
-    match tokio::time::timeout(Duration::from_secs(5), ws.next())
-        .await
-        .unwrap()
-    {
+    match tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap() {
         Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(f)))) => {
             assert_eq!(u16::from(f.code), 4001);
         }
         other => panic!("expected close 4001, got {other:?}"),
     }
-    tokio::time::timeout(Duration::from_secs(5), sim.stop())
-        .await
-        .expect("stop does not wait for clients");
+    tokio::time::timeout(Duration::from_secs(5), sim.stop()).await.expect("stop does not wait for clients");
     // Abrupt: no close frame, just the end of the stream.
-    let end = tokio::time::timeout(Duration::from_secs(5), ws2.next())
-        .await
-        .unwrap();
-    assert!(
-        !matches!(
-            end,
-            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_)))
-        ),
-        "{end:?}"
-    );
+    let end = tokio::time::timeout(Duration::from_secs(5), ws2.next()).await.unwrap();
+    assert!(!matches!(end, Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_)))), "{end:?}");
 }
 
 #[tokio::test]
@@ -210,66 +170,28 @@ async fn control_api_scripts_the_world() {
     let (sim, c) = sim().await;
     let base = sim.api_url().replace("/v1", "/_sim");
     let post = |path: &str, body: Value| c.post(format!("{base}{path}")).json(&body).send();
-    let ana: Value = post(
-        "/people",
-        json!({"email": "ana@example.com", "displayName": "Ana"}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let room: Value = post("/rooms", json!({"title": "VIP"}))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ana: Value =
+        post("/people", json!({"email": "ana@example.com", "displayName": "Ana"})).await.unwrap().json().await.unwrap();
+    let room: Value = post("/rooms", json!({"title": "VIP"})).await.unwrap().json().await.unwrap();
     let room_id = room["id"].as_str().unwrap();
     let members = format!("/rooms/{room_id}/members");
-    let added = post(&members, json!({"personEmail": "ana@example.com"}))
-        .await
-        .unwrap();
+    let added = post(&members, json!({"personEmail": "ana@example.com"})).await.unwrap();
     assert_eq!(added.status(), 200);
-    let again = post(&members, json!({"personId": ana["id"]}))
-        .await
-        .unwrap();
+    let again = post(&members, json!({"personId": ana["id"]})).await.unwrap();
     assert_eq!(again.status(), 400);
     let err: Value = again.json().await.unwrap();
     assert_eq!(err["error"]["code"], "invalid");
-    let missing = post("/rooms/nope/members", json!({"personId": ana["id"]}))
-        .await
-        .unwrap();
+    let missing = post("/rooms/nope/members", json!({"personId": ana["id"]})).await.unwrap();
     assert_eq!(missing.status(), 404);
-    let said = post(
-        "/messages",
-        json!({"roomId": room_id, "personEmail": "ana@example.com", "text": "hi"}),
-    )
-    .await
-    .unwrap();
+    let said =
+        post("/messages", json!({"roomId": room_id, "personEmail": "ana@example.com", "text": "hi"})).await.unwrap();
     assert_eq!(said.status(), 200);
-    let msgs: Value = c
-        .get(format!("{base}/rooms/{room_id}/messages"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let msgs: Value = c.get(format!("{base}/rooms/{room_id}/messages")).send().await.unwrap().json().await.unwrap();
     assert_eq!(msgs[0]["text"], "hi");
-    let state: Value = c
-        .get(format!("{base}/state"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state: Value = c.get(format!("{base}/state")).send().await.unwrap().json().await.unwrap();
     assert_eq!(state["rooms"][0]["title"], "VIP");
     assert_eq!(state["bot"]["email"], "hitl-bot@webex.bot");
-    let fault = post("/faults/rest", json!({"count": 1, "status": 503}))
-        .await
-        .unwrap();
+    let fault = post("/faults/rest", json!({"count": 1, "status": 503})).await.unwrap();
     assert_eq!(fault.status(), 200);
     let me = authed(&c, Method::GET, format!("{}/people/me", sim.api_url()));
     assert_eq!(me.send().await.unwrap().status(), 503);

@@ -11,10 +11,7 @@ use serde_json::{json, Value};
 /// What an encrypted field looks like to a client without keys.
 fn jwe() -> String {
     let nonce = uuid::Uuid::new_v4().simple().to_string();
-    format!(
-        "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..{}.ZmFrZS1jaXBoZXJ0ZXh0.{nonce}",
-        &nonce[..10]
-    )
+    format!("eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..{}.ZmFrZS1jaXBoZXJ0ZXh0.{nonce}", &nonce[..10])
 }
 
 fn now_ms() -> i64 {
@@ -77,14 +74,8 @@ fn activity(urls: &Urls, a: &Activity) -> Value {
             "activities": {"items": []},
         },
     });
-    if matches!(
-        a.object,
-        ActObject::Comment | ActObject::Submit | ActObject::Conversation
-    ) {
-        v["encryptionKeyUrl"] = json!(format!(
-            "kms://kms-cisco.wbx2.com/keys/{}",
-            uuid::Uuid::new_v4()
-        ));
+    if matches!(a.object, ActObject::Comment | ActObject::Submit | ActObject::Conversation) {
+        v["encryptionKeyUrl"] = json!(format!("kms://kms-cisco.wbx2.com/keys/{}", uuid::Uuid::new_v4()));
     }
     if let Some(p) = &a.parent {
         v["parent"] = json!({
@@ -147,11 +138,7 @@ mod tests {
     #[test]
     fn card_action_frame_has_the_documented_shape() {
         let mut w = World::new();
-        let reg = w
-            .register_device(DeviceInfo::default())
-            .unwrap()
-            .registration
-            .clone();
+        let reg = w.register_device(DeviceInfo::default()).unwrap().registration.clone();
         let ana = w.add_person("ana@example.com", "Ana");
         let owner = w.owner.clone();
         let room = w.create_room("VIP", false, &owner);
@@ -181,11 +168,6 @@ mod tests {
         assert_eq!(a["actor"]["entryUUID"], json!(ana));
         assert_eq!(a["target"]["id"], json!(room));
         assert!(a["object"]["inputs"].as_str().unwrap().starts_with("eyJ"));
-        assert_eq!(
-            a["target"]["url"],
-            json!(format!(
-                "http://127.0.0.1:9/conversation/api/v1/conversations/{room}"
-            ))
-        );
+        assert_eq!(a["target"]["url"], json!(format!("http://127.0.0.1:9/conversation/api/v1/conversations/{room}")));
     }
 }

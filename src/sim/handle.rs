@@ -120,10 +120,7 @@ impl Shared {
     }
 
     pub fn log_call(&self, call: RestCall) {
-        self.calls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(call);
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).push(call);
     }
 
     pub fn command(&self, cmd: ConnCommand) {
@@ -174,15 +171,11 @@ fn sim_message(w: &World, m: &super::messages::Message) -> SimMessage {
 }
 
 fn room_uuid(w: &World, id: &str) -> Result<String, SimError> {
-    w.room_by_rest(id)
-        .map(|r| r.uuid.clone())
-        .ok_or_else(|| SimError::NotFound(format!("room {id}")))
+    w.room_by_rest(id).map(|r| r.uuid.clone()).ok_or_else(|| SimError::NotFound(format!("room {id}")))
 }
 
 fn person_uuid(w: &World, id: &str) -> Result<String, SimError> {
-    w.person_by_rest(id)
-        .map(|p| p.uuid.clone())
-        .ok_or_else(|| SimError::NotFound(format!("person {id}")))
+    w.person_by_rest(id).map(|p| p.uuid.clone()).ok_or_else(|| SimError::NotFound(format!("person {id}")))
 }
 
 /// A message by REST id, deleted or not (scripts may look at anything).
@@ -191,9 +184,7 @@ fn message_uuid(w: &World, id: &str) -> Result<String, SimError> {
     let rest = RestId::decode(id).map_err(|_| not_found())?;
     let msg = w.message(&rest.uuid).ok_or_else(not_found)?;
     let cluster_ok = w.room(&msg.room).is_some_and(|r| r.cluster == rest.cluster);
-    (rest.kind == IdKind::Message && cluster_ok)
-        .then(|| msg.uuid.clone())
-        .ok_or_else(not_found)
+    (rest.kind == IdKind::Message && cluster_ok).then(|| msg.uuid.clone()).ok_or_else(not_found)
 }
 
 impl SimHandle {
@@ -223,13 +214,7 @@ impl SimHandle {
         })
     }
 
-    fn member_change(
-        &self,
-        room_id: &str,
-        person_id: &str,
-        actor_id: Option<&str>,
-        add: bool,
-    ) -> Result<(), SimError> {
+    fn member_change(&self, room_id: &str, person_id: &str, actor_id: Option<&str>, add: bool) -> Result<(), SimError> {
         self.shared.update(|w| {
             let room = room_uuid(w, room_id)?;
             let person = person_uuid(w, person_id)?;
@@ -237,30 +222,16 @@ impl SimHandle {
                 Some(a) => person_uuid(w, a)?,
                 None => w.room(&room).map(|r| r.creator.clone()).unwrap_or_default(),
             };
-            let done = if add {
-                w.add_member(&room, &person, &actor)
-            } else {
-                w.remove_member(&room, &person, &actor)
-            };
+            let done = if add { w.add_member(&room, &person, &actor) } else { w.remove_member(&room, &person, &actor) };
             done.map_err(SimError::from)
         })
     }
 
-    pub fn add_member(
-        &self,
-        room_id: &str,
-        person_id: &str,
-        actor_id: Option<&str>,
-    ) -> Result<(), SimError> {
+    pub fn add_member(&self, room_id: &str, person_id: &str, actor_id: Option<&str>) -> Result<(), SimError> {
         self.member_change(room_id, person_id, actor_id, true)
     }
 
-    pub fn remove_member(
-        &self,
-        room_id: &str,
-        person_id: &str,
-        actor_id: Option<&str>,
-    ) -> Result<(), SimError> {
+    pub fn remove_member(&self, room_id: &str, person_id: &str, actor_id: Option<&str>) -> Result<(), SimError> {
         self.member_change(room_id, person_id, actor_id, false)
     }
 
@@ -295,12 +266,7 @@ impl SimHandle {
         })
     }
 
-    pub fn post_message(
-        &self,
-        room_id: &str,
-        person_id: &str,
-        text: &str,
-    ) -> Result<String, SimError> {
+    pub fn post_message(&self, room_id: &str, person_id: &str, text: &str) -> Result<String, SimError> {
         self.shared.update(|w| {
             let room = room_uuid(w, room_id)?;
             let person = person_uuid(w, person_id)?;
@@ -315,11 +281,7 @@ impl SimHandle {
         let Some(room) = w.room_by_rest(room_id) else {
             return Vec::new();
         };
-        room.messages
-            .iter()
-            .filter_map(|u| w.message(u))
-            .map(|m| sim_message(&w, m))
-            .collect()
+        room.messages.iter().filter_map(|u| w.message(u)).map(|m| sim_message(&w, m)).collect()
     }
 
     pub fn message(&self, message_id: &str) -> Option<SimMessage> {
@@ -341,11 +303,7 @@ impl SimHandle {
     }
 
     pub fn rest_calls(&self) -> Vec<RestCall> {
-        self.shared
-            .calls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.shared.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn drop_sockets(&self) {
@@ -353,8 +311,7 @@ impl SimHandle {
     }
 
     pub fn close_sockets(&self, code: u16, reason: &str) {
-        self.shared
-            .command(ConnCommand::Close(code, reason.to_owned()));
+        self.shared.command(ConnCommand::Close(code, reason.to_owned()));
     }
 
     pub fn send_shutdown(&self) {
@@ -366,15 +323,11 @@ impl SimHandle {
     }
 
     pub fn fail_next_rest(&self, n: usize, status: u16, retry_after_s: Option<u64>) {
-        self.shared
-            .faults
-            .fail_next(Target::Rest, n, status, retry_after_s);
+        self.shared.faults.fail_next(Target::Rest, n, status, retry_after_s);
     }
 
     pub fn fail_next_wdm(&self, n: usize, status: u16, retry_after_s: Option<u64>) {
-        self.shared
-            .faults
-            .fail_next(Target::Wdm, n, status, retry_after_s);
+        self.shared.faults.fail_next(Target::Wdm, n, status, retry_after_s);
     }
 
     pub fn make_devices_stale(&self) {
@@ -387,5 +340,11 @@ impl SimHandle {
 
     pub fn refuse_card_edits(&self, refuse: bool) {
         self.shared.faults.set_refuse_card_edits(refuse);
+    }
+
+    /// Acks are dropped on the floor, as if lost in transit: every frame stays
+    /// buffered and is redelivered when the device connects again.
+    pub fn lose_acks(&self, lose: bool) {
+        self.shared.faults.set_lose_acks(lose);
     }
 }

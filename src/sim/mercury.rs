@@ -26,17 +26,10 @@ use tokio::time::Instant;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 pub fn routes() -> Router<Arc<Shared>> {
-    Router::new().route(
-        "/mercury/v1/apps/wx2/registrations/{registration}/messages",
-        get(upgrade),
-    )
+    Router::new().route("/mercury/v1/apps/wx2/registrations/{registration}/messages", get(upgrade))
 }
 
-async fn upgrade(
-    State(s): State<Arc<Shared>>,
-    Path(registration): Path<String>,
-    ws: WebSocketUpgrade,
-) -> Response {
+async fn upgrade(State(s): State<Arc<Shared>>, Path(registration): Path<String>, ws: WebSocketUpgrade) -> Response {
     if s.read().device_by_registration(&registration).is_none() {
         // A stale registration: plain 404, the client must register again.
         return (StatusCode::NOT_FOUND, "Registration not found").into_response();
@@ -75,10 +68,7 @@ async fn authorize(socket: &mut WebSocket, token: &str) -> Auth {
 }
 
 fn close(code: u16, reason: &str) -> Message {
-    Message::Close(Some(CloseFrame {
-        code,
-        reason: reason.into(),
-    }))
+    Message::Close(Some(CloseFrame { code, reason: reason.into() }))
 }
 
 async fn serve(mut socket: WebSocket, s: Arc<Shared>, registration: String) {
@@ -127,10 +117,7 @@ struct Connection {
 impl Connection {
     async fn send(&mut self, frame: Value) -> Result<(), Ended> {
         let text = frame.to_string();
-        self.socket
-            .send(Message::Text(text.into()))
-            .await
-            .map_err(|_| Ended)
+        self.socket.send(Message::Text(text.into())).await.map_err(|_| Ended)
     }
 
     async fn close(&mut self, code: u16, reason: &str) -> Result<(), Ended> {
@@ -145,10 +132,7 @@ impl Connection {
 
     /// Sends the device's buffered frames this connection has not sent yet.
     async fn deliver(&mut self) -> Result<(), Ended> {
-        let pending = self
-            .shared
-            .read()
-            .frames_after(&self.registration, self.sent_up_to);
+        let pending = self.shared.read().frames_after(&self.registration, self.sent_up_to);
         for p in pending {
             let sequence = self.next_sequence();
             let frame = frames::activity_frame(&Urls(&self.shared.base), &p, sequence);
@@ -162,17 +146,13 @@ impl Connection {
         let s = self.shared.clone();
         let mut commands = s.commands.subscribe();
         let mut changed = s.changed.subscribe();
-        s.command(ConnCommand::Replaced {
-            registration: self.registration.clone(),
-            keep: self.id,
-        });
+        s.command(ConnCommand::Replaced { registration: self.registration.clone(), keep: self.id });
         let sequence = self.next_sequence();
         self.send(frames::buffer_state(sequence)).await?;
         self.deliver().await?;
         let mut shutdown_at: Option<Instant> = None;
         loop {
-            let deadline =
-                shutdown_at.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            let deadline = shutdown_at.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
             tokio::select! {
                 _ = s.cancel.cancelled() => return Err(Ended),
                 cmd = commands.recv() => match cmd {
@@ -224,9 +204,8 @@ impl Connection {
             return Ok(());
         };
         match frame["type"].as_str() {
-            Some("ping") if self.shared.faults.answer_pings() => {
-                self.send(frames::pong(&frame["id"])).await
-            }
+            Some("ping") if self.shared.faults.answer_pings() => self.send(frames::pong(&frame["id"])).await,
+            Some("ack") if self.shared.faults.lose_acks() => Ok(()),
             Some("ack") => {
                 if let Some(id) = frame["messageId"].as_str() {
                     self.shared.acked.fetch_add(1, Ordering::SeqCst);

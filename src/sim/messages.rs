@@ -96,9 +96,7 @@ fn validate_content(
     let card = match attachments.first() {
         None => None,
         Some(a) if a.content_type.as_deref() != Some(CARD_CONTENT_TYPE) => {
-            return Err(invalid(
-                "Attachment contentType must be application/vnd.microsoft.card.adaptive.",
-            ))
+            return Err(invalid("Attachment contentType must be application/vnd.microsoft.card.adaptive."))
         }
         Some(a) => Some(
             a.content
@@ -109,9 +107,7 @@ fn validate_content(
     };
     let has_text = text.is_some() || markdown.is_some();
     if card.is_some() && !has_text {
-        return Err(invalid(
-            "A message with an attachment must also have text or markdown.",
-        ));
+        return Err(invalid("A message with an attachment must also have text or markdown."));
     }
     if card.is_none() && !has_text {
         return Err(invalid("A message needs text, markdown or an attachment."));
@@ -155,47 +151,29 @@ impl World {
             .filter(|m| !m.deleted && id.kind == IdKind::Message)
             .ok_or(WorldError::MessageNotFound)?;
         let room = self.room(&msg.room).ok_or(WorldError::MessageNotFound)?;
-        (room.cluster == id.cluster && room.has_member(&self.bot))
-            .then_some(msg)
-            .ok_or(WorldError::MessageNotFound)
+        (room.cluster == id.cluster && room.has_member(&self.bot)).then_some(msg).ok_or(WorldError::MessageNotFound)
     }
 
     fn target_room(&mut self, req: &NewMessage) -> Result<String, WorldError> {
         match (&req.room_id, &req.to_person_id, &req.to_person_email) {
             (Some(room), None, None) => Ok(self.bot_room(room)?.uuid.clone()),
             (None, Some(person), None) => {
-                let uuid = self
-                    .person_by_rest(person)
-                    .ok_or(WorldError::PersonNotFound)?
-                    .uuid
-                    .clone();
+                let uuid = self.person_by_rest(person).ok_or(WorldError::PersonNotFound)?.uuid.clone();
                 self.direct_room_with(&uuid)
             }
             (None, None, Some(email)) => {
-                let uuid = self
-                    .person_by_email(email)
-                    .ok_or(WorldError::PersonNotFound)?
-                    .uuid
-                    .clone();
+                let uuid = self.person_by_email(email).ok_or(WorldError::PersonNotFound)?.uuid.clone();
                 self.direct_room_with(&uuid)
             }
-            _ => Err(invalid(
-                "Exactly one of roomId, toPersonId or toPersonEmail must be specified.",
-            )),
+            _ => Err(invalid("Exactly one of roomId, toPersonId or toPersonEmail must be specified.")),
         }
     }
 
-    fn thread_parent(
-        &self,
-        room: &str,
-        parent_id: &Option<String>,
-    ) -> Result<Option<String>, WorldError> {
+    fn thread_parent(&self, room: &str, parent_id: &Option<String>) -> Result<Option<String>, WorldError> {
         let Some(id) = parent_id else {
             return Ok(None);
         };
-        let parent = self
-            .bot_message(id)
-            .map_err(|_| invalid("parentId must be a message in the same room."))?;
+        let parent = self.bot_message(id).map_err(|_| invalid("parentId must be a message in the same room."))?;
         if parent.room != room {
             return Err(invalid("parentId must be a message in the same room."));
         }
@@ -207,15 +185,9 @@ impl World {
 
     /// `POST /messages` by the bot; returns the new message's uuid.
     pub fn post_as_bot(&mut self, req: NewMessage) -> Result<String, WorldError> {
-        let targets = [
-            req.room_id.is_some(),
-            req.to_person_id.is_some(),
-            req.to_person_email.is_some(),
-        ];
+        let targets = [req.room_id.is_some(), req.to_person_id.is_some(), req.to_person_email.is_some()];
         if targets.iter().filter(|t| **t).count() != 1 {
-            return Err(invalid(
-                "Exactly one of roomId, toPersonId or toPersonEmail must be specified.",
-            ));
+            return Err(invalid("Exactly one of roomId, toPersonId or toPersonEmail must be specified."));
         }
         let card = validate_content(&req.text, &req.markdown, &req.attachments)?;
         let room = self.target_room(&req)?;
@@ -225,12 +197,7 @@ impl World {
     }
 
     /// A person writes in a room they are in (scripting).
-    pub fn post_as_person(
-        &mut self,
-        room: &str,
-        person: &str,
-        text: &str,
-    ) -> Result<String, WorldError> {
+    pub fn post_as_person(&mut self, room: &str, person: &str, text: &str) -> Result<String, WorldError> {
         let r = self.room(room).ok_or(WorldError::RoomNotFound)?;
         if !r.has_member(person) {
             return Err(invalid("The person is not a member of the room."));
@@ -273,39 +240,25 @@ impl World {
     }
 
     /// `PUT /messages/{id}` by the bot.
-    pub fn edit_as_bot(
-        &mut self,
-        id: &str,
-        req: EditMessage,
-        refuse_cards: bool,
-    ) -> Result<(), WorldError> {
+    pub fn edit_as_bot(&mut self, id: &str, req: EditMessage, refuse_cards: bool) -> Result<(), WorldError> {
         let msg = self.bot_message(id)?;
         let room_id = self.room(&msg.room).map(|r| r.rest_id());
         if msg.author != self.bot {
-            return Err(WorldError::Forbidden(
-                "You can only edit your own messages.".into(),
-            ));
+            return Err(WorldError::Forbidden("You can only edit your own messages.".into()));
         }
         if req.room_id.is_none() || req.room_id != room_id {
             return Err(invalid("roomId must be the room of the message."));
         }
         if msg.edits >= MAX_EDITS {
-            return Err(invalid(
-                "Edit limit reached: a message can be edited at most 10 times.",
-            ));
+            return Err(invalid("Edit limit reached: a message can be edited at most 10 times."));
         }
         let attachments = req.attachments.unwrap_or_default();
         if refuse_cards && !attachments.is_empty() {
-            return Err(invalid(
-                "Edits of messages containing files or attachments are not currently supported.",
-            ));
+            return Err(invalid("Edits of messages containing files or attachments are not currently supported."));
         }
         let card = validate_content(&req.text, &req.markdown, &attachments)?;
         let uuid = msg.uuid.clone();
-        let msg = self
-            .messages
-            .get_mut(&uuid)
-            .ok_or(WorldError::MessageNotFound)?;
+        let msg = self.messages.get_mut(&uuid).ok_or(WorldError::MessageNotFound)?;
         msg.text = req.text;
         msg.markdown = req.markdown;
         if card.is_some() {
@@ -320,18 +273,10 @@ impl World {
     pub fn delete_as_bot(&mut self, id: &str) -> Result<(), WorldError> {
         let msg = self.bot_message(id)?;
         if msg.author != self.bot {
-            return Err(WorldError::Forbidden(
-                "You can only delete your own messages.".into(),
-            ));
+            return Err(WorldError::Forbidden("You can only delete your own messages.".into()));
         }
         let (uuid, room, bot) = (msg.uuid.clone(), msg.room.clone(), self.bot.clone());
-        let activity = self.activity(
-            "delete",
-            &bot,
-            ActObject::Deleted(uuid.clone()),
-            &room,
-            None,
-        )?;
+        let activity = self.activity("delete", &bot, ActObject::Deleted(uuid.clone()), &room, None)?;
         if let Some(m) = self.messages.get_mut(&uuid) {
             m.deleted = true;
         }
@@ -346,15 +291,8 @@ impl World {
         person: &str,
         inputs: Map<String, Value>,
     ) -> Result<String, WorldError> {
-        let msg = self
-            .messages
-            .get(message)
-            .filter(|m| !m.deleted)
-            .ok_or(WorldError::MessageNotFound)?;
-        let card = msg
-            .card
-            .as_ref()
-            .ok_or_else(|| invalid("The message has no card."))?;
+        let msg = self.messages.get(message).filter(|m| !m.deleted).ok_or(WorldError::MessageNotFound)?;
+        let card = msg.card.as_ref().ok_or_else(|| invalid("The message has no card."))?;
         let room = self.room(&msg.room).ok_or(WorldError::RoomNotFound)?;
         if !room.has_member(person) {
             return Err(invalid("The person is not a member of the room."));
@@ -362,14 +300,9 @@ impl World {
         // Inputs merged with the pressed button's data; typed values win.
         let mut merged = submit_data(card);
         merged.extend(inputs);
-        let parent = Parent {
-            id: msg.uuid.clone(),
-            actor: msg.author.clone(),
-            published: msg.created,
-        };
+        let parent = Parent { id: msg.uuid.clone(), actor: msg.author.clone(), published: msg.created };
         let (room, message) = (msg.room.clone(), msg.uuid.clone());
-        let mut activity =
-            self.activity("cardAction", person, ActObject::Submit, &room, Some(parent))?;
+        let mut activity = self.activity("cardAction", person, ActObject::Submit, &room, Some(parent))?;
         let uuid = new_uuid();
         activity.id = uuid.clone();
         self.actions.insert(

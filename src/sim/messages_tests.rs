@@ -18,12 +18,7 @@ fn fixture() -> Fixture {
     w.add_member(&room, &bot, &owner).unwrap();
     w.add_member(&room, &ana, &owner).unwrap();
     let room_id = w.room(&room).unwrap().rest_id();
-    Fixture {
-        w,
-        ana,
-        room,
-        room_id,
-    }
+    Fixture { w, ana, room, room_id }
 }
 
 fn card() -> Attachment {
@@ -35,11 +30,7 @@ fn card() -> Attachment {
 }
 
 fn to_room(f: &Fixture) -> NewMessage {
-    NewMessage {
-        room_id: Some(f.room_id.clone()),
-        text: Some("hi".into()),
-        ..Default::default()
-    }
+    NewMessage { room_id: Some(f.room_id.clone()), text: Some("hi".into()), ..Default::default() }
 }
 
 fn msg_id(f: &Fixture, uuid: &str) -> String {
@@ -50,38 +41,18 @@ fn msg_id(f: &Fixture, uuid: &str) -> String {
 #[test]
 fn validation_rules() {
     let mut f = fixture();
-    let two_targets = NewMessage {
-        to_person_email: Some("ana@example.com".into()),
-        ..to_room(&f)
-    };
-    let too_long = NewMessage {
-        text: Some("x".repeat(MAX_TEXT_BYTES + 1)),
-        ..to_room(&f)
-    };
-    let two_cards = NewMessage {
-        attachments: vec![card(), card()],
-        ..to_room(&f)
-    };
-    let bare_card = NewMessage {
-        text: None,
-        attachments: vec![card()],
-        ..to_room(&f)
-    };
+    let two_targets = NewMessage { to_person_email: Some("ana@example.com".into()), ..to_room(&f) };
+    let too_long = NewMessage { text: Some("x".repeat(MAX_TEXT_BYTES + 1)), ..to_room(&f) };
+    let two_cards = NewMessage { attachments: vec![card(), card()], ..to_room(&f) };
+    let bare_card = NewMessage { text: None, attachments: vec![card()], ..to_room(&f) };
     let wrong_type = NewMessage {
-        attachments: vec![Attachment {
-            content_type: Some("text/plain".into()),
-            ..card()
-        }],
+        attachments: vec![Attachment { content_type: Some("text/plain".into()), ..card() }],
         ..to_room(&f)
     };
     for bad in [two_targets, too_long, two_cards, bare_card, wrong_type] {
         assert!(matches!(f.w.post_as_bot(bad), Err(WorldError::Invalid(_))));
     }
-    let ok = NewMessage {
-        text: Some("x".repeat(MAX_TEXT_BYTES)),
-        attachments: vec![card()],
-        ..to_room(&f)
-    };
+    let ok = NewMessage { text: Some("x".repeat(MAX_TEXT_BYTES)), attachments: vec![card()], ..to_room(&f) };
     assert!(f.w.post_as_bot(ok).is_ok());
 }
 
@@ -112,19 +83,10 @@ fn direct_message_by_email_creates_one_room() {
 fn threads_are_one_level_deep() {
     let mut f = fixture();
     let root = f.w.post_as_bot(to_room(&f)).unwrap();
-    let reply = NewMessage {
-        parent_id: Some(msg_id(&f, &root)),
-        ..to_room(&f)
-    };
+    let reply = NewMessage { parent_id: Some(msg_id(&f, &root)), ..to_room(&f) };
     let reply = f.w.post_as_bot(reply).unwrap();
-    let nested = NewMessage {
-        parent_id: Some(msg_id(&f, &reply)),
-        ..to_room(&f)
-    };
-    assert!(matches!(
-        f.w.post_as_bot(nested),
-        Err(WorldError::Invalid(_))
-    ));
+    let nested = NewMessage { parent_id: Some(msg_id(&f, &reply)), ..to_room(&f) };
+    assert!(matches!(f.w.post_as_bot(nested), Err(WorldError::Invalid(_))));
 }
 
 #[test]
@@ -132,37 +94,24 @@ fn edit_limit_and_ownership() {
     let mut f = fixture();
     let own = f.w.post_as_bot(to_room(&f)).unwrap();
     let id = msg_id(&f, &own);
-    let edit = |text: &str| EditMessage {
-        room_id: Some(f.room_id.clone()),
-        text: Some(text.into()),
-        ..Default::default()
-    };
+    let edit =
+        |text: &str| EditMessage { room_id: Some(f.room_id.clone()), text: Some(text.into()), ..Default::default() };
     for i in 0..MAX_EDITS {
         f.w.edit_as_bot(&id, edit(&format!("v{i}")), false).unwrap();
     }
-    let err =
-        f.w.edit_as_bot(&id, edit("one too many"), false)
-            .unwrap_err();
+    let err = f.w.edit_as_bot(&id, edit("one too many"), false).unwrap_err();
     assert!(err.to_string().contains("Edit limit"));
     assert_eq!(f.w.message(&own).unwrap().text.as_deref(), Some("v9"));
 
     let theirs = f.w.post_as_person(&f.room, &f.ana.clone(), "mine").unwrap();
     let theirs_id = msg_id(&f, &theirs);
-    assert!(matches!(
-        f.w.edit_as_bot(&theirs_id, edit("x"), false),
-        Err(WorldError::Forbidden(_))
-    ));
+    assert!(matches!(f.w.edit_as_bot(&theirs_id, edit("x"), false), Err(WorldError::Forbidden(_))));
 }
 
 #[test]
 fn card_edits_can_be_refused() {
     let mut f = fixture();
-    let uuid =
-        f.w.post_as_bot(NewMessage {
-            attachments: vec![card()],
-            ..to_room(&f)
-        })
-        .unwrap();
+    let uuid = f.w.post_as_bot(NewMessage { attachments: vec![card()], ..to_room(&f) }).unwrap();
     let id = msg_id(&f, &uuid);
     let edit = EditMessage {
         room_id: Some(f.room_id.clone()),
@@ -178,42 +127,25 @@ fn card_edits_can_be_refused() {
 #[test]
 fn delete_hides_the_message_and_emits() {
     let mut f = fixture();
-    let reg =
-        f.w.register_device(DeviceInfo::default())
-            .unwrap()
-            .registration
-            .clone();
+    let reg = f.w.register_device(DeviceInfo::default()).unwrap().registration.clone();
     let uuid = f.w.post_as_bot(to_room(&f)).unwrap();
     let id = msg_id(&f, &uuid);
     f.w.delete_as_bot(&id).unwrap();
     assert!(f.w.message(&uuid).unwrap().deleted);
     assert_eq!(f.w.delete_as_bot(&id), Err(WorldError::MessageNotFound));
-    let verbs: Vec<_> =
-        f.w.frames_after(&reg, 0)
-            .into_iter()
-            .map(|p| p.activity.verb)
-            .collect();
+    let verbs: Vec<_> = f.w.frames_after(&reg, 0).into_iter().map(|p| p.activity.verb).collect();
     assert_eq!(verbs, ["post", "delete"]);
 }
 
 #[test]
 fn card_submission_merges_data_and_checks_membership() {
     let mut f = fixture();
-    let uuid =
-        f.w.post_as_bot(NewMessage {
-            attachments: vec![card()],
-            ..to_room(&f)
-        })
-        .unwrap();
+    let uuid = f.w.post_as_bot(NewMessage { attachments: vec![card()], ..to_room(&f) }).unwrap();
     let mut inputs = Map::new();
     inputs.insert("response".into(), json!("Approve"));
     inputs.insert("k".into(), json!("typed"));
-    let a1 =
-        f.w.submit_card(&uuid, &f.ana.clone(), inputs.clone())
-            .unwrap();
-    let a2 =
-        f.w.submit_card(&uuid, &f.ana.clone(), inputs.clone())
-            .unwrap();
+    let a1 = f.w.submit_card(&uuid, &f.ana.clone(), inputs.clone()).unwrap();
+    let a2 = f.w.submit_card(&uuid, &f.ana.clone(), inputs.clone()).unwrap();
     assert_ne!(a1, a2);
     let action = f.w.action(&a1).unwrap();
     assert_eq!(action.inputs["escalation"], json!("esc_01"));

@@ -32,17 +32,8 @@ use tokio_util::sync::CancellationToken;
 
 /// `webex-hitl sim`: start, print the config lines and the control API hint,
 /// serve until `shutdown` is cancelled.
-pub async fn run(
-    listen: SocketAddr,
-    token: String,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    let sim = Simulator::start(SimOptions {
-        listen,
-        token: token.clone(),
-        state: None,
-    })
-    .await?;
+pub async fn run(listen: SocketAddr, token: String, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let sim = Simulator::start(SimOptions { listen, token: token.clone(), state: None }).await?;
     let base = sim.base_url();
     println!("Webex simulator listening on {base}");
     println!("Put these lines in the daemon's config (token: {token}):\n");

@@ -104,10 +104,7 @@ pub fn message(w: &World, m: &Message) -> Value {
         obj.insert("attachments".into(), json!([attachment]));
     }
     if let Some(parent) = &m.parent {
-        obj.insert(
-            "parentId".into(),
-            json!(in_room(IdKind::Message, r, parent)),
-        );
+        obj.insert("parentId".into(), json!(in_room(IdKind::Message, r, parent)));
     }
     if let Some(updated) = &m.updated {
         obj.insert("updated".into(), json!(time(updated)));

@@ -35,17 +35,12 @@ pub fn v1_routes() -> Router<Arc<Shared>> {
         .route("/rooms/{id}", get(get_room))
         .route("/memberships", get(list_memberships))
         .route("/messages", axum::routing::post(post_message))
-        .route(
-            "/messages/{id}",
-            get(get_message).put(edit_message).delete(delete_message),
-        )
+        .route("/messages/{id}", get(get_message).put(edit_message).delete(delete_message))
         .route("/attachment/actions/{id}", get(get_action))
 }
 
 pub fn conversation_routes() -> Router<Arc<Shared>> {
-    Router::new()
-        .route("/messages/{uuid}", get(conv_message))
-        .route("/attachment/actions/{uuid}", get(conv_action))
+    Router::new().route("/messages/{uuid}", get(conv_message)).route("/attachment/actions/{uuid}", get(conv_action))
 }
 
 fn items(list: Vec<Value>) -> Response {
@@ -69,11 +64,7 @@ async fn list_people(State(s): State<Arc<Shared>>, Query(q): Params) -> Answer {
     let found = match (q.get("email"), q.get("id")) {
         (Some(email), _) => w.person_by_email(email),
         (None, Some(id)) => w.person_by_rest(id),
-        (None, None) => {
-            return Err(ApiError::bad_request(
-                "Email, displayName, or id list should be specified.",
-            ))
-        }
+        (None, None) => return Err(ApiError::bad_request("Email, displayName, or id list should be specified.")),
     };
     Ok(items(found.map(render::person).into_iter().collect()))
 }
@@ -108,18 +99,9 @@ fn decode_cursor(q: &HashMap<String, String>) -> Result<u64, ApiError> {
 
 /// Adds `Link: <next>; rel="next"`. Like the real thing has been seen to, the
 /// link carries only `cursor` and `max`: clients must re-add their filters.
-fn with_next(
-    mut resp: Response,
-    base: &str,
-    path: &str,
-    next: Option<u64>,
-    max: usize,
-) -> Response {
+fn with_next(mut resp: Response, base: &str, path: &str, next: Option<u64>, max: usize) -> Response {
     if let Some(position) = next {
-        let link = format!(
-            "<{base}/v1/{path}?cursor={}&max={max}>; rel=\"next\"",
-            encode_cursor(position)
-        );
+        let link = format!("<{base}/v1/{path}?cursor={}&max={max}>; rel=\"next\"", encode_cursor(position));
         if let Ok(value) = link.parse() {
             resp.headers_mut().insert(header::LINK, value);
         }
@@ -137,9 +119,7 @@ async fn list_rooms(State(s): State<Arc<Shared>>, Query(q): Params) -> Answer {
     };
     if let Some(sort) = q.get("sortBy") {
         if !["id", "lastactivity", "created"].contains(&sort.as_str()) {
-            return Err(ApiError::bad_request(
-                "sortBy must be id, lastactivity or created.",
-            ));
+            return Err(ApiError::bad_request("sortBy must be id, lastactivity or created."));
         }
     }
     let cursor = decode_cursor(&q)?;
@@ -168,18 +148,12 @@ async fn list_memberships(State(s): State<Arc<Shared>>, Query(q): Params) -> Ans
             let room = w.bot_room(id)?;
             room.members
                 .iter()
-                .filter(|m| {
-                    person
-                        .as_ref()
-                        .map_or(true, |p| p.as_deref() == Some(&m.person))
-                })
+                .filter(|m| person.as_ref().map_or(true, |p| p.as_deref() == Some(&m.person)))
                 .map(|m| render::membership(&w, room, m))
                 .collect()
         }
         None if person.is_some() => {
-            return Err(ApiError::bad_request(
-                "roomId is required when filtering by personId or personEmail.",
-            ))
+            return Err(ApiError::bad_request("roomId is required when filtering by personId or personEmail."))
         }
         None => bot_memberships(&w),
     };
@@ -201,8 +175,7 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiErro
     if body.len() > MAX_BODY_BYTES {
         return Err(ApiError::bad_request("The request payload is too big"));
     }
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))
 }
 
 async fn post_message(State(s): State<Arc<Shared>>, body: Bytes) -> Answer {
@@ -247,10 +220,8 @@ fn visible_action(w: &World, uuid: &str, cluster: Option<&str>) -> Result<Value,
 }
 
 async fn get_action(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
-    let rest = RestId::decode(&id)
-        .ok()
-        .filter(|r| r.kind == IdKind::AttachmentAction)
-        .ok_or(WorldError::ActionNotFound)?;
+    let rest =
+        RestId::decode(&id).ok().filter(|r| r.kind == IdKind::AttachmentAction).ok_or(WorldError::ActionNotFound)?;
     let w = s.read();
     Ok(Json(visible_action(&w, &rest.uuid, Some(&rest.cluster))?).into_response())
 }

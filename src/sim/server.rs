@@ -32,11 +32,7 @@ pub struct SimOptions {
 
 impl Default for SimOptions {
     fn default() -> Self {
-        Self {
-            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            token: "sim-token".to_owned(),
-            state: None,
-        }
+        Self { listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), token: "sim-token".to_owned(), state: None }
     }
 }
 
@@ -64,20 +60,13 @@ pub struct Simulator {
 
 fn router(s: Arc<Shared>) -> Router {
     let auth = from_fn_with_state(s.clone(), require_token);
-    let v1 = rest::v1_routes()
-        .layer(auth.clone())
-        .layer(from_fn_with_state(s.clone(), fail_rest));
-    let wdm = wdm::wdm_routes()
-        .layer(auth.clone())
-        .layer(from_fn_with_state(s.clone(), fail_wdm));
+    let v1 = rest::v1_routes().layer(auth.clone()).layer(from_fn_with_state(s.clone(), fail_rest));
+    let wdm = wdm::wdm_routes().layer(auth.clone()).layer(from_fn_with_state(s.clone(), fail_wdm));
     Router::new()
         .nest("/v1", v1)
         .nest("/u2c/api/v1", wdm::u2c_routes().layer(auth.clone()))
         .nest("/wdm/api/v1", wdm)
-        .nest(
-            "/conversation/api/v1",
-            rest::conversation_routes().layer(auth),
-        )
+        .nest("/conversation/api/v1", rest::conversation_routes().layer(auth))
         .nest("/_sim", control::routes())
         .merge(mercury::routes())
         .fallback(not_found)
@@ -97,22 +86,14 @@ impl Simulator {
         let app = router(shared.clone());
         let cancel = shared.cancel.clone();
         let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { cancel.cancelled().await })
-                .await
+            axum::serve(listener, app).with_graceful_shutdown(async move { cancel.cancelled().await }).await
         });
         tracing::info!(%addr, "Webex simulator listening");
-        Ok(Simulator {
-            addr,
-            shared,
-            server: Some(server),
-        })
+        Ok(Simulator { addr, shared, server: Some(server) })
     }
 
     pub fn handle(&self) -> SimHandle {
-        SimHandle {
-            shared: self.shared.clone(),
-        }
+        SimHandle { shared: self.shared.clone() }
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -137,11 +118,7 @@ impl Simulator {
 
     /// The `[webex]` lines a daemon config needs to talk to this simulator.
     pub fn config_lines(&self) -> String {
-        format!(
-            "[webex]\napi_url = \"{}\"\nu2c_url = \"{}\"\n",
-            self.api_url(),
-            self.u2c_url()
-        )
+        format!("[webex]\napi_url = \"{}\"\nu2c_url = \"{}\"\n", self.api_url(), self.u2c_url())
     }
 
     /// Closes every socket abruptly, stops listening, returns the world.
@@ -154,9 +131,7 @@ impl Simulator {
         }
         self.shared.tasks.close();
         self.shared.tasks.wait().await;
-        SimState {
-            world: self.shared.read().clone(),
-        }
+        SimState { world: self.shared.read().clone() }
     }
 }
 

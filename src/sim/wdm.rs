@@ -26,10 +26,7 @@ pub fn u2c_routes() -> Router<Arc<Shared>> {
 pub fn wdm_routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/devices", get(list_devices).post(create_device))
-        .route(
-            "/devices/{id}",
-            get(get_device).put(refresh_device).delete(delete_device),
-        )
+        .route("/devices/{id}", get(get_device).put(refresh_device).delete(delete_device))
 }
 
 fn unknown_device() -> ApiError {
@@ -60,11 +57,7 @@ fn device_json(s: &Shared, id: &str) -> Option<Value> {
 async fn list_devices(State(s): State<Arc<Shared>>) -> Json<Value> {
     let w = s.read();
     let urls = Urls(&s.base);
-    let devices: Vec<Value> = w
-        .devices()
-        .iter()
-        .map(|d| render::device(&urls, &w.bot, d))
-        .collect();
+    let devices: Vec<Value> = w.devices().iter().map(|d| render::device(&urls, &w.bot, d)).collect();
     Json(json!({ "devices": devices }))
 }
 
@@ -72,9 +65,7 @@ fn parse_info(body: &Bytes) -> Result<Option<DeviceInfo>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice(body)
-        .map(Some)
-        .map_err(|e| ApiError::bad_request(format!("Invalid device body: {e}")))
+    serde_json::from_slice(body).map(Some).map_err(|e| ApiError::bad_request(format!("Invalid device body: {e}")))
 }
 
 async fn create_device(State(s): State<Arc<Shared>>, body: Bytes) -> Answer {

@@ -154,17 +154,13 @@ impl World {
     }
 
     pub fn person_by_email(&self, email: &str) -> Option<&Person> {
-        self.people
-            .iter()
-            .find(|p| p.email.eq_ignore_ascii_case(email))
+        self.people.iter().find(|p| p.email.eq_ignore_ascii_case(email))
     }
 
     /// A person by REST id; people ids always use the US cluster.
     pub fn person_by_rest(&self, id: &str) -> Option<&Person> {
         let id = RestId::decode(id).ok()?;
-        (id.kind == IdKind::People && id.cluster == US_CLUSTER)
-            .then(|| self.person(&id.uuid))
-            .flatten()
+        (id.kind == IdKind::People && id.cluster == US_CLUSTER).then(|| self.person(&id.uuid)).flatten()
     }
 
     pub fn room(&self, uuid: &str) -> Option<&Room> {
@@ -180,9 +176,7 @@ impl World {
 
     /// A room the bot is in, by REST id: what every bot-facing endpoint needs.
     pub fn bot_room(&self, id: &str) -> Result<&Room, WorldError> {
-        self.room_by_rest(id)
-            .filter(|r| r.has_member(&self.bot))
-            .ok_or(WorldError::RoomNotFound)
+        self.room_by_rest(id).filter(|r| r.has_member(&self.bot)).ok_or(WorldError::RoomNotFound)
     }
 
     pub fn room_count(&self) -> usize {
@@ -219,15 +213,8 @@ impl World {
 
     /// The 1:1 room between the bot and `person`, created silently if needed.
     pub fn direct_room_with(&mut self, person: &str) -> Result<String, WorldError> {
-        let name = self
-            .person(person)
-            .ok_or(WorldError::PersonNotFound)?
-            .display_name
-            .clone();
-        let existing = self
-            .rooms
-            .values()
-            .find(|r| r.direct && r.has_member(person) && r.has_member(&self.bot));
+        let name = self.person(person).ok_or(WorldError::PersonNotFound)?.display_name.clone();
+        let existing = self.rooms.values().find(|r| r.direct && r.has_member(person) && r.has_member(&self.bot));
         if let Some(room) = existing {
             return Ok(room.uuid.clone());
         }
@@ -235,11 +222,7 @@ impl World {
         let uuid = self.create_room(&name, true, &bot);
         let room = self.room_mut(&uuid)?;
         for who in [bot, person.to_owned()] {
-            room.members.push(Member {
-                person: who,
-                is_moderator: false,
-                created: Utc::now(),
-            });
+            room.members.push(Member { person: who, is_moderator: false, created: Utc::now() });
         }
         Ok(uuid)
     }
@@ -249,9 +232,7 @@ impl World {
     }
 
     fn require_person(&self, uuid: &str) -> Result<(), WorldError> {
-        self.person(uuid)
-            .map(|_| ())
-            .ok_or(WorldError::PersonNotFound)
+        self.person(uuid).map(|_| ()).ok_or(WorldError::PersonNotFound)
     }
 
     /// Adds `person` and announces it (verb `add`) once they are in.
@@ -262,22 +243,13 @@ impl World {
         if r.has_member(person) {
             return Err(WorldError::Invalid("Person is already a member.".into()));
         }
-        r.members.push(Member {
-            person: person.to_owned(),
-            is_moderator: false,
-            created: Utc::now(),
-        });
+        r.members.push(Member { person: person.to_owned(), is_moderator: false, created: Utc::now() });
         r.last_activity = Utc::now();
         self.emit_member_change("add", room, person, actor)
     }
 
     /// Removes `person` and announces it (verb `leave`); the bot hears its own removal.
-    pub fn remove_member(
-        &mut self,
-        room: &str,
-        person: &str,
-        actor: &str,
-    ) -> Result<(), WorldError> {
+    pub fn remove_member(&mut self, room: &str, person: &str, actor: &str) -> Result<(), WorldError> {
         self.require_person(actor)?;
         let r = self.room_mut(room)?;
         let before = r.members.len();
@@ -289,13 +261,7 @@ impl World {
         self.emit_member_change("leave", room, person, actor)
     }
 
-    fn emit_member_change(
-        &mut self,
-        verb: &str,
-        room: &str,
-        person: &str,
-        actor: &str,
-    ) -> Result<(), WorldError> {
+    fn emit_member_change(&mut self, verb: &str, room: &str, person: &str, actor: &str) -> Result<(), WorldError> {
         let who = self.person(person).ok_or(WorldError::PersonNotFound)?;
         let object = ActObject::Person(who.clone());
         let activity = self.activity(verb, actor, object, room, None)?;
@@ -335,12 +301,7 @@ impl World {
     /// One page of the bot's rooms after `cursor` (a room `seq`), and the cursor
     /// of the next page if there is one. Walks the seq index, so paging through
     /// thousands of rooms stays linear overall.
-    pub fn bot_rooms_page(
-        &self,
-        cursor: u64,
-        max: usize,
-        direct: Option<bool>,
-    ) -> (Vec<&Room>, Option<u64>) {
+    pub fn bot_rooms_page(&self, cursor: u64, max: usize, direct: Option<bool>) -> (Vec<&Room>, Option<u64>) {
         let mut page = Vec::with_capacity(max.min(1000));
         let matching = self
             .rooms_by_seq

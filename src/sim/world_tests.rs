@@ -12,14 +12,8 @@ fn membership_rules() {
     let (mut w, ana, room) = world_with_ana();
     let owner = w.owner.clone();
     w.add_member(&room, &ana, &owner).unwrap();
-    assert!(matches!(
-        w.add_member(&room, &ana, &owner),
-        Err(WorldError::Invalid(_))
-    ));
-    assert_eq!(
-        w.add_member(&room, "nobody", &owner),
-        Err(WorldError::PersonNotFound)
-    );
+    assert!(matches!(w.add_member(&room, &ana, &owner), Err(WorldError::Invalid(_))));
+    assert_eq!(w.add_member(&room, "nobody", &owner), Err(WorldError::PersonNotFound));
     w.remove_member(&room, &ana, &owner).unwrap();
     assert!(w.remove_member(&room, &ana, &owner).is_err());
     assert!(!w.room(&room).unwrap().has_member(&ana));

@@ -30,8 +30,7 @@ impl Store {
     /// redeliver old ones). Returns how many were removed.
     pub async fn prune_activities(&self, older_than: DateTime<Utc>) -> Result<usize, StoreError> {
         let cutoff = time::to_text(older_than);
-        self.write(move |tx| Ok(tx.execute(sql::DELETE_ACTIVITIES_BEFORE, params![cutoff])?))
-            .await
+        self.write(move |tx| Ok(tx.execute(sql::DELETE_ACTIVITIES_BEFORE, params![cutoff])?)).await
     }
 }
 

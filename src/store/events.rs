@@ -22,22 +22,14 @@ pub struct EventRecord {
 
 impl Store {
     /// Appends a standalone event (e.g. `connection.up`) and wakes followers.
-    pub async fn append_event(
-        &self,
-        event_type: &str,
-        payload: &serde_json::Value,
-    ) -> Result<EventRecord, StoreError> {
+    pub async fn append_event(&self, event_type: &str, payload: &serde_json::Value) -> Result<EventRecord, StoreError> {
         let event_type = event_type.to_owned();
         let payload = payload.clone();
         self.write(move |tx| append(tx, &event_type, payload)).await
     }
 
     /// Up to `limit` events with `seq > after_seq`, ascending.
-    pub async fn events_after(
-        &self,
-        after_seq: i64,
-        limit: usize,
-    ) -> Result<Vec<EventRecord>, StoreError> {
+    pub async fn events_after(&self, after_seq: i64, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(sql::SELECT_EVENTS_AFTER)?;
@@ -55,15 +47,13 @@ impl Store {
     /// The smallest seq still in the log; `None` when the log is empty. A follower whose
     /// `after` is below `oldest - 1` has missed pruned events.
     pub async fn oldest_seq(&self) -> Result<Option<i64>, StoreError> {
-        self.read(|conn| Ok(conn.query_row(sql::SELECT_OLDEST_SEQ, [], |r| r.get(0))?))
-            .await
+        self.read(|conn| Ok(conn.query_row(sql::SELECT_OLDEST_SEQ, [], |r| r.get(0))?)).await
     }
 
     /// Retention: deletes events appended strictly before `older_than`. Returns how many.
     pub async fn prune_events(&self, older_than: DateTime<Utc>) -> Result<usize, StoreError> {
         let cutoff = time::to_text(older_than);
-        self.write(move |tx| Ok(tx.execute(sql::DELETE_EVENTS_BEFORE, params![cutoff])?))
-            .await
+        self.write(move |tx| Ok(tx.execute(sql::DELETE_EVENTS_BEFORE, params![cutoff])?)).await
     }
 }
 
@@ -78,32 +68,18 @@ pub(crate) fn append(
     let text = serde_json::to_string(&payload)?;
     let mut stmt = conn.prepare_cached(sql::INSERT_EVENT)?;
     stmt.execute(params![event_type, time::to_text(at), text])?;
-    Ok(EventRecord {
-        seq: conn.last_insert_rowid(),
-        event_type: event_type.to_owned(),
-        at,
-        payload,
-    })
+    Ok(EventRecord { seq: conn.last_insert_rowid(), event_type: event_type.to_owned(), at, payload })
 }
 
 /// Last seq ever assigned, read from SQLite's AUTOINCREMENT bookkeeping.
 pub(super) fn latest_seq_on(conn: &Connection) -> Result<i64, StoreError> {
-    let seq = conn
-        .prepare_cached(sql::SELECT_LATEST_SEQ)?
-        .query_row([], |r| r.get(0))
-        .optional()?;
+    let seq = conn.prepare_cached(sql::SELECT_LATEST_SEQ)?.query_row([], |r| r.get(0)).optional()?;
     Ok(seq.unwrap_or(0))
 }
 
 fn event_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventRecord> {
     let text: String = row.get(3)?;
-    let payload = serde_json::from_str(&text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
-    })?;
-    Ok(EventRecord {
-        seq: row.get(0)?,
-        event_type: row.get(1)?,
-        at: time::column(row, 2)?,
-        payload,
-    })
+    let payload = serde_json::from_str(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e)))?;
+    Ok(EventRecord { seq: row.get(0)?, event_type: row.get(1)?, at: time::column(row, 2)?, payload })
 }

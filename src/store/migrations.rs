@@ -37,10 +37,7 @@ pub(super) fn current_version(conn: &Connection, path: &Path) -> Result<i64, Sto
     if !tables.iter().any(|t| t == sql::VERSION_TABLE) {
         return Err(StoreError::NotOurs {
             path: path.to_path_buf(),
-            reason: format!(
-                "it has tables ({}) but no webex-hitl schema_version table",
-                tables.join(", ")
-            ),
+            reason: format!("it has tables ({}) but no webex-hitl schema_version table", tables.join(", ")),
         });
     }
     let row: Option<(i64, String)> = conn
@@ -53,10 +50,7 @@ pub(super) fn current_version(conn: &Connection, path: &Path) -> Result<i64, Sto
         None => return Err(not_ours(path, "its schema_version table is empty".into())),
     };
     if version > SUPPORTED_VERSION {
-        return Err(StoreError::TooNew {
-            found: version,
-            supported: SUPPORTED_VERSION,
-        });
+        return Err(StoreError::TooNew { found: version, supported: SUPPORTED_VERSION });
     }
     Ok(version)
 }
@@ -72,10 +66,7 @@ pub(super) fn migrate(conn: &mut Connection, from: i64) -> Result<i64, StoreErro
         }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(batch)?;
-        tx.execute(
-            sql::UPSERT_SCHEMA_VERSION,
-            rusqlite::params![target, APP, time::to_text(time::now())],
-        )?;
+        tx.execute(sql::UPSERT_SCHEMA_VERSION, rusqlite::params![target, APP, time::to_text(time::now())])?;
         tx.commit()?;
         tracing::info!(version = target, "store schema migrated");
         version = target;
@@ -90,8 +81,5 @@ fn user_tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {
 }
 
 fn not_ours(path: &Path, reason: String) -> StoreError {
-    StoreError::NotOurs {
-        path: path.to_path_buf(),
-        reason,
-    }
+    StoreError::NotOurs { path: path.to_path_buf(), reason }
 }

@@ -56,9 +56,7 @@ struct Inner {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
-            .field("latest_seq", &*self.inner.seq.borrow())
-            .finish_non_exhaustive()
+        f.debug_struct("Store").field("latest_seq", &*self.inner.seq.borrow()).finish_non_exhaustive()
     }
 }
 
@@ -68,8 +66,7 @@ impl Store {
     /// newer version, is refused and left byte-for-byte untouched.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
         let path = path.to_path_buf();
-        tokio::task::spawn_blocking(move || Self::with_connection(open::open_file(&path)?))
-            .await?
+        tokio::task::spawn_blocking(move || Self::with_connection(open::open_file(&path)?)).await?
     }
 
     /// A fresh private in-memory store with the full schema, for tests.
@@ -80,12 +77,7 @@ impl Store {
     fn with_connection(conn: Connection) -> Result<Store, StoreError> {
         let latest = events::latest_seq_on(&conn)?;
         let (seq, _) = watch::channel(latest);
-        Ok(Store {
-            inner: Arc::new(Inner {
-                conn: Mutex::new(conn),
-                seq,
-            }),
-        })
+        Ok(Store { inner: Arc::new(Inner { conn: Mutex::new(conn), seq }) })
     }
 
     /// Receives the latest committed event seq; it changes after every commit that
@@ -142,4 +134,3 @@ impl Inner {
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
-

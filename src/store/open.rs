@@ -29,12 +29,9 @@ pub(super) fn open_file(path: &Path) -> Result<Connection, StoreError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(|e| open_error(path, &e))?;
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, &e))?;
-    conn.busy_timeout(BUSY_TIMEOUT)
-        .map_err(|e| open_error(path, &e))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| open_error(path, &e))?;
     let version = migrations::current_version(&conn, path)?;
     configure(&conn, path, true)?;
     migrations::migrate(&mut conn, version)?;
@@ -62,27 +59,17 @@ fn check_header(path: &Path) -> Result<(), StoreError> {
         return Err(open_error(path, &"it is a directory"));
     }
     let mut head = Vec::with_capacity(SQLITE_MAGIC.len());
-    file.by_ref()
-        .take(SQLITE_MAGIC.len() as u64)
-        .read_to_end(&mut head)
-        .map_err(|e| open_error(path, &e))?;
+    file.by_ref().take(SQLITE_MAGIC.len() as u64).read_to_end(&mut head).map_err(|e| open_error(path, &e))?;
     if head.is_empty() || head.as_slice() == SQLITE_MAGIC {
         return Ok(());
     }
-    Err(StoreError::NotOurs {
-        path: path.to_path_buf(),
-        reason: "not an SQLite database file".into(),
-    })
+    Err(StoreError::NotOurs { path: path.to_path_buf(), reason: "not an SQLite database file".into() })
 }
 
 /// Sets the per-connection pragmas. Only called once the file is known to be ours.
 fn configure(conn: &Connection, path: &Path, is_file: bool) -> Result<(), StoreError> {
-    let mode: String = conn.pragma_update_and_check(
-        None,
-        sql::PRAGMA_JOURNAL_MODE,
-        sql::PRAGMA_JOURNAL_MODE_WAL,
-        |row| row.get(0),
-    )?;
+    let mode: String =
+        conn.pragma_update_and_check(None, sql::PRAGMA_JOURNAL_MODE, sql::PRAGMA_JOURNAL_MODE_WAL, |row| row.get(0))?;
     if is_file && !mode.eq_ignore_ascii_case("wal") {
         // Some filesystems (network mounts) cannot do WAL; the store still works.
         tracing::warn!(path = %path.display(), %mode, "store could not switch to WAL journal mode");
@@ -93,20 +80,16 @@ fn configure(conn: &Connection, path: &Path, is_file: bool) -> Result<(), StoreE
 }
 
 fn open_error(path: &Path, e: &dyn std::fmt::Display) -> StoreError {
-    StoreError::Open {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    }
+    StoreError::Open { path: path.to_path_buf(), message: e.to_string() }
 }
 
 /// Maps an error met while reading a file's schema: damage means "not ours", anything
 /// else (a lock held too long, I/O) is an open failure.
 pub(super) fn inspect_error(path: &Path, e: rusqlite::Error) -> StoreError {
     match e.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => StoreError::NotOurs {
-            path: path.to_path_buf(),
-            reason: format!("the file is corrupt: {e}"),
-        },
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+            StoreError::NotOurs { path: path.to_path_buf(), reason: format!("the file is corrupt: {e}") }
+        }
         _ => open_error(path, &e),
     }
 }

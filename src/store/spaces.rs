@@ -82,10 +82,7 @@ impl Store {
     pub async fn spaces(&self, filter: SpaceFilter) -> Result<Vec<Space>, StoreError> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(sql::SELECT_SPACES_FILTERED)?;
-            let rows = stmt.query_map(
-                params![filter.space_type, filter.include_removed],
-                space_from_row,
-            )?;
+            let rows = stmt.query_map(params![filter.space_type, filter.include_removed], space_from_row)?;
             let mut spaces = rows.collect::<rusqlite::Result<Vec<_>>>()?;
             // Title matching and ordering in Rust: SQLite's lower()/NOCASE are ASCII-only.
             if let Some(needle) = filter.title_contains.map(|q| q.to_lowercase()) {
@@ -208,11 +205,7 @@ pub(super) fn apply_snapshot(
 }
 
 /// Marks a visible row removed and appends `space.removed`.
-pub(super) fn remove(
-    conn: &Connection,
-    space: &Space,
-    now: DateTime<Utc>,
-) -> Result<(Space, EventRecord), StoreError> {
+pub(super) fn remove(conn: &Connection, space: &Space, now: DateTime<Utc>) -> Result<(Space, EventRecord), StoreError> {
     let mut stmt = conn.prepare_cached(sql::MARK_SPACE_REMOVED)?;
     stmt.execute(params![space.id, time::to_text(now)])?;
     let space = load(conn, &space.id)?;
@@ -239,9 +232,7 @@ fn differs(old: &Space, snap: &RoomSnapshot) -> bool {
 
 fn quietly_differs(old: &Space, snap: &RoomSnapshot) -> bool {
     let activity = snap.last_activity.map(|t| t.trunc_subsecs(6));
-    old.uuid != snap.uuid
-        || old.cluster != snap.cluster
-        || (activity.is_some() && activity != old.last_activity)
+    old.uuid != snap.uuid || old.cluster != snap.cluster || (activity.is_some() && activity != old.last_activity)
 }
 
 fn first_time(conn: &Connection, activity_id: Option<&str>) -> Result<bool, StoreError> {
@@ -251,11 +242,7 @@ fn first_time(conn: &Connection, activity_id: Option<&str>) -> Result<bool, Stor
     }
 }
 
-fn append_space_event(
-    conn: &Connection,
-    event_type: &str,
-    space: &Space,
-) -> Result<EventRecord, StoreError> {
+fn append_space_event(conn: &Connection, event_type: &str, space: &Space) -> Result<EventRecord, StoreError> {
     events::append(conn, event_type, serde_json::to_value(space)?)
 }
 

@@ -97,11 +97,9 @@ macro_rules! space_select {
 pub const SELECT_SPACE_BY_ID_OR_UUID: &str =
     space_select!("WHERE id = ?1 OR uuid = ?1 ORDER BY visible DESC, updated_at DESC, id LIMIT 1");
 pub const SELECT_SPACE_BY_ID: &str = space_select!("WHERE id = ?1");
-pub const SELECT_VISIBLE_SPACES_BY_UUID: &str =
-    space_select!("WHERE uuid = ?1 AND visible = 1 ORDER BY id");
+pub const SELECT_VISIBLE_SPACES_BY_UUID: &str = space_select!("WHERE uuid = ?1 AND visible = 1 ORDER BY id");
 /// ?1: space type or NULL for any; ?2: 1 to include removed rows.
-pub const SELECT_SPACES_FILTERED: &str =
-    space_select!("WHERE (?1 IS NULL OR space_type = ?1) AND (?2 OR visible = 1)");
+pub const SELECT_SPACES_FILTERED: &str = space_select!("WHERE (?1 IS NULL OR space_type = ?1) AND (?2 OR visible = 1)");
 pub const SELECT_ALL_SPACES: &str = space_select!("");
 
 pub const INSERT_SPACE: &str = "INSERT INTO spaces (id, uuid, cluster, title, space_type, is_locked, \
@@ -117,8 +115,7 @@ pub const REVIVE_SPACE: &str = "UPDATE spaces SET uuid = ?2, cluster = ?3, title
 pub const UPDATE_SPACE: &str = "UPDATE spaces SET uuid = ?2, cluster = ?3, title = ?4, space_type = ?5, \
      is_locked = ?6, last_activity = COALESCE(?8, last_activity), updated_at = ?7 WHERE id = ?1";
 
-pub const MARK_SPACE_REMOVED: &str =
-    "UPDATE spaces SET visible = 0, removed_at = ?2, updated_at = ?2 WHERE id = ?1";
+pub const MARK_SPACE_REMOVED: &str = "UPDATE spaces SET visible = 0, removed_at = ?2, updated_at = ?2 WHERE id = ?1";
 
 // ---------------------------------------------------------------------------
 // Processed activities.

@@ -33,18 +33,12 @@ impl Store {
 
 fn sync_in(conn: &rusqlite::Connection, rooms: &[RoomSnapshot]) -> Result<SyncReport, StoreError> {
     let now = time::now();
-    let existing: HashMap<String, Space> = spaces::all(conn)?
-        .into_iter()
-        .map(|s| (s.id.clone(), s))
-        .collect();
+    let existing: HashMap<String, Space> = spaces::all(conn)?.into_iter().map(|s| (s.id.clone(), s)).collect();
     let rooms = dedup_last_wins(rooms);
     let listed: HashSet<&str> = rooms.iter().map(|r| r.id.as_str()).collect();
     let mut report = SyncReport::default();
 
-    let mut gone: Vec<&Space> = existing
-        .values()
-        .filter(|s| s.visible && !listed.contains(s.id.as_str()))
-        .collect();
+    let mut gone: Vec<&Space> = existing.values().filter(|s| s.visible && !listed.contains(s.id.as_str())).collect();
     gone.sort_by_cached_key(|s| (s.title.to_lowercase(), s.id.clone()));
     for space in gone {
         report.removed.push(spaces::remove(conn, space, now)?.0);

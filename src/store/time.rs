@@ -24,10 +24,7 @@ pub(crate) fn column(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Da
     parse(&text, idx)
 }
 
-pub(crate) fn opt_column(
-    row: &rusqlite::Row<'_>,
-    idx: usize,
-) -> rusqlite::Result<Option<DateTime<Utc>>> {
+pub(crate) fn opt_column(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
     let text: Option<String> = row.get(idx)?;
     text.map(|t| parse(&t, idx)).transpose()
 }

@@ -78,11 +78,7 @@ pub struct RestId {
 
 impl RestId {
     pub fn new(kind: IdKind, cluster: impl Into<String>, uuid: impl Into<String>) -> Self {
-        Self {
-            cluster: cluster.into(),
-            kind,
-            uuid: uuid.into(),
-        }
+        Self { cluster: cluster.into(), kind, uuid: uuid.into() }
     }
 
     /// Decodes padded or unpadded, URL-safe or standard base64, as ids are seen in the wild.
@@ -93,13 +89,10 @@ impl RestId {
             .find_map(|engine| engine.decode(id).ok())
             .ok_or(IdError::NotBase64)?;
         let text = String::from_utf8(bytes).map_err(|_| IdError::BadShape)?;
-        let rest = text
-            .strip_prefix("ciscospark://")
-            .ok_or(IdError::BadShape)?;
+        let rest = text.strip_prefix("ciscospark://").ok_or(IdError::BadShape)?;
         // The cluster may itself hold ':' (urn:TEAM:eu-central-1_k) but never '/'.
         let mut parts = rest.splitn(3, '/');
-        let (Some(cluster), Some(kind), Some(uuid)) = (parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(cluster), Some(kind), Some(uuid)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(IdError::BadShape);
         };
         if cluster.is_empty() || uuid.is_empty() || uuid.contains('/') {
@@ -110,12 +103,7 @@ impl RestId {
 
     /// The canonical REST form: unpadded URL-safe base64.
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!(
-            "ciscospark://{}/{}/{}",
-            self.cluster,
-            self.kind.as_str(),
-            self.uuid
-        ))
+        URL_SAFE_NO_PAD.encode(format!("ciscospark://{}/{}/{}", self.cluster, self.kind.as_str(), self.uuid))
     }
 }
 
@@ -135,8 +123,7 @@ mod tests {
     use super::*;
 
     // From ../shared/webex/frames/rest-rooms-list.json.
-    const VIP_ROOM: &str =
-        "Y2lzY29zcGFyazovL3VzL1JPT00vNWUwZjdhMzAtMWIyYy0xMWVmLThkOWUtMDEyMzQ1Njc4OWFi";
+    const VIP_ROOM: &str = "Y2lzY29zcGFyazovL3VzL1JPT00vNWUwZjdhMzAtMWIyYy0xMWVmLThkOWUtMDEyMzQ1Njc4OWFi";
 
     #[test]
     fn decodes_a_real_room_id() {
@@ -158,23 +145,14 @@ mod tests {
     #[test]
     fn membership_uuid_keeps_its_colon() {
         let id = RestId::new(IdKind::Membership, "us", "person-uuid:room-uuid");
-        assert_eq!(
-            RestId::decode(&id.encode()).unwrap().uuid,
-            "person-uuid:room-uuid"
-        );
+        assert_eq!(RestId::decode(&id.encode()).unwrap().uuid, "person-uuid:room-uuid");
     }
 
     #[test]
     fn rejects_garbage() {
         assert_eq!(RestId::decode("!!!"), Err(IdError::NotBase64));
-        assert_eq!(
-            RestId::decode(&URL_SAFE_NO_PAD.encode("hello")),
-            Err(IdError::BadShape)
-        );
+        assert_eq!(RestId::decode(&URL_SAFE_NO_PAD.encode("hello")), Err(IdError::BadShape));
         let bad_kind = URL_SAFE_NO_PAD.encode("ciscospark://us/WIDGET/x");
-        assert_eq!(
-            RestId::decode(&bad_kind),
-            Err(IdError::UnknownKind("WIDGET".into()))
-        );
+        assert_eq!(RestId::decode(&bad_kind), Err(IdError::UnknownKind("WIDGET".into())));
     }
 }

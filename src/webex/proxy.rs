@@ -17,10 +17,7 @@ pub enum ProxyError {
     #[error("proxy {0:?} is not a usable http://host:port URL")]
     BadUrl(String),
     #[error("cannot reach proxy {proxy}: {source}")]
-    Connect {
-        proxy: String,
-        source: std::io::Error,
-    },
+    Connect { proxy: String, source: std::io::Error },
     #[error("proxy {proxy} refused the tunnel: {status_line}")]
     Refused { proxy: String, status_line: String },
     #[error("proxy {proxy} answered garbage to CONNECT")]
@@ -44,21 +41,14 @@ impl std::fmt::Debug for ProxySpec {
 impl ProxySpec {
     pub fn parse(value: &str) -> Result<Self, ProxyError> {
         let url = Url::parse(value).map_err(|_| ProxyError::BadUrl(redact(value)))?;
-        let host = url
-            .host_str()
-            .ok_or_else(|| ProxyError::BadUrl(redact(value)))?
-            .to_owned();
+        let host = url.host_str().ok_or_else(|| ProxyError::BadUrl(redact(value)))?.to_owned();
         let port = url.port_or_known_default().unwrap_or(8080);
         let authorization = (!url.username().is_empty()).then(|| {
             let user = percent_decode(url.username());
             let pass = percent_decode(url.password().unwrap_or(""));
             Secret::new(base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}")))
         });
-        Ok(Self {
-            host,
-            port,
-            authorization,
-        })
+        Ok(Self { host, port, authorization })
     }
 
     /// `host:port`, never the credentials.
@@ -70,75 +60,44 @@ impl ProxySpec {
 /// The proxy to use for `target`, if any.
 pub fn for_target(target: &Url, configured: Option<&str>) -> Result<Option<ProxySpec>, ProxyError> {
     let host = target.host_str().unwrap_or_default();
-    if no_proxy_matches(
-        &env_any(&["NO_PROXY", "no_proxy"]).unwrap_or_default(),
-        host,
-    ) {
+    if no_proxy_matches(&env_any(&["NO_PROXY", "no_proxy"]).unwrap_or_default(), host) {
         return Ok(None);
     }
     let from_env = || match target.scheme() {
         "wss" | "https" => env_any(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]),
         _ => env_any(&["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]),
     };
-    configured
-        .map(str::to_owned)
-        .or_else(from_env)
-        .map(|value| ProxySpec::parse(&value))
-        .transpose()
+    configured.map(str::to_owned).or_else(from_env).map(|value| ProxySpec::parse(&value)).transpose()
 }
 
 fn env_any(names: &[&str]) -> Option<String> {
-    names
-        .iter()
-        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    names.iter().find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
 }
 
 /// `NO_PROXY` as curl reads it: `*`, or comma-separated host suffixes.
 pub fn no_proxy_matches(no_proxy: &str, host: &str) -> bool {
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_ascii_lowercase();
-    no_proxy
-        .split(',')
-        .map(|entry| entry.trim().to_ascii_lowercase())
-        .filter(|e| !e.is_empty())
-        .any(|entry| {
-            let entry = entry.trim_start_matches('.');
-            entry == "*" || host == entry || host.ends_with(&format!(".{entry}"))
-        })
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    no_proxy.split(',').map(|entry| entry.trim().to_ascii_lowercase()).filter(|e| !e.is_empty()).any(|entry| {
+        let entry = entry.trim_start_matches('.');
+        entry == "*" || host == entry || host.ends_with(&format!(".{entry}"))
+    })
 }
 
 /// Opens a TCP stream to `host:port` through the proxy with `CONNECT`.
 pub async fn tunnel(proxy: &ProxySpec, host: &str, port: u16) -> Result<TcpStream, ProxyError> {
-    let connect_error = |source| ProxyError::Connect {
-        proxy: proxy.display(),
-        source,
-    };
-    let mut stream = TcpStream::connect((proxy.host.as_str(), proxy.port))
-        .await
-        .map_err(connect_error)?;
+    let connect_error = |source| ProxyError::Connect { proxy: proxy.display(), source };
+    let mut stream = TcpStream::connect((proxy.host.as_str(), proxy.port)).await.map_err(connect_error)?;
     let mut request = format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n");
     if let Some(auth) = &proxy.authorization {
         request.push_str(&format!("Proxy-Authorization: Basic {}\r\n", auth.expose()));
     }
     request.push_str("\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .map_err(connect_error)?;
-    let head = read_response_head(&mut stream)
-        .await
-        .map_err(|_| ProxyError::BadAnswer {
-            proxy: proxy.display(),
-        })?;
+    stream.write_all(request.as_bytes()).await.map_err(connect_error)?;
+    let head = read_response_head(&mut stream).await.map_err(|_| ProxyError::BadAnswer { proxy: proxy.display() })?;
     let status_line = head.lines().next().unwrap_or_default().to_owned();
     let status = status_line.split_whitespace().nth(1).unwrap_or_default();
     if !status.starts_with('2') {
-        return Err(ProxyError::Refused {
-            proxy: proxy.display(),
-            status_line,
-        });
+        return Err(ProxyError::Refused { proxy: proxy.display(), status_line });
     }
     Ok(stream)
 }
@@ -150,10 +109,7 @@ async fn read_response_head(stream: &mut TcpStream) -> std::io::Result<String> {
     let mut head = Vec::with_capacity(256);
     while !head.ends_with(b"\r\n\r\n") {
         if head.len() >= LIMIT {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "response head too long",
-            ));
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "response head too long"));
         }
         head.push(stream.read_u8().await?);
     }
@@ -165,9 +121,7 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(byte)) => {
                 out.push(byte);
@@ -210,10 +164,7 @@ mod tests {
 
     #[test]
     fn no_proxy_matches_suffixes_and_star() {
-        assert!(no_proxy_matches(
-            "localhost,.corp.example",
-            "wdm.corp.example"
-        ));
+        assert!(no_proxy_matches("localhost,.corp.example", "wdm.corp.example"));
         assert!(no_proxy_matches("corp.example", "corp.example"));
         assert!(!no_proxy_matches("corp.example", "notcorp.example"));
         assert!(no_proxy_matches("*", "anything"));
@@ -229,20 +180,14 @@ mod tests {
         let server = tokio::spawn(async move {
             let (mut socket, _) = proxy.accept().await.unwrap();
             let head = read_response_head_from_client(&mut socket).await;
-            socket
-                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\nhello")
-                .await
-                .unwrap();
+            socket.write_all(b"HTTP/1.1 200 Connection established\r\n\r\nhello").await.unwrap();
             head
         });
         let spec = ProxySpec::parse(&format!("http://u:p@127.0.0.1:{port}")).unwrap();
         let mut stream = tunnel(&spec, "webex.example", 443).await.unwrap();
         let mut tail = [0u8; 5];
         stream.read_exact(&mut tail).await.unwrap();
-        assert_eq!(
-            &tail, b"hello",
-            "bytes after the proxy's answer belong to the tunnel"
-        );
+        assert_eq!(&tail, b"hello", "bytes after the proxy's answer belong to the tunnel");
         let head = server.await.unwrap();
         assert!(head.starts_with("CONNECT webex.example:443 HTTP/1.1\r\n"));
         assert!(head.contains("Proxy-Authorization: Basic dTpw\r\n"));
@@ -256,10 +201,7 @@ mod tests {
         tokio::spawn(async move {
             let (mut socket, _) = proxy.accept().await.unwrap();
             read_response_head_from_client(&mut socket).await;
-            socket
-                .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
-                .await
-                .unwrap();
+            socket.write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n").await.unwrap();
         });
         let spec = ProxySpec::parse(&format!("http://127.0.0.1:{port}")).unwrap();
         let error = tunnel(&spec, "h", 443).await.unwrap_err();

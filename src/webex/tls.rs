@@ -13,10 +13,7 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("cannot read the CA bundle {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("the CA bundle {path} is not valid PEM: {message}")]
     Pem { path: PathBuf, message: String },
     #[error(
@@ -25,11 +22,7 @@ pub enum TlsError {
     )]
     NoCertificates { path: PathBuf },
     #[error("certificate #{index} in the CA bundle {path} was rejected: {message}")]
-    BadCertificate {
-        path: PathBuf,
-        index: usize,
-        message: String,
-    },
+    BadCertificate { path: PathBuf, index: usize, message: String },
     #[error("cannot set up TLS: {0}")]
     Config(String),
     #[error("invalid proxy {proxy}: {message}")]
@@ -59,20 +52,12 @@ pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>
 }
 
 fn add_pem_bundle(roots: &mut rustls::RootCertStore, path: &Path) -> Result<(), TlsError> {
-    let bytes = std::fs::read(path).map_err(|source| TlsError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(|source| TlsError::Read { path: path.to_path_buf(), source })?;
     let certs = rustls_pemfile::certs(&mut bytes.as_slice())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TlsError::Pem {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| TlsError::Pem { path: path.to_path_buf(), message: e.to_string() })?;
     if certs.is_empty() {
-        return Err(TlsError::NoCertificates {
-            path: path.to_path_buf(),
-        });
+        return Err(TlsError::NoCertificates { path: path.to_path_buf() });
     }
     for (i, cert) in certs.into_iter().enumerate() {
         roots.add(cert).map_err(|e| TlsError::BadCertificate {
@@ -107,10 +92,7 @@ impl Default for HttpOptions {
 }
 
 /// A reqwest client that uses `tls` (so the private CA applies) and the proxy.
-pub fn http_client(
-    opts: &HttpOptions,
-    tls: Arc<rustls::ClientConfig>,
-) -> Result<reqwest::Client, TlsError> {
+pub fn http_client(opts: &HttpOptions, tls: Arc<rustls::ClientConfig>) -> Result<reqwest::Client, TlsError> {
     let mut config = (*tls).clone();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let mut builder = reqwest::Client::builder()
@@ -119,10 +101,8 @@ pub fn http_client(
         .timeout(opts.request_timeout)
         .user_agent(opts.user_agent.clone());
     if let Some(proxy) = &opts.proxy {
-        let parsed = reqwest::Proxy::all(proxy.as_str()).map_err(|e| TlsError::Proxy {
-            proxy: redact_proxy(proxy),
-            message: e.to_string(),
-        })?;
+        let parsed = reqwest::Proxy::all(proxy.as_str())
+            .map_err(|e| TlsError::Proxy { proxy: redact_proxy(proxy), message: e.to_string() })?;
         builder = builder.proxy(parsed.no_proxy(reqwest::NoProxy::from_env()));
     }
     builder.build().map_err(|e| TlsError::Client(e.to_string()))
@@ -201,13 +181,7 @@ AiEA14uSEXQH43eMIe5JQhlXHQemEVWC50fGnaEE1g5kJvUCIQCN/iXAczZ8e3Lk
     fn a_corrupt_certificate_block_is_rejected() {
         let file = pem_file("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
         let err = client_config(Some(file.path())).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                TlsError::BadCertificate { index: 1, .. } | TlsError::Pem { .. }
-            ),
-            "{err:?}"
-        );
+        assert!(matches!(err, TlsError::BadCertificate { index: 1, .. } | TlsError::Pem { .. }), "{err:?}");
         assert!(err.to_string().contains(&file.path().display().to_string()));
     }
 
@@ -215,20 +189,14 @@ AiEA14uSEXQH43eMIe5JQhlXHQemEVWC50fGnaEE1g5kJvUCIQCN/iXAczZ8e3Lk
     fn http_client_builds_with_and_without_proxy() {
         let tls = client_config(None).expect("config");
         http_client(&HttpOptions::default(), tls.clone()).expect("no proxy");
-        let opts = HttpOptions {
-            proxy: Some("http://user:pw@127.0.0.1:3128".into()),
-            ..HttpOptions::default()
-        };
+        let opts = HttpOptions { proxy: Some("http://user:pw@127.0.0.1:3128".into()), ..HttpOptions::default() };
         http_client(&opts, tls).expect("with proxy");
     }
 
     #[test]
     fn bad_proxy_error_hides_credentials() {
         let tls = client_config(None).expect("config");
-        let opts = HttpOptions {
-            proxy: Some("http://user:s3cret@[bad host:3128".into()),
-            ..HttpOptions::default()
-        };
+        let opts = HttpOptions { proxy: Some("http://user:s3cret@[bad host:3128".into()), ..HttpOptions::default() };
         let err = http_client(&opts, tls).unwrap_err();
         let text = err.to_string();
         assert!(matches!(err, TlsError::Proxy { .. }), "{err:?}");

@@ -112,12 +112,7 @@ pub struct DeviceManager {
 }
 
 impl DeviceManager {
-    pub fn new(
-        transport: Transport,
-        u2c_url: &str,
-        wdm_url: Option<&str>,
-        device_name: &str,
-    ) -> Self {
+    pub fn new(transport: Transport, u2c_url: &str, wdm_url: Option<&str>, device_name: &str) -> Self {
         Self {
             transport,
             u2c_url: u2c_url.trim_end_matches('/').to_string(),
@@ -146,19 +141,14 @@ impl DeviceManager {
             .service_links
             .and_then(|l| l.wdm)
             .filter(|u| u.starts_with("http"))
-            .ok_or_else(|| {
-                WdmError::Discovery(format!("{catalog_url} has no usable serviceLinks.wdm"))
-            })?;
+            .ok_or_else(|| WdmError::Discovery(format!("{catalog_url} has no usable serviceLinks.wdm")))?;
         let wdm = wdm.trim_end_matches('/').to_string();
         *self.discovered.lock().unwrap_or_else(|e| e.into_inner()) = Some(wdm.clone());
         Ok(wdm)
     }
 
     fn cached(&self) -> Option<String> {
-        self.discovered
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.discovered.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Our devices (by name), newest `modificationTime` first.
@@ -198,9 +188,7 @@ impl DeviceManager {
             None => (self.create().await?, false),
         };
         tracing::info!(device = %device.url, reused = was_reused, "WDM device registered");
-        let extras = ours
-            .iter()
-            .filter(|d| d.url != device.url && !gone.contains(&d.url));
+        let extras = ours.iter().filter(|d| d.url != device.url && !gone.contains(&d.url));
         for extra in extras {
             if let Err(e) = self.delete(extra).await {
                 tracing::warn!(device = %extra.url, error = %e, "could not delete an extra WDM device");
@@ -212,20 +200,14 @@ impl DeviceManager {
     async fn create(&self) -> Result<Device, WdmError> {
         let url = format!("{}/devices", self.wdm_base().await?);
         let body = self.request_body();
-        let answer = self
-            .transport
-            .send::<WireDevice, _>(Method::POST, &url, Some(&body))
-            .await?;
+        let answer = self.transport.send::<WireDevice, _>(Method::POST, &url, Some(&body)).await?;
         usable(answer.body)
     }
 
     /// Refreshes a device; `Gone` when WDM no longer knows it.
     pub async fn refresh(&self, device: &Device) -> Result<Device, WdmError> {
         let body = self.request_body();
-        let answer = self
-            .transport
-            .send::<WireDevice, _>(Method::PUT, &device.url, Some(&body))
-            .await;
+        let answer = self.transport.send::<WireDevice, _>(Method::PUT, &device.url, Some(&body)).await;
         match answer {
             Ok(answer) => usable(answer.body),
             Err(RestError::NotFound { .. }) => Err(WdmError::Gone),
@@ -286,12 +268,7 @@ mod tests {
 
     fn manager(server: &MockServer) -> DeviceManager {
         let wdm = server.url(WDM);
-        DeviceManager::new(
-            transport(fast_policy()),
-            "http://unused.invalid",
-            Some(&wdm),
-            DEFAULT_DEVICE_NAME,
-        )
+        DeviceManager::new(transport(fast_policy()), "http://unused.invalid", Some(&wdm), DEFAULT_DEVICE_NAME)
     }
 
     fn list(devices: Vec<Value>) -> Canned {
@@ -303,22 +280,11 @@ mod tests {
         let wire: WireDevice = serde_json::from_str(DEVICE).expect("device");
         let d = wire.into_device().expect("usable");
         assert!(d.web_socket_url.starts_with("wss://mercury-connection-"));
-        assert_eq!(
-            d.conversation_service_url.as_deref(),
-            Some("https://conv-a.wbx2.com/conversation/api/v1")
-        );
+        assert_eq!(d.conversation_service_url.as_deref(), Some("https://conv-a.wbx2.com/conversation/api/v1"));
         assert!(d.modification_time.is_some());
-        let m = DeviceManager::new(
-            transport(fast_policy()),
-            "http://u",
-            None,
-            DEFAULT_DEVICE_NAME,
-        );
+        let m = DeviceManager::new(transport(fast_policy()), "http://u", None, DEFAULT_DEVICE_NAME);
         let ours = serde_json::to_value(m.request_body()).expect("json");
-        assert_eq!(
-            ours,
-            serde_json::from_str::<Value>(REQUEST).expect("fixture")
-        );
+        assert_eq!(ours, serde_json::from_str::<Value>(REQUEST).expect("fixture"));
         let no_socket: WireDevice = serde_json::from_value(json!({"url": "u"})).expect("wire");
         assert!(no_socket.into_device().is_none());
     }
@@ -332,46 +298,18 @@ mod tests {
             device(&server, "foreign", "other-bot", "2026-11-30T00:00:00Z"),
             device(&server, "mid", DEFAULT_DEVICE_NAME, "2026-11-10T00:00:00Z"),
         ];
-        server.script(
-            "GET",
-            &format!("{WDM}/devices"),
-            vec![list(devices.clone())],
-        );
-        server.script(
-            "PUT",
-            &format!("{WDM}/devices/new"),
-            vec![Canned::json(200, devices[1].to_string())],
-        );
+        server.script("GET", &format!("{WDM}/devices"), vec![list(devices.clone())]);
+        server.script("PUT", &format!("{WDM}/devices/new"), vec![Canned::json(200, devices[1].to_string())]);
         for id in ["old", "mid"] {
-            server.script(
-                "DELETE",
-                &format!("{WDM}/devices/{id}"),
-                vec![Canned::json(204, "")],
-            );
+            server.script("DELETE", &format!("{WDM}/devices/{id}"), vec![Canned::json(204, "")]);
         }
         let d = manager(&server).register().await.expect("registered");
         assert!(d.url.ends_with("/devices/new"));
-        let calls: Vec<String> = server
-            .calls()
-            .iter()
-            .map(|c| format!("{} {}", c.method, c.path))
-            .collect();
-        assert_eq!(
-            calls[..2],
-            [
-                format!("GET {WDM}/devices"),
-                format!("PUT {WDM}/devices/new")
-            ]
-        );
+        let calls: Vec<String> = server.calls().iter().map(|c| format!("{} {}", c.method, c.path)).collect();
+        assert_eq!(calls[..2], [format!("GET {WDM}/devices"), format!("PUT {WDM}/devices/new")]);
         let mut deleted: Vec<&String> = calls.iter().filter(|c| c.starts_with("DELETE")).collect();
         deleted.sort();
-        assert_eq!(
-            deleted,
-            [
-                &format!("DELETE {WDM}/devices/mid"),
-                &format!("DELETE {WDM}/devices/old")
-            ]
-        );
+        assert_eq!(deleted, [&format!("DELETE {WDM}/devices/mid"), &format!("DELETE {WDM}/devices/old")]);
         assert_eq!(server.count("POST", &format!("{WDM}/devices")), 0);
         assert_eq!(calls.len(), 4, "{calls:?}");
     }
@@ -381,75 +319,33 @@ mod tests {
         let server = MockServer::start().await;
         let foreign = device(&server, "foreign", "other-bot", "2026-11-30T00:00:00Z");
         server.script("GET", &format!("{WDM}/devices"), vec![list(vec![foreign])]);
-        let created = device(
-            &server,
-            "fresh",
-            DEFAULT_DEVICE_NAME,
-            "2026-11-30T00:00:00Z",
-        );
-        server.script(
-            "POST",
-            &format!("{WDM}/devices"),
-            vec![Canned::json(200, created.to_string())],
-        );
+        let created = device(&server, "fresh", DEFAULT_DEVICE_NAME, "2026-11-30T00:00:00Z");
+        server.script("POST", &format!("{WDM}/devices"), vec![Canned::json(200, created.to_string())]);
         let d = manager(&server).register().await.expect("registered");
         assert!(d.url.ends_with("/devices/fresh"));
-        let post = server
-            .calls()
-            .into_iter()
-            .find(|c| c.method == "POST")
-            .expect("posted");
+        let post = server.calls().into_iter().find(|c| c.method == "POST").expect("posted");
         let body: Value = serde_json::from_str(&post.body).expect("json");
-        assert_eq!(
-            body,
-            serde_json::from_str::<Value>(REQUEST).expect("fixture")
-        );
+        assert_eq!(body, serde_json::from_str::<Value>(REQUEST).expect("fixture"));
         assert_eq!(server.count("DELETE", &format!("{WDM}/devices/foreign")), 0);
     }
 
     #[tokio::test]
     async fn a_gone_device_is_replaced_by_a_new_one() {
         let server = MockServer::start().await;
-        let stale = device(
-            &server,
-            "stale",
-            DEFAULT_DEVICE_NAME,
-            "2026-11-01T00:00:00Z",
-        );
+        let stale = device(&server, "stale", DEFAULT_DEVICE_NAME, "2026-11-01T00:00:00Z");
         // The list answer is rate limited once: WDM calls obey Retry-After too.
         let limited = Canned::json(429, "{}").header("Retry-After", "0");
-        server.script(
-            "GET",
-            &format!("{WDM}/devices"),
-            vec![limited, list(vec![stale])],
-        );
-        server.script(
-            "PUT",
-            &format!("{WDM}/devices/stale"),
-            vec![Canned::json(404, "{}")],
-        );
-        let created = device(
-            &server,
-            "fresh",
-            DEFAULT_DEVICE_NAME,
-            "2026-11-30T00:00:00Z",
-        );
-        server.script(
-            "POST",
-            &format!("{WDM}/devices"),
-            vec![Canned::json(200, created.to_string())],
-        );
+        server.script("GET", &format!("{WDM}/devices"), vec![limited, list(vec![stale])]);
+        server.script("PUT", &format!("{WDM}/devices/stale"), vec![Canned::json(404, "{}")]);
+        let created = device(&server, "fresh", DEFAULT_DEVICE_NAME, "2026-11-30T00:00:00Z");
+        server.script("POST", &format!("{WDM}/devices"), vec![Canned::json(200, created.to_string())]);
         let m = manager(&server);
         let d = m.register().await.expect("registered");
         assert!(d.url.ends_with("/devices/fresh"));
         assert_eq!(server.count("GET", &format!("{WDM}/devices")), 2);
         assert_eq!(server.count("PUT", &format!("{WDM}/devices/stale")), 1);
         assert_eq!(server.count("DELETE", &format!("{WDM}/devices/stale")), 0);
-        server.script(
-            "PUT",
-            &format!("{WDM}/devices/fresh"),
-            vec![Canned::json(404, "{}")],
-        );
+        server.script("PUT", &format!("{WDM}/devices/fresh"), vec![Canned::json(404, "{}")]);
         assert!(matches!(m.refresh(&d).await, Err(WdmError::Gone)));
     }
 
@@ -458,33 +354,15 @@ mod tests {
         let server = MockServer::start().await;
         let mut catalog: Value = serde_json::from_str(CATALOG).expect("catalog");
         catalog["serviceLinks"]["wdm"] = json!(server.url(WDM));
-        server.script(
-            "GET",
-            "/u2c/api/v1/catalog",
-            vec![Canned::json(200, catalog.to_string())],
-        );
-        let m = DeviceManager::new(
-            transport(fast_policy()),
-            &server.url("/u2c/api/v1/"),
-            None,
-            DEFAULT_DEVICE_NAME,
-        );
+        server.script("GET", "/u2c/api/v1/catalog", vec![Canned::json(200, catalog.to_string())]);
+        let m = DeviceManager::new(transport(fast_policy()), &server.url("/u2c/api/v1/"), None, DEFAULT_DEVICE_NAME);
         assert_eq!(m.wdm_base().await.expect("wdm"), server.url(WDM));
         assert_eq!(m.wdm_base().await.expect("cached"), server.url(WDM));
         assert_eq!(server.count("GET", "/u2c/api/v1/catalog"), 1);
         assert_eq!(server.calls()[0].query.as_deref(), Some("format=hostmap"));
         let empty = MockServer::start().await;
-        empty.script(
-            "GET",
-            "/u2c/api/v1/catalog",
-            vec![Canned::json(200, r#"{"serviceLinks":{}}"#)],
-        );
-        let m = DeviceManager::new(
-            transport(fast_policy()),
-            &empty.url("/u2c/api/v1"),
-            None,
-            DEFAULT_DEVICE_NAME,
-        );
+        empty.script("GET", "/u2c/api/v1/catalog", vec![Canned::json(200, r#"{"serviceLinks":{}}"#)]);
+        let m = DeviceManager::new(transport(fast_policy()), &empty.url("/u2c/api/v1"), None, DEFAULT_DEVICE_NAME);
         assert!(matches!(m.wdm_base().await, Err(WdmError::Discovery(_))));
     }
 }

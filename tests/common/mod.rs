@@ -30,27 +30,16 @@ impl Harness {
     pub async fn start() -> Self {
         let mut harness = Self::without_daemon().await;
         harness.start_daemon().await;
-        harness
-            .wait_health(|h| h["webex"]["connected"] == true)
-            .await;
+        harness.wait_health(|h| h["webex"]["connected"] == true).await;
         harness
     }
 
     pub async fn without_daemon() -> Self {
-        let simulator = Simulator::start(SimOptions::default())
-            .await
-            .expect("simulator starts");
+        let simulator = Simulator::start(SimOptions::default()).await.expect("simulator starts");
         let dir = tempfile::tempdir().expect("scratch dir");
         let config = test_config(&simulator, dir.path(), "sim-token");
         let client = ApiClient::new(&config.api.socket);
-        Self {
-            sim: simulator.handle(),
-            simulator: Some(simulator),
-            dir,
-            config,
-            client,
-            daemon: None,
-        }
+        Self { sim: simulator.handle(), simulator: Some(simulator), dir, config, client, daemon: None }
     }
 
     pub fn simulator(&self) -> &Simulator {
@@ -59,18 +48,27 @@ impl Harness {
 
     pub async fn start_daemon(&mut self) {
         let shutdown = CancellationToken::new();
-        let running = daemon::start(self.config.clone(), shutdown.clone())
-            .await
-            .expect("daemon starts");
+        let running = daemon::start(self.config.clone(), shutdown.clone()).await.expect("daemon starts");
         self.daemon = Some((shutdown, tokio::spawn(running.wait())));
+    }
+
+    /// Starts the daemon without waiting for it to validate its token (Webex may
+    /// be unreachable on purpose); returns once its socket answers.
+    pub async fn start_daemon_in_background(&mut self) {
+        let shutdown = CancellationToken::new();
+        let (config, token) = (self.config.clone(), shutdown.clone());
+        self.daemon = Some((shutdown, tokio::spawn(daemon::run(config, token))));
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.client.get("/v1/health").await.is_err() {
+            assert!(tokio::time::Instant::now() < deadline, "the daemon's socket never answered");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     pub async fn stop_daemon(&mut self) {
         let (shutdown, task) = self.daemon.take().expect("daemon running");
         shutdown.cancel();
-        task.await
-            .expect("daemon task")
-            .expect("daemon stops cleanly");
+        task.await.expect("daemon task").expect("daemon stops cleanly");
     }
 
     /// Stops the simulator and starts a new one on the same port, with the same
@@ -79,24 +77,14 @@ impl Harness {
         let simulator = self.simulator.take().expect("simulator running");
         let listen = simulator.addr();
         let state = simulator.stop().await;
-        let options = SimOptions {
-            listen,
-            state: keep_world.then_some(state),
-            ..SimOptions::default()
-        };
-        let simulator = Simulator::start(options)
-            .await
-            .expect("simulator restarts on the same port");
+        let options = SimOptions { listen, state: keep_world.then_some(state), ..SimOptions::default() };
+        let simulator = Simulator::start(options).await.expect("simulator restarts on the same port");
         self.sim = simulator.handle();
         self.simulator = Some(simulator);
     }
 
     pub async fn health(&self) -> Value {
-        self.client
-            .get("/v1/health")
-            .await
-            .expect("health answers")
-            .body
+        self.client.get("/v1/health").await.expect("health answers").body
     }
 
     /// Polls `/v1/health` until `ready` holds; panics with the last answer after [`WAIT`].
@@ -115,15 +103,11 @@ impl Harness {
     }
 
     pub async fn handled(&self) -> u64 {
-        self.health().await["events"]["handled"]
-            .as_u64()
-            .unwrap_or(0)
+        self.health().await["events"]["handled"].as_u64().unwrap_or(0)
     }
 
     pub async fn reconnects(&self) -> u64 {
-        self.health().await["webex"]["reconnects"]
-            .as_u64()
-            .unwrap_or(0)
+        self.health().await["webex"]["reconnects"].as_u64().unwrap_or(0)
     }
 }
 
@@ -142,11 +126,7 @@ pub fn test_config(simulator: &Simulator, dir: &std::path::Path, token: &str) ->
     Config::from_toml(&config_toml(simulator, dir, &token_file)).expect("test config is valid")
 }
 
-pub fn config_toml(
-    simulator: &Simulator,
-    dir: &std::path::Path,
-    token_file: &std::path::Path,
-) -> String {
+pub fn config_toml(simulator: &Simulator, dir: &std::path::Path, token_file: &std::path::Path) -> String {
     format!(
         r#"[webex]
 token_file = {token_file:?}

@@ -15,20 +15,13 @@ pub struct Backoff {
 
 impl Backoff {
     pub fn new(base: Duration, cap: Duration) -> Self {
-        Self {
-            base,
-            cap,
-            attempt: 0,
-        }
+        Self { base, cap, attempt: 0 }
     }
 
     /// The delay before the next attempt: the exponential step for this attempt,
     /// less up to half of it at random ("equal jitter", so it never drops to zero).
     pub fn next_delay(&mut self, rng: &mut impl Rng) -> Duration {
-        let step = self
-            .base
-            .saturating_mul(1u32 << self.attempt.min(16))
-            .min(self.cap);
+        let step = self.base.saturating_mul(1u32 << self.attempt.min(16)).min(self.cap);
         self.attempt = self.attempt.saturating_add(1);
         let half = step / 2;
         half + half.mul_f64(rng.random::<f64>())
@@ -69,11 +62,7 @@ mod tests {
         for step in expected_steps {
             let delay = backoff.next_delay(&mut rng);
             let step = Duration::from_secs(step);
-            assert!(
-                delay >= step / 2 && delay <= step,
-                "{delay:?} outside [{:?}, {step:?}]",
-                step / 2
-            );
+            assert!(delay >= step / 2 && delay <= step, "{delay:?} outside [{:?}, {step:?}]", step / 2);
         }
         for _ in 0..100 {
             assert!(backoff.next_delay(&mut rng) <= Duration::from_secs(32));

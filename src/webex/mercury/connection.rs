@@ -72,9 +72,7 @@ impl Connection {
         loop {
             let current = match self.device(device.take()).await {
                 Ok(current) => current,
-                Err(WdmError::Rest(RestError::Unauthorized { .. })) => {
-                    return Err(MercuryError::TokenRejected)
-                }
+                Err(WdmError::Rest(RestError::Unauthorized { .. })) => return Err(MercuryError::TokenRejected),
                 Err(error) => {
                     self.disconnected(format!("device registration failed: {error}"));
                     let delay = self.settings.backoff.next_delay(&mut rng);
@@ -84,9 +82,7 @@ impl Connection {
                     continue;
                 }
             };
-            let end = self
-                .run_socket(&current, &ack_tx, &mut ack_rx, &shutdown)
-                .await;
+            let end = self.run_socket(&current, &ack_tx, &mut ack_rx, &shutdown).await;
             let delay = match end {
                 SocketEnd::Cancelled => return Ok(()),
                 SocketEnd::Stale => {
@@ -141,22 +137,10 @@ impl Connection {
         ack_rx: &mut mpsc::UnboundedReceiver<String>,
         shutdown: &CancellationToken,
     ) -> SocketEnd {
-        let mut live = match Live::open(
-            &self.dialer,
-            &device.web_socket_url,
-            &self.token,
-            self.settings.timing,
-        )
-        .await
-        {
+        let mut live = match Live::open(&self.dialer, &device.web_socket_url, &self.token, self.settings.timing).await {
             Ok(live) => live,
             Err(TransportError::Stale) => return SocketEnd::Stale,
-            Err(error) => {
-                return closed(
-                    CloseClass::Reconnect,
-                    format!("cannot open the websocket: {error}"),
-                )
-            }
+            Err(error) => return closed(CloseClass::Reconnect, format!("cannot open the websocket: {error}")),
         };
         let mut opening: Option<Opening> = None;
         loop {
@@ -226,33 +210,18 @@ impl Connection {
         let text = match message {
             Some(Ok(Message::Text(text))) => text,
             Some(Ok(Message::Close(close))) => {
-                let (code, reason) = close
-                    .map(|c| (Some(u16::from(c.code)), c.reason.to_string()))
-                    .unwrap_or((None, String::new()));
+                let (code, reason) =
+                    close.map(|c| (Some(u16::from(c.code)), c.reason.to_string())).unwrap_or((None, String::new()));
                 let why = format!(
                     "Mercury closed the socket ({}{})",
                     code.map_or("no code".into(), |c| c.to_string()),
-                    if reason.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {reason}")
-                    }
+                    if reason.is_empty() { String::new() } else { format!(": {reason}") }
                 );
                 return Flow::End(closed(classify_close(code, &reason), why));
             }
             Some(Ok(_)) => return Flow::Continue,
-            Some(Err(error)) => {
-                return Flow::End(closed(
-                    CloseClass::Reconnect,
-                    format!("socket error: {error}"),
-                ))
-            }
-            None => {
-                return Flow::End(closed(
-                    CloseClass::Reconnect,
-                    "socket ended without a close frame".into(),
-                ))
-            }
+            Some(Err(error)) => return Flow::End(closed(CloseClass::Reconnect, format!("socket error: {error}"))),
+            None => return Flow::End(closed(CloseClass::Reconnect, "socket ended without a close frame".into())),
         };
         match frame::decode(&text, &self.settings.bot_uuid) {
             Ok(decoded) => {
@@ -288,19 +257,12 @@ impl Connection {
                 Action::Deliver { event, ack_id } => self.deliver(event, ack_id, ack_tx),
                 Action::Handover => Flow::Handover,
                 Action::SequenceGap { expected, got } => {
-                    tracing::warn!(
-                        expected,
-                        got,
-                        "Mercury sequence gap: frames may have been lost"
-                    );
+                    tracing::warn!(expected, got, "Mercury sequence gap: frames may have been lost");
                     Flow::Continue
                 }
                 Action::Close(give_up) => {
                     live.close().await;
-                    Flow::End(closed(
-                        CloseClass::Reconnect,
-                        format!("giving up on the socket: {give_up:?}"),
-                    ))
+                    Flow::End(closed(CloseClass::Reconnect, format!("giving up on the socket: {give_up:?}")))
                 }
             };
             match step {
@@ -312,19 +274,10 @@ impl Connection {
         flow
     }
 
-    fn deliver(
-        &self,
-        event: super::Event,
-        ack_id: Option<String>,
-        ack_tx: &mpsc::UnboundedSender<String>,
-    ) -> Flow {
+    fn deliver(&self, event: super::Event, ack_id: Option<String>, ack_tx: &mpsc::UnboundedSender<String>) -> Flow {
         tracing::debug!(kind = event.kind(), activity = event.activity_id(), "event");
-        self.state
-            .send_modify(|s| s.last_event_at = Some(chrono::Utc::now()));
-        match self.events.send(Inbound {
-            event,
-            ack: Ack::new(ack_id, ack_tx.clone()),
-        }) {
+        self.state.send_modify(|s| s.last_event_at = Some(chrono::Utc::now()));
+        match self.events.send(Inbound { event, ack: Ack::new(ack_id, ack_tx.clone()) }) {
             Ok(()) => Flow::Continue,
             // Nobody listens any more: the daemon is shutting down.
             Err(_) => Flow::End(SocketEnd::Cancelled),
@@ -383,38 +336,20 @@ struct Live {
 }
 
 impl Live {
-    async fn open(
-        dialer: &Dialer,
-        url: &str,
-        token: &SharedSecret,
-        timing: Timing,
-    ) -> Result<Self, TransportError> {
+    async fn open(dialer: &Dialer, url: &str, token: &SharedSecret, timing: Timing) -> Result<Self, TransportError> {
         let mut socket = dialer.open(url).await?;
-        let (session, Action::Send(auth)) =
-            Session::open(Instant::now(), timing, token.get().expose())
-        else {
+        let (session, Action::Send(auth)) = Session::open(Instant::now(), timing, token.get().expose()) else {
             unreachable!("a session always starts by authorizing")
         };
-        socket
-            .send(Message::Text(auth.into()))
-            .await
-            .map_err(|e| TransportError::Handshake(e.to_string()))?;
+        socket.send(Message::Text(auth.into())).await.map_err(|e| TransportError::Handshake(e.to_string()))?;
         Ok(Self { socket, session })
     }
 
     /// Opens a socket and waits until it is ready, keeping whatever the server
     /// sent meanwhile for the caller to act on.
-    fn open_ready(
-        dialer: Dialer,
-        url: String,
-        token: SharedSecret,
-        timing: Timing,
-        bot_uuid: String,
-    ) -> Opening {
+    fn open_ready(dialer: Dialer, url: String, token: SharedSecret, timing: Timing, bot_uuid: String) -> Opening {
         Box::pin(async move {
-            let mut live = Live::open(&dialer, &url, &token, timing)
-                .await
-                .map_err(|e| e.to_string())?;
+            let mut live = Live::open(&dialer, &url, &token, timing).await.map_err(|e| e.to_string())?;
             let mut pending = Vec::new();
             let deadline = tokio::time::Instant::now() + timing.ready_timeout;
             while !live.session.is_ready() {
@@ -435,22 +370,12 @@ impl Live {
     async fn send(&mut self, text: String) -> Flow {
         match self.socket.send(Message::Text(text.into())).await {
             Ok(()) => Flow::Continue,
-            Err(error) => Flow::End(closed(
-                CloseClass::Reconnect,
-                format!("write failed: {error}"),
-            )),
+            Err(error) => Flow::End(closed(CloseClass::Reconnect, format!("write failed: {error}"))),
         }
     }
 
     async fn close(&mut self) {
-        let frame = CloseFrame {
-            code: CloseCode::Normal,
-            reason: "".into(),
-        };
-        let _ = tokio::time::timeout(
-            std::time::Duration::from_secs(2),
-            self.socket.close(Some(frame)),
-        )
-        .await;
+        let frame = CloseFrame { code: CloseCode::Normal, reason: "".into() };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.socket.close(Some(frame))).await;
     }
 }

@@ -129,24 +129,15 @@ struct RawParent {
 /// Decodes one text frame. `bot_uuid` tells membership events about the bot
 /// itself apart from those about other people.
 pub fn decode(text: &str, bot_uuid: &str) -> Result<Frame, DecodeError> {
-    let raw: RawFrame =
-        serde_json::from_str(text).map_err(|e| DecodeError::NotJson(e.to_string()))?;
+    let raw: RawFrame = serde_json::from_str(text).map_err(|e| DecodeError::NotJson(e.to_string()))?;
     let body = match (raw.frame_type.as_deref(), raw.data) {
-        (Some("pong"), _) => FrameBody::Pong {
-            ping_id: raw.id.clone().unwrap_or_default(),
-        },
+        (Some("pong"), _) => FrameBody::Pong { ping_id: raw.id.clone().unwrap_or_default() },
         (Some("shutdown"), _) => FrameBody::Shutdown,
         (_, Some(data)) if data.event_type.is_some() => decode_data(data, bot_uuid)?,
-        (Some(other), _) => FrameBody::OtherControl {
-            frame_type: other.to_owned(),
-        },
+        (Some(other), _) => FrameBody::OtherControl { frame_type: other.to_owned() },
         (None, _) => return Err(DecodeError::Unrecognised),
     };
-    Ok(Frame {
-        id: raw.id,
-        sequence: raw.sequence_number,
-        body,
-    })
+    Ok(Frame { id: raw.id, sequence: raw.sequence_number, body })
 }
 
 fn decode_data(data: RawData, bot_uuid: &str) -> Result<FrameBody, DecodeError> {
@@ -154,9 +145,7 @@ fn decode_data(data: RawData, bot_uuid: &str) -> Result<FrameBody, DecodeError> 
     match event_type.as_str() {
         "mercury.buffer_state" | "mercury.registration_status" => Ok(FrameBody::Ready),
         "conversation.activity" => {
-            let activity = data
-                .activity
-                .ok_or(DecodeError::MissingActivityField("activity"))?;
+            let activity = data.activity.ok_or(DecodeError::MissingActivityField("activity"))?;
             Ok(FrameBody::Activity(decode_activity(activity, bot_uuid)?))
         }
         _ => Ok(FrameBody::Ignored { event_type }),
@@ -165,9 +154,7 @@ fn decode_data(data: RawData, bot_uuid: &str) -> Result<FrameBody, DecodeError> 
 
 fn decode_activity(activity: RawActivity, bot_uuid: &str) -> Result<Event, DecodeError> {
     let activity_id = activity.id.ok_or(DecodeError::MissingActivityField("id"))?;
-    let verb = activity
-        .verb
-        .ok_or(DecodeError::MissingActivityField("verb"))?;
+    let verb = activity.verb.ok_or(DecodeError::MissingActivityField("verb"))?;
     let meta = ActivityMeta {
         activity_id,
         published: activity.published,
@@ -177,45 +164,27 @@ fn decode_activity(activity: RawActivity, bot_uuid: &str) -> Result<Event, Decod
     let object = activity.object;
     let object_id = object.as_ref().and_then(|o| o.id.clone());
     Ok(match verb.as_str() {
-        "cardAction" => Event::CardSubmitted {
-            meta,
-            card_message_uuid: activity.parent.and_then(|p| p.id),
-        },
+        "cardAction" => Event::CardSubmitted { meta, card_message_uuid: activity.parent.and_then(|p| p.id) },
         "add" | "leave" => {
             let member = object.and_then(person_from_object).unwrap_or_default();
             let is_bot = !member.uuid.is_empty() && member.uuid.eq_ignore_ascii_case(bot_uuid);
             if verb == "add" {
-                Event::MemberAdded {
-                    meta,
-                    member,
-                    is_bot,
-                }
+                Event::MemberAdded { meta, member, is_bot }
             } else {
-                Event::MemberRemoved {
-                    meta,
-                    member,
-                    is_bot,
-                }
+                Event::MemberRemoved { meta, member, is_bot }
             }
         }
         "create" => Event::RoomCreated { meta },
         "update" | "lock" | "unlock" => Event::RoomUpdated { meta, verb },
         "post" => Event::MessagePosted { meta },
-        "delete" => Event::MessageDeleted {
-            meta,
-            message_uuid: object_id,
-        },
+        "delete" => Event::MessageDeleted { meta, message_uuid: object_id },
         _ => Event::Unknown { meta, verb },
     })
 }
 
 fn person_from_actor(actor: RawPerson) -> Option<PersonRef> {
     let uuid = actor.entry_uuid.or(actor.id)?;
-    Some(PersonRef {
-        uuid,
-        email: actor.email_address.or(actor.entry_email),
-        display_name: actor.display_name,
-    })
+    Some(PersonRef { uuid, email: actor.email_address.or(actor.entry_email), display_name: actor.display_name })
 }
 
 fn person_from_object(object: RawObject) -> Option<PersonRef> {
@@ -223,11 +192,7 @@ fn person_from_object(object: RawObject) -> Option<PersonRef> {
         return None;
     }
     let uuid = object.entry_uuid.or(object.id)?;
-    Some(PersonRef {
-        uuid,
-        email: object.email_address.or(object.entry_email),
-        display_name: object.display_name,
-    })
+    Some(PersonRef { uuid, email: object.email_address.or(object.entry_email), display_name: object.display_name })
 }
 
 fn room_from_target(target: RawTarget) -> Option<RoomRef> {

@@ -88,12 +88,8 @@ impl Session {
     pub fn open(now: Instant, timing: Timing, token: &str) -> (Self, Action) {
         let session = Self {
             timing,
-            phase: Phase::Authorizing {
-                deadline: now + timing.ready_timeout,
-            },
-            heartbeat: Heartbeat::Idle {
-                next_ping: now + timing.ping_interval,
-            },
+            phase: Phase::Authorizing { deadline: now + timing.ready_timeout },
+            heartbeat: Heartbeat::Idle { next_ping: now + timing.ping_interval },
             pending_ping: None,
             next_sequence: None,
         };
@@ -138,9 +134,7 @@ impl Session {
                 let id = uuid::Uuid::new_v4().to_string();
                 let ping = frame::ping(&id);
                 self.pending_ping = Some(id);
-                self.heartbeat = Heartbeat::AwaitingPong {
-                    deadline: now + self.timing.pong_timeout,
-                };
+                self.heartbeat = Heartbeat::AwaitingPong { deadline: now + self.timing.pong_timeout };
                 vec![Action::Send(ping)]
             }
             _ => Vec::new(),
@@ -164,9 +158,7 @@ impl Session {
                 actions.extend(ack_id.map(Action::AckNow));
             }
             FrameBody::Activity(event) => actions.push(Action::Deliver { event, ack_id }),
-            FrameBody::Ignored { .. } | FrameBody::OtherControl { .. } => {
-                actions.extend(ack_id.map(Action::AckNow))
-            }
+            FrameBody::Ignored { .. } | FrameBody::OtherControl { .. } => actions.extend(ack_id.map(Action::AckNow)),
         }
         actions
     }
@@ -177,9 +169,7 @@ impl Session {
             tracing::debug!(ping_id, "pong for an earlier ping");
         }
         self.pending_ping = None;
-        self.heartbeat = Heartbeat::Idle {
-            next_ping: now + self.timing.ping_interval,
-        };
+        self.heartbeat = Heartbeat::Idle { next_ping: now + self.timing.ping_interval };
     }
 
     fn track_sequence(&mut self, sequence: Option<u64>) -> Option<Action> {
@@ -213,9 +203,7 @@ pub fn classify_close(code: Option<u16>, reason: &str) -> CloseClass {
     match code {
         Some(4000) => CloseClass::Replaced,
         Some(4401) => CloseClass::TokenProblem,
-        Some(code @ (4400 | 4403)) => {
-            CloseClass::Fatal(format!("Mercury closed with {code}: {reason}"))
-        }
+        Some(code @ (4400 | 4403)) => CloseClass::Fatal(format!("Mercury closed with {code}: {reason}")),
         _ => CloseClass::Reconnect,
     }
 }
@@ -239,22 +227,16 @@ mod tests {
         decode(text, BOT).unwrap()
     }
 
-    const READY: &str =
-        r#"{"id":"r1","sequenceNumber":1,"data":{"eventType":"mercury.buffer_state"}}"#;
+    const READY: &str = r#"{"id":"r1","sequenceNumber":1,"data":{"eventType":"mercury.buffer_state"}}"#;
 
     fn ready_session(t0: Instant) -> Session {
         let (mut session, _) = Session::open(t0, timing(), "tok");
-        assert_eq!(
-            session.on_frame(t0, frame(READY)),
-            vec![Action::Ready, Action::AckNow("r1".into())]
-        );
+        assert_eq!(session.on_frame(t0, frame(READY)), vec![Action::Ready, Action::AckNow("r1".into())]);
         session
     }
 
     fn sent_ping_id(actions: &[Action]) -> String {
-        let [Action::Send(text)] = actions else {
-            panic!("expected one ping, got {actions:?}")
-        };
+        let [Action::Send(text)] = actions else { panic!("expected one ping, got {actions:?}") };
         let value: serde_json::Value = serde_json::from_str(text).unwrap();
         assert_eq!(value["type"], "ping");
         value["id"].as_str().unwrap().to_owned()
@@ -277,10 +259,7 @@ mod tests {
         let (mut session, _) = Session::open(t0, timing(), "tok");
         assert_eq!(session.next_deadline(), t0 + Duration::from_secs(15));
         session.on_tick(t0 + Duration::from_secs(15));
-        assert_eq!(
-            session.on_tick(t0 + Duration::from_secs(20)),
-            vec![Action::Close(GiveUp::NotReadyInTime)]
-        );
+        assert_eq!(session.on_tick(t0 + Duration::from_secs(20)), vec![Action::Close(GiveUp::NotReadyInTime)]);
     }
 
     #[test]
@@ -290,9 +269,7 @@ mod tests {
         assert!(session.on_tick(t0 + Duration::from_secs(14)).is_empty());
         let ping_id = sent_ping_id(&session.on_tick(t0 + Duration::from_secs(15)));
         let pong = format!(r#"{{"id":"{ping_id}","type":"pong"}}"#);
-        assert!(session
-            .on_frame(t0 + Duration::from_secs(16), frame(&pong))
-            .is_empty());
+        assert!(session.on_frame(t0 + Duration::from_secs(16), frame(&pong)).is_empty());
         // The next ping is due 15 s after the pong, not after the ping.
         assert!(session.on_tick(t0 + Duration::from_secs(30)).is_empty());
         sent_ping_id(&session.on_tick(t0 + Duration::from_secs(31)));
@@ -304,10 +281,7 @@ mod tests {
         let mut session = ready_session(t0);
         sent_ping_id(&session.on_tick(t0 + Duration::from_secs(15)));
         assert!(session.on_tick(t0 + Duration::from_secs(28)).is_empty());
-        assert_eq!(
-            session.on_tick(t0 + Duration::from_secs(29)),
-            vec![Action::Close(GiveUp::PongTimeout)]
-        );
+        assert_eq!(session.on_tick(t0 + Duration::from_secs(29)), vec![Action::Close(GiveUp::PongTimeout)]);
     }
 
     #[test]
@@ -316,9 +290,7 @@ mod tests {
         let mut session = ready_session(t0);
         let text = r#"{"id":"f2","sequenceNumber":2,"data":{"eventType":"conversation.activity","activity":{"id":"a","verb":"create"}}}"#;
         let actions = session.on_frame(t0, frame(text));
-        let [Action::Deliver { event, ack_id }] = actions.as_slice() else {
-            panic!("{actions:?}")
-        };
+        let [Action::Deliver { event, ack_id }] = actions.as_slice() else { panic!("{actions:?}") };
         assert_eq!(event.activity_id(), "a");
         assert_eq!(ack_id.as_deref(), Some("f2"));
     }
@@ -330,13 +302,7 @@ mod tests {
         let typing = r#"{"id":"f5","sequenceNumber":5,"data":{"eventType":"status.start_typing"}}"#;
         assert_eq!(
             session.on_frame(t0, frame(typing)),
-            vec![
-                Action::SequenceGap {
-                    expected: 2,
-                    got: 5
-                },
-                Action::AckNow("f5".into())
-            ]
+            vec![Action::SequenceGap { expected: 2, got: 5 }, Action::AckNow("f5".into())]
         );
     }
 
@@ -344,10 +310,7 @@ mod tests {
     fn shutdown_asks_for_a_handover() {
         let t0 = Instant::now();
         let mut session = ready_session(t0);
-        assert_eq!(
-            session.on_frame(t0, frame(r#"{"type":"shutdown"}"#)),
-            vec![Action::Handover]
-        );
+        assert_eq!(session.on_frame(t0, frame(r#"{"type":"shutdown"}"#)), vec![Action::Handover]);
     }
 
     #[test]
@@ -355,14 +318,9 @@ mod tests {
         assert_eq!(classify_close(Some(1000), "idle"), CloseClass::Reconnect);
         assert_eq!(classify_close(Some(1006), ""), CloseClass::Reconnect);
         assert_eq!(classify_close(None, ""), CloseClass::Reconnect);
-        assert_eq!(
-            classify_close(Some(4001), "shutdown"),
-            CloseClass::Reconnect
-        );
+        assert_eq!(classify_close(Some(4001), "shutdown"), CloseClass::Reconnect);
         assert_eq!(classify_close(Some(4000), "replaced"), CloseClass::Replaced);
         assert_eq!(classify_close(Some(4401), ""), CloseClass::TokenProblem);
-        assert!(
-            matches!(classify_close(Some(4403), "not entitled"), CloseClass::Fatal(m) if m.contains("4403"))
-        );
+        assert!(matches!(classify_close(Some(4403), "not entitled"), CloseClass::Fatal(m) if m.contains("4403")));
     }
 }

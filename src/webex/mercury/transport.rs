@@ -21,10 +21,7 @@ pub enum TransportError {
     #[error(transparent)]
     Proxy(#[from] ProxyError),
     #[error("cannot connect to {target}: {source}")]
-    Connect {
-        target: String,
-        source: std::io::Error,
-    },
+    Connect { target: String, source: std::io::Error },
     #[error("websocket handshake failed: {0}")]
     Handshake(String),
 }
@@ -40,51 +37,26 @@ pub struct Dialer {
 impl Dialer {
     pub async fn open(&self, web_socket_url: &str) -> Result<Socket, TransportError> {
         let url = mercury_url(web_socket_url, chrono::Utc::now().timestamp_millis())?;
-        let host = url
-            .host_str()
-            .ok_or_else(|| TransportError::BadUrl(web_socket_url.into()))?
-            .to_owned();
+        let host = url.host_str().ok_or_else(|| TransportError::BadUrl(web_socket_url.into()))?.to_owned();
         let port = url.port_or_known_default().unwrap_or(443);
         let stream = match proxy::for_target(&url, self.proxy.as_deref())? {
             Some(spec) => self.via_proxy(&spec, &host, port).await?,
             None => TcpStream::connect((host.as_str(), port))
                 .await
-                .map_err(|source| TransportError::Connect {
-                    target: format!("{host}:{port}"),
-                    source,
-                })?,
+                .map_err(|source| TransportError::Connect { target: format!("{host}:{port}"), source })?,
         };
         let _ = stream.set_nodelay(true);
-        let request = url
-            .as_str()
-            .into_client_request()
-            .map_err(|e| TransportError::BadUrl(e.to_string()))?;
+        let request = url.as_str().into_client_request().map_err(|e| TransportError::BadUrl(e.to_string()))?;
         let connector = Connector::Rustls(self.tls.clone());
-        match tokio_tungstenite::client_async_tls_with_config(
-            request,
-            stream,
-            None,
-            Some(connector),
-        )
-        .await
-        {
+        match tokio_tungstenite::client_async_tls_with_config(request, stream, None, Some(connector)).await {
             Ok((socket, _response)) => Ok(socket),
-            Err(tungstenite::Error::Http(response)) if response.status() == 404 => {
-                Err(TransportError::Stale)
-            }
-            Err(tungstenite::Error::Http(response)) => {
-                Err(TransportError::Refused(response.status().as_u16()))
-            }
+            Err(tungstenite::Error::Http(response)) if response.status() == 404 => Err(TransportError::Stale),
+            Err(tungstenite::Error::Http(response)) => Err(TransportError::Refused(response.status().as_u16())),
             Err(other) => Err(TransportError::Handshake(other.to_string())),
         }
     }
 
-    async fn via_proxy(
-        &self,
-        spec: &ProxySpec,
-        host: &str,
-        port: u16,
-    ) -> Result<TcpStream, TransportError> {
+    async fn via_proxy(&self, spec: &ProxySpec, host: &str, port: u16) -> Result<TcpStream, TransportError> {
         tracing::debug!(proxy = %spec.display(), "opening the websocket through the proxy");
         Ok(proxy::tunnel(spec, host, port).await?)
     }
@@ -92,18 +64,14 @@ impl Dialer {
 
 /// `webSocketUrl` plus the query parameters Webex's clients send.
 pub fn mercury_url(web_socket_url: &str, now_ms: i64) -> Result<Url, TransportError> {
-    let mut url =
-        Url::parse(web_socket_url).map_err(|_| TransportError::BadUrl(web_socket_url.into()))?;
+    let mut url = Url::parse(web_socket_url).map_err(|_| TransportError::BadUrl(web_socket_url.into()))?;
     if !matches!(url.scheme(), "ws" | "wss") {
         return Err(TransportError::BadUrl(web_socket_url.into()));
     }
     let kept: Vec<(String, String)> = url
         .query_pairs()
         .filter(|(k, _)| {
-            !matches!(
-                k.as_ref(),
-                "outboundWireFormat" | "bufferStates" | "aliasHttpStatus" | "clientTimestamp"
-            )
+            !matches!(k.as_ref(), "outboundWireFormat" | "bufferStates" | "aliasHttpStatus" | "clientTimestamp")
         })
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
@@ -123,11 +91,8 @@ mod tests {
 
     #[test]
     fn adds_the_documented_parameters_once() {
-        let url = mercury_url(
-            "wss://mercury.example/v1/apps/wx2/registrations/r/messages?bufferStates=false&x=1",
-            42,
-        )
-        .unwrap();
+        let url = mercury_url("wss://mercury.example/v1/apps/wx2/registrations/r/messages?bufferStates=false&x=1", 42)
+            .unwrap();
         assert_eq!(
             url.query(),
             Some("x=1&outboundWireFormat=text&bufferStates=true&aliasHttpStatus=true&clientTimestamp=42")

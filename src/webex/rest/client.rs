@@ -9,8 +9,7 @@ use super::paging;
 use super::retry::RetryPolicy;
 use super::transport::Transport;
 use super::types::{
-    AttachmentAction, Items, Membership, Message, MessageEdit, NewMessage, Person, PersonFilter,
-    Room, RoomQuery,
+    AttachmentAction, Items, Membership, Message, MessageEdit, NewMessage, Person, PersonFilter, Room, RoomQuery,
 };
 use crate::secret::SharedSecret;
 
@@ -42,10 +41,7 @@ impl RestClient {
                 "api_url {api_url:?} must be an http(s) URL such as {DEFAULT_API_URL}"
             )));
         }
-        Ok(Self {
-            transport: Transport::new(http, token, policy),
-            base,
-        })
+        Ok(Self { transport: Transport::new(http, token, policy), base })
     }
 
     pub fn transport(&self) -> &Transport {
@@ -89,10 +85,7 @@ impl RestClient {
         if let Some(sort) = query.sort_by {
             params.push(("sortBy".to_string(), sort.as_str().to_string()));
         }
-        params.push((
-            "max".to_string(),
-            query.page_size.clamp(1, 1000).to_string(),
-        ));
+        params.push(("max".to_string(), query.page_size.clamp(1, 1000).to_string()));
         self.list_all(&["rooms"], params).await
     }
 
@@ -101,11 +94,7 @@ impl RestClient {
     }
 
     /// Members of a room (optionally only one person), across all pages.
-    pub async fn memberships(
-        &self,
-        room_id: &str,
-        person: Option<PersonFilter>,
-    ) -> Result<Vec<Membership>, RestError> {
+    pub async fn memberships(&self, room_id: &str, person: Option<PersonFilter>) -> Result<Vec<Membership>, RestError> {
         let mut params = vec![("roomId".to_string(), room_id.to_string())];
         match person {
             Some(PersonFilter::Id(id)) => params.push(("personId".to_string(), id)),
@@ -131,12 +120,7 @@ impl RestClient {
             match paging::next_page_url(&page.headers, &url, &params) {
                 Ok(Some(next)) => url = next,
                 Ok(None) => return Ok(all),
-                Err(message) => {
-                    return Err(RestError::Decode {
-                        what: "Link header",
-                        message,
-                    })
-                }
+                Err(message) => return Err(RestError::Decode { what: "Link header", message }),
             }
         }
         tracing::warn!(pages = MAX_PAGES, "Webex listing stopped: too many pages");
@@ -149,11 +133,7 @@ impl RestClient {
         msg.validate()?;
         let url = self.endpoint(&["messages"]);
         let body = NewMessageBody::from(msg);
-        Ok(self
-            .transport
-            .send::<Message, _>(Method::POST, url.as_str(), Some(&body))
-            .await?
-            .body)
+        Ok(self.transport.send::<Message, _>(Method::POST, url.as_str(), Some(&body)).await?.body)
     }
 
     pub async fn message(&self, id: &str) -> Result<Message, RestError> {
@@ -165,22 +145,15 @@ impl RestClient {
         edit.validate()?;
         let url = self.endpoint(&["messages", id]);
         let body = EditBody::from(edit);
-        Ok(self
-            .transport
-            .send::<Message, _>(Method::PUT, url.as_str(), Some(&body))
-            .await?
-            .body)
+        Ok(self.transport.send::<Message, _>(Method::PUT, url.as_str(), Some(&body)).await?.body)
     }
 
     pub async fn delete_message(&self, id: &str) -> Result<(), RestError> {
-        self.transport
-            .delete(self.endpoint(&["messages", id]).as_str())
-            .await
+        self.transport.delete(self.endpoint(&["messages", id]).as_str()).await
     }
 
     pub async fn attachment_action(&self, id: &str) -> Result<AttachmentAction, RestError> {
-        self.get(self.endpoint(&["attachment", "actions", id]))
-            .await
+        self.get(self.endpoint(&["attachment", "actions", id])).await
     }
 }
 
@@ -190,26 +163,15 @@ mod tests {
     use crate::secret::Secret;
 
     fn client(base: &str) -> Result<RestClient, RestError> {
-        RestClient::new(
-            reqwest::Client::new(),
-            base,
-            SharedSecret::new(Secret::new("t")),
-            RetryPolicy::default(),
-        )
+        RestClient::new(reqwest::Client::new(), base, SharedSecret::new(Secret::new("t")), RetryPolicy::default())
     }
 
     #[test]
     fn endpoints_are_built_under_the_base_path() {
         let c = client("http://127.0.0.1:1/v1/").expect("client");
-        assert_eq!(
-            c.endpoint(&["messages", "a/b c"]).as_str(),
-            "http://127.0.0.1:1/v1/messages/a%2Fb%20c"
-        );
+        assert_eq!(c.endpoint(&["messages", "a/b c"]).as_str(), "http://127.0.0.1:1/v1/messages/a%2Fb%20c");
         let c = client(DEFAULT_API_URL).expect("client");
-        assert_eq!(
-            c.endpoint(&["people", "me"]).as_str(),
-            "https://webexapis.com/v1/people/me"
-        );
+        assert_eq!(c.endpoint(&["people", "me"]).as_str(), "https://webexapis.com/v1/people/me");
     }
 
     #[test]

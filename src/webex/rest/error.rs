@@ -23,51 +23,24 @@ pub enum RetryKind {
 #[derive(Debug, thiserror::Error)]
 pub enum RestError {
     #[error("Webex rejected the bot token (401): {message}{}", tid(tracking_id))]
-    Unauthorized {
-        message: String,
-        tracking_id: Option<String>,
-    },
+    Unauthorized { message: String, tracking_id: Option<String> },
     #[error("Webex refused the request (403): {message}{}", tid(tracking_id))]
-    Forbidden {
-        message: String,
-        tracking_id: Option<String>,
-    },
-    #[error(
-        "not found (404) — the bot may not be in that room: {message}{}",
-        tid(tracking_id)
-    )]
-    NotFound {
-        message: String,
-        tracking_id: Option<String>,
-    },
+    Forbidden { message: String, tracking_id: Option<String> },
+    #[error("not found (404) — the bot may not be in that room: {message}{}", tid(tracking_id))]
+    NotFound { message: String, tracking_id: Option<String> },
     #[error(
         "Webex is rate limiting the bot (429): still limited after retrying, \
          asked to wait {}s{}",
         retry_after.as_secs(),
         tid(tracking_id)
     )]
-    RateLimited {
-        retry_after: Duration,
-        tracking_id: Option<String>,
-    },
+    RateLimited { retry_after: Duration, tracking_id: Option<String> },
     #[error("the resource is locked (423): {message}{}", tid(tracking_id))]
-    Locked {
-        retry_after: Option<Duration>,
-        message: String,
-        tracking_id: Option<String>,
-    },
+    Locked { retry_after: Option<Duration>, message: String, tracking_id: Option<String> },
     #[error("Webex rejected the request ({status}): {message}{}", tid(tracking_id))]
-    BadRequest {
-        status: u16,
-        message: String,
-        tracking_id: Option<String>,
-    },
+    BadRequest { status: u16, message: String, tracking_id: Option<String> },
     #[error("Webex server error ({status}): {message}{}", tid(tracking_id))]
-    Server {
-        status: u16,
-        message: String,
-        tracking_id: Option<String>,
-    },
+    Server { status: u16, message: String, tracking_id: Option<String> },
     #[error("cannot reach Webex{}: {message}", if *sent { " (the request may have arrived)" } else { "" })]
     Network { message: String, sent: bool },
     #[error("unexpected answer from Webex for {what}: {message}")]
@@ -89,16 +62,9 @@ impl RestError {
     pub fn retry_kind(&self) -> RetryKind {
         match self {
             RestError::Network { .. } => RetryKind::Network,
-            RestError::RateLimited { retry_after, .. } => RetryKind::Transient {
-                retry_after: Some(*retry_after),
-            },
-            RestError::Locked { retry_after, .. } => RetryKind::Transient {
-                retry_after: *retry_after,
-            },
-            RestError::Server {
-                status: 500 | 502 | 503 | 504,
-                ..
-            } => RetryKind::Transient { retry_after: None },
+            RestError::RateLimited { retry_after, .. } => RetryKind::Transient { retry_after: Some(*retry_after) },
+            RestError::Locked { retry_after, .. } => RetryKind::Transient { retry_after: *retry_after },
+            RestError::Server { status: 500 | 502 | 503 | 504, .. } => RetryKind::Transient { retry_after: None },
             _ => RetryKind::Permanent,
         }
     }
@@ -111,9 +77,7 @@ impl RestError {
             RestError::NotFound { .. } => Some(404),
             RestError::RateLimited { .. } => Some(429),
             RestError::Locked { .. } => Some(423),
-            RestError::BadRequest { status, .. } | RestError::Server { status, .. } => {
-                Some(*status)
-            }
+            RestError::BadRequest { status, .. } | RestError::Server { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -144,37 +108,13 @@ impl RestError {
         let message = parsed.message;
         let tracking_id = header_tracking_id.or(parsed.tracking_id);
         match status {
-            401 => RestError::Unauthorized {
-                message,
-                tracking_id,
-            },
-            403 => RestError::Forbidden {
-                message,
-                tracking_id,
-            },
-            404 => RestError::NotFound {
-                message,
-                tracking_id,
-            },
-            423 => RestError::Locked {
-                retry_after,
-                message,
-                tracking_id,
-            },
-            429 => RestError::RateLimited {
-                retry_after: retry_after.unwrap_or_default(),
-                tracking_id,
-            },
-            500..=599 => RestError::Server {
-                status,
-                message,
-                tracking_id,
-            },
-            _ => RestError::BadRequest {
-                status,
-                message,
-                tracking_id,
-            },
+            401 => RestError::Unauthorized { message, tracking_id },
+            403 => RestError::Forbidden { message, tracking_id },
+            404 => RestError::NotFound { message, tracking_id },
+            423 => RestError::Locked { retry_after, message, tracking_id },
+            429 => RestError::RateLimited { retry_after: retry_after.unwrap_or_default(), tracking_id },
+            500..=599 => RestError::Server { status, message, tracking_id },
+            _ => RestError::BadRequest { status, message, tracking_id },
         }
     }
 }
@@ -218,15 +158,9 @@ impl ErrorBody {
                 _ if !described.is_empty() => described,
                 _ => excerpt(body),
             };
-            return ErrorBody {
-                message,
-                tracking_id: wire.tracking_id,
-            };
+            return ErrorBody { message, tracking_id: wire.tracking_id };
         }
-        ErrorBody {
-            message: excerpt(body),
-            tracking_id: None,
-        }
+        ErrorBody { message: excerpt(body), tracking_id: None }
     }
 }
 
@@ -254,10 +188,7 @@ mod tests {
     fn webex_error_body_gives_message_and_tracking_id() {
         let body = ErrorBody::parse(NOT_FOUND.as_bytes());
         assert_eq!(body.message, "Could not find a room with provided ID.");
-        assert_eq!(
-            body.tracking_id.as_deref(),
-            Some("ROUTER_674474D0-4D3A-01BB-0C5A-0AFA6F2E0C5A")
-        );
+        assert_eq!(body.tracking_id.as_deref(), Some("ROUTER_674474D0-4D3A-01BB-0C5A-0AFA6F2E0C5A"));
     }
 
     #[test]
@@ -291,25 +222,15 @@ mod tests {
     fn statuses_map_to_variants_and_retry_kinds() {
         let e = |s| RestError::from_status(s, b"{}", None, Some(Duration::from_secs(3)));
         assert!(matches!(e(401), RestError::Unauthorized { .. }));
-        assert!(e(401)
-            .to_string()
-            .starts_with("Webex rejected the bot token (401)"));
+        assert!(e(401).to_string().starts_with("Webex rejected the bot token (401)"));
         assert!(matches!(e(403), RestError::Forbidden { .. }));
         assert!(matches!(e(409), RestError::BadRequest { status: 409, .. }));
-        assert_eq!(
-            e(429).retry_kind(),
-            RetryKind::Transient {
-                retry_after: Some(Duration::from_secs(3))
-            }
-        );
+        assert_eq!(e(429).retry_kind(), RetryKind::Transient { retry_after: Some(Duration::from_secs(3)) });
         assert!(matches!(e(423).retry_kind(), RetryKind::Transient { .. }));
         assert!(matches!(e(502).retry_kind(), RetryKind::Transient { .. }));
         assert_eq!(e(501).retry_kind(), RetryKind::Permanent);
         assert_eq!(e(400).retry_kind(), RetryKind::Permanent);
-        let net = RestError::Network {
-            message: "refused".into(),
-            sent: false,
-        };
+        let net = RestError::Network { message: "refused".into(), sent: false };
         assert_eq!(net.retry_kind(), RetryKind::Network);
         assert_eq!(net.status(), None);
     }

@@ -9,8 +9,7 @@ use super::*;
 use crate::secret::Secret;
 
 const ME: &str = include_str!("../../../tests/fixtures/frames/rest-people-me.json");
-const CARD_MESSAGE: &str =
-    include_str!("../../../tests/fixtures/frames/rest-message-created-card.json");
+const CARD_MESSAGE: &str = include_str!("../../../tests/fixtures/frames/rest-message-created-card.json");
 const NOT_FOUND: &str = include_str!("../../../tests/fixtures/frames/rest-error-404-room.json");
 
 fn card_message() -> NewMessage {
@@ -29,10 +28,7 @@ async fn waits_for_retry_after_on_429_then_succeeds() {
     server.script(
         "GET",
         "/v1/people/me",
-        vec![
-            Canned::json(429, "{}").header("Retry-After", "1"),
-            Canned::json(200, ME),
-        ],
+        vec![Canned::json(429, "{}").header("Retry-After", "1"), Canned::json(200, ME)],
     );
     let started = Instant::now();
     let me = client(&server, fast_policy()).me().await.expect("me");
@@ -60,29 +56,16 @@ async fn rate_limit_that_persists_gives_up_after_the_budget() {
 async fn post_is_not_retried_on_500() {
     let server = MockServer::start().await;
     server.script("POST", "/v1/messages", vec![Canned::json(500, "oops")]);
-    let err = client(&server, fast_policy())
-        .create_message(&card_message())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, RestError::Server { status: 500, .. }),
-        "{err:?}"
-    );
+    let err = client(&server, fast_policy()).create_message(&card_message()).await.unwrap_err();
+    assert!(matches!(err, RestError::Server { status: 500, .. }), "{err:?}");
     assert_eq!(server.count("POST", "/v1/messages"), 1);
 }
 
 #[tokio::test]
 async fn post_is_retried_on_503_and_sends_the_card() {
     let server = MockServer::start().await;
-    server.script(
-        "POST",
-        "/v1/messages",
-        vec![Canned::json(503, "{}"), Canned::json(200, CARD_MESSAGE)],
-    );
-    let msg = client(&server, fast_policy())
-        .create_message(&card_message())
-        .await
-        .expect("posted");
+    server.script("POST", "/v1/messages", vec![Canned::json(503, "{}"), Canned::json(200, CARD_MESSAGE)]);
+    let msg = client(&server, fast_policy()).create_message(&card_message()).await.expect("posted");
     assert!(msg.card.is_some());
     let calls = server.calls();
     assert_eq!(calls.len(), 2);
@@ -96,16 +79,10 @@ async fn post_timing_out_after_sending_is_not_retried() {
     let server = MockServer::start().await;
     let slow = Canned::json(200, CARD_MESSAGE).delayed(Duration::from_secs(5));
     server.script("POST", "/v1/messages", vec![slow]);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_millis(200))
-        .build()
-        .expect("http");
+    let http = reqwest::Client::builder().timeout(Duration::from_millis(200)).build().expect("http");
     let rest = RestClient::new(http, &server.url("/v1"), token(), fast_policy()).expect("client");
     let err = rest.create_message(&card_message()).await.unwrap_err();
-    assert!(
-        matches!(err, RestError::Network { sent: true, .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, RestError::Network { sent: true, .. }), "{err:?}");
     assert_eq!(server.count("POST", "/v1/messages"), 1);
 }
 
@@ -116,13 +93,9 @@ async fn post_that_cannot_connect_reports_unsent() {
         listener.local_addr().expect("addr").port()
     };
     let base = format!("http://127.0.0.1:{port}/v1");
-    let rest =
-        RestClient::new(reqwest::Client::new(), &base, token(), fast_policy()).expect("client");
+    let rest = RestClient::new(reqwest::Client::new(), &base, token(), fast_policy()).expect("client");
     let err = rest.create_message(&card_message()).await.unwrap_err();
-    assert!(
-        matches!(err, RestError::Network { sent: false, .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, RestError::Network { sent: false, .. }), "{err:?}");
     assert_eq!(err.retry_kind(), RetryKind::Network);
 }
 
@@ -130,11 +103,7 @@ async fn post_that_cannot_connect_reports_unsent() {
 async fn get_is_retried_on_502() {
     let server = MockServer::start().await;
     let bad = Canned::json(502, "<html>Bad Gateway</html>");
-    server.script(
-        "GET",
-        "/v1/people/me",
-        vec![bad.clone(), bad, Canned::json(200, ME)],
-    );
+    server.script("GET", "/v1/people/me", vec![bad.clone(), bad, Canned::json(200, ME)]);
     client(&server, fast_policy()).me().await.expect("me");
     assert_eq!(server.count("GET", "/v1/people/me"), 3);
 }
@@ -169,13 +138,8 @@ async fn token_is_read_per_request() {
     let server = MockServer::start().await;
     server.script("GET", "/v1/people/me", vec![Canned::json(200, ME)]);
     let shared = token();
-    let rest = RestClient::new(
-        reqwest::Client::new(),
-        &server.url("/v1"),
-        shared.clone(),
-        fast_policy(),
-    )
-    .expect("client");
+    let rest =
+        RestClient::new(reqwest::Client::new(), &server.url("/v1"), shared.clone(), fast_policy()).expect("client");
     rest.me().await.expect("first");
     shared.set(Secret::new("rotated"));
     rest.me().await.expect("second");
@@ -184,10 +148,7 @@ async fn token_is_read_per_request() {
 }
 
 fn rooms_page(ids: &[&str]) -> String {
-    let items: Vec<_> = ids
-        .iter()
-        .map(|id| json!({"id": id, "title": id, "type": "group"}))
-        .collect();
+    let items: Vec<_> = ids.iter().map(|id| json!({"id": id, "title": id, "type": "group"})).collect();
     json!({ "items": items }).to_string()
 }
 
@@ -209,28 +170,15 @@ async fn rooms_follow_links_and_readd_dropped_params() {
             Canned::json(200, rooms_page(&["d"])),
         ],
     );
-    let query = RoomQuery {
-        room_type: Some(RoomType::Group),
-        sort_by: Some(RoomSort::LastActivity),
-        page_size: 1000,
-    };
-    let rooms = client(&server, fast_policy())
-        .rooms(&query)
-        .await
-        .expect("rooms");
+    let query = RoomQuery { room_type: Some(RoomType::Group), sort_by: Some(RoomSort::LastActivity), page_size: 1000 };
+    let rooms = client(&server, fast_policy()).rooms(&query).await.expect("rooms");
     let ids: Vec<_> = rooms.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["a", "b", "c", "d"]);
     let queries: Vec<String> = server.calls().into_iter().filter_map(|c| c.query).collect();
     assert_eq!(queries.len(), 3);
     assert_eq!(queries[0], "type=group&sortBy=lastactivity&max=1000");
-    assert_eq!(
-        queries[1],
-        "cursor=2&type=group&sortBy=lastactivity&max=1000"
-    );
-    assert_eq!(
-        queries[2],
-        "cursor=3&max=1000&type=group&sortBy=lastactivity"
-    );
+    assert_eq!(queries[1], "cursor=2&type=group&sortBy=lastactivity&max=1000");
+    assert_eq!(queries[2], "cursor=3&max=1000&type=group&sortBy=lastactivity");
 }
 
 #[tokio::test]
@@ -238,22 +186,11 @@ async fn memberships_and_attachment_actions_decode() {
     let server = MockServer::start().await;
     let members = json!({"items": [{"id": "M", "roomId": "R", "personId": "P",
         "personEmail": "ana@example.com", "isModerator": true, "roomType": "direct"}]});
-    server.script(
-        "GET",
-        "/v1/memberships",
-        vec![Canned::json(200, members.to_string())],
-    );
+    server.script("GET", "/v1/memberships", vec![Canned::json(200, members.to_string())]);
     let action = json!({"id": "A", "messageId": "M", "personId": "P", "inputs": {"n": 1}});
-    server.script(
-        "GET",
-        "/v1/attachment/actions/A",
-        vec![Canned::json(200, action.to_string())],
-    );
+    server.script("GET", "/v1/attachment/actions/A", vec![Canned::json(200, action.to_string())]);
     let rest = client(&server, fast_policy());
-    let found = rest
-        .memberships("R", Some(PersonFilter::Email("ana@example.com".into())))
-        .await
-        .expect("memberships");
+    let found = rest.memberships("R", Some(PersonFilter::Email("ana@example.com".into()))).await.expect("memberships");
     assert_eq!(found[0].room_type, Some(RoomType::Direct));
     assert!(found[0].is_moderator);
     let query = server.calls()[0].query.clone().unwrap_or_default();

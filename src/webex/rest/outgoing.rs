@@ -7,9 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::error::RestError;
-use super::types::{
-    Destination, MessageEdit, NewMessage, OutAttachment, ADAPTIVE_CARD, MAX_TEXT_BYTES,
-};
+use super::types::{Destination, MessageEdit, NewMessage, OutAttachment, ADAPTIVE_CARD, MAX_TEXT_BYTES};
 
 impl NewMessage {
     /// Rules Webex enforces: a non-empty destination, `text` or `markdown`
@@ -46,19 +44,13 @@ fn validate_text(text: &Option<String>, markdown: &Option<String>) -> Result<(),
     for (field, value) in [("text", text), ("markdown", markdown)] {
         if let Some(v) = value {
             if v.len() > MAX_TEXT_BYTES {
-                return Err(invalid(
-                    field,
-                    format!("{} bytes, Webex accepts at most {MAX_TEXT_BYTES}", v.len()),
-                ));
+                return Err(invalid(field, format!("{} bytes, Webex accepts at most {MAX_TEXT_BYTES}", v.len())));
             }
         }
     }
     let present = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
     if !present(text) && !present(markdown) {
-        return Err(invalid(
-            "text",
-            "text or markdown is required (it is also the fallback for cards)".into(),
-        ));
+        return Err(invalid("text", "text or markdown is required (it is also the fallback for cards)".into()));
     }
     Ok(())
 }
@@ -132,12 +124,7 @@ impl<'a> From<&'a MessageEdit> for EditBody<'a> {
 }
 
 fn attachments(card: Option<&Value>) -> Vec<OutAttachment<'_>> {
-    card.map(|content| OutAttachment {
-        content_type: ADAPTIVE_CARD,
-        content,
-    })
-    .into_iter()
-    .collect()
+    card.map(|content| OutAttachment { content_type: ADAPTIVE_CARD, content }).into_iter().collect()
 }
 
 #[cfg(test)]
@@ -177,10 +164,7 @@ mod tests {
             ..message()
         };
         let body = serde_json::to_value(NewMessageBody::from(&dm)).expect("json");
-        assert_eq!(
-            body,
-            json!({"toPersonEmail": "a@b.c", "text": "fallback", "parentId": "P"})
-        );
+        assert_eq!(body, json!({"toPersonEmail": "a@b.c", "text": "fallback", "parentId": "P"}));
     }
 
     #[test]
@@ -202,45 +186,15 @@ mod tests {
     #[test]
     fn validation_names_the_field() {
         assert!(message().validate().is_ok());
-        let at_limit = NewMessage {
-            text: Some("é".repeat(MAX_TEXT_BYTES / 2)),
-            ..message()
-        };
+        let at_limit = NewMessage { text: Some("é".repeat(MAX_TEXT_BYTES / 2)), ..message() };
         assert!(at_limit.validate().is_ok());
-        let long_markdown = NewMessage {
-            markdown: Some("x".repeat(MAX_TEXT_BYTES + 1)),
-            ..message()
-        };
+        let long_markdown = NewMessage { markdown: Some("x".repeat(MAX_TEXT_BYTES + 1)), ..message() };
         let err = long_markdown.validate().unwrap_err();
-        assert!(
-            matches!(
-                err,
-                RestError::Invalid {
-                    field: "markdown",
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, RestError::Invalid { field: "markdown", .. }), "{err}");
         assert!(err.to_string().contains("7440 bytes"), "{err}");
-        let no_text = NewMessage {
-            text: None,
-            ..message()
-        };
-        assert!(matches!(
-            no_text.validate(),
-            Err(RestError::Invalid { field: "text", .. })
-        ));
-        let nowhere = NewMessage {
-            to: Destination::PersonId(" ".into()),
-            ..message()
-        };
-        assert!(matches!(
-            nowhere.validate(),
-            Err(RestError::Invalid {
-                field: "toPersonId",
-                ..
-            })
-        ));
+        let no_text = NewMessage { text: None, ..message() };
+        assert!(matches!(no_text.validate(), Err(RestError::Invalid { field: "text", .. })));
+        let nowhere = NewMessage { to: Destination::PersonId(" ".into()), ..message() };
+        assert!(matches!(nowhere.validate(), Err(RestError::Invalid { field: "toPersonId", .. })));
     }
 }

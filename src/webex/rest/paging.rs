@@ -46,9 +46,7 @@ fn rels_of(params: &str) -> Vec<String> {
         .split([';', ','])
         .filter_map(|p| {
             let (key, value) = p.split_once('=')?;
-            key.trim()
-                .eq_ignore_ascii_case("rel")
-                .then(|| value.trim().trim_matches('"').to_string())
+            key.trim().eq_ignore_ascii_case("rel").then(|| value.trim().trim_matches('"').to_string())
         })
         .flat_map(|v| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
         .collect()
@@ -57,10 +55,7 @@ fn rels_of(params: &str) -> Vec<String> {
 /// Adds each of `ours` whose key `next` lacks (keys `next` has are left as is).
 pub fn readd_params(next: &mut Url, ours: &[(String, String)]) {
     let present: Vec<String> = next.query_pairs().map(|(k, _)| k.into_owned()).collect();
-    let missing: Vec<&(String, String)> = ours
-        .iter()
-        .filter(|(k, _)| !present.iter().any(|p| p == k))
-        .collect();
+    let missing: Vec<&(String, String)> = ours.iter().filter(|(k, _)| !present.iter().any(|p| p == k)).collect();
     if missing.is_empty() {
         return;
     }
@@ -72,22 +67,13 @@ pub fn readd_params(next: &mut Url, ours: &[(String, String)]) {
 
 /// The next page to fetch after `current`, resolved against it, with our own
 /// parameters re-added. `Err` names a link that may not be followed.
-pub fn next_page_url(
-    headers: &HeaderMap,
-    current: &Url,
-    ours: &[(String, String)],
-) -> Result<Option<Url>, String> {
+pub fn next_page_url(headers: &HeaderMap, current: &Url, ours: &[(String, String)]) -> Result<Option<Url>, String> {
     let Some(target) = link_targets(headers, "next").into_iter().next() else {
         return Ok(None);
     };
-    let mut next = current
-        .join(&target)
-        .map_err(|e| format!("unreadable next link {target:?}: {e}"))?;
+    let mut next = current.join(&target).map_err(|e| format!("unreadable next link {target:?}: {e}"))?;
     if next.origin() != current.origin() {
-        return Err(format!(
-            "next link {target:?} leaves {}",
-            current.origin().ascii_serialization()
-        ));
+        return Err(format!("next link {target:?} leaves {}", current.origin().ascii_serialization()));
     }
     readd_params(&mut next, ours);
     Ok(Some(next))
@@ -111,10 +97,7 @@ mod tests {
         let value = r#"<https://x/v1/rooms?cursor=a,b>; rel="next" , <https://x/v1/rooms?c=0>;rel=first,< https://x/v1/rooms?c=9 > ; title="z"; REL="prev last""#;
         let entries = parse_link_header(value);
         assert_eq!(entries.len(), 3);
-        assert_eq!(
-            entries[0],
-            ("https://x/v1/rooms?cursor=a,b".into(), vec!["next".into()])
-        );
+        assert_eq!(entries[0], ("https://x/v1/rooms?cursor=a,b".into(), vec!["next".into()]));
         assert_eq!(entries[1].1, vec!["first".to_string()]);
         assert_eq!(entries[2].0, "https://x/v1/rooms?c=9");
         assert_eq!(entries[2].1, vec!["prev".to_string(), "last".to_string()]);
@@ -122,20 +105,14 @@ mod tests {
 
     #[test]
     fn finds_next_across_several_headers() {
-        let map = headers(&[
-            r#"<https://x/a>; rel="prev""#,
-            r#"<https://x/b>; rel="Next""#,
-        ]);
+        let map = headers(&[r#"<https://x/a>; rel="prev""#, r#"<https://x/b>; rel="Next""#]);
         assert_eq!(link_targets(&map, "next"), vec!["https://x/b".to_string()]);
         assert!(link_targets(&headers(&["garbage"]), "next").is_empty());
         assert!(link_targets(&headers(&["<unterminated; rel=next"]), "next").is_empty());
     }
 
     fn ours() -> Vec<(String, String)> {
-        vec![
-            ("type".into(), "group".into()),
-            ("max".into(), "1000".into()),
-        ]
+        vec![("type".into(), "group".into()), ("max".into(), "1000".into())]
     }
 
     #[test]
@@ -145,11 +122,7 @@ mod tests {
         let pairs: Vec<(String, String)> = next.query_pairs().into_owned().collect();
         assert_eq!(
             pairs,
-            vec![
-                ("cursor".into(), "abc".into()),
-                ("max".into(), "50".into()),
-                ("type".into(), "group".into()),
-            ]
+            vec![("cursor".into(), "abc".into()), ("max".into(), "50".into()), ("type".into(), "group".into()),]
         );
     }
 
@@ -157,18 +130,10 @@ mod tests {
     fn next_page_is_resolved_and_confined_to_our_host() {
         let current = Url::parse("http://127.0.0.1:9/v1/rooms?type=group&max=1000").expect("url");
         let map = headers(&[r#"</v1/rooms?cursor=2>; rel="next""#]);
-        let next = next_page_url(&map, &current, &ours())
-            .expect("ok")
-            .expect("some");
-        assert_eq!(
-            next.as_str(),
-            "http://127.0.0.1:9/v1/rooms?cursor=2&type=group&max=1000"
-        );
+        let next = next_page_url(&map, &current, &ours()).expect("ok").expect("some");
+        assert_eq!(next.as_str(), "http://127.0.0.1:9/v1/rooms?cursor=2&type=group&max=1000");
         let foreign = headers(&[r#"<https://evil.example/v1/rooms>; rel="next""#]);
         assert!(next_page_url(&foreign, &current, &ours()).is_err());
-        assert_eq!(
-            next_page_url(&HeaderMap::new(), &current, &ours()),
-            Ok(None)
-        );
+        assert_eq!(next_page_url(&HeaderMap::new(), &current, &ours()), Ok(None));
     }
 }

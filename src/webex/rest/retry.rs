@@ -80,11 +80,7 @@ pub fn backoff(attempt: u32, policy: &RetryPolicy, rng: &mut impl Rng) -> Durati
 
 fn exponential_ceiling(attempt: u32, policy: &RetryPolicy) -> Duration {
     let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(30));
-    policy
-        .base_delay
-        .checked_mul(factor)
-        .unwrap_or(policy.max_delay)
-        .min(policy.max_delay)
+    policy.base_delay.checked_mul(factor).unwrap_or(policy.max_delay).min(policy.max_delay)
 }
 
 /// A small random addition to a `Retry-After` wait, so that several waiting
@@ -138,9 +134,7 @@ mod tests {
     use chrono::TimeZone;
 
     fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 25, 13, 0, 0)
-            .single()
-            .expect("valid date")
+        Utc.with_ymd_and_hms(2026, 11, 25, 13, 0, 0).single().expect("valid date")
     }
 
     #[test]
@@ -148,18 +142,9 @@ mod tests {
         let n = now();
         assert_eq!(parse_retry_after("7", n), Some(Duration::from_secs(7)));
         assert_eq!(parse_retry_after(" 0 ", n), Some(Duration::ZERO));
-        assert_eq!(
-            parse_retry_after("1.5", n),
-            Some(Duration::from_millis(1500))
-        );
-        assert_eq!(
-            parse_retry_after("Wed, 25 Nov 2026 13:00:30 GMT", n),
-            Some(Duration::from_secs(30))
-        );
-        assert_eq!(
-            parse_retry_after("Wed, 25 Nov 2026 12:00:00 GMT", n),
-            Some(Duration::ZERO)
-        );
+        assert_eq!(parse_retry_after("1.5", n), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_retry_after("Wed, 25 Nov 2026 13:00:30 GMT", n), Some(Duration::from_secs(30)));
+        assert_eq!(parse_retry_after("Wed, 25 Nov 2026 12:00:00 GMT", n), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", n), None);
         assert_eq!(parse_retry_after("", n), None);
         assert_eq!(parse_retry_after("-5", n), None);
@@ -174,19 +159,10 @@ mod tests {
         assert_eq!(huge, policy.max_retry_after);
         for header in [None, Some("garbage"), Some("-3")] {
             let d = retry_after_delay(header, now(), &policy, &mut rng);
-            assert!(
-                d >= Duration::from_secs(15) && d <= Duration::from_secs(60),
-                "{d:?}"
-            );
+            assert!(d >= Duration::from_secs(15) && d <= Duration::from_secs(60), "{d:?}");
         }
-        let small = RetryPolicy {
-            max_retry_after: Duration::from_secs(2),
-            ..policy
-        };
-        assert_eq!(
-            retry_after_delay(None, now(), &small, &mut rng),
-            Duration::from_secs(2)
-        );
+        let small = RetryPolicy { max_retry_after: Duration::from_secs(2), ..policy };
+        assert_eq!(retry_after_delay(None, now(), &small, &mut rng), Duration::from_secs(2));
     }
 
     #[test]
@@ -212,19 +188,12 @@ mod tests {
     fn retry_after_waits_get_small_jitter_only() {
         let policy = RetryPolicy::default();
         let mut rng = rand::rng();
-        let err = RestError::RateLimited {
-            retry_after: Duration::from_secs(10),
-            tracking_id: None,
-        };
+        let err = RestError::RateLimited { retry_after: Duration::from_secs(10), tracking_id: None };
         for _ in 0..50 {
             let d = delay_for(&err, 1, None, &policy, &mut rng);
             assert!(d >= Duration::from_secs(10) && d <= Duration::from_millis(10_500));
         }
-        let server = RestError::Server {
-            status: 503,
-            message: String::new(),
-            tracking_id: None,
-        };
+        let server = RestError::Server { status: 503, message: String::new(), tracking_id: None };
         let d = delay_for(&server, 1, Some(Duration::from_secs(4)), &policy, &mut rng);
         assert!(d >= Duration::from_secs(4));
     }
@@ -234,10 +203,7 @@ mod tests {
     }
 
     fn network(sent: bool) -> RestError {
-        RestError::Network {
-            message: "x".into(),
-            sent,
-        }
+        RestError::Network { message: "x".into(), sent }
     }
 
     #[test]
@@ -265,11 +231,7 @@ mod tests {
             (Method::DELETE, status(429), true),
         ];
         for (method, error, expected) in cases {
-            assert_eq!(
-                should_retry(&method, &error),
-                expected,
-                "{method} after {error:?}"
-            );
+            assert_eq!(should_retry(&method, &error), expected, "{method} after {error:?}");
         }
     }
 }

@@ -72,14 +72,10 @@ pub(crate) struct MockServer {
 
 impl MockServer {
     pub async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let script = Arc::new(Script::default());
-        let app = axum::Router::new()
-            .fallback(answer)
-            .with_state(script.clone());
+        let app = axum::Router::new().fallback(answer).with_state(script.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -100,10 +96,7 @@ impl MockServer {
     }
 
     pub fn count(&self, method: &str, path: &str) -> usize {
-        self.calls()
-            .iter()
-            .filter(|c| c.method == method && c.path == path)
-            .count()
+        self.calls().iter().filter(|c| c.method == method && c.path == path).count()
     }
 }
 
@@ -120,10 +113,7 @@ async fn answer(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    let authorization = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
     script.calls.lock().expect("lock").push(Call {
         method: method.to_string(),
         path: uri.path().to_string(),

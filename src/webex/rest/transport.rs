@@ -48,11 +48,7 @@ struct Failure {
 
 impl Transport {
     pub fn new(http: reqwest::Client, token: SharedSecret, policy: RetryPolicy) -> Self {
-        Self {
-            http,
-            token,
-            policy,
-        }
+        Self { http, token, policy }
     }
 
     pub fn policy(&self) -> &RetryPolicy {
@@ -61,12 +57,7 @@ impl Transport {
 
     /// Sends `method url` with an optional JSON body, retrying per the policy.
     /// An empty body (e.g. 204) decodes as JSON `null`, so `T = ()` fits.
-    pub async fn send<T, B>(
-        &self,
-        method: Method,
-        url: &str,
-        body: Option<&B>,
-    ) -> Result<Response<T>, RestError>
+    pub async fn send<T, B>(&self, method: Method, url: &str, body: Option<&B>) -> Result<Response<T>, RestError>
     where
         T: DeserializeOwned,
         B: Serialize + ?Sized,
@@ -75,10 +66,7 @@ impl Transport {
         let body = body
             .map(serde_json::to_vec)
             .transpose()
-            .map_err(|e| RestError::Invalid {
-                field: "request body",
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| RestError::Invalid { field: "request body", reason: e.to_string() })?;
         let max_attempts = self.policy.max_attempts.max(1);
         let mut attempt = 1;
         loop {
@@ -90,13 +78,8 @@ impl Transport {
             if attempt >= max_attempts || !retry::should_retry(&method, &failure.error) {
                 return Err(failure.error);
             }
-            let delay = retry::delay_for(
-                &failure.error,
-                attempt,
-                failure.server_retry_after,
-                &self.policy,
-                &mut rand::rng(),
-            );
+            let delay =
+                retry::delay_for(&failure.error, attempt, failure.server_retry_after, &self.policy, &mut rand::rng());
             tokio::time::sleep(delay).await;
             attempt += 1;
         }
@@ -107,9 +90,7 @@ impl Transport {
     }
 
     pub async fn delete(&self, url: &str) -> Result<(), RestError> {
-        self.send::<serde::de::IgnoredAny, ()>(Method::DELETE, url, None)
-            .await
-            .map(|_| ())
+        self.send::<serde::de::IgnoredAny, ()>(Method::DELETE, url, None).await.map(|_| ())
     }
 
     async fn attempt<T: DeserializeOwned>(
@@ -124,9 +105,7 @@ impl Transport {
             .header(AUTHORIZATION, self.authorization()?)
             .header(ACCEPT, "application/json");
         if let Some(bytes) = body {
-            request = request
-                .header(CONTENT_TYPE, "application/json")
-                .body(bytes.to_vec());
+            request = request.header(CONTENT_TYPE, "application/json").body(bytes.to_vec());
         }
         let response = request.send().await.map_err(network_failure)?;
         let status = response.status().as_u16();
@@ -136,17 +115,10 @@ impl Transport {
             return Err(status_failure(status, &headers, &bytes, &self.policy));
         }
         let body = decode::<T>(&bytes).map_err(|message| Failure {
-            error: RestError::Decode {
-                what: "response body",
-                message,
-            },
+            error: RestError::Decode { what: "response body", message },
             server_retry_after: None,
         })?;
-        Ok(Response {
-            status,
-            headers,
-            body,
-        })
+        Ok(Response { status, headers, body })
     }
 }
 
@@ -154,13 +126,10 @@ impl Transport {
     /// The header is built per request: the token may be reloaded at run time.
     fn authorization(&self) -> Result<HeaderValue, Failure> {
         let token = self.token.get();
-        let mut value =
-            HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| Failure {
-                error: RestError::Config(
-                    "the bot token contains characters that cannot go in an HTTP header".into(),
-                ),
-                server_retry_after: None,
-            })?;
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| Failure {
+            error: RestError::Config("the bot token contains characters that cannot go in an HTTP header".into()),
+            server_retry_after: None,
+        })?;
         value.set_sensitive(true);
         Ok(value)
     }
@@ -175,33 +144,19 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
 fn network_failure(e: reqwest::Error) -> Failure {
     // Only a failed connect proves the request never reached Webex.
     let sent = !e.is_connect();
-    Failure {
-        error: RestError::Network {
-            message: error_chain(&e),
-            sent,
-        },
-        server_retry_after: None,
-    }
+    Failure { error: RestError::Network { message: error_chain(&e), sent }, server_retry_after: None }
 }
 
 fn status_failure(status: u16, headers: &HeaderMap, body: &[u8], policy: &RetryPolicy) -> Failure {
     let header = headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok());
     let now = chrono::Utc::now();
     let asked = match status {
-        429 | 423 => Some(retry::retry_after_delay(
-            header,
-            now,
-            policy,
-            &mut rand::rng(),
-        )),
+        429 | 423 => Some(retry::retry_after_delay(header, now, policy, &mut rand::rng())),
         _ => None,
     };
     let server_retry_after = header.and_then(|h| retry::parse_retry_after(h, now));
     let tracking = tracking_id(headers).map(str::to_string);
-    Failure {
-        error: RestError::from_status(status, body, tracking, asked),
-        server_retry_after,
-    }
+    Failure { error: RestError::from_status(status, body, tracking, asked), server_retry_after }
 }
 
 /// The error and its causes on one line ("error sending request: connection refused").
@@ -257,10 +212,7 @@ mod tests {
         headers.insert("trackingid", HeaderValue::from_static("T1"));
         let f = status_failure(429, &headers, b"", &RetryPolicy::default());
         match f.error {
-            RestError::RateLimited {
-                retry_after,
-                tracking_id,
-            } => {
+            RestError::RateLimited { retry_after, tracking_id } => {
                 assert_eq!(retry_after, Duration::from_secs(7));
                 assert_eq!(tracking_id.as_deref(), Some("T1"));
             }

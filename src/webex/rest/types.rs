@@ -26,9 +26,7 @@ where
 }
 
 /// An RFC 3339 timestamp, or `None` for anything unreadable.
-pub(crate) fn lenient_time<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<DateTime<Utc>>, D::Error> {
+pub(crate) fn lenient_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
     let value = Option::<Value>::deserialize(d)?;
     Ok(value
         .as_ref()
@@ -151,11 +149,7 @@ pub struct RoomQuery {
 
 impl Default for RoomQuery {
     fn default() -> Self {
-        Self {
-            room_type: None,
-            sort_by: None,
-            page_size: 1000,
-        }
+        Self { room_type: None, sort_by: None, page_size: 1000 }
     }
 }
 

@@ -5,8 +5,7 @@ use serde_json::json;
 
 const ME: &str = include_str!("../../../tests/fixtures/frames/rest-people-me.json");
 const ROOMS: &str = include_str!("../../../tests/fixtures/frames/rest-rooms-list.json");
-const CARD_MESSAGE: &str =
-    include_str!("../../../tests/fixtures/frames/rest-message-created-card.json");
+const CARD_MESSAGE: &str = include_str!("../../../tests/fixtures/frames/rest-message-created-card.json");
 const ACTION: &str = include_str!("../../../tests/fixtures/frames/rest-attachment-action.json");
 
 #[test]
@@ -16,10 +15,7 @@ fn people_me_fixture() {
     assert_eq!(me.primary_email(), Some("hitl-bot@webex.bot"));
     assert_eq!(me.display_name, "HITL Bot");
     assert!(me.org_id.is_some());
-    assert_eq!(
-        me.created.map(|t| t.to_rfc3339()),
-        Some("2026-11-01T09:00:00+00:00".to_string())
-    );
+    assert_eq!(me.created.map(|t| t.to_rfc3339()), Some("2026-11-01T09:00:00+00:00".to_string()));
 }
 
 #[test]
@@ -47,10 +43,7 @@ fn card_message_fixture_exposes_the_card() {
 fn attachment_action_fixture() {
     let a: AttachmentAction = serde_json::from_str(ACTION).expect("action");
     assert_eq!(a.action_type.as_deref(), Some("submit"));
-    assert_eq!(
-        a.inputs.get("escalation").map(String::as_str),
-        Some("esc_01")
-    );
+    assert_eq!(a.inputs.get("escalation").map(String::as_str), Some("esc_01"));
     assert!(a.inputs["response"].starts_with("Approve the refund"));
     assert!(a.message_id.starts_with("Y2lzY29zcGFyazovL3VzL01FU1NBR0Uv"));
 }
@@ -68,8 +61,7 @@ fn attachment_action_inputs_keep_non_strings_as_json_text() {
     assert_eq!(a.inputs["list"], r#"[1,"x"]"#);
     assert_eq!(a.inputs["s"], "plain");
     assert_eq!(a.person_id, "");
-    let odd: AttachmentAction =
-        serde_json::from_value(json!({"id": "A", "inputs": "encrypted-jwe"})).expect("action");
+    let odd: AttachmentAction = serde_json::from_value(json!({"id": "A", "inputs": "encrypted-jwe"})).expect("action");
     assert!(odd.inputs.is_empty());
 }
 
@@ -90,8 +82,7 @@ fn only_id_is_required_and_nulls_are_tolerated() {
     let p: Person = serde_json::from_value(json!({"id": "P", "emails": null})).expect("person");
     assert_eq!(p.primary_email(), None);
     let msg: Message =
-        serde_json::from_value(json!({"id": "X", "attachments": [{"contentType": "image/png"}]}))
-            .expect("message");
+        serde_json::from_value(json!({"id": "X", "attachments": [{"contentType": "image/png"}]})).expect("message");
     assert_eq!(msg.card, None);
     let list: Items<Room> = serde_json::from_value(json!({"items": null})).expect("items");
     assert!(list.items.is_empty());

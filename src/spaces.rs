@@ -1,0 +1,117 @@
+//! Spaces: the truth about where the bot can post, without asking Webex.
+//!
+//! A Webex bot sees only the spaces it was added to. Mercury tells us when it is
+//! added or removed and when a room changes; a full `GET /rooms` resync (at
+//! start, after every reconnect, and periodically) repairs whatever was missed
+//! while disconnected, including rooms migrated to a new id.
+
+use crate::store::{ActivityOutcome, RoomSnapshot, Store, StoreError, SyncReport};
+use crate::webex::ids::{IdKind, RestId, US_CLUSTER};
+use crate::webex::rest::{RestClient, RestError, Room, RoomQuery};
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpacesError {
+    #[error(transparent)]
+    Rest(#[from] RestError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone)]
+pub struct Spaces {
+    rest: RestClient,
+    store: Store,
+    resync_wanted: Arc<Notify>,
+}
+
+impl Spaces {
+    pub fn new(rest: RestClient, store: Store) -> Self {
+        Self { rest, store, resync_wanted: Arc::new(Notify::new()) }
+    }
+
+    /// Full resync from `GET /rooms` (all pages).
+    pub async fn resync(&self) -> Result<SyncReport, SpacesError> {
+        let rooms = self.rest.rooms(&RoomQuery::default()).await?;
+        let snapshots = rooms.iter().filter_map(snapshot).collect();
+        let report = self.store.sync_spaces(snapshots).await?;
+        if !(report.added.is_empty() && report.removed.is_empty() && report.updated.is_empty()) {
+            tracing::info!(
+                added = report.added.len(),
+                removed = report.removed.len(),
+                updated = report.updated.len(),
+                "spaces resynced"
+            );
+        }
+        Ok(report)
+    }
+
+    /// Asks the resync loop for a resync soon (an event could not be handled).
+    pub fn request_resync(&self) {
+        self.resync_wanted.notify_one();
+    }
+
+    pub async fn resync_requested(&self) {
+        self.resync_wanted.notified().await;
+    }
+
+    /// The bot was added to, or something changed in, the room with this uuid:
+    /// fetch it over REST and record it.
+    pub async fn room_seen(&self, room_uuid: &str, activity_id: &str) -> Result<(), SpacesError> {
+        let Some(room) = self.fetch_room(room_uuid).await? else {
+            // Webex does not show it to us (yet): the bot is not in it after all.
+            return self.room_gone(room_uuid, activity_id).await;
+        };
+        match snapshot(&room) {
+            Some(snapshot) => log_outcome(self.store.space_seen(snapshot, Some(activity_id)).await?),
+            None => tracing::warn!(room = %room.id, "Webex gave a room id that does not decode; resyncing"),
+        }
+        Ok(())
+    }
+
+    pub async fn room_gone(&self, room_uuid: &str, activity_id: &str) -> Result<(), SpacesError> {
+        log_outcome(self.store.space_removed(room_uuid, Some(activity_id)).await?);
+        Ok(())
+    }
+
+    /// A room by uuid. Mercury gives no cluster, and a wrong one means 404, so:
+    /// the id we already know, else the US cluster, else a full resync finds it.
+    async fn fetch_room(&self, room_uuid: &str) -> Result<Option<Room>, SpacesError> {
+        let candidate = match self.store.space(room_uuid).await? {
+            Some(space) => space.id,
+            None => RestId::new(IdKind::Room, US_CLUSTER, room_uuid).encode(),
+        };
+        match self.rest.room(&candidate).await {
+            Ok(room) => return Ok(Some(room)),
+            Err(RestError::NotFound { .. }) => {}
+            Err(other) => return Err(other.into()),
+        }
+        let rooms = self.rest.rooms(&RoomQuery::default()).await?;
+        Ok(rooms
+            .into_iter()
+            .find(|room| RestId::decode(&room.id).is_ok_and(|id| id.uuid.eq_ignore_ascii_case(room_uuid))))
+    }
+}
+
+fn log_outcome<T: std::fmt::Debug>(outcome: ActivityOutcome<Option<T>>) {
+    match outcome {
+        ActivityOutcome::Applied(Some(event)) => tracing::info!(?event, "space changed"),
+        ActivityOutcome::Applied(None) => {}
+        ActivityOutcome::AlreadyProcessed => tracing::debug!("activity already processed"),
+    }
+}
+
+/// What the store keeps of a REST room; `None` if its id does not decode.
+pub fn snapshot(room: &Room) -> Option<RoomSnapshot> {
+    let id = RestId::decode(&room.id).ok()?;
+    Some(RoomSnapshot {
+        id: room.id.clone(),
+        uuid: id.uuid,
+        cluster: id.cluster,
+        title: room.title.clone(),
+        space_type: room.room_type.as_str().to_owned(),
+        is_locked: room.is_locked,
+        last_activity: room.last_activity,
+    })
+}
