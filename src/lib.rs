@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod background;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod daemon;

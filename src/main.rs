@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 use webex_hitl::cli::{self, client::ApiClient};
 use webex_hitl::config::{Config, EXIT_CONFIG};
-use webex_hitl::{daemon, demo, logging, sim};
+use webex_hitl::{bench, daemon, demo, logging, sim};
 
 #[derive(Parser)]
 #[command(name = "webex-hitl", version, about = "Human-in-the-loop escalations from an AI engine to Webex specialists")]
@@ -37,6 +37,13 @@ enum Command {
         /// Exit after the walkthrough instead of running until Ctrl-C.
         #[arg(long)]
         once: bool,
+    },
+    /// Measure: spaces sync and list times, through the simulator and the socket.
+    Bench {
+        #[arg(long, default_value_t = 5000)]
+        spaces: usize,
+        #[arg(long, default_value_t = 50)]
+        list_calls: usize,
     },
     /// Show the daemon's health.
     Status {
@@ -104,6 +111,7 @@ async fn run(command: Command) -> ExitCode {
             logging::init(&Default::default());
             exit_on(sim::run(listen, token, shutdown_on_signal()).await)
         }
+        Command::Bench { spaces, list_calls } => exit_on(bench::run(bench::BenchOptions { spaces, list_calls }).await),
         Command::Demo { once } => exit_on(demo::run(once, shutdown_on_signal()).await),
         Command::Status { target, json } => match async { cli::status(&target.client()?, json).await }.await {
             Ok(true) => ExitCode::SUCCESS,
