@@ -44,7 +44,9 @@ pub(super) fn current_version(conn: &Connection, path: &Path) -> Result<i64, Sto
         });
     }
     let row: Option<(i64, String)> = conn
-        .query_row(sql::SELECT_SCHEMA_VERSION, [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(sql::SELECT_SCHEMA_VERSION, [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()
         .map_err(|e| not_ours(path, format!("its schema_version table is not ours: {e}")))?;
     let version = match row {

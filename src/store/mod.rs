@@ -68,8 +68,7 @@ impl Store {
     /// newer version, is refused and left byte-for-byte untouched.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
         let path = path.to_path_buf();
-        tokio::task::spawn_blocking(move || Self::with_connection(open::open_file(&path)?))
-            .await?
+        tokio::task::spawn_blocking(move || Self::with_connection(open::open_file(&path)?)).await?
     }
 
     /// A fresh private in-memory store with the full schema, for tests.
@@ -143,3 +142,5 @@ impl Inner {
     }
 }
 
+#[cfg(test)]
+mod tests;

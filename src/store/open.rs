@@ -87,7 +87,11 @@ fn configure(conn: &Connection, path: &Path, is_file: bool) -> Result<(), StoreE
         // Some filesystems (network mounts) cannot do WAL; the store still works.
         tracing::warn!(path = %path.display(), %mode, "store could not switch to WAL journal mode");
     }
-    conn.pragma_update(None, sql::PRAGMA_SYNCHRONOUS, sql::PRAGMA_SYNCHRONOUS_NORMAL)?;
+    conn.pragma_update(
+        None,
+        sql::PRAGMA_SYNCHRONOUS,
+        sql::PRAGMA_SYNCHRONOUS_NORMAL,
+    )?;
     conn.pragma_update(None, sql::PRAGMA_FOREIGN_KEYS, true)?;
     Ok(())
 }

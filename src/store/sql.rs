@@ -28,7 +28,8 @@ pub const VERSION_TABLE: &str = "schema_version";
 
 pub const SELECT_SCHEMA_VERSION: &str = "SELECT version, app FROM schema_version WHERE id = 1";
 
-pub const UPSERT_SCHEMA_VERSION: &str = "INSERT INTO schema_version (id, version, app, updated_at) \
+pub const UPSERT_SCHEMA_VERSION: &str =
+    "INSERT INTO schema_version (id, version, app, updated_at) \
      VALUES (1, ?1, ?2, ?3) \
      ON CONFLICT (id) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at";
 
@@ -104,17 +105,20 @@ pub const SELECT_SPACES_FILTERED: &str =
     space_select!("WHERE (?1 IS NULL OR space_type = ?1) AND (?2 OR visible = 1)");
 pub const SELECT_ALL_SPACES: &str = space_select!("");
 
-pub const INSERT_SPACE: &str = "INSERT INTO spaces (id, uuid, cluster, title, space_type, is_locked, \
+pub const INSERT_SPACE: &str =
+    "INSERT INTO spaces (id, uuid, cluster, title, space_type, is_locked, \
      visible, added_at, removed_at, last_activity, updated_at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, NULL, ?8, ?7)";
 
 /// Makes a known row visible again (re-added): a fresh added_at, removed_at cleared.
-pub const REVIVE_SPACE: &str = "UPDATE spaces SET uuid = ?2, cluster = ?3, title = ?4, space_type = ?5, \
+pub const REVIVE_SPACE: &str =
+    "UPDATE spaces SET uuid = ?2, cluster = ?3, title = ?4, space_type = ?5, \
      is_locked = ?6, visible = 1, added_at = ?7, removed_at = NULL, \
      last_activity = COALESCE(?8, last_activity), updated_at = ?7 WHERE id = ?1";
 
 /// Refreshes a visible row's attributes; visibility and added/removed stay as they are.
-pub const UPDATE_SPACE: &str = "UPDATE spaces SET uuid = ?2, cluster = ?3, title = ?4, space_type = ?5, \
+pub const UPDATE_SPACE: &str =
+    "UPDATE spaces SET uuid = ?2, cluster = ?3, title = ?4, space_type = ?5, \
      is_locked = ?6, last_activity = COALESCE(?8, last_activity), updated_at = ?7 WHERE id = ?1";
 
 pub const MARK_SPACE_REMOVED: &str =
@@ -127,7 +131,8 @@ pub const MARK_SPACE_REMOVED: &str =
 pub const INSERT_ACTIVITY: &str = "INSERT INTO processed_activities (activity_id, processed_at) \
      VALUES (?1, ?2) ON CONFLICT (activity_id) DO NOTHING";
 pub const SELECT_ACTIVITY: &str = "SELECT 1 FROM processed_activities WHERE activity_id = ?1";
-pub const DELETE_ACTIVITIES_BEFORE: &str = "DELETE FROM processed_activities WHERE processed_at < ?1";
+pub const DELETE_ACTIVITIES_BEFORE: &str =
+    "DELETE FROM processed_activities WHERE processed_at < ?1";
 
 // ---------------------------------------------------------------------------
 // Event log.
@@ -140,6 +145,25 @@ pub const SELECT_EVENTS_AFTER: &str =
 pub const SELECT_LATEST_SEQ: &str = "SELECT seq FROM sqlite_sequence WHERE name = 'events'";
 pub const SELECT_OLDEST_SEQ: &str = "SELECT MIN(seq) FROM events";
 pub const DELETE_EVENTS_BEFORE: &str = "DELETE FROM events WHERE at < ?1";
+
+// ---------------------------------------------------------------------------
+// Test fixtures: statements that build foreign databases the store must refuse.
+// ---------------------------------------------------------------------------
+
+#[cfg(test)]
+pub const TEST_CREATE_FOREIGN_TABLES: &str = "
+CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);
+INSERT INTO users (name) VALUES ('alice');
+";
+
+#[cfg(test)]
+pub const TEST_SELECT_VERSION_STAMP: &str = "SELECT updated_at FROM schema_version WHERE id = 1";
+
+#[cfg(test)]
+pub const TEST_CREATE_FOREIGN_VERSION_TABLE: &str = "
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version (version) VALUES (3);
+";
 
 #[cfg(test)]
 mod tests {

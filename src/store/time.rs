@@ -45,7 +45,10 @@ mod tests {
 
     #[test]
     fn text_is_fixed_width_and_round_trips() {
-        let whole = Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).single().expect("valid date");
+        let whole = Utc
+            .with_ymd_and_hms(2025, 1, 2, 3, 4, 5)
+            .single()
+            .expect("valid date");
         assert_eq!(to_text(whole), "2025-01-02T03:04:05.000000Z");
         let t = now();
         assert_eq!(to_text(t).len(), to_text(whole).len());
