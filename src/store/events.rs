@@ -41,7 +41,7 @@ impl Store {
 
     /// The last seq ever assigned (it survives pruning); 0 when no event was ever appended.
     pub async fn latest_seq(&self) -> Result<i64, StoreError> {
-        self.read(|conn| latest_seq_on(conn)).await
+        self.read(latest_seq_on).await
     }
 
     /// The smallest seq still in the log; `None` when the log is empty. A follower whose

@@ -138,6 +138,25 @@ pub const SELECT_LATEST_SEQ: &str = "SELECT seq FROM sqlite_sequence WHERE name 
 pub const SELECT_OLDEST_SEQ: &str = "SELECT MIN(seq) FROM events";
 pub const DELETE_EVENTS_BEFORE: &str = "DELETE FROM events WHERE at < ?1";
 
+// ---------------------------------------------------------------------------
+// Test fixtures: statements that build foreign databases the store must refuse.
+// ---------------------------------------------------------------------------
+
+#[cfg(test)]
+pub const TEST_CREATE_FOREIGN_TABLES: &str = "
+CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);
+INSERT INTO users (name) VALUES ('alice');
+";
+
+#[cfg(test)]
+pub const TEST_SELECT_VERSION_STAMP: &str = "SELECT updated_at FROM schema_version WHERE id = 1";
+
+#[cfg(test)]
+pub const TEST_CREATE_FOREIGN_VERSION_TABLE: &str = "
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version (version) VALUES (3);
+";
+
 #[cfg(test)]
 mod tests {
     use super::*;
