@@ -40,6 +40,10 @@ pub const FINAL_RESERVE_BYTES: usize = 4_000;
 const PLANNED_ID_CHARS: usize = 64;
 
 const OPEN_HINT: &str = "Open this message in a Webex client that shows cards to answer.";
+/// The fallback is a preview (notifications, clients without cards): long texts are
+/// cut there so that the card itself keeps the room.
+const FALLBACK_SUMMARY_CHARS: usize = 1500;
+const FALLBACK_QUESTION_CHARS: usize = 500;
 /// Caps tried in turn on each answer shown on an answered card; 0 hides them.
 const ANSWER_CAPS: [usize; 6] = [1000, 400, 150, 60, 20, 0];
 
@@ -194,8 +198,10 @@ fn headline(request: &ValidEscalation) -> String {
 /// Plain text for clients without cards (and notifications): the same story, cut
 /// to Webex's limit on a char boundary.
 fn fallback(request: &ValidEscalation, state: &CardState, answers: &[(String, String)]) -> String {
-    let mut lines = vec![headline(request), format!("Summary: {}", request.summary)];
+    let summary = text::truncate_chars(&request.summary, FALLBACK_SUMMARY_CHARS);
+    let mut lines = vec![headline(request), format!("Summary: {summary}")];
     if let Some(question) = &request.question {
+        let question = text::truncate_chars(question, FALLBACK_QUESTION_CHARS);
         lines.push(format!("Question: {question}"));
     }
     match status_line(state, str::to_owned) {

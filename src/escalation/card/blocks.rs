@@ -14,6 +14,8 @@ pub const TITLE: &str = "Specialist input needed";
 /// validation keeps free ([`super::FINAL_RESERVE_BYTES`]).
 pub const MAX_PERSON_CHARS: usize = 100;
 pub const MAX_REASON_CHARS: usize = 300;
+/// Shown under an input the client refuses; the label is right above it.
+const ERROR_MESSAGE: &str = "Please fill this in.";
 
 pub fn when(at: &DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
@@ -80,7 +82,7 @@ pub fn input(field: &FieldSpec) -> Value {
         "id": field.id,
         "label": label,
         "isRequired": field.required,
-        "errorMessage": format!("{} is required", plain(&field.label)),
+        "errorMessage": ERROR_MESSAGE,
     });
     if let (Some(e), Some(x)) = (element.as_object_mut(), extra.as_object()) {
         e.extend(x.clone());
@@ -102,10 +104,10 @@ pub fn submit(escalation_id: &str, signature: &str) -> Value {
     })
 }
 
-/// The one-line status of a final state, as plain (unescaped) words.
+/// The one-line status of a final state; `escape` applies to the whole line.
 pub fn status_line(state: &CardState, escape: fn(&str) -> String) -> Option<String> {
-    let cap = |s: &str, n| escape(&truncate_chars(s, n));
-    Some(match state {
+    let cap = truncate_chars;
+    let line = match state {
         CardState::Pending => return None,
         CardState::Answered {
             by_name,
@@ -127,7 +129,8 @@ pub fn status_line(state: &CardState, escape: fn(&str) -> String) -> Option<Stri
             None => format!("🚫 Cancelled at {}", when(at)),
         },
         CardState::Failed { reason } => format!("⚠️ Failed: {}", cap(reason, MAX_REASON_CHARS)),
-    })
+    };
+    Some(escape(&line))
 }
 
 fn color(state: &CardState) -> &'static str {

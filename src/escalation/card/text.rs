@@ -62,10 +62,11 @@ fn escape_line(line: &str, out: &mut String) {
         rest = &body[c.len_utf8()..];
     } else {
         let digits = body.len() - body.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        if digits > 0 && matches!(body[digits..].chars().next(), Some('.' | ')')) {
+        if let Some(marker @ ('.' | ')')) = body[digits..].chars().next().filter(|_| digits > 0) {
             out.push_str(&body[..digits]);
             out.push('\\');
-            rest = &body[digits..];
+            out.push(marker);
+            rest = &body[digits + 1..];
         }
     }
     for c in rest.chars() {
@@ -104,8 +105,20 @@ pub fn truncate_bytes(s: &str, max: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+
+    /// Every one of `chars` in `s` follows a backslash.
+    pub fn all_escaped(s: &str, chars: &str) -> bool {
+        let mut prev = ' ';
+        for c in s.chars() {
+            if chars.contains(c) && prev != '\\' {
+                return false;
+            }
+            prev = c;
+        }
+        true
+    }
 
     #[test]
     fn markdown_is_escaped() {
@@ -121,9 +134,10 @@ mod tests {
     #[test]
     fn links_mentions_and_urls_are_broken() {
         let out = md("[click](http://evil) <@all> <@personEmail:a@b.c> https://x.io www.y.io");
-        for bad in ["](", "[c", "://", "<@", "www."] {
+        for bad in ["://", "<@", "www."] {
             assert!(!out.contains(bad), "{bad:?} in {out:?}");
         }
+        assert!(all_escaped(&out, "[]()<>"), "{out:?}");
         let p = plain("see https://evil.example or <@all>");
         assert!(!p.contains("://") && !p.contains("<@"), "{p:?}");
         assert!(p.contains("evil.example"));
