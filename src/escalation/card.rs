@@ -44,7 +44,7 @@ const OPEN_HINT: &str = "Open this message in a Webex client that shows cards to
 /// cut there so that the card itself keeps the room.
 const FALLBACK_SUMMARY_CHARS: usize = 1500;
 const FALLBACK_QUESTION_CHARS: usize = 500;
-/// Caps tried in turn on each answer shown on an answered card; 0 hides them.
+/// Caps tried in turn on each answer shown on an answered card; 0 hides the values.
 const ANSWER_CAPS: [usize; 6] = [1000, 400, 150, 60, 20, 0];
 
 pub struct CardView<'a> {
@@ -86,9 +86,11 @@ pub struct RenderedCard {
 }
 
 impl RenderedCard {
-    /// Bytes this card and its fallback add to a message body.
+    /// Bytes this card and its fallback add to a JSON message body (the fallback
+    /// counted as a JSON string: quotes and line breaks grow when escaped).
     pub fn size(&self) -> usize {
-        self.card.to_string().len() + self.fallback_text.len()
+        let text = serde_json::Value::String(self.fallback_text.clone()).to_string();
+        self.card.to_string().len() + text.len()
     }
 }
 
@@ -131,15 +133,14 @@ fn render_within(
         } => *inputs,
         _ => return fit(build(view, state, &[]), limit),
     };
-    let mut last = Err(RenderError::TooLarge { bytes: 0, limit });
     for cap in ANSWER_CAPS {
         let answers = answer_pairs(&view.request.fields, inputs, cap);
-        last = fit(build(view, state, &answers), limit);
-        if last.is_ok() {
-            break;
+        if let Ok(rendered) = fit(build(view, state, &answers), limit) {
+            return Ok(rendered);
         }
     }
-    last
+    // Even the labels don't fit: the status alone always does (validation kept room).
+    fit(build(view, state, &[]), limit)
 }
 
 fn fit(rendered: RenderedCard, limit: usize) -> Result<RenderedCard, RenderError> {

@@ -439,6 +439,12 @@ fn a_huge_valid_request_fits_in_every_state() {
         at: at(),
         reason: Some(&long),
     });
+    let pending = render(&view(&request), &CardState::Pending).unwrap();
+    assert!(
+        pending.size() > 12_000,
+        "huge enough to matter: {}",
+        pending.size()
+    );
     for state in states {
         let r = render(&view(&request), &state).unwrap_or_else(|e| panic!("{state:?}: {e}"));
         assert!(r.size() <= MAX_RENDERED_BYTES, "{state:?}: {}", r.size());
@@ -459,6 +465,30 @@ fn a_huge_valid_request_fits_in_every_state() {
 }
 
 #[test]
+fn answers_give_way_when_even_their_labels_do_not_fit() {
+    let mut request = huge();
+    for f in &mut request.fields {
+        f.label = format!("{}{}", f.id, "😀".repeat(190));
+    }
+    let answers: BTreeMap<String, String> = request
+        .fields
+        .iter()
+        .map(|f| (f.id.clone(), "a".into()))
+        .collect();
+    let answered = CardState::Answered {
+        by_name: "Ana",
+        by_email: None,
+        at: at(),
+        inputs: Some(&answers),
+    };
+    let r = render(&view(&request), &answered).unwrap();
+    assert!(r.size() <= MAX_RENDERED_BYTES);
+    assert!(shown_texts(&r.card)
+        .iter()
+        .any(|t| t.starts_with("✅ Answered by Ana")));
+}
+
+#[test]
 fn fallback_is_cut_on_a_char_boundary() {
     let mut request = example();
     request.summary = "é".repeat(1500);
@@ -473,6 +503,14 @@ fn fallback_is_cut_on_a_char_boundary() {
         r.fallback_text.len(),
         r.fallback_text
     );
+}
+
+#[test]
+fn escaped_fallback_bytes_count_towards_the_limit() {
+    let mut request = example();
+    request.summary = "\"".repeat(1500);
+    let r = render(&view(&request), &CardState::Pending).unwrap();
+    assert!(r.size() > r.card.to_string().len() + r.fallback_text.len());
 }
 
 #[test]

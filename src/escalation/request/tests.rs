@@ -319,17 +319,27 @@ fn fingerprints_follow_meaningful_content() {
         run(&other_key).unwrap().fingerprint(),
         "key excluded"
     );
-    // Key order in the body does not matter; defaults equal explicit defaults.
-    let reordered: Value = serde_json::from_str(&base().to_string()).unwrap();
-    assert_eq!(a.fingerprint(), run(&reordered).unwrap().fingerprint());
-    let edits: Vec<Box<dyn Fn(&mut Value)>> = vec![
-        Box::new(|b| b["summary"] = json!("different")),
-        Box::new(|b| b["question"] = json!("different?")),
-        Box::new(|b| b["player"]["tags"] = json!(["VIP"])),
-        Box::new(|b| b["timeout_s"] = json!(60)),
-        Box::new(|b| b["context"] = json!({"conversation_id": "8813"})),
-        Box::new(|b| b["to"] = json!({"person_email": "x@example.com"})),
-        Box::new(|b| b["fields"][0]["required"] = json!(false)),
+    // Key order in the body does not matter; the default field equals the explicit one.
+    let mut implicit = base();
+    implicit.as_object_mut().unwrap().remove("fields");
+    assert_eq!(a.fingerprint(), run(&implicit).unwrap().fingerprint());
+    let reordered = format!(
+        r#"{{"context": {{"conversation_id": "8812"}}, "timeout_s": 1800, "question": "Can we release the withdrawal?",
+            "summary": "Player asks why withdrawal #4411 is on hold. Deposit cleared yesterday.",
+            "player": {{"brand": "LuckySpin", "tags": ["VIP", "KYC pending"], "email": "jane@example.com", "name": "Jane Doe"}},
+            "to": {{"space_id": "{}"}}}}"#,
+        room_id()
+    );
+    let reordered = parse(reordered.as_bytes()).unwrap().validate().unwrap();
+    assert_eq!(a.fingerprint(), reordered.fingerprint());
+    let edits: [fn(&mut Value); 7] = [
+        |b| b["summary"] = json!("different"),
+        |b| b["question"] = json!("different?"),
+        |b| b["player"]["tags"] = json!(["VIP"]),
+        |b| b["timeout_s"] = json!(60),
+        |b| b["context"] = json!({"conversation_id": "8813"}),
+        |b| b["to"] = json!({"person_email": "x@example.com"}),
+        |b| b["fields"][0]["required"] = json!(false),
     ];
     for edit in edits {
         let mut body = base();
