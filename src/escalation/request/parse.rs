@@ -152,6 +152,10 @@ fn diagnose(value: &Value, message: &str) -> InvalidRequest {
         ("context", typed::<Value>),
     ];
     match object(value, "", &checks, typed::<EscalationRequest>) {
+        Err(e) if e.field == "to" && e.message == "is required" => InvalidRequest::new(
+            "to",
+            format!("missing destination: give exactly one of {DESTINATIONS}"),
+        ),
         Err(e) => e,
         Ok(()) => InvalidRequest::new("body", message),
     }

@@ -263,6 +263,34 @@ fn fields_are_checked() {
 }
 
 #[test]
+fn messages_say_what_is_wrong() {
+    let message = |edit: fn(&mut Value)| {
+        let mut body = base();
+        edit(&mut body);
+        run(&body).unwrap_err().to_string()
+    };
+    let kind = message(|b| b["fields"][0]["kind"] = json!("date"));
+    assert!(
+        kind.starts_with("fields[0].kind: ") && kind.contains("`choice`"),
+        "{kind}"
+    );
+    let missing = message(|b| {
+        b.as_object_mut().unwrap().remove("to");
+    });
+    assert!(
+        missing.contains("space_id, person_email, person_id"),
+        "{missing}"
+    );
+    let unknown = message(|b| b["colour"] = json!(1));
+    assert!(
+        unknown.starts_with("colour: unknown field; expected"),
+        "{unknown}"
+    );
+    let reserved = message(|b| b["fields"][0]["id"] = json!("_sig"));
+    assert!(reserved.contains("reserved"), "{reserved}");
+}
+
+#[test]
 fn choice_options_accept_strings_and_objects() {
     let mut body = base();
     body["fields"] = json!([
