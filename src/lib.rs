@@ -16,6 +16,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod dispatch;
+pub mod escalation;
 pub mod logging;
 pub mod secret;
 pub mod sim;

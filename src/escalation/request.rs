@@ -1,0 +1,390 @@
+//! The escalation request the AI engine POSTs to `/v1/escalations`, and its validation.
+//!
+//! Everything a request carries ends up on a Webex Adaptive Card or in its text
+//! fallback, and Webex refuses oversize messages (`text` ≤ 7439 bytes, the whole
+//! body a little over 20 KB). So bad input is refused here, up front, with an
+//! [`InvalidRequest`] that names the offending field (the API answers 422),
+//! instead of failing later at Webex with a vague 400.
+//!
+//! Limits (characters, after trimming surrounding whitespace):
+//! - `key` ≤ 200; `to.*` a Webex id of the right kind (room / person) or an email ≤ 254;
+//! - `player.name` ≤ 200, `player.email` an email ≤ 254, `player.tags` ≤ 20 of ≤ 64,
+//!   `player.brand` ≤ 100 (blank optional strings count as absent);
+//! - `summary` 1..=4000 (required), `question` ≤ 1000;
+//! - `fields` ≤ 10; `id` 1..=64 of `[A-Za-z0-9_.-]`, not starting with `_` (reserved for
+//!   the card's own data: `_escalation`, `_sig`), unique; `label` 1..=200,
+//!   `placeholder` ≤ 200; text `max_length` 1..=4000 (default 4000); choice fields
+//!   1..=25 `options`, `value` 1..=100 (no `,` when `multiple`), `title` ≤ 150;
+//! - `timeout_s` 30..=604800 (default 1800); `context` any JSON ≤ 16 KiB serialized.
+//!
+//! Per-item limits alone cannot bound the total (25 options × 10 fields…), so
+//! validation also renders the pending card and refuses the request (field `body`)
+//! when card plus fallback would leave too little room for the final states.
+
+mod answer;
+mod fields;
+mod parse;
+#[cfg(test)]
+mod tests;
+
+pub use answer::check_answer;
+pub use parse::parse;
+
+use crate::webex::ids::{IdKind, RestId};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+pub const MAX_KEY_CHARS: usize = 200;
+pub const MAX_DESTINATION_CHARS: usize = 512;
+pub const MAX_EMAIL_CHARS: usize = 254;
+pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_BRAND_CHARS: usize = 100;
+pub const MAX_TAGS: usize = 20;
+pub const MAX_TAG_CHARS: usize = 64;
+pub const MAX_SUMMARY_CHARS: usize = 4000;
+pub const MAX_QUESTION_CHARS: usize = 1000;
+pub const MAX_FIELDS: usize = 10;
+pub const MAX_FIELD_ID_CHARS: usize = 64;
+pub const MAX_LABEL_CHARS: usize = 200;
+pub const MAX_PLACEHOLDER_CHARS: usize = 200;
+pub const MAX_ANSWER_CHARS: u32 = 4000;
+pub const MAX_OPTIONS: usize = 25;
+pub const MAX_OPTION_VALUE_CHARS: usize = 100;
+pub const MAX_OPTION_TITLE_CHARS: usize = 150;
+pub const MIN_TIMEOUT_S: u64 = 30;
+pub const MAX_TIMEOUT_S: u64 = 604_800;
+pub const DEFAULT_TIMEOUT_S: u64 = 1800;
+pub const MAX_CONTEXT_BYTES: usize = 16 * 1024;
+/// Field ids starting with this are the card's own `Action.Submit` data.
+pub const RESERVED_ID_PREFIX: char = '_';
+
+/// The body of `POST /v1/escalations`, as sent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationRequest {
+    pub key: Option<String>,
+    pub to: Destination,
+    #[serde(default)]
+    pub player: Player,
+    /// Required; defaulted here so that a missing summary gets our own message.
+    #[serde(default)]
+    pub summary: String,
+    pub question: Option<String>,
+    #[serde(default)]
+    pub fields: Vec<FieldSpec>,
+    pub timeout_s: Option<u64>,
+    #[serde(default)]
+    pub context: serde_json::Value,
+}
+
+/// Where the card goes. JSON form: exactly one of `{"space_id": ..}`,
+/// `{"person_email": ..}`, `{"person_id": ..}` (the last two are DMs).
+/// Deserialization is hand-written (see `parse.rs`) so that two keys get a clear message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Destination {
+    SpaceId(String),
+    PersonEmail(String),
+    PersonId(String),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Player {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub brand: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    pub id: String,
+    pub label: String,
+    #[serde(default)]
+    pub kind: FieldKind,
+    #[serde(default)]
+    pub multiline: bool,
+    #[serde(default)]
+    pub required: bool,
+    pub placeholder: Option<String>,
+    /// Text fields only; validation fills in [`MAX_ANSWER_CHARS`] when absent.
+    pub max_length: Option<u32>,
+    /// Choice fields only: plain strings or `{"value", "title"}` objects.
+    #[serde(default)]
+    pub options: Vec<ChoiceOption>,
+    /// Choice fields only: several values, comma-separated in the answer.
+    #[serde(default)]
+    pub multiple: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    #[default]
+    Text,
+    Choice,
+}
+
+/// Deserializes from `"value"` (title = value) or `{"value", "title"?}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChoiceOption {
+    pub value: String,
+    pub title: String,
+}
+
+/// A request that passed [`EscalationRequest::validate`]: trimmed, defaults applied.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ValidEscalation {
+    pub key: Option<String>,
+    pub to: Destination,
+    pub player: Player,
+    pub summary: String,
+    pub question: Option<String>,
+    pub fields: Vec<FieldSpec>,
+    pub timeout: Duration,
+    pub context: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct InvalidRequest {
+    /// A path into the request: `summary`, `to`, `fields[1].kind`, `player.tags[3]`, `body`.
+    pub field: String,
+    pub message: String,
+}
+
+impl InvalidRequest {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> InvalidRequest {
+    InvalidRequest::new(field, message)
+}
+
+/// The one default field: a required multiline text box.
+pub fn default_field() -> FieldSpec {
+    FieldSpec {
+        id: "response".into(),
+        label: "Your input".into(),
+        kind: FieldKind::Text,
+        multiline: true,
+        required: true,
+        placeholder: None,
+        max_length: Some(MAX_ANSWER_CHARS),
+        options: Vec::new(),
+        multiple: false,
+    }
+}
+
+impl EscalationRequest {
+    pub fn validate(self) -> Result<ValidEscalation, InvalidRequest> {
+        let valid = ValidEscalation {
+            key: self.key.map(|k| check_key(&k)).transpose()?,
+            to: check_destination(self.to)?,
+            player: check_player(self.player)?,
+            summary: text("summary", &self.summary, MAX_SUMMARY_CHARS, true)?,
+            question: optional(self.question.as_deref(), |q| {
+                text("question", q, MAX_QUESTION_CHARS, true)
+            })?,
+            fields: fields::check_fields(self.fields)?,
+            timeout: check_timeout(self.timeout_s)?,
+            context: check_context(self.context)?,
+        };
+        super::card::check_fits(&valid).map_err(|e| {
+            invalid(
+                "body",
+                format!("{e}; shorten the summary, question, labels or options"),
+            )
+        })?;
+        Ok(valid)
+    }
+}
+
+impl ValidEscalation {
+    /// Hex SHA-256 of the canonical JSON (sorted keys) of everything but `key`.
+    /// The API looks escalations up by key, so the key itself adds nothing: the same
+    /// key with an equal fingerprint is a retry; with a different one, a conflict (409).
+    pub fn fingerprint(&self) -> String {
+        let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let Some(object) = value.as_object_mut() {
+            object.remove("key");
+        }
+        let mut canonical = String::new();
+        write_canonical(&value, &mut canonical);
+        let digest = Sha256::digest(canonical.as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// JSON with object keys sorted at every level, whatever serde_json's map order is.
+fn write_canonical(value: &serde_json::Value, out: &mut String) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write_canonical(v, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(v, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+/// A trimmed, non-empty string of at most `max` chars; `multiline` allows line breaks and tabs.
+fn text(field: &str, raw: &str, max: usize, multiline: bool) -> Result<String, InvalidRequest> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    let chars = s.chars().count();
+    if chars > max {
+        return Err(invalid(
+            field,
+            format!("too long: {chars} characters, at most {max}"),
+        ));
+    }
+    let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
+    if s.chars().any(|c| c.is_control() && !allowed(c)) {
+        return Err(invalid(field, "must not contain control characters"));
+    }
+    Ok(s.to_owned())
+}
+
+/// Blank optional strings count as absent.
+fn optional<F>(raw: Option<&str>, check: F) -> Result<Option<String>, InvalidRequest>
+where
+    F: FnOnce(&str) -> Result<String, InvalidRequest>,
+{
+    match raw {
+        Some(s) if !s.trim().is_empty() => check(s).map(Some),
+        _ => Ok(None),
+    }
+}
+
+fn check_key(raw: &str) -> Result<String, InvalidRequest> {
+    text("key", raw, MAX_KEY_CHARS, false)
+}
+
+pub(crate) fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
+    let bad = |c: char| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\@".contains(c);
+    !local.is_empty()
+        && local.len() <= 64
+        && !local.chars().any(bad)
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && !domain.chars().any(bad)
+}
+
+fn email(field: &str, raw: &str) -> Result<String, InvalidRequest> {
+    let s = text(field, raw, MAX_EMAIL_CHARS, false)?;
+    if !is_email(&s) {
+        return Err(invalid(field, format!("not an email address: {s:?}")));
+    }
+    Ok(s)
+}
+
+fn webex_id(field: &str, raw: &str, kind: IdKind, what: &str) -> Result<String, InvalidRequest> {
+    let s = text(field, raw, MAX_DESTINATION_CHARS, false)?;
+    match RestId::decode(&s) {
+        Ok(id) if id.kind == kind => Ok(s),
+        Ok(id) => Err(invalid(
+            field,
+            format!("is a Webex {} id, not a {what} id", id.kind.as_str()),
+        )),
+        Err(_) => Err(invalid(field, format!("not a Webex {what} id"))),
+    }
+}
+
+fn check_destination(to: Destination) -> Result<Destination, InvalidRequest> {
+    Ok(match to {
+        Destination::SpaceId(s) => {
+            Destination::SpaceId(webex_id("to.space_id", &s, IdKind::Room, "room")?)
+        }
+        Destination::PersonId(s) => {
+            Destination::PersonId(webex_id("to.person_id", &s, IdKind::People, "person")?)
+        }
+        Destination::PersonEmail(s) => Destination::PersonEmail(email("to.person_email", &s)?),
+    })
+}
+
+fn check_player(p: Player) -> Result<Player, InvalidRequest> {
+    if p.tags.len() > MAX_TAGS {
+        return Err(invalid(
+            "player.tags",
+            format!("too many tags: {}, at most {MAX_TAGS}", p.tags.len()),
+        ));
+    }
+    let mut tags = Vec::with_capacity(p.tags.len());
+    for (i, tag) in p.tags.iter().enumerate() {
+        tags.push(text(
+            &format!("player.tags[{i}]"),
+            tag,
+            MAX_TAG_CHARS,
+            false,
+        )?);
+    }
+    Ok(Player {
+        name: optional(p.name.as_deref(), |s| {
+            text("player.name", s, MAX_NAME_CHARS, false)
+        })?,
+        email: optional(p.email.as_deref(), |s| email("player.email", s))?,
+        tags,
+        brand: optional(p.brand.as_deref(), |s| {
+            text("player.brand", s, MAX_BRAND_CHARS, false)
+        })?,
+    })
+}
+
+fn check_timeout(timeout_s: Option<u64>) -> Result<Duration, InvalidRequest> {
+    let s = timeout_s.unwrap_or(DEFAULT_TIMEOUT_S);
+    if !(MIN_TIMEOUT_S..=MAX_TIMEOUT_S).contains(&s) {
+        return Err(invalid(
+            "timeout_s",
+            format!("must be {MIN_TIMEOUT_S}..={MAX_TIMEOUT_S} seconds, got {s}"),
+        ));
+    }
+    Ok(Duration::from_secs(s))
+}
+
+fn check_context(context: serde_json::Value) -> Result<serde_json::Value, InvalidRequest> {
+    let bytes = context.to_string().len();
+    if bytes > MAX_CONTEXT_BYTES {
+        return Err(invalid(
+            "context",
+            format!("too large: {bytes} bytes serialized, at most {MAX_CONTEXT_BYTES}"),
+        ));
+    }
+    Ok(context)
+}
