@@ -46,6 +46,8 @@ pub struct Config {
     #[serde(default)]
     pub spaces: SpacesConfig,
     #[serde(default)]
+    pub escalations: EscalationsConfig,
+    #[serde(default)]
     pub log: LogConfig,
 }
 
@@ -127,6 +129,21 @@ pub struct SpacesConfig {
 impl Default for SpacesConfig {
     fn default() -> Self {
         Self { resync_interval_s: 600.0 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EscalationsConfig {
+    /// Whether an answered card shows the answer itself, or only who answered and when.
+    pub show_answer_on_card: bool,
+    /// The shortest `timeout_s` an engine may ask for.
+    pub min_timeout_s: u64,
+}
+
+impl Default for EscalationsConfig {
+    fn default() -> Self {
+        Self { show_answer_on_card: true, min_timeout_s: crate::escalation::request::MIN_TIMEOUT_S }
     }
 }
 
@@ -234,6 +251,9 @@ impl Config {
             && self.spaces.resync_interval_s <= 86_400.0)
         {
             return Err(ConfigError::new("spaces.resync_interval_s", "must be a number of seconds in [1, 86400]"));
+        }
+        if !(1..=3600).contains(&self.escalations.min_timeout_s) {
+            return Err(ConfigError::new("escalations.min_timeout_s", "must be 1..=3600 seconds"));
         }
         if self.store.path.as_os_str().is_empty() {
             return Err(ConfigError::new("store.path", "must not be empty"));

@@ -8,6 +8,11 @@ use crate::api::{self, health::BotIdentity, AppState, BindError};
 use crate::background;
 use crate::config::{Config, ConfigError, EXIT_CONFIG};
 use crate::dispatch::Dispatcher;
+use crate::escalation::answer::AnswerHandler;
+use crate::escalation::delivery::Deliverer;
+use crate::escalation::expiry;
+use crate::escalation::service::Escalations;
+use crate::escalation::signature::Signer;
 use crate::secret::SharedSecret;
 use crate::spaces::Spaces;
 use crate::store::{Store, StoreError};
@@ -21,6 +26,7 @@ use crate::webex::tls::{self, HttpOptions, TlsError};
 use crate::webex::wdm::DeviceManager;
 use rand::SeedableRng;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -128,6 +134,7 @@ impl Running {
 pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Running, DaemonError> {
     let clients = clients(&config)?;
     let store = Store::open(&config.store.path).await?;
+    let signer = Arc::new(Signer::new(store.signing_key().await?));
     let listener = api::bind(&config.api.socket).await?;
     let spaces = Spaces::new(clients.rest.clone(), store.clone());
     let (link_tx, link_rx) = watch::channel(LinkState::default());
@@ -141,6 +148,12 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         store: store.clone(),
         spaces: spaces.clone(),
         rest: clients.rest.clone(),
+        escalations: Escalations::new(
+            store.clone(),
+            clients.rest.clone(),
+            spaces.clone(),
+            config.escalations.min_timeout_s,
+        ),
         shutdown: shutdown.clone(),
     });
     let socket = config.api.socket.clone();
@@ -171,8 +184,18 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     )));
     tasks.spawn(chore(background::record_link_changes(store.clone(), link_rx, shutdown.clone())));
     tasks.spawn(chore(background::prune(store.clone(), retention, shutdown.clone())));
+    let deliverer = Deliverer {
+        store: store.clone(),
+        rest: clients.rest.clone(),
+        signer: signer.clone(),
+        show_answers: config.escalations.show_answer_on_card,
+    };
+    tasks.spawn(chore(deliverer.run(shutdown.clone())));
+    tasks.spawn(chore(expiry::run(store.clone(), shutdown.clone())));
+    let answers =
+        AnswerHandler { store: store.clone(), rest: clients.rest.clone(), signer, bot_uuid: bot_uuid.clone() };
     tasks.spawn(supervise_link(clients, config, bot_uuid, events_tx, link_tx, shutdown.clone()));
-    let dispatcher = Dispatcher { events: events_rx, counts: counts_tx, store, spaces };
+    let dispatcher = Dispatcher { events: events_rx, counts: counts_tx, store, spaces, answers };
     tasks.spawn(chore(dispatcher.run(shutdown.clone())));
     Ok(Running { socket, bot, tasks, shutdown })
 }

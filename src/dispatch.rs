@@ -5,78 +5,152 @@
 //! restarts) and from leaked devices (every device receives every event). The
 //! store remembers processed activity ids durably; each handler marks its
 //! activity processed in the same transaction as its change.
+//!
+//! A card submission that fails for a passing reason (Webex busy) is retried
+//! here with backoff, off the read loop; it is acked only once handled, so even
+//! a crash meanwhile loses nothing (Mercury redelivers).
 
 use crate::api::health::EventCounts;
+use crate::escalation::answer::{AnswerError, AnswerHandler};
+use crate::escalation::model::view;
 use crate::spaces::{Spaces, SpacesError};
 use crate::store::Store;
 use crate::webex::mercury::link::Inbound;
 use crate::webex::mercury::Event;
+use std::collections::VecDeque;
+use std::time::Duration;
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+
+const MAX_ATTEMPTS: u32 = 8;
+
+#[derive(Debug, thiserror::Error)]
+enum HandleError {
+    #[error(transparent)]
+    Spaces(#[from] SpacesError),
+    #[error(transparent)]
+    Answer(#[from] AnswerError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
 
 pub struct Dispatcher {
     pub events: mpsc::UnboundedReceiver<Inbound>,
     pub counts: watch::Sender<EventCounts>,
     pub store: Store,
     pub spaces: Spaces,
+    pub answers: AnswerHandler,
+}
+
+/// An event waiting for another try.
+struct Retry {
+    due: Instant,
+    attempt: u32,
+    inbound: Inbound,
 }
 
 impl Dispatcher {
     pub async fn run(mut self, shutdown: CancellationToken) {
+        let mut retries: VecDeque<Retry> = VecDeque::new();
         loop {
-            let inbound = tokio::select! {
+            let next_retry = retries.iter().map(|r| r.due).min();
+            let (inbound, attempt) = tokio::select! {
                 _ = shutdown.cancelled() => return,
+                _ = sleep_until_some(next_retry) => {
+                    let index = retries.iter().position(|r| Some(r.due) == next_retry).unwrap_or(0);
+                    match retries.remove(index) {
+                        Some(retry) => (retry.inbound, retry.attempt),
+                        None => continue,
+                    }
+                }
                 inbound = self.events.recv() => match inbound {
-                    Some(inbound) => inbound,
+                    Some(inbound) => (inbound, 0),
                     None => return,
                 },
             };
-            self.dispatch(inbound).await;
+            if let Some(retry) = self.dispatch(inbound, attempt).await {
+                retries.push_back(retry);
+            }
         }
     }
 
-    async fn dispatch(&mut self, Inbound { event, ack }: Inbound) {
-        let activity = event.activity_id().to_owned();
+    async fn dispatch(&mut self, inbound: Inbound, attempt: u32) -> Option<Retry> {
+        let activity = inbound.event.activity_id().to_owned();
         match self.store.is_processed(&activity).await {
             Ok(true) => {
                 tracing::debug!(%activity, "duplicate activity dropped");
                 self.counts.send_modify(|c| c.duplicates += 1);
-                ack.send();
-                return;
+                inbound.ack.send();
+                return None;
             }
             Ok(false) => {}
             Err(error) => {
-                // Without the store nothing can be committed: leave the frame unacked
-                // so Mercury redelivers it once the store works again.
-                tracing::error!(%error, %activity, "cannot read the store; event left for redelivery");
-                return;
+                tracing::error!(%error, %activity, "cannot read the store; trying again shortly");
+                return Some(retry(inbound, attempt));
             }
         }
-        match self.handle(&event).await {
+        match self.handle(&inbound.event).await {
             Ok(()) => self.counts.send_modify(|c| c.handled += 1),
-            Err(error) => {
+            Err(HandleError::Spaces(error)) => {
                 // The resync repairs what this event would have changed.
-                tracing::warn!(%error, kind = event.kind(), %activity, "event not handled; resyncing spaces");
+                tracing::warn!(%error, kind = inbound.event.kind(), %activity, "event not handled; resyncing spaces");
                 self.spaces.request_resync();
             }
+            Err(error) if attempt + 1 < MAX_ATTEMPTS => {
+                tracing::warn!(%error, %activity, attempt, "event not handled yet; will retry");
+                return Some(retry(inbound, attempt));
+            }
+            Err(error) => {
+                // Left unacked: Mercury redelivers it after the next reconnect.
+                tracing::error!(%error, %activity, "event still failing after {MAX_ATTEMPTS} attempts; left for redelivery");
+                return None;
+            }
         }
-        ack.send();
+        inbound.ack.send();
+        None
     }
 
-    async fn handle(&self, event: &Event) -> Result<(), SpacesError> {
+    async fn handle(&self, event: &Event) -> Result<(), HandleError> {
         let activity = event.activity_id();
         let room = event.meta().room.as_ref().map(|room| room.uuid.as_str());
         tracing::debug!(kind = event.kind(), activity, room, "Webex event");
         match (event, room) {
-            (Event::MemberAdded { is_bot: true, .. }, Some(room)) => self.spaces.room_seen(room, activity).await,
-            (Event::MemberRemoved { is_bot: true, .. }, Some(room)) => self.spaces.room_gone(room, activity).await,
+            (Event::CardSubmitted { meta, card_message_uuid }, _) => {
+                self.answers.on_submission(meta, card_message_uuid.as_deref()).await?
+            }
+            (Event::MemberAdded { is_bot: true, .. }, Some(room)) => self.spaces.room_seen(room, activity).await?,
+            (Event::MemberRemoved { is_bot: true, .. }, Some(room)) => self.bot_left(room, activity).await?,
             (Event::RoomUpdated { .. } | Event::RoomCreated { .. }, Some(room)) => {
-                self.spaces.room_seen(room, activity).await
+                self.spaces.room_seen(room, activity).await?
             }
             _ => {
                 self.store.mark_processed(activity).await?;
-                Ok(())
             }
         }
+        Ok(())
+    }
+
+    /// The bot was removed: the space goes, and its pending escalations fail
+    /// (nobody can answer them there any more).
+    async fn bot_left(&self, room: &str, activity: &str) -> Result<(), HandleError> {
+        let reason = "the bot was removed from the space; add it back and escalate again";
+        for failed in self.store.fail_pending_in_room(room, reason, view).await? {
+            tracing::warn!(escalation = %failed.id, "failed: the bot was removed from its space");
+        }
+        self.spaces.room_gone(room, activity).await?;
+        Ok(())
+    }
+}
+
+fn retry(inbound: Inbound, attempt: u32) -> Retry {
+    let delay = Duration::from_millis(500u64 << attempt.min(7)).min(Duration::from_secs(60));
+    Retry { due: Instant::now() + delay, attempt: attempt + 1, inbound }
+}
+
+async fn sleep_until_some(due: Option<Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due).await,
+        None => std::future::pending().await,
     }
 }

@@ -70,6 +70,14 @@ impl Spaces {
         Ok(())
     }
 
+    /// A room Webex just showed us (outside any Mercury activity).
+    pub async fn record_room(&self, room: &Room) -> Result<(), SpacesError> {
+        if let Some(snapshot) = snapshot(room) {
+            log_outcome(self.store.space_seen(snapshot, None).await?);
+        }
+        Ok(())
+    }
+
     pub async fn room_gone(&self, room_uuid: &str, activity_id: &str) -> Result<(), SpacesError> {
         log_outcome(self.store.space_removed(room_uuid, Some(activity_id)).await?);
         Ok(())

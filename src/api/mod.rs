@@ -6,11 +6,13 @@
 //! `curl --unix-socket SOCK http://localhost/v1/health` works.
 
 pub mod error;
+pub mod escalations;
 pub mod events;
 pub mod extract;
 pub mod health;
 pub mod spaces;
 
+use crate::escalation::service::Escalations;
 use crate::spaces::Spaces;
 use crate::store::Store;
 use crate::webex::mercury::link::LinkState;
@@ -23,6 +25,9 @@ use tokio::net::UnixListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+/// Requests are small JSON documents; anything bigger is refused before parsing.
+const MAX_BODY_BYTES: usize = 256 * 1024;
+
 /// What handlers read. Cheap to clone: every field is a channel end.
 #[derive(Clone)]
 pub struct AppState {
@@ -32,6 +37,7 @@ pub struct AppState {
     pub store: Store,
     pub spaces: Spaces,
     pub rest: RestClient,
+    pub escalations: Escalations,
     /// Ends long-lived answers (event follow) so shutdown is not held up.
     pub shutdown: CancellationToken,
 }
@@ -44,6 +50,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/spaces/{id}", get(spaces::get))
         .route("/v1/people", get(spaces::people))
         .route("/v1/events", get(events::stream))
+        .route("/v1/escalations", post(escalations::create).get(escalations::list))
+        .route("/v1/escalations/{id}", get(escalations::get))
+        .route("/v1/escalations/{id}/cancel", post(escalations::cancel))
+        .route("/v1/messages", post(escalations::notify))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(|| async { error::ApiError::not_found("no such endpoint; see the README for the API") })
         .with_state(state)
 }

@@ -108,29 +108,13 @@ pub fn render(view: &CardView, state: &CardState) -> Result<RenderedCard, Render
 /// Whether `request`'s pending card leaves room for every final state; run by validation.
 pub fn check_fits(request: &ValidEscalation) -> Result<(), RenderError> {
     let planned = "x".repeat(PLANNED_ID_CHARS);
-    let view = CardView {
-        escalation_id: &planned,
-        signature: &planned,
-        request,
-    };
-    render_within(
-        &view,
-        &CardState::Pending,
-        MAX_RENDERED_BYTES - FINAL_RESERVE_BYTES,
-    )
-    .map(|_| ())
+    let view = CardView { escalation_id: &planned, signature: &planned, request };
+    render_within(&view, &CardState::Pending, MAX_RENDERED_BYTES - FINAL_RESERVE_BYTES).map(|_| ())
 }
 
-fn render_within(
-    view: &CardView,
-    state: &CardState,
-    limit: usize,
-) -> Result<RenderedCard, RenderError> {
+fn render_within(view: &CardView, state: &CardState, limit: usize) -> Result<RenderedCard, RenderError> {
     let inputs = match state {
-        CardState::Answered {
-            inputs: Some(inputs),
-            ..
-        } => *inputs,
+        CardState::Answered { inputs: Some(inputs), .. } => *inputs,
         _ => return fit(build(view, state, &[]), limit),
     };
     for cap in ANSWER_CAPS {
@@ -169,11 +153,7 @@ fn build(view: &CardView, state: &CardState, answers: &[(String, String)]) -> Re
         }
     }
     card["body"] = Value::Array(body);
-    RenderedCard {
-        card,
-        fallback_text: fallback(request, state, answers),
-        markdown: None,
-    }
+    RenderedCard { card, fallback_text: fallback(request, state, answers), markdown: None }
 }
 
 /// "Specialist input needed — Player: Jane Doe (jane@example.com), VIP — LuckySpin"

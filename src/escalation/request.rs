@@ -137,7 +137,8 @@ pub struct ChoiceOption {
 }
 
 /// A request that passed [`EscalationRequest::validate`]: trimmed, defaults applied.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Stored as JSON with the escalation and read back to render its card.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValidEscalation {
     pub key: Option<String>,
     pub to: Destination,
@@ -159,10 +160,7 @@ pub struct InvalidRequest {
 
 impl InvalidRequest {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), message: message.into() }
     }
 }
 
@@ -187,24 +185,24 @@ pub fn default_field() -> FieldSpec {
 
 impl EscalationRequest {
     pub fn validate(self) -> Result<ValidEscalation, InvalidRequest> {
+        self.validate_with_min_timeout(MIN_TIMEOUT_S)
+    }
+
+    /// As [`EscalationRequest::validate`], with a lower bound on `timeout_s` other
+    /// than [`MIN_TIMEOUT_S`] (`escalations.min_timeout_s`; tests use 1 s).
+    pub fn validate_with_min_timeout(self, min_timeout_s: u64) -> Result<ValidEscalation, InvalidRequest> {
         let valid = ValidEscalation {
             key: self.key.map(|k| check_key(&k)).transpose()?,
             to: check_destination(self.to)?,
             player: check_player(self.player)?,
             summary: text("summary", &self.summary, MAX_SUMMARY_CHARS, true)?,
-            question: optional(self.question.as_deref(), |q| {
-                text("question", q, MAX_QUESTION_CHARS, true)
-            })?,
+            question: optional(self.question.as_deref(), |q| text("question", q, MAX_QUESTION_CHARS, true))?,
             fields: fields::check_fields(self.fields)?,
-            timeout: check_timeout(self.timeout_s)?,
+            timeout: check_timeout(self.timeout_s, min_timeout_s)?,
             context: check_context(self.context)?,
         };
-        super::card::check_fits(&valid).map_err(|e| {
-            invalid(
-                "body",
-                format!("{e}; shorten the summary, question, labels or options"),
-            )
-        })?;
+        super::card::check_fits(&valid)
+            .map_err(|e| invalid("body", format!("{e}; shorten the summary, question, labels or options")))?;
         Ok(valid)
     }
 }
@@ -265,10 +263,7 @@ fn text(field: &str, raw: &str, max: usize, multiline: bool) -> Result<String, I
     }
     let chars = s.chars().count();
     if chars > max {
-        return Err(invalid(
-            field,
-            format!("too long: {chars} characters, at most {max}"),
-        ));
+        return Err(invalid(field, format!("too long: {chars} characters, at most {max}")));
     }
     let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
     if s.chars().any(|c| c.is_control() && !allowed(c)) {
@@ -319,61 +314,39 @@ fn webex_id(field: &str, raw: &str, kind: IdKind, what: &str) -> Result<String, 
     let s = text(field, raw, MAX_DESTINATION_CHARS, false)?;
     match RestId::decode(&s) {
         Ok(id) if id.kind == kind => Ok(s),
-        Ok(id) => Err(invalid(
-            field,
-            format!("is a Webex {} id, not a {what} id", id.kind.as_str()),
-        )),
+        Ok(id) => Err(invalid(field, format!("is a Webex {} id, not a {what} id", id.kind.as_str()))),
         Err(_) => Err(invalid(field, format!("not a Webex {what} id"))),
     }
 }
 
 fn check_destination(to: Destination) -> Result<Destination, InvalidRequest> {
     Ok(match to {
-        Destination::SpaceId(s) => {
-            Destination::SpaceId(webex_id("to.space_id", &s, IdKind::Room, "room")?)
-        }
-        Destination::PersonId(s) => {
-            Destination::PersonId(webex_id("to.person_id", &s, IdKind::People, "person")?)
-        }
+        Destination::SpaceId(s) => Destination::SpaceId(webex_id("to.space_id", &s, IdKind::Room, "room")?),
+        Destination::PersonId(s) => Destination::PersonId(webex_id("to.person_id", &s, IdKind::People, "person")?),
         Destination::PersonEmail(s) => Destination::PersonEmail(email("to.person_email", &s)?),
     })
 }
 
 fn check_player(p: Player) -> Result<Player, InvalidRequest> {
     if p.tags.len() > MAX_TAGS {
-        return Err(invalid(
-            "player.tags",
-            format!("too many tags: {}, at most {MAX_TAGS}", p.tags.len()),
-        ));
+        return Err(invalid("player.tags", format!("too many tags: {}, at most {MAX_TAGS}", p.tags.len())));
     }
     let mut tags = Vec::with_capacity(p.tags.len());
     for (i, tag) in p.tags.iter().enumerate() {
-        tags.push(text(
-            &format!("player.tags[{i}]"),
-            tag,
-            MAX_TAG_CHARS,
-            false,
-        )?);
+        tags.push(text(&format!("player.tags[{i}]"), tag, MAX_TAG_CHARS, false)?);
     }
     Ok(Player {
-        name: optional(p.name.as_deref(), |s| {
-            text("player.name", s, MAX_NAME_CHARS, false)
-        })?,
+        name: optional(p.name.as_deref(), |s| text("player.name", s, MAX_NAME_CHARS, false))?,
         email: optional(p.email.as_deref(), |s| email("player.email", s))?,
         tags,
-        brand: optional(p.brand.as_deref(), |s| {
-            text("player.brand", s, MAX_BRAND_CHARS, false)
-        })?,
+        brand: optional(p.brand.as_deref(), |s| text("player.brand", s, MAX_BRAND_CHARS, false))?,
     })
 }
 
-fn check_timeout(timeout_s: Option<u64>) -> Result<Duration, InvalidRequest> {
+fn check_timeout(timeout_s: Option<u64>, min_timeout_s: u64) -> Result<Duration, InvalidRequest> {
     let s = timeout_s.unwrap_or(DEFAULT_TIMEOUT_S);
-    if !(MIN_TIMEOUT_S..=MAX_TIMEOUT_S).contains(&s) {
-        return Err(invalid(
-            "timeout_s",
-            format!("must be {MIN_TIMEOUT_S}..={MAX_TIMEOUT_S} seconds, got {s}"),
-        ));
+    if !(min_timeout_s..=MAX_TIMEOUT_S).contains(&s) {
+        return Err(invalid("timeout_s", format!("must be {min_timeout_s}..={MAX_TIMEOUT_S} seconds, got {s}")));
     }
     Ok(Duration::from_secs(s))
 }
@@ -381,10 +354,7 @@ fn check_timeout(timeout_s: Option<u64>) -> Result<Duration, InvalidRequest> {
 fn check_context(context: serde_json::Value) -> Result<serde_json::Value, InvalidRequest> {
     let bytes = context.to_string().len();
     if bytes > MAX_CONTEXT_BYTES {
-        return Err(invalid(
-            "context",
-            format!("too large: {bytes} bytes serialized, at most {MAX_CONTEXT_BYTES}"),
-        ));
+        return Err(invalid("context", format!("too large: {bytes} bytes serialized, at most {MAX_CONTEXT_BYTES}")));
     }
     Ok(context)
 }

@@ -63,9 +63,7 @@ impl Signer {
     /// Constant-time check of a signature made by [`Signer::sign`].
     pub fn verify(&self, escalation_id: &str, signature: &str) -> bool {
         match URL_SAFE_NO_PAD.decode(signature.trim()) {
-            Ok(tag) if tag.len() == TAG_BYTES => {
-                self.mac(escalation_id).verify_truncated_left(&tag).is_ok()
-            }
+            Ok(tag) if tag.len() == TAG_BYTES => self.mac(escalation_id).verify_truncated_left(&tag).is_ok(),
             _ => false,
         }
     }

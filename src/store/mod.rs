@@ -22,9 +22,12 @@
 
 mod activities;
 mod error;
+mod escalations;
 mod events;
+mod meta;
 mod migrations;
 mod open;
+mod outbox;
 mod spaces;
 mod sql;
 mod sync;
@@ -37,8 +40,12 @@ use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::watch;
 
 pub use error::StoreError;
+pub use escalations::{
+    CloseOutcome, Closing, Delivered, EscalationFilter, EscalationRecord, Inserted, NewEscalation, Render,
+};
 pub use events::EventRecord;
 pub use migrations::SUPPORTED_VERSION;
+pub use outbox::{Job, JobKind};
 pub use spaces::{ActivityOutcome, RoomSnapshot, Space, SpaceFilter};
 pub use sync::SyncReport;
 
@@ -52,6 +59,8 @@ struct Inner {
     conn: Mutex<Connection>,
     /// Latest committed seq; bumped after each commit that appended events.
     seq: watch::Sender<i64>,
+    /// Wakes the outbox worker when a job was added.
+    jobs: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Store {
@@ -77,7 +86,7 @@ impl Store {
     fn with_connection(conn: Connection) -> Result<Store, StoreError> {
         let latest = events::latest_seq_on(&conn)?;
         let (seq, _) = watch::channel(latest);
-        Ok(Store { inner: Arc::new(Inner { conn: Mutex::new(conn), seq }) })
+        Ok(Store { inner: Arc::new(Inner { conn: Mutex::new(conn), seq, jobs: tokio::sync::Notify::new() }) })
     }
 
     /// Receives the latest committed event seq; it changes after every commit that
@@ -85,6 +94,15 @@ impl Store {
     /// [`Store::events_after`].
     pub fn subscribe(&self) -> watch::Receiver<i64> {
         self.inner.seq.subscribe()
+    }
+
+    /// Resolves when a job may have been added to the outbox since the last call.
+    pub async fn jobs_changed(&self) {
+        self.inner.jobs.notified().await;
+    }
+
+    fn jobs_added(&self) {
+        self.inner.jobs.notify_one();
     }
 
     /// Runs `f` on the connection, off the async threads. For reads only.

@@ -79,6 +79,54 @@ CREATE TABLE events (
 CREATE INDEX events_at ON events (at);
 ";
 
+/// v2: escalations, the outbox of Webex calls to make, and small key/value metadata
+/// (the card signing key).
+pub const MIGRATION_002_ESCALATIONS: &str = "
+CREATE TABLE escalations (
+    id                TEXT    PRIMARY KEY NOT NULL,
+    idem_key          TEXT    UNIQUE,
+    fingerprint       TEXT    NOT NULL,
+    status            TEXT    NOT NULL,
+    request           TEXT    NOT NULL,
+    created_at        TEXT    NOT NULL,
+    expires_at        TEXT    NOT NULL,
+    delivery_state    TEXT    NOT NULL,
+    delivery_error    TEXT,
+    delivery_attempts INTEGER NOT NULL DEFAULT 0,
+    space_id          TEXT,
+    room_uuid         TEXT,
+    message_id        TEXT,
+    message_uuid      TEXT,
+    recipient_id      TEXT,
+    answer            TEXT,
+    closed_at         TEXT,
+    close_reason      TEXT,
+    updated_at        TEXT    NOT NULL
+);
+CREATE INDEX escalations_pending_expiry ON escalations (status, expires_at);
+CREATE INDEX escalations_message ON escalations (message_uuid);
+CREATE INDEX escalations_room ON escalations (room_uuid, status);
+
+-- Webex calls owed: written in the same transaction as the change that needs them,
+-- removed in the same transaction as the change their answer causes.
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind            TEXT    NOT NULL,
+    escalation_id   TEXT    REFERENCES escalations (id),
+    payload         TEXT    NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT    NOT NULL,
+    last_error      TEXT,
+    created_at      TEXT    NOT NULL
+);
+CREATE INDEX outbox_due ON outbox (next_attempt_at);
+
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY NOT NULL,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
+";
+
 // ---------------------------------------------------------------------------
 // Spaces.
 // ---------------------------------------------------------------------------
@@ -137,6 +185,76 @@ pub const SELECT_EVENTS_AFTER: &str =
 pub const SELECT_LATEST_SEQ: &str = "SELECT seq FROM sqlite_sequence WHERE name = 'events'";
 pub const SELECT_OLDEST_SEQ: &str = "SELECT MIN(seq) FROM events";
 pub const DELETE_EVENTS_BEFORE: &str = "DELETE FROM events WHERE at < ?1";
+
+// ---------------------------------------------------------------------------
+// Escalations.
+// ---------------------------------------------------------------------------
+
+macro_rules! escalation_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT rowid, id, idem_key, fingerprint, status, request, created_at, expires_at, ",
+            "delivery_state, delivery_error, delivery_attempts, space_id, room_uuid, message_id, ",
+            "message_uuid, recipient_id, answer, closed_at, close_reason, updated_at FROM escalations ",
+            $tail
+        )
+    };
+}
+
+pub const SELECT_ESCALATION: &str = escalation_select!("WHERE id = ?1");
+pub const SELECT_ESCALATION_BY_KEY: &str = escalation_select!("WHERE idem_key = ?1");
+pub const SELECT_ESCALATION_BY_MESSAGE: &str = escalation_select!("WHERE message_uuid = ?1");
+/// ?1 status or NULL, ?2 space id or NULL, ?3 key or NULL, ?4 rowid cursor (exclusive) or NULL, ?5 limit.
+pub const SELECT_ESCALATIONS_FILTERED: &str = escalation_select!(
+    "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR space_id = ?2) AND (?3 IS NULL OR idem_key = ?3) \
+     AND (?4 IS NULL OR rowid < ?4) ORDER BY rowid DESC LIMIT ?5"
+);
+pub const SELECT_PENDING_DUE: &str =
+    escalation_select!("WHERE status = 'pending' AND expires_at <= ?1 ORDER BY expires_at");
+pub const SELECT_PENDING_IN_ROOM: &str = escalation_select!("WHERE status = 'pending' AND room_uuid = ?1");
+pub const SELECT_NEXT_EXPIRY: &str = "SELECT MIN(expires_at) FROM escalations WHERE status = 'pending'";
+
+pub const INSERT_ESCALATION: &str = "INSERT INTO escalations (id, idem_key, fingerprint, status, request, \
+     created_at, expires_at, delivery_state, space_id, room_uuid, recipient_id, updated_at) \
+     VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, 'queued', ?7, ?8, ?9, ?5)";
+
+pub const RECORD_DELIVERY: &str = "UPDATE escalations SET delivery_state = 'posted', delivery_error = NULL, \
+     delivery_attempts = delivery_attempts + 1, space_id = ?2, room_uuid = ?3, message_id = ?4, message_uuid = ?5, \
+     recipient_id = COALESCE(?6, recipient_id), updated_at = ?7 WHERE id = ?1";
+
+pub const RECORD_DELIVERY_ATTEMPT: &str = "UPDATE escalations SET delivery_attempts = delivery_attempts + 1, \
+     delivery_error = ?2, updated_at = ?3 WHERE id = ?1";
+
+pub const RECORD_DELIVERY_FAILED: &str = "UPDATE escalations SET delivery_state = 'failed', delivery_error = ?2, \
+     delivery_attempts = delivery_attempts + 1, updated_at = ?3 WHERE id = ?1";
+
+/// The compare-and-set at the heart of "first answer wins": only a pending row moves.
+pub const CLOSE_ESCALATION: &str = "UPDATE escalations SET status = ?2, answer = ?3, closed_at = ?4, \
+     close_reason = ?5, updated_at = ?4 WHERE id = ?1 AND status = 'pending'";
+
+pub const REPLACE_CARD_MESSAGE: &str =
+    "UPDATE escalations SET message_id = ?2, message_uuid = ?3, updated_at = ?4 WHERE id = ?1";
+
+// ---------------------------------------------------------------------------
+// Outbox.
+// ---------------------------------------------------------------------------
+
+pub const INSERT_JOB: &str = "INSERT INTO outbox (kind, escalation_id, payload, next_attempt_at, created_at) \
+     VALUES (?1, ?2, ?3, ?4, ?4)";
+pub const SELECT_DUE_JOBS: &str = "SELECT id, kind, escalation_id, payload, attempts FROM outbox \
+     WHERE next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2";
+pub const SELECT_NEXT_JOB_AT: &str = "SELECT MIN(next_attempt_at) FROM outbox";
+pub const DELETE_JOB: &str = "DELETE FROM outbox WHERE id = ?1";
+pub const RESCHEDULE_JOB: &str =
+    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1";
+pub const COUNT_JOBS: &str = "SELECT COUNT(*) FROM outbox";
+
+// ---------------------------------------------------------------------------
+// Metadata.
+// ---------------------------------------------------------------------------
+
+pub const SELECT_META: &str = "SELECT value FROM meta WHERE key = ?1";
+pub const INSERT_META: &str = "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING";
 
 // ---------------------------------------------------------------------------
 // Test fixtures: statements that build foreign databases the store must refuse.

@@ -29,6 +29,11 @@ pub(crate) fn opt_column(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Resul
     text.map(|t| parse(&t, idx)).transpose()
 }
 
+/// Parses a stored timestamp read outside a row (an aggregate like `MIN(at)`).
+pub(crate) fn parse_text(text: &str) -> Result<DateTime<Utc>, super::StoreError> {
+    parse(text, 0).map_err(super::StoreError::Sqlite)
+}
+
 fn parse(text: &str, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))

@@ -141,6 +141,8 @@ backoff_cap_s = 0.4
 socket = {socket:?}
 [store]
 path = {store:?}
+[escalations]
+min_timeout_s = 1
 [log]
 level = "warn"
 "#,

@@ -31,8 +31,7 @@ pub fn header(request: &ValidEscalation) -> Value {
 
 pub fn player_facts(player: &Player) -> Option<Value> {
     let mut facts = Vec::new();
-    let mut fact =
-        |title: &str, value: &str| facts.push(json!({"title": title, "value": md(value)}));
+    let mut fact = |title: &str, value: &str| facts.push(json!({"title": title, "value": md(value)}));
     if let Some(name) = &player.name {
         fact("Name", name);
     }
@@ -109,19 +108,9 @@ pub fn status_line(state: &CardState, escape: fn(&str) -> String) -> Option<Stri
     let cap = truncate_chars;
     let line = match state {
         CardState::Pending => return None,
-        CardState::Answered {
-            by_name,
-            by_email,
-            at,
-            ..
-        } => {
+        CardState::Answered { by_name, by_email, at, .. } => {
             let email = by_email.map(|e| format!(" ({})", cap(e, MAX_PERSON_CHARS)));
-            format!(
-                "✅ Answered by {}{} at {}",
-                cap(by_name, MAX_PERSON_CHARS),
-                email.unwrap_or_default(),
-                when(at)
-            )
+            format!("✅ Answered by {}{} at {}", cap(by_name, MAX_PERSON_CHARS), email.unwrap_or_default(), when(at))
         }
         CardState::Expired { at } => format!("⌛ Expired at {}: no answer in time", when(at)),
         CardState::Cancelled { at, reason } => match reason {
@@ -143,22 +132,14 @@ fn color(state: &CardState) -> &'static str {
 
 /// `(label, shown value)` per answered field, in field order; choice values shown
 /// by their titles; each value cut to `cap` chars (`None` when it can't be shown).
-pub fn answer_pairs(
-    fields: &[FieldSpec],
-    inputs: &BTreeMap<String, String>,
-    cap: usize,
-) -> Vec<(String, String)> {
+pub fn answer_pairs(fields: &[FieldSpec], inputs: &BTreeMap<String, String>, cap: usize) -> Vec<(String, String)> {
     let shown = |field: &FieldSpec, value: &str| match field.kind {
         FieldKind::Text => value.to_owned(),
         FieldKind::Choice => value
             .split(',')
             .map(|v| {
                 let v = v.trim();
-                field
-                    .options
-                    .iter()
-                    .find(|o| o.value == v)
-                    .map_or(v, |o| o.title.as_str())
+                field.options.iter().find(|o| o.value == v).map_or(v, |o| o.title.as_str())
             })
             .collect::<Vec<_>>()
             .join(", "),
@@ -167,11 +148,7 @@ pub fn answer_pairs(
         .iter()
         .filter_map(|f| inputs.get(&f.id).map(|v| (f, v)))
         .map(|(f, v)| {
-            let value = if cap == 0 {
-                "(too long to show here)".to_owned()
-            } else {
-                truncate_chars(&shown(f, v), cap)
-            };
+            let value = if cap == 0 { "(too long to show here)".to_owned() } else { truncate_chars(&shown(f, v), cap) };
             (f.label.clone(), value)
         })
         .collect()
@@ -183,10 +160,8 @@ pub fn status(state: &CardState, answers: &[(String, String)]) -> Option<Value> 
         "type": "TextBlock", "text": line, "wrap": true, "weight": "Bolder", "color": color(state)
     })];
     if !answers.is_empty() {
-        let facts: Vec<Value> = answers
-            .iter()
-            .map(|(label, value)| json!({"title": md(label), "value": md(value)}))
-            .collect();
+        let facts: Vec<Value> =
+            answers.iter().map(|(label, value)| json!({"title": md(label), "value": md(value)})).collect();
         items.push(json!({"type": "FactSet", "facts": facts}));
     }
     Some(json!({"type": "Container", "separator": true, "spacing": "Medium", "items": items}))

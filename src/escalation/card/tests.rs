@@ -38,11 +38,7 @@ fn example() -> ValidEscalation {
 }
 
 fn view(request: &ValidEscalation) -> CardView<'_> {
-    CardView {
-        escalation_id: "esc_01",
-        signature: "c2lnbmF0dXJlLXNpZ24",
-        request,
-    }
+    CardView { escalation_id: "esc_01", signature: "c2lnbmF0dXJlLXNpZ24", request }
 }
 
 fn at() -> DateTime<Utc> {
@@ -100,10 +96,7 @@ fn facts(card: &Value) -> Vec<(String, String)> {
     walk(card, &mut |o| {
         if o.get("type").and_then(Value::as_str) == Some("FactSet") {
             for f in o["facts"].as_array().into_iter().flatten() {
-                out.push((
-                    f["title"].as_str().unwrap_or("").into(),
-                    f["value"].as_str().unwrap_or("").into(),
-                ));
+                out.push((f["title"].as_str().unwrap_or("").into(), f["value"].as_str().unwrap_or("").into()));
             }
         }
     });
@@ -129,26 +122,12 @@ fn the_pending_card_asks_for_input() {
     assert_eq!(submits.len(), 1);
     assert_eq!(submits[0]["type"], "Action.Submit");
     assert_eq!(submits[0]["title"], SUBMIT_TITLE);
-    assert_eq!(
-        submits[0]["data"],
-        json!({"_escalation": "esc_01", "_sig": "c2lnbmF0dXJlLXNpZ24"})
-    );
-    assert_eq!(
-        types(&r.card)
-            .iter()
-            .filter(|t| t.starts_with("Action."))
-            .count(),
-        1
-    );
+    assert_eq!(submits[0]["data"], json!({"_escalation": "esc_01", "_sig": "c2lnbmF0dXJlLXNpZ24"}));
+    assert_eq!(types(&r.card).iter().filter(|t| t.starts_with("Action.")).count(), 1);
     assert_eq!(
         facts(&r.card),
-        [
-            ("Name", "Jane Doe"),
-            ("Email", "jane@example.com"),
-            ("Tags", "VIP, KYC pending"),
-            ("Brand", "LuckySpin")
-        ]
-        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        [("Name", "Jane Doe"), ("Email", "jane@example.com"), ("Tags", "VIP, KYC pending"), ("Brand", "LuckySpin")]
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
     let body = r.card["body"].as_array().unwrap();
     assert_eq!(body[0]["text"], "Specialist input needed — LuckySpin");
@@ -176,9 +155,7 @@ fn a_player_without_facts_gets_no_factset() {
     let request = valid(json!({"summary": "s"}));
     let r = render(&view(&request), &CardState::Pending).unwrap();
     assert!(!types(&r.card).contains(&"FactSet".to_owned()));
-    assert!(r
-        .fallback_text
-        .starts_with("Specialist input needed\nSummary: s\n"));
+    assert!(r.fallback_text.starts_with("Specialist input needed\nSummary: s\n"));
 }
 
 #[test]
@@ -193,10 +170,7 @@ fn choice_fields_render_as_choice_sets() {
     let r = render(&view(&request), &CardState::Pending).unwrap();
     assert_supported(&r.card);
     let body = r.card["body"].as_array().unwrap();
-    let sets: Vec<&Value> = body
-        .iter()
-        .filter(|e| e["type"] == "Input.ChoiceSet")
-        .collect();
+    let sets: Vec<&Value> = body.iter().filter(|e| e["type"] == "Input.ChoiceSet").collect();
     assert_eq!(sets.len(), 2);
     assert_eq!(sets[0]["id"], "decision");
     assert_eq!(
@@ -224,89 +198,41 @@ fn final_states(inputs: &BTreeMap<String, String>) -> Vec<(CardState<'_>, &'stat
             "✅ Answered by Ana Specialist (ana@example.com) at 2026-11-25 13:05 UTC",
         ),
         (
-            CardState::Answered {
-                by_name: "Ana Specialist",
-                by_email: None,
-                at: at(),
-                inputs: None,
-            },
+            CardState::Answered { by_name: "Ana Specialist", by_email: None, at: at(), inputs: None },
             "✅ Answered by Ana Specialist at 2026-11-25 13:05 UTC",
         ),
+        (CardState::Expired { at: at() }, "⌛ Expired at 2026-11-25 13:05 UTC"),
         (
-            CardState::Expired { at: at() },
-            "⌛ Expired at 2026-11-25 13:05 UTC",
-        ),
-        (
-            CardState::Cancelled {
-                at: at(),
-                reason: Some("Player left"),
-            },
+            CardState::Cancelled { at: at(), reason: Some("Player left") },
             "🚫 Cancelled at 2026-11-25 13:05 UTC: Player left",
         ),
-        (
-            CardState::Cancelled {
-                at: at(),
-                reason: None,
-            },
-            "🚫 Cancelled at 2026-11-25 13:05 UTC",
-        ),
-        (
-            CardState::Failed {
-                reason: "Webex refused the card",
-            },
-            "⚠️ Failed: Webex refused the card",
-        ),
+        (CardState::Cancelled { at: at(), reason: None }, "🚫 Cancelled at 2026-11-25 13:05 UTC"),
+        (CardState::Failed { reason: "Webex refused the card" }, "⚠️ Failed: Webex refused the card"),
     ]
 }
 
 #[test]
 fn final_states_drop_inputs_and_actions_and_say_what_happened() {
     let request = example();
-    let inputs: BTreeMap<String, String> =
-        [("response".to_owned(), "Release it.".to_owned())].into();
+    let inputs: BTreeMap<String, String> = [("response".to_owned(), "Release it.".to_owned())].into();
     for (state, line) in final_states(&inputs) {
         let r = render(&view(&request), &state).unwrap();
         assert_supported(&r.card);
         let kinds = types(&r.card);
-        assert!(
-            !kinds
-                .iter()
-                .any(|t| t.starts_with("Input.") || t.starts_with("Action.")),
-            "{kinds:?}"
-        );
+        assert!(!kinds.iter().any(|t| t.starts_with("Input.") || t.starts_with("Action.")), "{kinds:?}");
         assert!(r.card.get("actions").is_none());
         let texts = shown_texts(&r.card);
         // On the card our own parentheses are escaped along with the rest of the line.
         let escaped = line.replace('(', "\\(").replace(')', "\\)");
-        assert!(
-            texts.iter().any(|t| t.starts_with(&escaped)),
-            "{escaped} not in {texts:?}"
-        );
+        assert!(texts.iter().any(|t| t.starts_with(&escaped)), "{escaped} not in {texts:?}");
         assert!(r.fallback_text.contains(line), "{}", r.fallback_text);
         assert!(!r.fallback_text.contains("Open this message"));
-        assert_eq!(
-            facts(&r.card)[0],
-            ("Name".to_owned(), "Jane Doe".to_owned()),
-            "player stays"
-        );
-        assert!(
-            texts.iter().any(|t| t.contains("withdrawal \\#4411")),
-            "summary stays"
-        );
-        let shows_answer =
-            facts(&r.card).contains(&("Your input".to_owned(), "Release it.".to_owned()));
-        let answered_with_inputs = matches!(
-            state,
-            CardState::Answered {
-                inputs: Some(_),
-                ..
-            }
-        );
+        assert_eq!(facts(&r.card)[0], ("Name".to_owned(), "Jane Doe".to_owned()), "player stays");
+        assert!(texts.iter().any(|t| t.contains("withdrawal \\#4411")), "summary stays");
+        let shows_answer = facts(&r.card).contains(&("Your input".to_owned(), "Release it.".to_owned()));
+        let answered_with_inputs = matches!(state, CardState::Answered { inputs: Some(_), .. });
         assert_eq!(shows_answer, answered_with_inputs);
-        assert_eq!(
-            r.fallback_text.contains("Your input: Release it."),
-            answered_with_inputs
-        );
+        assert_eq!(r.fallback_text.contains("Your input: Release it."), answered_with_inputs);
     }
 }
 
@@ -317,18 +243,12 @@ fn choice_answers_show_their_titles() {
          "options": [{"value": "ok", "title": "Approve"}, {"value": "no", "title": "Deny"}]}
     ]}));
     let inputs: BTreeMap<String, String> = [("d".to_owned(), "ok,no".to_owned())].into();
-    let state = CardState::Answered {
-        by_name: "Ana",
-        by_email: None,
-        at: at(),
-        inputs: Some(&inputs),
-    };
+    let state = CardState::Answered { by_name: "Ana", by_email: None, at: at(), inputs: Some(&inputs) };
     let r = render(&view(&request), &state).unwrap();
     assert!(facts(&r.card).contains(&("Decision".to_owned(), "Approve, Deny".to_owned())));
 }
 
-const EVIL: &str =
-    "[click](http://evil) <@all> **bold** https://evil.example <@personEmail:boss@example.com>";
+const EVIL: &str = "[click](http://evil) <@all> **bold** https://evil.example <@personEmail:boss@example.com>";
 
 const SHORT_EVIL: &str = "<@all> **b** [x](http://e.io)";
 
@@ -340,10 +260,7 @@ fn assert_neutral(s: &str) {
 
 fn assert_escaped(s: &str) {
     assert_neutral(s);
-    assert!(
-        super::text::tests::all_escaped(s, "[]()*<>"),
-        "unescaped markdown in {s:?}"
-    );
+    assert!(super::text::tests::all_escaped(s, "[]()*<>"), "unescaped markdown in {s:?}");
 }
 
 #[test]
@@ -359,27 +276,12 @@ fn injected_markdown_mentions_and_links_are_neutralised() {
     }));
     let pending = render(&view(&request), &CardState::Pending).unwrap();
     let choice_titles = pending.card["body"].to_string();
-    assert!(
-        !choice_titles.contains("<@all") && !choice_titles.contains("http://"),
-        "{choice_titles}"
-    );
-    let inputs: BTreeMap<String, String> = [
-        ("a".to_owned(), EVIL.to_owned()),
-        ("b".to_owned(), "x".to_owned()),
-    ]
-    .into();
+    assert!(!choice_titles.contains("<@all") && !choice_titles.contains("http://"), "{choice_titles}");
+    let inputs: BTreeMap<String, String> = [("a".to_owned(), EVIL.to_owned()), ("b".to_owned(), "x".to_owned())].into();
     let states = [
         CardState::Pending,
-        CardState::Answered {
-            by_name: EVIL,
-            by_email: Some("a_b@example.com"),
-            at: at(),
-            inputs: Some(&inputs),
-        },
-        CardState::Cancelled {
-            at: at(),
-            reason: Some(EVIL),
-        },
+        CardState::Answered { by_name: EVIL, by_email: Some("a_b@example.com"), at: at(), inputs: Some(&inputs) },
+        CardState::Cancelled { at: at(), reason: Some(EVIL) },
         CardState::Failed { reason: EVIL },
     ];
     for state in states {
@@ -388,10 +290,7 @@ fn injected_markdown_mentions_and_links_are_neutralised() {
         assert!(texts.len() >= 5);
         for t in &texts {
             assert_escaped(t);
-            assert!(
-                !t.starts_with('#') && !t.contains("\n#") && !t.contains("\n1. "),
-                "{t:?}"
-            );
+            assert!(!t.starts_with('#') && !t.contains("\n#") && !t.contains("\n1. "), "{t:?}");
         }
         // Plain text (no markdown is sent): only autolinks and mentions matter.
         assert!(!r.fallback_text.contains("<@") && !r.fallback_text.contains("://"));
@@ -400,11 +299,7 @@ fn injected_markdown_mentions_and_links_are_neutralised() {
 
 fn huge() -> ValidEscalation {
     let line = "Player says: *deposit* [#4411] (é) was late; ";
-    let summary: String = line
-        .repeat(100)
-        .chars()
-        .take(request::MAX_SUMMARY_CHARS)
-        .collect();
+    let summary: String = line.repeat(100).chars().take(request::MAX_SUMMARY_CHARS).collect();
     let fields: Vec<Value> = (0..request::MAX_FIELDS)
         .map(|i| json!({"id": format!("f{i}"), "label": format!("{i} {}", "l".repeat(60)), "required": true}))
         .collect();
@@ -421,47 +316,23 @@ fn huge() -> ValidEscalation {
 #[test]
 fn a_huge_valid_request_fits_in_every_state() {
     let request = huge();
-    let answers: BTreeMap<String, String> = request
-        .fields
-        .iter()
-        .map(|f| (f.id.clone(), "😀*".repeat(2000)))
-        .collect();
+    let answers: BTreeMap<String, String> = request.fields.iter().map(|f| (f.id.clone(), "😀*".repeat(2000))).collect();
     let long = "ü".repeat(5000);
     let mut states = vec![CardState::Pending];
     states.extend(final_states(&answers).into_iter().map(|(s, _)| s));
-    states.push(CardState::Answered {
-        by_name: &long,
-        by_email: Some(&long),
-        at: at(),
-        inputs: Some(&answers),
-    });
-    states.push(CardState::Cancelled {
-        at: at(),
-        reason: Some(&long),
-    });
+    states.push(CardState::Answered { by_name: &long, by_email: Some(&long), at: at(), inputs: Some(&answers) });
+    states.push(CardState::Cancelled { at: at(), reason: Some(&long) });
     let pending = render(&view(&request), &CardState::Pending).unwrap();
-    assert!(
-        pending.size() > 12_000,
-        "huge enough to matter: {}",
-        pending.size()
-    );
+    assert!(pending.size() > 12_000, "huge enough to matter: {}", pending.size());
     for state in states {
         let r = render(&view(&request), &state).unwrap_or_else(|e| panic!("{state:?}: {e}"));
         assert!(r.size() <= MAX_RENDERED_BYTES, "{state:?}: {}", r.size());
         assert!(r.fallback_text.len() <= FALLBACK_MAX_BYTES);
         assert_supported(&r.card);
     }
-    let answered = CardState::Answered {
-        by_name: "Ana",
-        by_email: None,
-        at: at(),
-        inputs: Some(&answers),
-    };
+    let answered = CardState::Answered { by_name: "Ana", by_email: None, at: at(), inputs: Some(&answers) };
     let r = render(&view(&request), &answered).unwrap();
-    assert!(
-        facts(&r.card).iter().any(|(_, v)| v.ends_with('…')),
-        "long answers are cut"
-    );
+    assert!(facts(&r.card).iter().any(|(_, v)| v.ends_with('…')), "long answers are cut");
 }
 
 #[test]
@@ -470,22 +341,11 @@ fn answers_give_way_when_even_their_labels_do_not_fit() {
     for f in &mut request.fields {
         f.label = format!("{}{}", f.id, "😀".repeat(190));
     }
-    let answers: BTreeMap<String, String> = request
-        .fields
-        .iter()
-        .map(|f| (f.id.clone(), "a".into()))
-        .collect();
-    let answered = CardState::Answered {
-        by_name: "Ana",
-        by_email: None,
-        at: at(),
-        inputs: Some(&answers),
-    };
+    let answers: BTreeMap<String, String> = request.fields.iter().map(|f| (f.id.clone(), "a".into())).collect();
+    let answered = CardState::Answered { by_name: "Ana", by_email: None, at: at(), inputs: Some(&answers) };
     let r = render(&view(&request), &answered).unwrap();
     assert!(r.size() <= MAX_RENDERED_BYTES);
-    assert!(shown_texts(&r.card)
-        .iter()
-        .any(|t| t.starts_with("✅ Answered by Ana")));
+    assert!(shown_texts(&r.card).iter().any(|t| t.starts_with("✅ Answered by Ana")));
 }
 
 #[test]
@@ -497,12 +357,7 @@ fn fallback_is_cut_on_a_char_boundary() {
     request.player.name = Some("ü".repeat(200));
     let r = render(&view(&request), &CardState::Expired { at: at() }).unwrap();
     assert!(r.fallback_text.len() <= FALLBACK_MAX_BYTES && r.fallback_text.len() > 7000);
-    assert!(
-        r.fallback_text.ends_with('…'),
-        "{}: {:?}",
-        r.fallback_text.len(),
-        r.fallback_text
-    );
+    assert!(r.fallback_text.ends_with('…'), "{}: {:?}", r.fallback_text.len(), r.fallback_text);
 }
 
 #[test]

@@ -11,9 +11,7 @@ const ZWSP: char = '\u{200B}';
 
 /// Characters that start or end markdown constructs (links, emphasis, code,
 /// headings, quotes, tables, strike-through, HTML, entities).
-const MARKDOWN: &[char] = &[
-    '\\', '*', '_', '[', ']', '(', ')', '#', '>', '<', '`', '~', '|', '&', '!', '{', '}',
-];
+const MARKDOWN: &[char] = &['\\', '*', '_', '[', ']', '(', ')', '#', '>', '<', '`', '~', '|', '&', '!', '{', '}'];
 
 /// Drops control characters (except line breaks and tabs) and bidi overrides that
 /// could make text read differently from what it is.
@@ -124,10 +122,7 @@ pub(super) mod tests {
     fn markdown_is_escaped() {
         assert_eq!(md("**bold**"), "\\*\\*bold\\*\\*");
         assert_eq!(md("a_b `c`"), "a\\_b \\`c\\`");
-        assert_eq!(
-            md("# h\n> q\n- item\n+ x\n12. n\n  3) m"),
-            "\\# h\n\\> q\n\\- item\n\\+ x\n12\\. n\n  3\\) m"
-        );
+        assert_eq!(md("# h\n> q\n- item\n+ x\n12. n\n  3) m"), "\\# h\n\\> q\n\\- item\n\\+ x\n12\\. n\n  3\\) m");
         assert_eq!(md("a - b 1. c"), "a - b 1. c", "markers mid-line stay");
     }
 

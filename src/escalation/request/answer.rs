@@ -36,27 +36,19 @@ pub fn check_answer(
 fn check_text(field: &FieldSpec, value: &str) -> Result<(), InvalidRequest> {
     let chars = value.chars().count();
     match field.max_length {
-        Some(max) if chars > max as usize => Err(InvalidRequest::new(
-            &field.id,
-            format!("too long: {chars} characters, at most {max}"),
-        )),
+        Some(max) if chars > max as usize => {
+            Err(InvalidRequest::new(&field.id, format!("too long: {chars} characters, at most {max}")))
+        }
         _ => Ok(()),
     }
 }
 
 fn check_choice(field: &FieldSpec, value: &str) -> Result<(), InvalidRequest> {
     // A multi-select answer is the chosen values joined by ','.
-    let chosen: Vec<&str> = if field.multiple {
-        value.split(',').map(str::trim).collect()
-    } else {
-        vec![value]
-    };
+    let chosen: Vec<&str> = if field.multiple { value.split(',').map(str::trim).collect() } else { vec![value] };
     for v in chosen {
         if !field.options.iter().any(|o| o.value == v) {
-            return Err(InvalidRequest::new(
-                &field.id,
-                format!("{v:?} is not one of the options"),
-            ));
+            return Err(InvalidRequest::new(&field.id, format!("{v:?} is not one of the options")));
         }
     }
     Ok(())

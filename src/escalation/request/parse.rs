@@ -29,12 +29,10 @@ impl<'de> Deserialize<'de> for Destination {
             (Some(id), None, None) => Ok(Destination::SpaceId(id)),
             (None, Some(email), None) => Ok(Destination::PersonEmail(email)),
             (None, None, Some(id)) => Ok(Destination::PersonId(id)),
-            (None, None, None) => Err(D::Error::custom(format!(
-                "missing destination: give exactly one of {DESTINATIONS}"
-            ))),
-            _ => Err(D::Error::custom(format!(
-                "several destinations: give exactly one of {DESTINATIONS}"
-            ))),
+            (None, None, None) => {
+                Err(D::Error::custom(format!("missing destination: give exactly one of {DESTINATIONS}")))
+            }
+            _ => Err(D::Error::custom(format!("several destinations: give exactly one of {DESTINATIONS}"))),
         }
     }
 }
@@ -42,10 +40,7 @@ impl<'de> Deserialize<'de> for Destination {
 impl<'de> Deserialize<'de> for ChoiceOption {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
-        #[serde(
-            untagged,
-            expecting = "an option: a string, or {\"value\": string, \"title\": string}"
-        )]
+        #[serde(untagged, expecting = "an option: a string, or {\"value\": string, \"title\": string}")]
         enum Raw {
             Plain(String),
             Full {
@@ -55,14 +50,8 @@ impl<'de> Deserialize<'de> for ChoiceOption {
             },
         }
         Ok(match Raw::deserialize(deserializer)? {
-            Raw::Plain(value) => ChoiceOption {
-                title: value.clone(),
-                value,
-            },
-            Raw::Full { value, title } => ChoiceOption {
-                title: title.unwrap_or_else(|| value.clone()),
-                value,
-            },
+            Raw::Plain(value) => ChoiceOption { title: value.clone(), value },
+            Raw::Full { value, title } => ChoiceOption { title: title.unwrap_or_else(|| value.clone()), value },
         })
     }
 }
@@ -70,13 +59,10 @@ impl<'de> Deserialize<'de> for ChoiceOption {
 /// Parses a request body; the error names the field at fault (`body` for syntax errors).
 pub fn parse(body: &[u8]) -> Result<EscalationRequest, InvalidRequest> {
     if body.len() > MAX_BODY_BYTES {
-        return Err(InvalidRequest::new(
-            "body",
-            format!("too large: {} bytes, at most {MAX_BODY_BYTES}", body.len()),
-        ));
+        return Err(InvalidRequest::new("body", format!("too large: {} bytes, at most {MAX_BODY_BYTES}", body.len())));
     }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| InvalidRequest::new("body", format!("not valid JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| InvalidRequest::new("body", format!("not valid JSON: {e}")))?;
     EscalationRequest::deserialize(&value).map_err(|e| diagnose(&value, &e.to_string()))
 }
 
@@ -85,9 +71,7 @@ type Check = fn(&Value, &str) -> Result<(), InvalidRequest>;
 /// Succeeds when `value` deserializes as `T`; else names `path`, or `path.x` when
 /// serde reports a missing or unknown field `x`.
 fn typed<T: DeserializeOwned>(value: &Value, path: &str) -> Result<(), InvalidRequest> {
-    T::deserialize(value)
-        .map(|_| ())
-        .map_err(|e| located(path, &e.to_string()))
+    T::deserialize(value).map(|_| ()).map_err(|e| located(path, &e.to_string()))
 }
 
 fn located(path: &str, message: &str) -> InvalidRequest {
@@ -106,10 +90,7 @@ fn located(path: &str, message: &str) -> InvalidRequest {
         return InvalidRequest::new(join(&name), "is required");
     }
     if let Some(name) = named("unknown field `") {
-        let expected = message
-            .split_once(", expected ")
-            .map(|(_, e)| format!("; expected {e}"))
-            .unwrap_or_default();
+        let expected = message.split_once(", expected ").map(|(_, e)| format!("; expected {e}")).unwrap_or_default();
         return InvalidRequest::new(join(&name), format!("unknown field{expected}"));
     }
     let field = if path.is_empty() { "body" } else { path };
@@ -117,23 +98,14 @@ fn located(path: &str, message: &str) -> InvalidRequest {
 }
 
 /// Runs `checks` on the keys of `value` that have one, in order; then `whole`.
-fn object(
-    value: &Value,
-    path: &str,
-    checks: &[(&str, Check)],
-    whole: Check,
-) -> Result<(), InvalidRequest> {
+fn object(value: &Value, path: &str, checks: &[(&str, Check)], whole: Check) -> Result<(), InvalidRequest> {
     let Some(map) = value.as_object() else {
         let field = if path.is_empty() { "body" } else { path };
         return Err(InvalidRequest::new(field, "must be a JSON object"));
     };
     for (key, check) in checks {
         if let Some(v) = map.get(*key) {
-            let sub = if path.is_empty() {
-                (*key).to_owned()
-            } else {
-                format!("{path}.{key}")
-            };
+            let sub = if path.is_empty() { (*key).to_owned() } else { format!("{path}.{key}") };
             check(v, &sub)?;
         }
     }
@@ -152,10 +124,9 @@ fn diagnose(value: &Value, message: &str) -> InvalidRequest {
         ("context", typed::<Value>),
     ];
     match object(value, "", &checks, typed::<EscalationRequest>) {
-        Err(e) if e.field == "to" && e.message == "is required" => InvalidRequest::new(
-            "to",
-            format!("missing destination: give exactly one of {DESTINATIONS}"),
-        ),
+        Err(e) if e.field == "to" && e.message == "is required" => {
+            InvalidRequest::new("to", format!("missing destination: give exactly one of {DESTINATIONS}"))
+        }
         Err(e) => e,
         Ok(()) => InvalidRequest::new("body", message),
     }

@@ -89,22 +89,10 @@ fn destinations_are_checked() {
         "to"
     );
     assert_eq!(error_field(|b| b["to"] = json!("room")), "to");
-    assert_eq!(
-        error_field(|b| b["to"] = json!({"space_id": person_id()})),
-        "to.space_id"
-    );
-    assert_eq!(
-        error_field(|b| b["to"] = json!({"space_id": "nope"})),
-        "to.space_id"
-    );
-    assert_eq!(
-        error_field(|b| b["to"] = json!({"person_id": room_id()})),
-        "to.person_id"
-    );
-    assert_eq!(
-        error_field(|b| b["to"] = json!({"person_email": "no-at"})),
-        "to.person_email"
-    );
+    assert_eq!(error_field(|b| b["to"] = json!({"space_id": person_id()})), "to.space_id");
+    assert_eq!(error_field(|b| b["to"] = json!({"space_id": "nope"})), "to.space_id");
+    assert_eq!(error_field(|b| b["to"] = json!({"person_id": room_id()})), "to.person_id");
+    assert_eq!(error_field(|b| b["to"] = json!({"person_email": "no-at"})), "to.person_email");
     let dm = json!({"to": {"person_id": person_id()}, "summary": "x"});
     assert_eq!(run(&dm).unwrap().to, Destination::PersonId(person_id()));
 }
@@ -118,26 +106,14 @@ fn summary_question_key_timeout_and_context_are_checked() {
         }),
         "summary"
     );
-    assert_eq!(
-        error_field(|b| b["summary"] = json!("x".repeat(MAX_SUMMARY_CHARS + 1))),
-        "summary"
-    );
+    assert_eq!(error_field(|b| b["summary"] = json!("x".repeat(MAX_SUMMARY_CHARS + 1))), "summary");
     assert_eq!(error_field(|b| b["summary"] = json!(5)), "summary");
-    assert_eq!(
-        error_field(|b| b["question"] = json!("q".repeat(MAX_QUESTION_CHARS + 1))),
-        "question"
-    );
+    assert_eq!(error_field(|b| b["question"] = json!("q".repeat(MAX_QUESTION_CHARS + 1))), "question");
     assert_eq!(error_field(|b| b["key"] = json!("k".repeat(201))), "key");
     assert_eq!(error_field(|b| b["timeout_s"] = json!(29)), "timeout_s");
-    assert_eq!(
-        error_field(|b| b["timeout_s"] = json!(604_801)),
-        "timeout_s"
-    );
+    assert_eq!(error_field(|b| b["timeout_s"] = json!(604_801)), "timeout_s");
     assert_eq!(error_field(|b| b["timeout_s"] = json!(-1)), "timeout_s");
-    assert_eq!(
-        error_field(|b| b["context"] = json!("c".repeat(MAX_CONTEXT_BYTES))),
-        "context"
-    );
+    assert_eq!(error_field(|b| b["context"] = json!("c".repeat(MAX_CONTEXT_BYTES))), "context");
     assert_eq!(error_field(|b| b["extra"] = json!(1)), "extra");
     for ok in [MIN_TIMEOUT_S, MAX_TIMEOUT_S] {
         let mut body = base();
@@ -148,116 +124,39 @@ fn summary_question_key_timeout_and_context_are_checked() {
 
 #[test]
 fn player_is_checked() {
-    assert_eq!(
-        error_field(|b| b["player"]["email"] = json!("jane at example")),
-        "player.email"
-    );
-    assert_eq!(
-        error_field(|b| b["player"]["tags"] = json!(vec!["t"; MAX_TAGS + 1])),
-        "player.tags"
-    );
-    assert_eq!(
-        error_field(|b| b["player"]["tags"] = json!(["ok", 3])),
-        "player.tags[1]"
-    );
-    assert_eq!(
-        error_field(|b| b["player"]["tags"] = json!(["ok", ""])),
-        "player.tags[1]"
-    );
-    assert_eq!(
-        error_field(|b| b["player"]["name"] = json!("n".repeat(201))),
-        "player.name"
-    );
-    assert_eq!(
-        error_field(|b| b["player"]["brand"] = json!("b".repeat(101))),
-        "player.brand"
-    );
-    assert_eq!(
-        error_field(|b| b["player"]["phone"] = json!("1")),
-        "player.phone"
-    );
-    assert_eq!(
-        error_field(|b| b["player"]["name"] = json!("a\u{0007}b")),
-        "player.name"
-    );
+    assert_eq!(error_field(|b| b["player"]["email"] = json!("jane at example")), "player.email");
+    assert_eq!(error_field(|b| b["player"]["tags"] = json!(vec!["t"; MAX_TAGS + 1])), "player.tags");
+    assert_eq!(error_field(|b| b["player"]["tags"] = json!(["ok", 3])), "player.tags[1]");
+    assert_eq!(error_field(|b| b["player"]["tags"] = json!(["ok", ""])), "player.tags[1]");
+    assert_eq!(error_field(|b| b["player"]["name"] = json!("n".repeat(201))), "player.name");
+    assert_eq!(error_field(|b| b["player"]["brand"] = json!("b".repeat(101))), "player.brand");
+    assert_eq!(error_field(|b| b["player"]["phone"] = json!("1")), "player.phone");
+    assert_eq!(error_field(|b| b["player"]["name"] = json!("a\u{0007}b")), "player.name");
 }
 
 #[test]
 fn fields_are_checked() {
     let f = |b: &mut Value, v: Value| b["fields"] = v;
+    assert_eq!(error_field(|b| f(b, json!([{"id": "a", "label": "A", "kind": "date"}]))), "fields[0].kind");
     assert_eq!(
-        error_field(|b| f(b, json!([{"id": "a", "label": "A", "kind": "date"}]))),
-        "fields[0].kind"
-    );
-    assert_eq!(
-        error_field(|b| f(
-            b,
-            json!([{"id": "a", "label": "A"}, {"id": "b", "label": "B", "kind": 1}])
-        )),
+        error_field(|b| f(b, json!([{"id": "a", "label": "A"}, {"id": "b", "label": "B", "kind": 1}]))),
         "fields[1].kind"
     );
-    assert_eq!(
-        error_field(|b| f(
-            b,
-            json!([{"id": "a", "label": "A"}, {"id": "a", "label": "B"}])
-        )),
-        "fields[1].id"
-    );
-    assert_eq!(
-        error_field(|b| f(b, json!([{"id": "_escalation", "label": "A"}]))),
-        "fields[0].id"
-    );
-    assert_eq!(
-        error_field(|b| f(b, json!([{"id": "_sig", "label": "A"}]))),
-        "fields[0].id"
-    );
-    assert_eq!(
-        error_field(|b| f(b, json!([{"id": "a b", "label": "A"}]))),
-        "fields[0].id"
-    );
-    assert_eq!(
-        error_field(|b| f(b, json!([{"id": "i".repeat(65), "label": "A"}]))),
-        "fields[0].id"
-    );
-    assert_eq!(
-        error_field(|b| f(b, json!([{"id": "a", "label": "l".repeat(201)}]))),
-        "fields[0].label"
-    );
-    assert_eq!(
-        error_field(|b| f(b, json!([{"id": "a"}]))),
-        "fields[0].label"
-    );
-    assert_eq!(
-        error_field(|b| f(b, json!([{"id": "a", "label": "A", "colour": 1}]))),
-        "fields[0].colour"
-    );
-    assert_eq!(
-        error_field(|b| f(b, json!([choice(json!([]))]))),
-        "fields[0].options"
-    );
-    assert_eq!(
-        error_field(|b| f(b, json!([{"id": "a", "label": "A", "kind": "choice"}]))),
-        "fields[0].options"
-    );
-    assert_eq!(
-        error_field(|b| f(b, json!([choice(json!(["x", 1]))]))),
-        "fields[0].options[1]"
-    );
-    assert_eq!(
-        error_field(|b| f(b, json!([choice(json!(["x", "x"]))]))),
-        "fields[0].options[1].value"
-    );
-    assert_eq!(
-        error_field(|b| f(b, json!([{"id": "a", "label": "A", "max_length": 0}]))),
-        "fields[0].max_length"
-    );
-    assert_eq!(
-        error_field(|b| f(b, json!([{"id": "a", "label": "A", "options": ["x"]}]))),
-        "fields[0].options"
-    );
-    let many: Vec<Value> = (0..=MAX_FIELDS)
-        .map(|i| json!({"id": format!("f{i}"), "label": "L"}))
-        .collect();
+    assert_eq!(error_field(|b| f(b, json!([{"id": "a", "label": "A"}, {"id": "a", "label": "B"}]))), "fields[1].id");
+    assert_eq!(error_field(|b| f(b, json!([{"id": "_escalation", "label": "A"}]))), "fields[0].id");
+    assert_eq!(error_field(|b| f(b, json!([{"id": "_sig", "label": "A"}]))), "fields[0].id");
+    assert_eq!(error_field(|b| f(b, json!([{"id": "a b", "label": "A"}]))), "fields[0].id");
+    assert_eq!(error_field(|b| f(b, json!([{"id": "i".repeat(65), "label": "A"}]))), "fields[0].id");
+    assert_eq!(error_field(|b| f(b, json!([{"id": "a", "label": "l".repeat(201)}]))), "fields[0].label");
+    assert_eq!(error_field(|b| f(b, json!([{"id": "a"}]))), "fields[0].label");
+    assert_eq!(error_field(|b| f(b, json!([{"id": "a", "label": "A", "colour": 1}]))), "fields[0].colour");
+    assert_eq!(error_field(|b| f(b, json!([choice(json!([]))]))), "fields[0].options");
+    assert_eq!(error_field(|b| f(b, json!([{"id": "a", "label": "A", "kind": "choice"}]))), "fields[0].options");
+    assert_eq!(error_field(|b| f(b, json!([choice(json!(["x", 1]))]))), "fields[0].options[1]");
+    assert_eq!(error_field(|b| f(b, json!([choice(json!(["x", "x"]))]))), "fields[0].options[1].value");
+    assert_eq!(error_field(|b| f(b, json!([{"id": "a", "label": "A", "max_length": 0}]))), "fields[0].max_length");
+    assert_eq!(error_field(|b| f(b, json!([{"id": "a", "label": "A", "options": ["x"]}]))), "fields[0].options");
+    let many: Vec<Value> = (0..=MAX_FIELDS).map(|i| json!({"id": format!("f{i}"), "label": "L"})).collect();
     assert_eq!(error_field(|b| f(b, json!(many))), "fields");
     assert_eq!(error_field(|b| f(b, json!({"id": "a"}))), "fields");
 }
@@ -270,22 +169,13 @@ fn messages_say_what_is_wrong() {
         run(&body).unwrap_err().to_string()
     };
     let kind = message(|b| b["fields"][0]["kind"] = json!("date"));
-    assert!(
-        kind.starts_with("fields[0].kind: ") && kind.contains("`choice`"),
-        "{kind}"
-    );
+    assert!(kind.starts_with("fields[0].kind: ") && kind.contains("`choice`"), "{kind}");
     let missing = message(|b| {
         b.as_object_mut().unwrap().remove("to");
     });
-    assert!(
-        missing.contains("space_id, person_email, person_id"),
-        "{missing}"
-    );
+    assert!(missing.contains("space_id, person_email, person_id"), "{missing}");
     let unknown = message(|b| b["colour"] = json!(1));
-    assert!(
-        unknown.starts_with("colour: unknown field; expected"),
-        "{unknown}"
-    );
+    assert!(unknown.starts_with("colour: unknown field; expected"), "{unknown}");
     let reserved = message(|b| b["fields"][0]["id"] = json!("_sig"));
     assert!(reserved.contains("reserved"), "{reserved}");
 }
@@ -298,19 +188,8 @@ fn choice_options_accept_strings_and_objects() {
         {"id": "why", "label": "Why", "multiline": true}
     ]);
     let v = run(&body).unwrap();
-    let titles: Vec<(&str, &str)> = v.fields[0]
-        .options
-        .iter()
-        .map(|o| (o.value.as_str(), o.title.as_str()))
-        .collect();
-    assert_eq!(
-        titles,
-        [
-            ("approve", "approve"),
-            ("deny", "Deny it"),
-            ("wait", "wait")
-        ]
-    );
+    let titles: Vec<(&str, &str)> = v.fields[0].options.iter().map(|o| (o.value.as_str(), o.title.as_str())).collect();
+    assert_eq!(titles, [("approve", "approve"), ("deny", "Deny it"), ("wait", "wait")]);
     assert_eq!(v.fields[0].kind, FieldKind::Choice);
     assert!(!v.fields[1].required);
 }
@@ -342,11 +221,7 @@ fn fingerprints_follow_meaningful_content() {
     assert_eq!(a.fingerprint().len(), 64);
     let mut other_key = base();
     other_key["key"] = json!("another");
-    assert_eq!(
-        a.fingerprint(),
-        run(&other_key).unwrap().fingerprint(),
-        "key excluded"
-    );
+    assert_eq!(a.fingerprint(), run(&other_key).unwrap().fingerprint(), "key excluded");
     // Key order in the body does not matter; the default field equals the explicit one.
     let mut implicit = base();
     implicit.as_object_mut().unwrap().remove("fields");
@@ -377,10 +252,7 @@ fn fingerprints_follow_meaningful_content() {
 }
 
 fn inputs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 #[test]
@@ -402,22 +274,13 @@ fn answers_are_checked_and_cleaned() {
         ("note", " "),
     ]);
     let cleaned = check_answer(&fields, &ok).unwrap();
-    assert_eq!(
-        cleaned,
-        inputs(&[("response", "yes"), ("decision", "deny"), ("tags", "a,c")])
-    );
+    assert_eq!(cleaned, inputs(&[("response", "yes"), ("decision", "deny"), ("tags", "a,c")]));
     let bad = |pairs: &[(&str, &str)]| check_answer(&fields, &inputs(pairs)).unwrap_err().field;
     assert_eq!(bad(&[("decision", "deny")]), "response");
     assert_eq!(bad(&[("response", "  "), ("decision", "deny")]), "response");
     assert_eq!(bad(&[("response", "12345678901")]), "response");
-    assert_eq!(
-        bad(&[("response", "ok"), ("decision", "maybe")]),
-        "decision"
-    );
-    assert_eq!(
-        bad(&[("response", "ok"), ("decision", "approve,deny")]),
-        "decision"
-    );
+    assert_eq!(bad(&[("response", "ok"), ("decision", "maybe")]), "decision");
+    assert_eq!(bad(&[("response", "ok"), ("decision", "approve,deny")]), "decision");
     assert_eq!(bad(&[("response", "ok"), ("tags", "a,z")]), "tags");
     assert!(check_answer(&fields, &inputs(&[("response", "1234567890")])).is_ok());
 }

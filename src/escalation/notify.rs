@@ -1,0 +1,125 @@
+//! "Send External Message": a one-way notification to a space or a person.
+//! No answer is expected, so nothing is stored: the engine gets Webex's message
+//! id, or a clear error, synchronously.
+
+use super::request::{Destination, InvalidRequest};
+use crate::webex::ids::{IdKind, RestId};
+use crate::webex::rest::{self, NewMessage, RestClient, RestError, MAX_TEXT_BYTES};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Cards in notifications are the engine's own; keep them within a message.
+const MAX_CARD_BYTES: usize = 16 * 1024;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notification {
+    pub to: Destination,
+    pub markdown: Option<String>,
+    pub text: Option<String>,
+    /// An Adaptive Card (1.3) to attach; `text` or `markdown` is its fallback.
+    pub card: Option<Value>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Sent {
+    pub message_id: String,
+    pub space_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error(transparent)]
+    Invalid(#[from] InvalidRequest),
+    #[error("the bot is not in space {0}")]
+    BotNotInSpace(String),
+    #[error("Webex knows no person {0}")]
+    UnknownPerson(String),
+    #[error(transparent)]
+    Webex(RestError),
+}
+
+pub async fn send(rest: &RestClient, notification: Notification) -> Result<Sent, NotifyError> {
+    let message = validate(notification)?;
+    let destination = message.to.clone();
+    match rest.create_message(&message).await {
+        Ok(posted) => Ok(Sent { message_id: posted.id, space_id: posted.room_id }),
+        Err(RestError::NotFound { .. }) => Err(match destination {
+            rest::Destination::Room(id) => NotifyError::BotNotInSpace(id),
+            rest::Destination::PersonEmail(who) | rest::Destination::PersonId(who) => NotifyError::UnknownPerson(who),
+        }),
+        Err(error) => Err(NotifyError::Webex(error)),
+    }
+}
+
+fn validate(n: Notification) -> Result<NewMessage, InvalidRequest> {
+    let text = n.text.filter(|t| !t.trim().is_empty());
+    let markdown = n.markdown.filter(|t| !t.trim().is_empty());
+    if text.is_none() && markdown.is_none() {
+        return Err(InvalidRequest::new("text", "give `text` or `markdown` (also the fallback of a card)"));
+    }
+    for (field, value) in [("text", &text), ("markdown", &markdown)] {
+        if value.as_ref().is_some_and(|v| v.len() > MAX_TEXT_BYTES) {
+            return Err(InvalidRequest::new(field, format!("at most {MAX_TEXT_BYTES} bytes (Webex's limit)")));
+        }
+    }
+    if let Some(card) = &n.card {
+        check_card(card)?;
+    }
+    let to = match n.to {
+        Destination::SpaceId(id) => {
+            if !RestId::decode(&id).is_ok_and(|rest_id| rest_id.kind == IdKind::Room) {
+                return Err(InvalidRequest::new("to.space_id", "not a Webex room id (see GET /v1/spaces)"));
+            }
+            rest::Destination::Room(id)
+        }
+        Destination::PersonEmail(email) => rest::Destination::PersonEmail(email),
+        Destination::PersonId(id) => rest::Destination::PersonId(id),
+    };
+    Ok(NewMessage { to, text, markdown, parent_id: None, card: n.card })
+}
+
+fn check_card(card: &Value) -> Result<(), InvalidRequest> {
+    if card.get("type").and_then(Value::as_str) != Some("AdaptiveCard") {
+        return Err(InvalidRequest::new("card.type", "must be \"AdaptiveCard\""));
+    }
+    match card.get("version").and_then(Value::as_str) {
+        Some("1.0" | "1.1" | "1.2" | "1.3") => {}
+        _ => return Err(InvalidRequest::new("card.version", "Webex renders Adaptive Cards up to version \"1.3\"")),
+    }
+    if card.to_string().len() > MAX_CARD_BYTES {
+        return Err(InvalidRequest::new("card", format!("at most {MAX_CARD_BYTES} bytes")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notification(json: Value) -> Notification {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn needs_text_within_limits() {
+        let room = RestId::new(IdKind::Room, "us", "r").encode();
+        let empty = notification(serde_json::json!({"to": {"space_id": room}}));
+        assert_eq!(validate(empty).unwrap_err().field, "text");
+        let long = notification(serde_json::json!({"to": {"space_id": room}, "markdown": "x".repeat(7440)}));
+        assert_eq!(validate(long).unwrap_err().field, "markdown");
+        let ok = notification(serde_json::json!({"to": {"person_email": "a@b.c"}, "text": "hi"}));
+        assert!(matches!(validate(ok).unwrap().to, rest::Destination::PersonEmail(_)));
+    }
+
+    #[test]
+    fn checks_destination_and_card() {
+        let bad_room = notification(serde_json::json!({"to": {"space_id": "nope"}, "text": "hi"}));
+        assert_eq!(validate(bad_room).unwrap_err().field, "to.space_id");
+        let room = RestId::new(IdKind::Room, "us", "r").encode();
+        let card = notification(
+            serde_json::json!({"to": {"space_id": room}, "text": "hi", "card": {"type": "AdaptiveCard", "version": "1.5"}}),
+        );
+        assert_eq!(validate(card).unwrap_err().field, "card.version");
+    }
+}

@@ -1,0 +1,180 @@
+//! What the API asks of escalations: create (validated, destination checked,
+//! idempotent by key), read, list, wait for an outcome, cancel.
+//!
+//! Creating writes the escalation, its `post_card` job and its event in one
+//! transaction and returns; the delivery worker posts the card. So the engine's
+//! call is fast and a crash after it cannot lose the card.
+
+use super::model::{self, view};
+use super::request::{self, Destination, InvalidRequest};
+use crate::spaces::{Spaces, SpacesError};
+use crate::store::{
+    CloseOutcome, Closing, EscalationFilter, EscalationRecord, Inserted, NewEscalation, Store, StoreError,
+};
+use crate::webex::ids::{IdKind, RestId};
+use crate::webex::rest::{RestClient, RestError};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Invalid(#[from] InvalidRequest),
+    #[error("to.space_id: the bot is not in space {space_id}. A bot sees only spaces it was added to: add the bot to the space in Webex (People > Add people), then retry")]
+    BotNotInSpace { space_id: String },
+    #[error("{field}: Webex knows no person {value}")]
+    UnknownPerson { field: &'static str, value: String },
+    #[error("key: escalation {id} already has this key with a different request; use a new key for a new escalation")]
+    KeyConflict { id: String },
+    #[error("escalation {id} is {status}, not pending")]
+    NotPending { id: String, status: String },
+    #[error("no escalation {0}")]
+    NotFound(String),
+    #[error("cannot check the destination with Webex: {0}")]
+    Webex(#[from] RestError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<SpacesError> for ServiceError {
+    fn from(error: SpacesError) -> Self {
+        match error {
+            SpacesError::Rest(e) => ServiceError::Webex(e),
+            SpacesError::Store(e) => ServiceError::Store(e),
+        }
+    }
+}
+
+/// Created, or found by its key.
+pub enum Created {
+    New(EscalationRecord),
+    Existing(EscalationRecord),
+}
+
+#[derive(Clone)]
+pub struct Escalations {
+    store: Store,
+    rest: RestClient,
+    spaces: Spaces,
+    min_timeout_s: u64,
+}
+
+/// Where a card goes, as far as it can be known before posting it.
+struct Resolved {
+    space_id: Option<String>,
+    room_uuid: Option<String>,
+    recipient_id: Option<String>,
+}
+
+impl Escalations {
+    pub fn new(store: Store, rest: RestClient, spaces: Spaces, min_timeout_s: u64) -> Self {
+        Self { store, rest, spaces, min_timeout_s }
+    }
+
+    pub async fn create(&self, body: &[u8]) -> Result<Created, ServiceError> {
+        let valid = request::parse(body)?.validate_with_min_timeout(self.min_timeout_s)?;
+        let fingerprint = valid.fingerprint();
+        if let Some(key) = &valid.key {
+            let existing = self
+                .store
+                .escalations(EscalationFilter { key: Some(key.clone()), limit: 1, ..Default::default() })
+                .await?;
+            if let Some(existing) = existing.into_iter().next() {
+                return same_key(existing, &fingerprint);
+            }
+        }
+        let resolved = self.resolve(&valid.to).await?;
+        let timeout = chrono::Duration::from_std(valid.timeout).unwrap_or(chrono::Duration::seconds(1800));
+        let new = NewEscalation {
+            id: model::new_id(),
+            key: valid.key.clone(),
+            fingerprint: fingerprint.clone(),
+            request: serde_json::to_value(&valid).map_err(StoreError::from)?,
+            expires_at: chrono::Utc::now() + timeout,
+            space_id: resolved.space_id,
+            room_uuid: resolved.room_uuid,
+            recipient_id: resolved.recipient_id,
+        };
+        match self.store.insert_escalation(new, view).await? {
+            Inserted::Created(record) => Ok(Created::New(record)),
+            Inserted::Existing(existing) => same_key(existing, &fingerprint),
+        }
+    }
+
+    async fn resolve(&self, to: &Destination) -> Result<Resolved, ServiceError> {
+        match to {
+            Destination::SpaceId(space_id) => self.resolve_space(space_id).await,
+            Destination::PersonEmail(email) => match self.rest.people_by_email(email).await?.into_iter().next() {
+                Some(person) => Ok(Resolved { space_id: None, room_uuid: None, recipient_id: Some(person.id) }),
+                None => Err(ServiceError::UnknownPerson { field: "to.person_email", value: email.clone() }),
+            },
+            Destination::PersonId(person_id) => match self.rest.person(person_id).await {
+                Ok(person) => Ok(Resolved { space_id: None, room_uuid: None, recipient_id: Some(person.id) }),
+                Err(RestError::NotFound { .. } | RestError::BadRequest { .. }) => {
+                    Err(ServiceError::UnknownPerson { field: "to.person_id", value: person_id.clone() })
+                }
+                Err(other) => Err(other.into()),
+            },
+        }
+    }
+
+    /// The cache answers at once; a space it does not show is checked live, since
+    /// the bot may have been added a moment ago.
+    async fn resolve_space(&self, space_id: &str) -> Result<Resolved, ServiceError> {
+        let id = RestId::decode(space_id)
+            .ok()
+            .filter(|id| id.kind == IdKind::Room)
+            .ok_or_else(|| InvalidRequest::new("to.space_id", "not a Webex room id (see GET /v1/spaces)"))?;
+        let known = self.store.space(space_id).await?.filter(|space| space.visible && space.id == space_id);
+        if known.is_none() {
+            match self.rest.room(space_id).await {
+                Ok(room) => self.spaces.record_room(&room).await?,
+                Err(RestError::NotFound { .. }) => {
+                    return Err(ServiceError::BotNotInSpace { space_id: space_id.to_owned() })
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Ok(Resolved { space_id: Some(space_id.to_owned()), room_uuid: Some(id.uuid), recipient_id: None })
+    }
+
+    pub async fn get(&self, id: &str) -> Result<EscalationRecord, ServiceError> {
+        self.store.escalation(id).await?.ok_or_else(|| ServiceError::NotFound(id.to_owned()))
+    }
+
+    pub async fn list(&self, filter: EscalationFilter) -> Result<Vec<EscalationRecord>, ServiceError> {
+        Ok(self.store.escalations(filter).await?)
+    }
+
+    /// Long-poll: returns once the escalation leaves `pending`, or when `wait` ends.
+    pub async fn wait(&self, id: &str, wait: Duration) -> Result<EscalationRecord, ServiceError> {
+        let mut changes = self.store.subscribe();
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let record = self.get(id).await?;
+            if record.status != "pending" {
+                return Ok(record);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => return Ok(record),
+                changed = changes.changed() => if changed.is_err() { return Ok(record) },
+            }
+        }
+    }
+
+    pub async fn cancel(&self, id: &str, reason: Option<String>) -> Result<EscalationRecord, ServiceError> {
+        let closing = Closing { status: "cancelled", answer: None, reason, activity_id: None, update_card: true };
+        match self.store.close_escalation(id, closing, view).await? {
+            CloseOutcome::Closed(record) => Ok(record),
+            CloseOutcome::NotPending(record) => Err(ServiceError::NotPending { id: record.id, status: record.status }),
+            CloseOutcome::Unknown => Err(ServiceError::NotFound(id.to_owned())),
+        }
+    }
+}
+
+fn same_key(existing: EscalationRecord, fingerprint: &str) -> Result<Created, ServiceError> {
+    if existing.fingerprint == fingerprint {
+        Ok(Created::Existing(existing))
+    } else {
+        Err(ServiceError::KeyConflict { id: existing.id })
+    }
+}
