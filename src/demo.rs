@@ -1,13 +1,18 @@
-//! `webex-hitl demo`: the simulator and the daemon in one process, so a newcomer
-//! sees the whole thing work with one command and no Webex account.
+//! `webex-hitl demo`: the simulator and the daemon in one process, playing one
+//! full round trip, so a newcomer sees the whole thing work with one command
+//! and no Webex account. Then it keeps running for them to try more.
 
 use crate::cli::client::ApiClient;
+use crate::cli::expect_ok;
 use crate::config::Config;
 use crate::daemon;
-use crate::sim::{SimOptions, Simulator};
+use crate::sim::{SimHandle, SimOptions, SimRoom, Simulator};
 use anyhow::Context;
+use serde_json::{json, Value};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+const SPECIALIST: &str = "ana.specialist@example.com";
 
 pub async fn run(once: bool, shutdown: CancellationToken) -> anyhow::Result<()> {
     crate::logging::init(&crate::config::LogConfig { level: "warn".into(), ..Default::default() });
@@ -26,30 +31,75 @@ pub async fn run(once: bool, shutdown: CancellationToken) -> anyhow::Result<()> 
     ));
     let client = ApiClient::new(&running.socket);
     let daemon_task = tokio::spawn(running.wait());
-
-    let health = wait_connected(&client).await?;
-    step(&format!("connected to Mercury through device {}", health["webex"]["device_url"].as_str().unwrap_or("?")));
-
-    let ana = sim.add_person("ana.specialist@example.com", "Ana Specialist");
-    let room = sim.create_room("VIP Escalations");
-    sim.add_member(&room.id, &ana.id, None)?;
-    sim.add_member(&room.id, &sim.bot().id, Some(&ana.id))?;
-    step(&format!("Ana added the bot to the space \"{}\" ({})", room.title, room.id));
-    let handled = wait_for_events(&client, 1).await?;
-    step(&format!("the daemon received the membership event over the websocket ({handled} event(s) handled)"));
-
-    let health = client.get("/v1/health").await?.body;
-    println!("\n{}\n", serde_json::to_string_pretty(&health)?);
-    print_try_it(&running_socket(&config), &simulator);
-
-    if !once {
-        println!("Running until Ctrl-C.");
-        shutdown.cancelled().await;
+    let walkthrough = round_trip(&client, &sim).await;
+    if let Ok(room) = &walkthrough {
+        print_try_it(&config.api.socket.display().to_string(), &simulator, room);
+        if !once {
+            println!("Running until Ctrl-C.");
+            shutdown.cancelled().await;
+        }
     }
     daemon_shutdown.cancel();
     daemon_task.await.context("daemon task")??;
     simulator.stop().await;
-    Ok(())
+    walkthrough.map(|_| ())
+}
+
+/// One escalation from the engine's request to the card showing the answer.
+async fn round_trip(client: &ApiClient, sim: &SimHandle) -> anyhow::Result<SimRoom> {
+    let health = poll(client, "/v1/health", |h| h["webex"]["connected"] == true).await?;
+    step(&format!("connected to Mercury through device {}", health["webex"]["device_url"].as_str().unwrap_or("?")));
+    let ana = sim.add_person(SPECIALIST, "Ana Specialist");
+    let room = sim.create_room("VIP Escalations");
+    sim.add_member(&room.id, &ana.id, None)?;
+    sim.add_member(&room.id, &sim.bot().id, Some(&ana.id))?;
+    poll(client, "/v1/spaces", |s| s["items"].as_array().is_some_and(|i| !i.is_empty())).await?;
+    step(&format!("Ana added the bot to \"{}\"; the daemon's space cache shows it at once", room.title));
+
+    let request = json!({
+        "key": "conv-8812/turn-14",
+        "to": {"space_id": room.id},
+        "player": {"name": "Jane Doe", "email": "jane@example.com", "tags": ["VIP", "KYC pending"], "brand": "LuckySpin"},
+        "summary": "Player asks why withdrawal #4411 is on hold. Deposit cleared yesterday.",
+        "question": "Can we release the withdrawal?",
+        "context": {"conversation_id": "8812"}
+    });
+    let created = expect_ok(client.post("/v1/escalations", &request).await?)?;
+    let id = created["id"].as_str().unwrap_or_default().to_owned();
+    step(&format!(
+        "the engine asked for input: POST /v1/escalations → {id} ({})",
+        created["status"].as_str().unwrap_or("?")
+    ));
+    let path = format!("/v1/escalations/{id}");
+    let posted = poll(client, &path, |e| e["delivery"]["state"] == "posted").await?;
+    let message_id = posted["delivery"]["message_id"].as_str().unwrap_or_default().to_owned();
+    step(&format!("the card is in the space (message {message_id}), with a \"Provide Input\" button"));
+
+    let inputs = json!({"response": "Yes, release it: the deposit cleared and KYC is only pending for the next tier."});
+    sim.submit_card(&message_id, &ana.id, inputs.as_object().cloned().unwrap_or_default())?;
+    step("Ana typed her answer and pressed Provide Input");
+    let answered = expect_ok(client.get(&format!("{path}?wait=10")).await?)?;
+    anyhow::ensure!(answered["status"] == "answered", "the escalation was not answered: {answered}");
+    step(&format!(
+        "the engine received the answer from {}: {}",
+        answered["answer"]["by"]["name"].as_str().unwrap_or("?"),
+        answered["answer"]["inputs"]["response"]
+    ));
+    wait_card_answered(sim, &id, client).await?;
+    step("the card was updated in place: \"Answered by Ana Specialist\", inputs and button gone");
+    Ok(room)
+}
+
+async fn wait_card_answered(sim: &SimHandle, id: &str, client: &ApiClient) -> anyhow::Result<()> {
+    for _ in 0..100 {
+        let escalation = expect_ok(client.get(&format!("/v1/escalations/{id}")).await?)?;
+        let card = escalation["delivery"]["message_id"].as_str().and_then(|m| sim.message(m)).and_then(|m| m.card);
+        if card.is_some_and(|c| c.to_string().contains("Answered by")) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("the card was not updated within 10 s")
 }
 
 fn demo_config(simulator: &Simulator, dir: &std::path::Path) -> anyhow::Result<Config> {
@@ -71,42 +121,38 @@ fn demo_config(simulator: &Simulator, dir: &std::path::Path) -> anyhow::Result<C
     Ok(Config::from_toml(&toml)?)
 }
 
-fn running_socket(config: &Config) -> String {
-    config.api.socket.display().to_string()
-}
-
 fn step(text: &str) {
     println!("==> {text}");
 }
 
-async fn wait_connected(client: &ApiClient) -> anyhow::Result<serde_json::Value> {
+async fn poll(client: &ApiClient, path: &str, ready: impl Fn(&Value) -> bool) -> anyhow::Result<Value> {
     for _ in 0..100 {
-        let health = client.get("/v1/health").await?.body;
-        if health["webex"]["connected"] == true {
-            return Ok(health);
+        let body = client.get(path).await?.body;
+        if ready(&body) {
+            return Ok(body);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    anyhow::bail!("the daemon did not connect to the simulator within 10 s")
+    anyhow::bail!("{path} did not reach the expected state within 10 s")
 }
 
-async fn wait_for_events(client: &ApiClient, at_least: u64) -> anyhow::Result<u64> {
-    for _ in 0..100 {
-        let handled = client.get("/v1/health").await?.body["events"]["handled"].as_u64().unwrap_or(0);
-        if handled >= at_least {
-            return Ok(handled);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("no event reached the daemon within 10 s")
-}
-
-fn print_try_it(socket: &str, simulator: &Simulator) {
+fn print_try_it(socket: &str, simulator: &Simulator, room: &SimRoom) {
     let base = format!("http://{}", simulator.addr());
+    let sock = format!("curl -s --unix-socket {socket}");
+    println!();
     println!("Try it (in another terminal):");
-    println!("  curl --unix-socket {socket} http://localhost/v1/health");
+    println!("  {sock} http://localhost/v1/health");
+    println!("  {sock} http://localhost/v1/spaces");
+    println!("  # ask for input (prints the escalation; note its id):");
+    println!("  {sock} -X POST http://localhost/v1/escalations -H 'content-type: application/json' \\");
+    println!("      -d '{{\"to\": {{\"space_id\": \"{}\"}}, \"summary\": \"Player wants a bonus refund\"}}'", room.id);
+    println!("  # find the card's message id, then answer it as the specialist Ana:");
+    println!("  {sock} http://localhost/v1/escalations/ESC_ID | grep -o '\"message_id\":\"[^\"]*\"'");
+    println!("  curl -s -X POST {base}/_sim/cards/submit -H 'content-type: application/json' \\");
+    println!("      -d '{{\"messageId\": \"MESSAGE_ID\", \"personEmail\": \"{SPECIALIST}\", \"inputs\": {{\"response\": \"Approved\"}}}}'");
+    println!("  {sock} 'http://localhost/v1/escalations/ESC_ID?wait=30'");
+    println!("  {sock} 'http://localhost/v1/events?after=0&follow=true'    # the engine's event stream");
+    println!("  curl -s -X POST {base}/_sim/faults/drop                      # drop the websocket; watch reconnects");
     println!("  cargo run --release -- status --socket {socket}");
-    println!("  curl {base}/_sim/state");
-    println!("  curl -X POST {base}/_sim/faults/drop     # drop the websocket; watch `reconnects` grow");
     println!();
 }

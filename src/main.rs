@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
+use webex_hitl::cli::escalations::{EscalateArgs, To};
 use webex_hitl::cli::{self, client::ApiClient};
 use webex_hitl::config::{Config, EXIT_CONFIG};
 use webex_hitl::{bench, daemon, demo, logging, sim};
@@ -62,6 +63,91 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Ask a specialist: post an escalation card to a space or a person.
+    Escalate {
+        #[command(flatten)]
+        target: Target,
+        #[command(flatten)]
+        to: ToArgs,
+        #[arg(long)]
+        summary: String,
+        #[arg(long)]
+        question: Option<String>,
+        #[arg(long)]
+        player_name: Option<String>,
+        #[arg(long)]
+        player_email: Option<String>,
+        /// A player tag (repeat for several).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        #[arg(long)]
+        brand: Option<String>,
+        #[arg(long)]
+        timeout: Option<u64>,
+        /// Idempotency key: the same key returns the same escalation.
+        #[arg(long)]
+        key: Option<String>,
+        /// Wait for the answer and print it.
+        #[arg(long)]
+        wait: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List escalations, newest first.
+    Escalations {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        space: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Wait until an escalation is answered (or closed otherwise).
+    Wait {
+        #[command(flatten)]
+        target: Target,
+        id: String,
+        /// Give up after this many seconds.
+        #[arg(long)]
+        timeout: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel a pending escalation; its card says so.
+    Cancel {
+        #[command(flatten)]
+        target: Target,
+        id: String,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a one-way notification to a space or a person.
+    Notify {
+        #[command(flatten)]
+        target: Target,
+        #[command(flatten)]
+        to: ToArgs,
+        #[arg(long, conflicts_with = "markdown")]
+        text: Option<String>,
+        #[arg(long)]
+        markdown: Option<String>,
+    },
+    /// Print the event log as NDJSON.
+    Events {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        /// Keep printing new events as they happen.
+        #[arg(long)]
+        follow: bool,
+    },
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -74,6 +160,33 @@ enum ConfigCommand {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+}
+
+/// Where a card or message goes: exactly one of these.
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct ToArgs {
+    /// A space (room) id, as `webex-hitl spaces` lists them.
+    #[arg(long)]
+    space: Option<String>,
+    /// A person's email: a direct message.
+    #[arg(long)]
+    email: Option<String>,
+    /// A person's id: a direct message.
+    #[arg(long)]
+    person_id: Option<String>,
+}
+
+impl ToArgs {
+    fn to(self) -> To {
+        match (self.space, self.email, self.person_id) {
+            (Some(space), _, _) => To::Space(space),
+            (_, Some(email), _) => To::Email(email),
+            (_, _, Some(id)) => To::PersonId(id),
+            // clap's group makes one of them required.
+            (None, None, None) => To::Space(String::new()),
+        }
+    }
 }
 
 /// Which daemon to talk to: `--socket`, else the configuration's `api.socket`.
@@ -122,6 +235,38 @@ async fn run(command: Command) -> ExitCode {
             exit_on(async { cli::spaces(&target.client()?, refresh, json).await }.await)
         }
         Command::Config(ConfigCommand::Check { config }) => check_config(config),
+        other => exit_on(escalation_verb(other).await),
+    }
+}
+
+async fn escalation_verb(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Escalate {
+            target,
+            to,
+            summary,
+            question,
+            player_name,
+            player_email,
+            tags,
+            brand,
+            timeout,
+            key,
+            wait,
+            json,
+        } => {
+            let args =
+                EscalateArgs { summary, question, player_name, player_email, tags, brand, timeout_s: timeout, key };
+            cli::escalate(&target.client()?, to.to(), args, wait, json).await
+        }
+        Command::Escalations { target, status, space, limit, json } => {
+            cli::escalations(&target.client()?, status, space, limit, json).await
+        }
+        Command::Wait { target, id, timeout, json } => cli::wait(&target.client()?, &id, timeout, json).await,
+        Command::Cancel { target, id, reason, json } => cli::cancel(&target.client()?, &id, reason, json).await,
+        Command::Notify { target, to, text, markdown } => cli::notify(&target.client()?, to.to(), text, markdown).await,
+        Command::Events { target, after, follow } => cli::events(&target.client()?, after, follow).await,
+        _ => anyhow::bail!("not an escalation verb"),
     }
 }
 

@@ -110,3 +110,52 @@ async fn spaces_lists_a_table_or_json() {
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["items"][0]["title"], "VIP Escalations");
 }
+
+#[tokio::test]
+async fn escalate_wait_cancel_and_events_from_the_command_line() {
+    let h = Harness::start().await;
+    let ana = h.sim.add_person("ana.specialist@example.com", "Ana Specialist");
+    let room = h.sim.create_room("VIP Escalations");
+    h.sim.add_member(&room.id, &ana.id, None).unwrap();
+    h.sim.add_member(&room.id, &h.sim.bot().id, None).unwrap();
+    let socket = h.config.api.socket.to_str().unwrap().to_owned();
+    let out = |o: &Output| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+
+    let created = run(
+        &["escalate", "--socket", &socket, "--space", &room.id, "--summary", "Refund?", "--tag", "VIP", "--json"],
+        &[],
+    )
+    .await;
+    assert!(created.status.success(), "{}", out(&created));
+    let escalation: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    let id = escalation["id"].as_str().unwrap().to_owned();
+    assert_eq!(escalation["player"]["tags"], serde_json::json!(["VIP"]));
+
+    let listed = run(&["escalations", "--socket", &socket, "--status", "pending"], &[]).await;
+    assert!(out(&listed).contains(&id), "{}", out(&listed));
+
+    let cancelled = run(&["cancel", "--socket", &socket, &id, "--reason", "resolved by chat"], &[]).await;
+    assert!(
+        out(&cancelled).contains("cancelled") && out(&cancelled).contains("resolved by chat"),
+        "{}",
+        out(&cancelled)
+    );
+    let waited = run(&["wait", "--socket", &socket, &id, "--timeout", "5"], &[]).await;
+    assert!(waited.status.success() && out(&waited).contains("cancelled"), "{}", out(&waited));
+
+    let events = run(&["events", "--socket", &socket, "--after", "0"], &[]).await;
+    let types: Vec<String> = String::from_utf8_lossy(&events.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        types.contains(&"escalation.created".to_owned()) && types.contains(&"escalation.cancelled".to_owned()),
+        "{types:?}"
+    );
+
+    let refused = run(&["escalate", "--socket", &socket, "--space", &room.id, "--summary", ""], &[]).await;
+    assert!(!refused.status.success());
+    assert!(out(&refused).contains("summary"), "{}", out(&refused));
+    let notify = run(&["notify", "--socket", &socket, "--space", &room.id, "--text", "FYI"], &[]).await;
+    assert!(out(&notify).starts_with("sent: message "), "{}", out(&notify));
+}

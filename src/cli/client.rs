@@ -58,6 +58,45 @@ impl ApiClient {
         Ok(Answer { status, body })
     }
 
+    /// GETs a streaming (NDJSON) answer, calling `on_line` for each line until it
+    /// returns false or the stream ends.
+    pub async fn stream_lines(&self, path: &str, mut on_line: impl FnMut(&str) -> bool) -> Result<(), ClientError> {
+        let stream = UnixStream::connect(&self.socket)
+            .await
+            .map_err(|source| ClientError::Connect { path: self.socket.clone(), source })?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| ClientError::Http(e.to_string()))?;
+        let request = Request::get(path)
+            .header("host", "localhost")
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| ClientError::Http(e.to_string()))?;
+        let exchange = async move {
+            let response = sender.send_request(request).await.map_err(|e| ClientError::Http(e.to_string()))?;
+            if !response.status().is_success() {
+                return Err(ClientError::Http(format!("the daemon answered {}", response.status())));
+            }
+            let mut body = response.into_body();
+            let mut pending = String::new();
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|e| ClientError::Http(e.to_string()))?;
+                let Ok(data) = frame.into_data() else { continue };
+                pending.push_str(&String::from_utf8_lossy(&data));
+                while let Some(end) = pending.find('\n') {
+                    let line: String = pending.drain(..=end).collect();
+                    if !on_line(line.trim_end()) {
+                        return Ok(());
+                    }
+                }
+            }
+            Ok(())
+        };
+        tokio::select! {
+            result = exchange => result,
+            _ = connection => Ok(()),
+        }
+    }
+
     /// One request on a fresh connection; returns the status and the whole body.
     pub async fn raw(
         &self,

@@ -58,6 +58,11 @@ impl Harness {
         let shutdown = CancellationToken::new();
         let (config, token) = (self.config.clone(), shutdown.clone());
         self.daemon = Some((shutdown, tokio::spawn(daemon::run(config, token))));
+        self.wait_until_serving().await;
+    }
+
+    /// Waits until a daemon (in this process or another) answers on the socket.
+    pub async fn wait_until_serving(&self) {
         let deadline = tokio::time::Instant::now() + WAIT;
         while self.client.get("/v1/health").await.is_err() {
             assert!(tokio::time::Instant::now() < deadline, "the daemon's socket never answered");

@@ -1,0 +1,83 @@
+//! `kill -9` between accepting an escalation and posting its card: after a
+//! restart the card is posted, exactly once, and a second crash after the post
+//! does not post it again.
+
+mod common;
+
+use common::{binary, config_toml, Harness, WAIT};
+use serde_json::json;
+use std::process::Stdio;
+use std::time::Duration;
+
+struct Daemon(tokio::process::Child);
+
+impl Daemon {
+    async fn start(config: &std::path::Path, h: &Harness) -> Self {
+        let child = tokio::process::Command::new(binary())
+            .args(["serve", "--config", config.to_str().unwrap()])
+            .env_remove("WEBEX_HITL_TOKEN")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the daemon starts");
+        h.wait_until_serving().await;
+        h.wait_health(|health| health["webex"]["connected"] == true).await;
+        Daemon(child)
+    }
+
+    /// SIGKILL: no shutdown path runs.
+    async fn kill_9(mut self) {
+        self.0.start_kill().unwrap();
+        self.0.wait().await.unwrap();
+    }
+}
+
+fn cards(h: &Harness, room: &str) -> usize {
+    h.sim.messages(room).iter().filter(|m| m.card.is_some() && !m.deleted).count()
+}
+
+#[tokio::test]
+async fn kill_9_between_accept_and_post_still_posts_exactly_one_card() {
+    let h = Harness::without_daemon().await;
+    std::fs::write(h.dir.path().join("token"), "sim-token").unwrap();
+    let config = h.dir.path().join("config.toml");
+    std::fs::write(&config, config_toml(h.simulator(), h.dir.path(), &h.dir.path().join("token"))).unwrap();
+    let room = h.sim.create_room("VIP Escalations");
+    h.sim.add_member(&room.id, &h.sim.bot().id, None).unwrap();
+
+    let daemon = Daemon::start(&config, &h).await;
+    h.wait_health(|_| true).await;
+    while h.client.get("/v1/spaces").await.unwrap().body["items"].as_array().unwrap().is_empty() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Webex answers nothing but 503 from now on: the card cannot be posted.
+    h.sim.fail_next_rest(100_000, 503, None);
+    let body = json!({"to": {"space_id": room.id}, "summary": "Crash test", "key": "crash-1"});
+    let created = h.client.post("/v1/escalations", &body).await.unwrap();
+    assert_eq!(created.status, 201, "{:#}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    daemon.kill_9().await;
+    assert_eq!(cards(&h, &room.id), 0, "nothing was posted before the crash");
+
+    h.sim.fail_next_rest(0, 503, None);
+    let daemon = Daemon::start(&config, &h).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let escalation = h.client.get(&format!("/v1/escalations/{id}")).await.unwrap().body;
+        if escalation["delivery"]["state"] == "posted" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never posted: {escalation:#}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(cards(&h, &room.id), 1);
+
+    daemon.kill_9().await;
+    let _daemon = Daemon::start(&config, &h).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(cards(&h, &room.id), 1, "a restart after the post does not post again");
+    let again = h.client.post("/v1/escalations", &body).await.unwrap();
+    assert_eq!((again.status.as_u16(), again.body["id"].as_str()), (200, Some(id.as_str())), "the key still finds it");
+}
