@@ -108,6 +108,8 @@ fn clients(config: &Config) -> Result<Clients, DaemonError> {
 pub struct Running {
     pub socket: PathBuf,
     pub bot: BotIdentity,
+    /// The token every Webex client uses; replace it to rotate the token live.
+    pub token: SharedSecret,
     tasks: JoinSet<Result<(), DaemonError>>,
     shutdown: CancellationToken,
 }
@@ -172,6 +174,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     tracing::info!(bot = %bot.name, email = ?bot.email, "bot token is valid");
     let _ = bot_tx.send(Some(bot.clone()));
 
+    let token = clients.token.clone();
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let bot_uuid = ids::uuid_of(&me.id).unwrap_or_else(|| me.id.clone());
     let resync_every = Duration::from_secs_f64(config.spaces.resync_interval_s);
@@ -197,7 +200,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     tasks.spawn(supervise_link(clients, config, bot_uuid, events_tx, link_tx, shutdown.clone()));
     let dispatcher = Dispatcher { events: events_rx, counts: counts_tx, store, spaces, answers };
     tasks.spawn(chore(dispatcher.run(shutdown.clone())));
-    Ok(Running { socket, bot, tasks, shutdown })
+    Ok(Running { socket, bot, token, tasks, shutdown })
 }
 
 /// A task that cannot fail on its own, in the `JoinSet`'s terms.
@@ -228,6 +231,11 @@ async fn validate_token(rest: &RestClient, shutdown: &CancellationToken) -> Resu
             Ok(me) => return Ok(me),
             Err(RestError::Unauthorized { message, .. }) => {
                 return Err(DaemonError::TokenInvalid { detail: format!("401: {message}") })
+            }
+            Err(RestError::BadRequest { status: 407, .. }) => {
+                let message = "the proxy refused our credentials (407 Proxy Authentication Required): \
+                    check the user and password in webex.proxy (or HTTPS_PROXY)";
+                return Err(ConfigError::new("webex.proxy", message).into());
             }
             Err(error) if matches!(error.retry_kind(), RetryKind::Permanent) => {
                 return Err(DaemonError::Fatal(format!("cannot validate the bot token: {error}")))

@@ -276,10 +276,50 @@ async fn serve(file: Option<PathBuf>) -> ExitCode {
         Err(error) => return fail(&format!("configuration error: {error}"), EXIT_CONFIG),
     };
     logging::init(&config.log);
-    match daemon::run(config, shutdown_on_signal()).await {
+    let shutdown = shutdown_on_signal();
+    let running = match daemon::start(config, shutdown.clone()).await {
+        Ok(running) => running,
+        Err(error) => return fail(&error.to_string(), error.exit_code()),
+    };
+    let reloader = tokio::spawn(reload_on_hangup(file, running.token.clone(), shutdown.clone()));
+    let outcome = running.wait().await;
+    shutdown.cancel();
+    let _ = reloader.await;
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&error.to_string(), error.exit_code()),
     }
+}
+
+/// SIGHUP re-reads the configuration and applies what can change live: the bot
+/// token and the log level. The socket API keeps serving throughout.
+async fn reload_on_hangup(file: Option<PathBuf>, token: webex_hitl::secret::SharedSecret, shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else { return };
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                received = hangups.recv() => if received.is_none() { return },
+            }
+            match Config::load(file.as_deref()).and_then(|config| Ok((config.load_token()?, config))) {
+                Ok((new_token, config)) => {
+                    if new_token != token.get() {
+                        token.set(new_token);
+                        tracing::info!("SIGHUP: bot token reloaded");
+                    }
+                    match logging::set_level(&config.log.level) {
+                        Ok(()) => tracing::info!(level = %config.log.level, "SIGHUP: log level applied"),
+                        Err(error) => tracing::warn!(%error, "SIGHUP: log level not changed"),
+                    }
+                }
+                Err(error) => tracing::error!(%error, "SIGHUP: configuration not reloaded; keeping the current one"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (file, token, shutdown);
 }
 
 fn check_config(file: Option<PathBuf>) -> ExitCode {

@@ -113,8 +113,7 @@ impl AnswerHandler {
         action: &AttachmentAction,
     ) -> Result<Option<String>, AnswerError> {
         if let Some(recipient) = &record.recipient_id {
-            let same = crate::webex::ids::uuid_of(recipient) == crate::webex::ids::uuid_of(&action.person_id);
-            return Ok((!same).then(|| "Only the person this request was sent to can answer it.".to_owned()));
+            return Ok(dm_refusal(recipient, &action.person_id));
         }
         let Some(room_id) = &record.space_id else { return Ok(None) };
         match self.rest.memberships(room_id, Some(PersonFilter::Id(action.person_id.clone()))).await {
@@ -177,5 +176,62 @@ fn already_closed(record: &EscalationRecord) -> Option<String> {
         "expired" => Some(format!("This request expired at {}.", at(record.closed_at))),
         "cancelled" => Some(format!("This request was cancelled at {}.", at(record.closed_at))),
         _ => Some("This request is closed.".into()),
+    }
+}
+
+/// In a DM only the person it was sent to may answer. Ids are compared by uuid:
+/// the same person can come back with a differently encoded id.
+fn dm_refusal(recipient_id: &str, person_id: &str) -> Option<String> {
+    let uuid = |id: &str| crate::webex::ids::uuid_of(id).unwrap_or_else(|| id.to_owned()).to_ascii_lowercase();
+    (uuid(recipient_id) != uuid(person_id))
+        .then(|| "Only the person this request was sent to can answer it.".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::webex::ids::{IdKind, RestId};
+
+    #[test]
+    fn only_the_dm_recipient_may_answer() {
+        let ana = RestId::new(IdKind::People, "us", "2b9d4e10-6c7a-4f1b-8e3d-5a0c1b2d3e4f").encode();
+        let ana_upper = RestId::new(IdKind::People, "us", "2B9D4E10-6C7A-4F1B-8E3D-5A0C1B2D3E4F").encode();
+        let ben = RestId::new(IdKind::People, "us", "44445555-6666-4777-8888-999900001111").encode();
+        assert_eq!(dm_refusal(&ana, &ana_upper), None);
+        assert!(dm_refusal(&ana, &ben).unwrap().contains("Only the person"));
+    }
+
+    fn record(status: &str, answer: Option<serde_json::Value>) -> EscalationRecord {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-25T13:05:00Z").unwrap().with_timezone(&chrono::Utc);
+        EscalationRecord {
+            cursor: 1,
+            id: "esc_1".into(),
+            key: None,
+            fingerprint: String::new(),
+            status: status.into(),
+            request: serde_json::Value::Null,
+            created_at: at,
+            expires_at: at,
+            delivery_state: "posted".into(),
+            delivery_error: None,
+            delivery_attempts: 1,
+            space_id: None,
+            room_uuid: None,
+            message_id: None,
+            message_uuid: None,
+            recipient_id: None,
+            answer,
+            closed_at: Some(at),
+            close_reason: None,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn late_submissions_are_told_who_was_first() {
+        let answer = serde_json::json!({"inputs": {}, "by": {"id": "p", "email": null, "name": "Ana"}, "at": "2026-11-25T13:05:00Z"});
+        assert_eq!(already_closed(&record("answered", Some(answer))).unwrap(), "Already answered by Ana at 13:05 UTC.");
+        assert_eq!(already_closed(&record("expired", None)).unwrap(), "This request expired at 13:05 UTC.");
+        assert_eq!(already_closed(&record("pending", None)), None);
     }
 }

@@ -1,0 +1,151 @@
+//! Behind a firewall: REST and the websocket both go through an HTTP proxy
+//! with credentials (`webex.proxy`), the websocket through a `CONNECT` tunnel.
+//! The proxy here is a small one on loopback that counts what it carried.
+
+mod common;
+
+use common::{binary, config_toml, Harness};
+use serde_json::json;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const CREDENTIALS: &str = "Basic cHJveHl1c2VyOnMzY3JldA=="; // proxyuser:s3cret
+
+#[derive(Default)]
+struct Counts {
+    tunnels: AtomicUsize,
+    forwarded: AtomicUsize,
+    refused: AtomicUsize,
+}
+
+/// A forward proxy: `CONNECT host:port` opens a tunnel; an absolute-form request
+/// (`GET http://host:port/...`) is piped to that host. Both need the credentials.
+async fn proxy(counts: Arc<Counts>) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            tokio::spawn(carry(client, counts.clone()));
+        }
+    });
+    addr
+}
+
+async fn carry(mut client: TcpStream, counts: Arc<Counts>) {
+    let Some(head) = read_head(&mut client).await else { return };
+    let request_line = head.lines().next().unwrap_or_default().to_owned();
+    let authorized = head.lines().any(|l| l.eq_ignore_ascii_case(&format!("proxy-authorization: {CREDENTIALS}")));
+    if !authorized {
+        counts.refused.fetch_add(1, Ordering::SeqCst);
+        let _ = client.write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n").await;
+        return;
+    }
+    let mut parts = request_line.split_whitespace();
+    let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    let host = if method == "CONNECT" {
+        target.to_owned()
+    } else {
+        target.trim_start_matches("http://").split('/').next().unwrap_or_default().to_owned()
+    };
+    let Ok(mut upstream) = TcpStream::connect(&host).await else { return };
+    if method == "CONNECT" {
+        counts.tunnels.fetch_add(1, Ordering::SeqCst);
+        let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await;
+    } else {
+        counts.forwarded.fetch_add(1, Ordering::SeqCst);
+        // The upstream (hyper) accepts absolute-form targets: pass the head on as is.
+        let _ = upstream.write_all(head.as_bytes()).await;
+    }
+    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+}
+
+async fn read_head(stream: &mut TcpStream) -> Option<String> {
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(stream.read_u8().await.ok()?);
+        if head.len() > 64 * 1024 {
+            return None;
+        }
+    }
+    String::from_utf8(head).ok()
+}
+
+#[tokio::test]
+async fn rest_and_the_websocket_go_through_a_connect_proxy_with_credentials() {
+    let h = Harness::without_daemon().await;
+    let counts = Arc::new(Counts::default());
+    let proxy = proxy(counts.clone()).await;
+    std::fs::write(h.dir.path().join("token"), "sim-token").unwrap();
+    let mut config = config_toml(h.simulator(), h.dir.path(), &h.dir.path().join("token"));
+    config = config.replacen("[webex]\n", &format!("[webex]\nproxy = \"http://proxyuser:s3cret@{proxy}\"\n"), 1);
+    let config_path = h.dir.path().join("config.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let room = h.sim.create_room("Behind the firewall");
+    let ana = h.sim.add_person("ana.specialist@example.com", "Ana Specialist");
+    h.sim.add_member(&room.id, &ana.id, None).unwrap();
+    h.sim.add_member(&room.id, &h.sim.bot().id, None).unwrap();
+
+    let mut child = tokio::process::Command::new(binary())
+        .args(["serve", "--config", config_path.to_str().unwrap()])
+        .env_remove("WEBEX_HITL_TOKEN")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    h.wait_until_serving().await;
+    h.wait_health(|health| health["webex"]["connected"] == true).await;
+    assert!(counts.tunnels.load(Ordering::SeqCst) >= 1, "the websocket went through a CONNECT tunnel");
+    assert!(counts.forwarded.load(Ordering::SeqCst) >= 1, "REST went through the proxy");
+
+    // A full round trip works through it.
+    let created =
+        h.client.post("/v1/escalations", &json!({"to": {"space_id": room.id}, "summary": "Via proxy"})).await.unwrap();
+    assert_eq!(created.status, 201, "{:#}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let message = loop {
+        let escalation = h.client.get(&format!("/v1/escalations/{id}")).await.unwrap().body;
+        if let Some(message) = escalation["delivery"]["message_id"].as_str() {
+            break message.to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let inputs = json!({"response": "ok"}).as_object().cloned().unwrap();
+    h.sim.submit_card(&message, &ana.id, inputs).unwrap();
+    let answered = h.client.get(&format!("/v1/escalations/{id}?wait=10")).await.unwrap().body;
+    assert_eq!(answered["status"], "answered");
+    assert_eq!(counts.refused.load(Ordering::SeqCst), 0, "credentials were always sent");
+    child.start_kill().unwrap();
+}
+
+#[tokio::test]
+async fn a_proxy_refusing_the_credentials_is_reported() {
+    let h = Harness::without_daemon().await;
+    let counts = Arc::new(Counts::default());
+    let proxy = proxy(counts.clone()).await;
+    std::fs::write(h.dir.path().join("token"), "sim-token").unwrap();
+    let mut config = config_toml(h.simulator(), h.dir.path(), &h.dir.path().join("token"));
+    config = config.replacen("[webex]\n", &format!("[webex]\nproxy = \"http://proxyuser:wrong@{proxy}\"\n"), 1);
+    let config_path = h.dir.path().join("config.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let output = tokio::process::Command::new(binary())
+        .args(["serve", "--config", config_path.to_str().unwrap()])
+        .env_remove("WEBEX_HITL_TOKEN")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(20), output).await.expect("exits").unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stderr}");
+    assert!(counts.refused.load(Ordering::SeqCst) >= 1);
+    assert_eq!(output.status.code(), Some(78), "{stderr}");
+    assert!(stderr.contains("webex.proxy") && stderr.contains("407"), "{stderr}");
+    assert!(!stderr.contains("wrong"), "the proxy password is never printed: {stderr}");
+}

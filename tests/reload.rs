@@ -1,0 +1,81 @@
+//! SIGHUP: a rotated token and a new log level take effect without a restart,
+//! and the socket API keeps answering throughout.
+
+mod common;
+
+use common::{binary, config_toml, Harness};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+async fn hang_up(pid: u32) {
+    let status = tokio::process::Command::new("kill").args(["-HUP", &pid.to_string()]).status().await.unwrap();
+    assert!(status.success());
+}
+
+async fn refresh_status(h: &Harness) -> (u16, String) {
+    let answer = h.client.post("/v1/spaces/refresh", &serde_json::Value::Null).await.expect("the API keeps answering");
+    (answer.status.as_u16(), answer.body["error"]["code"].as_str().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn sighup_reloads_the_token_and_the_log_level() {
+    let h = Harness::without_daemon().await;
+    let dir = h.dir.path().to_owned();
+    std::fs::write(dir.join("token"), "sim-token").unwrap();
+    let config = dir.join("config.toml");
+    std::fs::write(&config, config_toml(h.simulator(), &dir, &dir.join("token"))).unwrap();
+    let mut child = tokio::process::Command::new(binary())
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .env_remove("WEBEX_HITL_TOKEN")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    h.wait_until_serving().await;
+    h.wait_health(|health| health["webex"]["connected"] == true).await;
+    assert_eq!(refresh_status(&h).await.0, 200);
+
+    // The token is rotated on disk (here: to one Webex refuses) and the daemon told.
+    std::fs::write(dir.join("token"), "a-regenerated-token").unwrap();
+    hang_up(pid).await;
+    let refused = wait_for(|| refresh_status(&h), |(status, _)| *status != 200).await;
+    assert_eq!(refused, (502, "webex_token_rejected".to_owned()));
+
+    // Back to the valid token, and debug logging on, without a restart.
+    std::fs::write(dir.join("token"), "sim-token").unwrap();
+    let text = std::fs::read_to_string(&config).unwrap().replace("level = \"warn\"", "level = \"debug\"");
+    std::fs::write(&config, text).unwrap();
+    hang_up(pid).await;
+    wait_for(|| refresh_status(&h), |(status, _)| *status == 200).await;
+    let debug_line = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(Some(line)) = stderr.next_line().await {
+            if line.contains("DEBUG") {
+                return line;
+            }
+        }
+        String::new()
+    });
+    h.client.post("/v1/spaces/refresh", &serde_json::Value::Null).await.unwrap();
+    assert!(!debug_line.await.expect("debug logs appear").is_empty());
+    assert_eq!(child.try_wait().unwrap(), None, "the same process served throughout");
+}
+
+async fn wait_for<T, F, Fut>(probe: F, done: impl Fn(&T) -> bool) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    loop {
+        let value = probe().await;
+        if done(&value) || tokio::time::Instant::now() > deadline {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
