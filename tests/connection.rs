@@ -157,3 +157,16 @@ async fn events_during_a_rest_429_storm_are_not_lost() {
     let calls = h.sim.rest_calls();
     assert!(calls.iter().filter(|c| c.status == 429).count() >= 8, "the storm happened");
 }
+
+#[tokio::test]
+async fn device_registration_waits_out_a_429_from_wdm() {
+    let mut h = Harness::without_daemon().await;
+    h.sim.fail_next_wdm(2, 429, Some(1));
+    let started = std::time::Instant::now();
+    h.start_daemon().await;
+    h.wait_health(|health| health["webex"]["connected"] == true).await;
+    assert!(started.elapsed() >= Duration::from_millis(900), "Retry-After was honoured");
+    let wdm_429s = h.sim.rest_calls().iter().filter(|c| c.path.starts_with("/wdm") && c.status == 429).count();
+    assert_eq!(wdm_429s, 2);
+    assert_eq!(h.sim.device_count(), 1);
+}

@@ -403,3 +403,32 @@ async fn notifications_reach_a_space_or_say_why_not() {
     assert_eq!(empty.status, 422);
     assert!(empty.body["error"]["message"].as_str().unwrap().starts_with("text"));
 }
+
+#[tokio::test]
+async fn listing_filters_and_pages() {
+    let w = world().await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let (status, created) =
+            create(&w.h, &request(json!({"space_id": w.room.id}), Some(&format!("page-{i}")))).await;
+        assert_eq!(status, 201);
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let cancelled = w.h.client.post(&format!("/v1/escalations/{}/cancel", ids[0]), &Value::Null).await.unwrap();
+    assert_eq!(cancelled.status, 200);
+    let first = w.h.client.get("/v1/escalations?limit=2").await.unwrap().body;
+    let page: Vec<_> =
+        first["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(page, [ids[2].clone(), ids[1].clone()], "newest first");
+    let cursor = first["next_cursor"].as_i64().unwrap();
+    let second = w.h.client.get(&format!("/v1/escalations?limit=2&cursor={cursor}")).await.unwrap().body;
+    assert_eq!(second["items"][0]["id"], ids[0].as_str());
+    assert!(second["next_cursor"].is_null());
+    let pending = w.h.client.get("/v1/escalations?status=pending").await.unwrap().body;
+    assert_eq!(pending["items"].as_array().unwrap().len(), 2);
+    let by_key = w.h.client.get("/v1/escalations?key=page-1").await.unwrap().body;
+    assert_eq!(by_key["items"][0]["id"], ids[1].as_str());
+    let bad = w.h.client.get("/v1/escalations?status=done").await.unwrap();
+    assert_eq!(bad.status, 400);
+    assert!(bad.body["error"]["message"].as_str().unwrap().starts_with("status"));
+}
