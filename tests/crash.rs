@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{binary, config_toml, Harness, WAIT};
+use common::{config_toml, serve_command, Harness, WAIT};
 use serde_json::json;
 use std::process::Stdio;
 use std::time::Duration;
@@ -13,14 +13,8 @@ struct Daemon(tokio::process::Child);
 
 impl Daemon {
     async fn start(config: &std::path::Path, h: &Harness) -> Self {
-        let child = tokio::process::Command::new(binary())
-            .args(["serve", "--config", config.to_str().unwrap()])
-            .env_remove("WEBEX_HITL_TOKEN")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the daemon starts");
+        let child =
+            serve_command(config).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("the daemon starts");
         h.wait_until_serving().await;
         h.wait_health(|health| health["webex"]["connected"] == true).await;
         Daemon(child)

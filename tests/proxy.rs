@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{binary, config_toml, Harness};
+use common::{config_toml, serve_command, Harness};
 use serde_json::json;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -89,14 +89,11 @@ async fn rest_and_the_websocket_go_through_a_connect_proxy_with_credentials() {
     h.sim.add_member(&room.id, &ana.id, None).unwrap();
     h.sim.add_member(&room.id, &h.sim.bot().id, None).unwrap();
 
-    let mut child = tokio::process::Command::new(binary())
-        .args(["serve", "--config", config_path.to_str().unwrap()])
-        .env_remove("WEBEX_HITL_TOKEN")
+    let mut child = serve_command(&config_path)
         .env_remove("NO_PROXY")
         .env_remove("no_proxy")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     h.wait_until_serving().await;
@@ -134,13 +131,7 @@ async fn a_proxy_refusing_the_credentials_is_reported() {
     config = config.replacen("[webex]\n", &format!("[webex]\nproxy = \"http://proxyuser:wrong@{proxy}\"\n"), 1);
     let config_path = h.dir.path().join("config.toml");
     std::fs::write(&config_path, config).unwrap();
-    let output = tokio::process::Command::new(binary())
-        .args(["serve", "--config", config_path.to_str().unwrap()])
-        .env_remove("WEBEX_HITL_TOKEN")
-        .env_remove("NO_PROXY")
-        .env_remove("no_proxy")
-        .kill_on_drop(true)
-        .output();
+    let output = serve_command(&config_path).env_remove("NO_PROXY").env_remove("no_proxy").output();
     let output = tokio::time::timeout(Duration::from_secs(20), output).await.expect("exits").unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     println!("{stderr}");

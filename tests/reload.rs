@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{binary, config_toml, Harness};
+use common::{config_toml, serve_command, Harness};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -25,15 +25,8 @@ async fn sighup_reloads_the_token_and_the_log_level() {
     std::fs::write(dir.join("token"), "sim-token").unwrap();
     let config = dir.join("config.toml");
     std::fs::write(&config, config_toml(h.simulator(), &dir, &dir.join("token"))).unwrap();
-    let mut child = tokio::process::Command::new(binary())
-        .args(["serve", "--config", config.to_str().unwrap()])
-        .env_remove("WEBEX_HITL_TOKEN")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child =
+        serve_command(&config).env_remove("RUST_LOG").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let pid = child.id().unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
     h.wait_until_serving().await;

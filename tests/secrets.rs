@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{binary, config_toml, Harness};
+use common::{config_toml, serve_command, Harness};
 use serde_json::json;
 use std::process::Stdio;
 use std::time::Duration;
@@ -21,13 +21,10 @@ async fn the_token_never_appears_in_logs_answers_or_the_store() {
     std::fs::write(dir.join("token"), TOKEN).unwrap();
     std::fs::write(dir.join("config.toml"), config_toml(&simulator, &dir, &dir.join("token"))).unwrap();
 
-    let mut child = tokio::process::Command::new(binary())
-        .args(["serve", "--config", dir.join("config.toml").to_str().unwrap()])
+    let mut child = serve_command(&dir.join("config.toml"))
         .env("RUST_LOG", "trace")
-        .env_remove("WEBEX_HITL_TOKEN")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let mut stderr = child.stderr.take().unwrap();

@@ -58,15 +58,26 @@ impl ApiClient {
         Ok(Answer { status, body })
     }
 
-    /// GETs a streaming (NDJSON) answer, calling `on_line` for each line until it
-    /// returns false or the stream ends.
-    pub async fn stream_lines(&self, path: &str, mut on_line: impl FnMut(&str) -> bool) -> Result<(), ClientError> {
+    /// One HTTP/1.1 connection to the daemon; the caller drives `connection`.
+    async fn connect(
+        &self,
+    ) -> Result<
+        (
+            hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+            hyper::client::conn::http1::Connection<TokioIo<UnixStream>, Full<Bytes>>,
+        ),
+        ClientError,
+    > {
         let stream = UnixStream::connect(&self.socket)
             .await
             .map_err(|source| ClientError::Connect { path: self.socket.clone(), source })?;
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| ClientError::Http(e.to_string()))?;
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| ClientError::Http(e.to_string()))
+    }
+
+    /// GETs a streaming (NDJSON) answer, calling `on_line` for each line until it
+    /// returns false or the stream ends.
+    pub async fn stream_lines(&self, path: &str, mut on_line: impl FnMut(&str) -> bool) -> Result<(), ClientError> {
+        let (mut sender, connection) = self.connect().await?;
         let request = Request::get(path)
             .header("host", "localhost")
             .body(Full::new(Bytes::new()))
@@ -104,12 +115,7 @@ impl ApiClient {
         path: &str,
         body: Option<String>,
     ) -> Result<(StatusCode, Bytes), ClientError> {
-        let stream = UnixStream::connect(&self.socket)
-            .await
-            .map_err(|source| ClientError::Connect { path: self.socket.clone(), source })?;
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| ClientError::Http(e.to_string()))?;
+        let (mut sender, connection) = self.connect().await?;
         // The connection is driven right here, so nothing outlives this call.
         let driver = async move {
             let _ = connection.await;

@@ -110,14 +110,7 @@ impl Deliverer {
             self.store.record_delivery_failed(job.id, &record.id, "the stored destination is unreadable", view).await?;
             return Ok(Outcome::Done);
         };
-        let message = NewMessage {
-            to,
-            text: Some(rendered.fallback_text),
-            markdown: None,
-            parent_id: None,
-            card: Some(rendered.card),
-        };
-        match self.rest.create_message(&message).await {
+        match self.rest.create_message(&card_message(to, rendered)).await {
             Ok(posted) => {
                 let delivered = Delivered {
                     room_uuid: ids::uuid_of(&posted.room_id).unwrap_or_default(),
@@ -197,14 +190,7 @@ impl Deliverer {
             Ok(()) | Err(RestError::NotFound { .. }) => {}
             Err(error) => return Ok(retry_or_drop(error)),
         }
-        let message = NewMessage {
-            to: rest::Destination::Room(room_id),
-            text: Some(rendered.fallback_text),
-            markdown: None,
-            parent_id: None,
-            card: Some(rendered.card),
-        };
-        match self.rest.create_message(&message).await {
+        match self.rest.create_message(&card_message(rest::Destination::Room(room_id), rendered)).await {
             Ok(posted) => {
                 let uuid = ids::uuid_of(&posted.id).unwrap_or_default();
                 self.store.replace_card_message(&record.id, &posted.id, &uuid).await?;
@@ -259,6 +245,11 @@ fn retry_or_drop(error: RestError) -> Outcome {
         RetryKind::Transient { retry_after } => Outcome::Retry { error: error.to_string(), after: retry_after },
         RetryKind::Network => Outcome::Retry { error: error.to_string(), after: None },
     }
+}
+
+/// A message carrying a card, with its plain-text fallback.
+fn card_message(to: rest::Destination, rendered: RenderedCard) -> NewMessage {
+    NewMessage { to, text: Some(rendered.fallback_text), markdown: None, parent_id: None, card: Some(rendered.card) }
 }
 
 fn job_backoff(attempts: i64) -> Duration {

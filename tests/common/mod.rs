@@ -161,3 +161,14 @@ level = "warn"
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_webex-hitl"))
 }
+
+/// `webex-hitl serve --config FILE` as a child process, with no token from the
+/// environment (the config names the token file), killed when dropped.
+pub fn serve_command(config: &std::path::Path) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(binary());
+    command
+        .args(["serve", "--config", config.to_str().expect("utf-8 path")])
+        .env_remove("WEBEX_HITL_TOKEN")
+        .kill_on_drop(true);
+    command
+}
