@@ -39,12 +39,21 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// Measure: spaces sync and list times, through the simulator and the socket.
+    /// Measure: spaces sync and list, escalations accepted and delivered, answer latency (simulator, in-process).
     Bench {
         #[arg(long, default_value_t = 5000)]
         spaces: usize,
         #[arg(long, default_value_t = 50)]
         list_calls: usize,
+        /// Escalations to create through the socket API.
+        #[arg(long, default_value_t = 500)]
+        escalations: usize,
+        /// Of those, how many a specialist answers, one at a time.
+        #[arg(long, default_value_t = 200)]
+        answers: usize,
+        /// Concurrent API clients creating escalations.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
     },
     /// Show the daemon's health.
     Status {
@@ -224,7 +233,9 @@ async fn run(command: Command) -> ExitCode {
             logging::init(&Default::default());
             exit_on(sim::run(listen, token, shutdown_on_signal()).await)
         }
-        Command::Bench { spaces, list_calls } => exit_on(bench::run(bench::BenchOptions { spaces, list_calls }).await),
+        Command::Bench { spaces, list_calls, escalations, answers, concurrency } => {
+            exit_on(bench::run(bench::BenchOptions { spaces, list_calls, escalations, answers, concurrency }).await)
+        }
         Command::Demo { once } => exit_on(demo::run(once, shutdown_on_signal()).await),
         Command::Status { target, json } => match async { cli::status(&target.client()?, json).await }.await {
             Ok(true) => ExitCode::SUCCESS,
