@@ -83,19 +83,26 @@ pub async fn record_link_changes(store: Store, mut link: watch::Receiver<LinkSta
     }
 }
 
-/// Prunes events past retention and processed-activity ids past the window in
-/// which Mercury could still redeliver them, once an hour.
+/// Prunes, once an hour: events past their retention, processed-activity ids
+/// past the window in which Mercury could still redeliver them, and audit
+/// records past 90 days (kept longer: they answer "who did what" later).
 pub async fn prune(store: Store, event_retention: Duration, shutdown: CancellationToken) {
     const ACTIVITY_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
+    const AUDIT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
+    let before =
+        |age: Duration| chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or(chrono::Duration::days(7));
     loop {
-        let now = chrono::Utc::now();
-        let events_before = now - chrono::Duration::from_std(event_retention).unwrap_or(chrono::Duration::days(7));
-        let activities_before =
-            now - chrono::Duration::from_std(ACTIVITY_RETENTION).unwrap_or(chrono::Duration::days(14));
-        match (store.prune_events(events_before).await, store.prune_activities(activities_before).await) {
-            (Ok(events), Ok(activities)) if events + activities > 0 => tracing::info!(events, activities, "pruned"),
-            (Err(error), _) | (_, Err(error)) => tracing::warn!(%error, "pruning failed"),
-            _ => {}
+        let pruned = [
+            ("events", store.prune_events(before(event_retention)).await),
+            ("activities", store.prune_activities(before(ACTIVITY_RETENTION)).await),
+            ("audit", store.prune_audit(before(AUDIT_RETENTION)).await),
+        ];
+        for (what, result) in pruned {
+            match result {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(what, count, "pruned"),
+                Err(error) => tracing::warn!(what, %error, "pruning failed"),
+            }
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,

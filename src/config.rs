@@ -94,11 +94,26 @@ impl Default for WebexConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ApiConfig {
     pub socket: PathBuf,
+    /// Octal text, e.g. "0660": who may open the socket file.
+    pub socket_mode: String,
+    /// A group name or numeric gid to give the socket file; unset keeps the daemon's.
+    pub socket_group: Option<String>,
+    /// Peer uids (`SO_PEERCRED`) allowed to call the API; root and the daemon's own
+    /// uid always are. Both lists empty: the file permissions alone decide.
+    pub allowed_uids: Vec<u32>,
+    /// Peer primary gids allowed to call the API.
+    pub allowed_gids: Vec<u32>,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        Self { socket: systemd_dir("RUNTIME_DIRECTORY", "/run/webex-hitl").join("webex-hitl.sock") }
+        Self {
+            socket: systemd_dir("RUNTIME_DIRECTORY", "/run/webex-hitl").join("webex-hitl.sock"),
+            socket_mode: "0660".into(),
+            socket_group: None,
+            allowed_uids: Vec::new(),
+            allowed_gids: Vec::new(),
+        }
     }
 }
 
@@ -240,6 +255,10 @@ impl Config {
         if self.api.socket.as_os_str().is_empty() {
             return Err(ConfigError::new("api.socket", "must not be empty"));
         }
+        crate::api::access::parse_mode(&self.api.socket_mode)?;
+        if let Some(group) = &self.api.socket_group {
+            crate::api::access::resolve_group(group)?;
+        }
         if !(self.store.event_retention_days.is_finite()
             && self.store.event_retention_days > 0.0
             && self.store.event_retention_days <= 3650.0)
@@ -375,6 +394,10 @@ mod tests {
             ("[log]\nformat = \"xml\"", "log.format"),
             ("[log]\nlevel = \"=[\"", "log.level"),
             ("[webex]\nca_file = \"/nonexistent/ca.pem\"", "webex.ca_file"),
+            ("[api]\nsocket_mode = \"0868\"", "api.socket_mode"),
+            ("[api]\nsocket_mode = 0o660", "api.socket_mode"),
+            ("[api]\nsocket_group = \"no-such-group-here\"", "api.socket_group"),
+            ("[api]\nallowed_uids = [-1]", "api.allowed_uids"),
         ];
         for (toml, key) in cases {
             let error = Config::from_toml(toml).expect_err(toml);

@@ -137,7 +137,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     let clients = clients(&config)?;
     let store = Store::open(&config.store.path).await?;
     let signer = Arc::new(Signer::new(store.signing_key().await?));
-    let listener = api::bind(&config.api.socket).await?;
+    let listener = api::bind(&config.api).await?;
     let spaces = Spaces::new(clients.rest.clone(), store.clone());
     let (link_tx, link_rx) = watch::channel(LinkState::default());
     let (bot_tx, bot_rx) = watch::channel(None);
@@ -158,6 +158,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         ),
         shutdown: shutdown.clone(),
     });
+    let app = api::access::protect(app, &config.api, store.clone());
     let socket = config.api.socket.clone();
     tasks.spawn(serve_api(listener, socket.clone(), app, shutdown.clone()));
 

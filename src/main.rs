@@ -157,6 +157,15 @@ enum Command {
         #[arg(long)]
         follow: bool,
     },
+    /// Show who changed what through the socket API (mutating requests, newest first).
+    Audit {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -246,6 +255,9 @@ async fn run(command: Command) -> ExitCode {
             exit_on(async { cli::spaces(&target.client()?, refresh, json).await }.await)
         }
         Command::Config(ConfigCommand::Check { config }) => check_config(config),
+        Command::Audit { target, limit, json } => {
+            exit_on(async { cli::audit(&target.client()?, limit, json).await }.await)
+        }
         other => exit_on(escalation_verb(other).await),
     }
 }

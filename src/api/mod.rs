@@ -5,6 +5,7 @@
 //! network. Everything lives under `/v1/`, so
 //! `curl --unix-socket SOCK http://localhost/v1/health` works.
 
+pub mod access;
 pub mod error;
 pub mod escalations;
 pub mod events;
@@ -12,6 +13,7 @@ pub mod extract;
 pub mod health;
 pub mod spaces;
 
+use crate::config::ApiConfig;
 use crate::escalation::service::Escalations;
 use crate::spaces::Spaces;
 use crate::store::Store;
@@ -54,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/escalations/{id}", get(escalations::get))
         .route("/v1/escalations/{id}/cancel", post(escalations::cancel))
         .route("/v1/messages", post(escalations::notify))
+        .route("/v1/audit", get(access::audit_list))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(|| async { error::ApiError::not_found("no such endpoint; see the README for the API") })
         .with_state(state)
@@ -68,8 +71,9 @@ pub enum BindError {
 }
 
 /// Binds the socket, replacing a stale file left by a crash but never one that
-/// a live daemon still answers on.
-pub async fn bind(path: &Path) -> Result<UnixListener, BindError> {
+/// a live daemon still answers on, and gives it `api.socket_mode` and `api.socket_group`.
+pub async fn bind(api: &ApiConfig) -> Result<UnixListener, BindError> {
+    let path = api.socket.as_path();
     let io = |source| BindError::Io { path: path.to_owned(), source };
     if let Some(parent) = path.parent() {
         tokio::fs::create_dir_all(parent).await.map_err(io)?;
@@ -81,23 +85,30 @@ pub async fn bind(path: &Path) -> Result<UnixListener, BindError> {
         tokio::fs::remove_file(path).await.map_err(io)?;
     }
     let listener = UnixListener::bind(path).map_err(io)?;
-    set_mode(path, 0o660).map_err(io)?;
+    set_access(path, api).map_err(io)?;
     Ok(listener)
 }
 
 #[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+fn set_access(path: &Path, api: &ApiConfig) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
+    let invalid = |e: crate::config::ConfigError| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string());
+    if let Some(group) = &api.socket_group {
+        std::os::unix::fs::chown(path, None, Some(access::resolve_group(group).map_err(invalid)?))?;
+    }
+    let mode = access::parse_mode(&api.socket_mode).map_err(invalid)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
 }
 
-/// Serves until `shutdown` fires, then removes the socket file.
+/// Serves until `shutdown` fires, then removes the socket file. Each connection
+/// carries its caller's credentials ([`access::Peer`]) for [`access::protect`].
 pub async fn serve(
     listener: UnixListener,
     path: PathBuf,
     app: Router,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    let app = app.into_make_service_with_connect_info::<access::Peer>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
     let _ = std::fs::remove_file(&path);
     result

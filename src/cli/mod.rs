@@ -1,6 +1,7 @@
 //! The CLI verbs that talk to a running daemon over its socket: the same API
 //! the AI engine uses, so what the CLI shows is what the engine gets.
 
+pub mod audit;
 pub mod client;
 pub mod escalations;
 pub mod spaces;
@@ -9,6 +10,7 @@ pub mod status;
 use client::Answer;
 use serde_json::Value;
 
+pub use audit::audit;
 pub use escalations::{cancel, escalate, escalations, events, notify, wait};
 pub use spaces::spaces;
 pub use status::status;

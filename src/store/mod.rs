@@ -21,6 +21,7 @@
 //! [`Store::write`], which runs a closure in one transaction and wakes event followers.
 
 mod activities;
+mod audit;
 mod error;
 mod escalations;
 mod events;
@@ -39,6 +40,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::watch;
 
+pub use audit::{AuditEntry, AuditRecord};
 pub use error::StoreError;
 pub use escalations::{
     CloseOutcome, Closing, Delivered, EscalationFilter, EscalationRecord, Inserted, NewEscalation, Render,

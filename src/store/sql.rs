@@ -257,6 +257,34 @@ pub const SELECT_META: &str = "SELECT value FROM meta WHERE key = ?1";
 pub const INSERT_META: &str = "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING";
 
 // ---------------------------------------------------------------------------
+// Audit trail of mutating API requests.
+// ---------------------------------------------------------------------------
+
+/// v3: who did what through the socket API, and when. Peer columns are NULL when the
+/// kernel could not tell who the caller was.
+pub const MIGRATION_003_AUDIT: &str = "
+CREATE TABLE audit (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at     TEXT    NOT NULL,
+    uid    INTEGER,
+    gid    INTEGER,
+    pid    INTEGER,
+    method TEXT    NOT NULL,
+    path   TEXT    NOT NULL,
+    status INTEGER NOT NULL,
+    detail TEXT
+);
+CREATE INDEX audit_at ON audit (at);
+";
+
+pub const INSERT_AUDIT: &str =
+    "INSERT INTO audit (at, uid, gid, pid, method, path, status, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+/// Newest first; `?1` is an exclusive upper bound on `id` (NULL: from the newest).
+pub const SELECT_AUDIT: &str = "SELECT id, at, uid, gid, pid, method, path, status, detail FROM audit \
+     WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2";
+pub const DELETE_AUDIT_BEFORE: &str = "DELETE FROM audit WHERE at < ?1";
+
+// ---------------------------------------------------------------------------
 // Test fixtures: statements that build foreign databases the store must refuse.
 // ---------------------------------------------------------------------------
 
