@@ -16,10 +16,11 @@ use crate::escalation::signature::Signer;
 use crate::secret::SharedSecret;
 use crate::spaces::Spaces;
 use crate::store::{Store, StoreError};
+use crate::systemd;
 use crate::webex::ids;
 use crate::webex::mercury::backoff::Backoff;
 use crate::webex::mercury::connection::{Connection, MercuryError, Settings};
-use crate::webex::mercury::link::LinkState;
+use crate::webex::mercury::link::{Heartbeat, LinkState};
 use crate::webex::mercury::transport::Dialer;
 use crate::webex::rest::{Person, RestClient, RestError, RetryKind, RetryPolicy};
 use crate::webex::tls::{self, HttpOptions, TlsError};
@@ -162,6 +163,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     let socket = config.api.socket.clone();
     tasks.spawn(serve_api(listener, socket.clone(), app, shutdown.clone()));
 
+    systemd::status("validating the bot token…");
     let me = match validate_token(&clients.rest, &shutdown).await {
         Ok(me) => me,
         Err(error) => {
@@ -198,7 +200,15 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     tasks.spawn(chore(expiry::run(store.clone(), shutdown.clone())));
     let answers =
         AnswerHandler { store: store.clone(), rest: clients.rest.clone(), signer, bot_uuid: bot_uuid.clone() };
-    tasks.spawn(supervise_link(clients, config, bot_uuid, events_tx, link_tx, shutdown.clone()));
+    let heartbeat = Heartbeat::new();
+    let watched = systemd::Supervision {
+        watchdog: systemd::watchdog_interval(),
+        heartbeat: heartbeat.clone(),
+        link: link_tx.subscribe(),
+        bot: bot.name.clone(),
+    };
+    tasks.spawn(chore(systemd::supervise(watched, systemd::send, shutdown.clone())));
+    tasks.spawn(supervise_link(clients, config, bot_uuid, events_tx, link_tx, heartbeat, shutdown.clone()));
     let dispatcher = Dispatcher { events: events_rx, counts: counts_tx, store, spaces, answers };
     tasks.spawn(chore(dispatcher.run(shutdown.clone())));
     Ok(Running { socket, bot, token, tasks, shutdown })
@@ -211,7 +221,9 @@ async fn chore(work: impl std::future::Future<Output = ()>) -> Result<(), Daemon
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
-    start(config, shutdown).await?.wait().await
+    let running = start(config, shutdown).await?;
+    systemd::ready();
+    running.wait().await
 }
 
 async fn serve_api(
@@ -260,6 +272,7 @@ async fn supervise_link(
     bot_uuid: String,
     events: mpsc::UnboundedSender<crate::webex::mercury::link::Inbound>,
     state: watch::Sender<LinkState>,
+    heartbeat: Heartbeat,
     shutdown: CancellationToken,
 ) -> Result<(), DaemonError> {
     let cap = Duration::from_secs_f64(config.webex.backoff_cap_s);
@@ -275,11 +288,12 @@ async fn supervise_link(
             },
             events: events.clone(),
             state: state.clone(),
+            heartbeat: heartbeat.clone(),
         };
         match connection.run(shutdown.clone()).await {
             Ok(()) => return Ok(()),
             Err(MercuryError::TokenRejected) => {
-                if let Err(RestError::Unauthorized { message, .. }) = clients.rest.me().await {
+                if let Err(RestError::Unauthorized { message, .. }) = heartbeat.cover(clients.rest.me()).await {
                     return Err(DaemonError::TokenInvalid { detail: format!("401: {message}") });
                 }
                 tracing::warn!("Mercury refused the token but REST accepts it; retrying");
@@ -290,7 +304,7 @@ async fn supervise_link(
         }
         tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
-            _ = tokio::time::sleep(cap) => {}
+            _ = heartbeat.cover(tokio::time::sleep(cap)) => {}
         }
     }
 }

@@ -22,4 +22,5 @@ pub mod secret;
 pub mod sim;
 pub mod spaces;
 pub mod store;
+pub mod systemd;
 pub mod webex;

@@ -9,7 +9,7 @@
 
 use super::backoff::Backoff;
 use super::frame;
-use super::link::{Ack, Inbound, LinkState};
+use super::link::{Ack, Heartbeat, Inbound, LinkState, BEAT_EVERY};
 use super::machine::{classify_close, Action, CloseClass, Session, Timing};
 use super::transport::{Dialer, Socket, TransportError};
 use crate::secret::SharedSecret;
@@ -46,6 +46,8 @@ pub struct Connection {
     pub settings: Settings,
     pub events: mpsc::UnboundedSender<Inbound>,
     pub state: watch::Sender<LinkState>,
+    /// Beaten on every turn and every designed wait, for the systemd watchdog.
+    pub heartbeat: Heartbeat,
 }
 
 /// How one socket's life ended.
@@ -70,13 +72,13 @@ impl Connection {
         let mut device: Option<Device> = None;
         let mut stale_in_a_row = 0;
         loop {
-            let current = match self.device(device.take()).await {
+            let current = match self.heartbeat.cover(self.device(device.take())).await {
                 Ok(current) => current,
                 Err(WdmError::Rest(RestError::Unauthorized { .. })) => return Err(MercuryError::TokenRejected),
                 Err(error) => {
                     self.disconnected(format!("device registration failed: {error}"));
                     let delay = self.settings.backoff.next_delay(&mut rng);
-                    if pause(&shutdown, delay).await.is_err() {
+                    if pause(&shutdown, &self.heartbeat, delay).await.is_err() {
                         return Ok(());
                     }
                     continue;
@@ -109,7 +111,7 @@ impl Connection {
             };
             if let Some(delay) = delay {
                 tracing::info!(?delay, "reconnecting to Mercury");
-                if pause(&shutdown, delay).await.is_err() {
+                if pause(&shutdown, &self.heartbeat, delay).await.is_err() {
                     return Ok(());
                 }
             }
@@ -137,13 +139,15 @@ impl Connection {
         ack_rx: &mut mpsc::UnboundedReceiver<String>,
         shutdown: &CancellationToken,
     ) -> SocketEnd {
-        let mut live = match Live::open(&self.dialer, &device.web_socket_url, &self.token, self.settings.timing).await {
+        let dial = Live::open(&self.dialer, &device.web_socket_url, &self.token, self.settings.timing);
+        let mut live = match self.heartbeat.cover(dial).await {
             Ok(live) => live,
             Err(TransportError::Stale) => return SocketEnd::Stale,
             Err(error) => return closed(CloseClass::Reconnect, format!("cannot open the websocket: {error}")),
         };
         let mut opening: Option<Opening> = None;
         loop {
+            self.heartbeat.beat();
             let deadline = tokio::time::Instant::from_std(live.session.next_deadline());
             let flow = tokio::select! {
                 _ = shutdown.cancelled() => {
@@ -160,6 +164,8 @@ impl Connection {
                     opening = None;
                     self.hand_over(&mut live, result, device, ack_tx).await
                 }
+                // An idle socket still turns the loop, so that it beats.
+                _ = tokio::time::sleep(BEAT_EVERY) => Flow::Continue,
             };
             match flow {
                 Flow::Continue => {}
@@ -318,10 +324,11 @@ async fn poll_opening(opening: &mut Option<Opening>) -> Result<(Live, Vec<Action
     }
 }
 
-async fn pause(shutdown: &CancellationToken, delay: std::time::Duration) -> Result<(), ()> {
+/// Sleeps between attempts; reconnecting as designed is being alive, so it beats.
+async fn pause(shutdown: &CancellationToken, heartbeat: &Heartbeat, delay: std::time::Duration) -> Result<(), ()> {
     tokio::select! {
         _ = shutdown.cancelled() => Err(()),
-        _ = tokio::time::sleep(delay) => Ok(()),
+        _ = heartbeat.cover(tokio::time::sleep(delay)) => Ok(()),
     }
 }
 

@@ -3,7 +3,12 @@
 
 use super::event::Event;
 use chrono::{DateTime, Utc};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 /// An event from Webex. Ack it once its effects are safely stored: Mercury
 /// redelivers unacked frames after a reconnect, so dropping an [`Ack`] unsent
@@ -44,4 +49,118 @@ pub struct LinkState {
     pub reconnects: u64,
     pub device_url: Option<String>,
     pub last_error: Option<String>,
+}
+
+/// Proof of life from the connection driver, for the systemd watchdog: the
+/// driver beats on every turn of its loop and while it waits as designed
+/// (backoff sleeps, dialing, registering). An atomic rather than a field of
+/// [`LinkState`], so beating every second wakes no `watch` receiver.
+#[derive(Debug, Clone)]
+pub struct Heartbeat {
+    inner: Arc<Beat>,
+}
+
+#[derive(Debug)]
+struct Beat {
+    epoch: Instant,
+    /// Milliseconds after `epoch` of the last beat.
+    last_ms: AtomicU64,
+}
+
+/// How often a driver that has nothing else to do still beats.
+pub const BEAT_EVERY: Duration = Duration::from_secs(1);
+
+/// A wait longer than this no longer counts as alive: every wait the driver
+/// covers is bounded below it (a REST call with its retries: 5 attempts of at
+/// most 30 s plus 120 s of `Retry-After`), so a wait this long is a wedge and
+/// the watchdog should restart the service.
+pub const MAX_COVERED_WAIT: Duration = Duration::from_secs(15 * 60);
+
+impl Default for Heartbeat {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Heartbeat {
+    /// A heartbeat that has just beaten.
+    pub fn new() -> Self {
+        Self { inner: Arc::new(Beat { epoch: Instant::now(), last_ms: AtomicU64::new(0) }) }
+    }
+
+    pub fn beat(&self) {
+        let now = self.inner.epoch.elapsed().as_millis() as u64;
+        self.inner.last_ms.fetch_max(now, Ordering::Relaxed);
+    }
+
+    /// Time since the last beat.
+    pub fn age(&self) -> Duration {
+        let last = Duration::from_millis(self.inner.last_ms.load(Ordering::Relaxed));
+        self.inner.epoch.elapsed().saturating_sub(last)
+    }
+
+    /// Awaits `work`, beating every [`BEAT_EVERY`] meanwhile, for at most
+    /// [`MAX_COVERED_WAIT`]: waiting on a bounded call is being alive.
+    pub async fn cover<F: Future>(&self, work: F) -> F::Output {
+        self.cover_with(work, BEAT_EVERY, MAX_COVERED_WAIT).await
+    }
+
+    pub(crate) async fn cover_with<F: Future>(&self, work: F, every: Duration, limit: Duration) -> F::Output {
+        let until = Instant::now() + limit;
+        tokio::pin!(work);
+        loop {
+            let now = Instant::now();
+            if now >= until {
+                tracing::error!("the Mercury driver has waited {limit:?} on one call; no longer beating");
+                return work.await;
+            }
+            self.beat();
+            tokio::select! {
+                output = &mut work => return output,
+                _ = tokio::time::sleep_until((now + every).min(until)) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVERY: Duration = Duration::from_millis(10);
+
+    #[tokio::test]
+    async fn a_heartbeat_ages_until_it_beats() {
+        let heart = Heartbeat::new();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(heart.age() >= Duration::from_millis(50), "{:?}", heart.age());
+        heart.beat();
+        assert!(heart.age() < Duration::from_millis(10), "{:?}", heart.age());
+    }
+
+    #[tokio::test]
+    async fn covering_a_wait_beats_through_it_but_not_forever() {
+        let heart = Heartbeat::new();
+        let watcher = heart.clone();
+        let limit = Duration::from_millis(300);
+        let waiting = tokio::spawn(async move { heart.cover_with(std::future::pending::<()>(), EVERY, limit).await });
+        for _ in 0..10 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            assert!(watcher.age() < Duration::from_millis(50), "beats while waiting: {:?}", watcher.age());
+        }
+        tokio::time::sleep(limit).await;
+        assert!(watcher.age() >= Duration::from_millis(100), "a wedged wait stops beating: {:?}", watcher.age());
+        waiting.abort();
+    }
+
+    #[tokio::test]
+    async fn covering_returns_what_the_work_returns() {
+        let heart = Heartbeat::new();
+        let work = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            7
+        };
+        assert_eq!(heart.cover_with(work, EVERY, Duration::from_secs(5)).await, 7);
+        assert!(heart.age() < Duration::from_millis(30));
+    }
 }
