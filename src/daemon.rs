@@ -211,6 +211,8 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     tasks.spawn(supervise_link(clients, config, bot_uuid, events_tx, link_tx, heartbeat, shutdown.clone()));
     let dispatcher = Dispatcher { events: events_rx, counts: counts_tx, store, spaces, answers };
     tasks.spawn(chore(dispatcher.run(shutdown.clone())));
+    // The store is open, the socket bound and the token valid: ready for systemd.
+    systemd::ready();
     Ok(Running { socket, bot, token, tasks, shutdown })
 }
 
@@ -221,9 +223,7 @@ async fn chore(work: impl std::future::Future<Output = ()>) -> Result<(), Daemon
 }
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
-    let running = start(config, shutdown).await?;
-    systemd::ready();
-    running.wait().await
+    start(config, shutdown).await?.wait().await
 }
 
 async fn serve_api(
