@@ -30,6 +30,7 @@ mod open;
 mod outbox;
 mod spaces;
 mod sql;
+mod stats;
 mod sync;
 mod time;
 
