@@ -12,6 +12,8 @@ pub const FIX_NO_TOKEN: &str =
 pub const FIX_NETWORK: &str = "Check proxy/firewall: outbound HTTPS (443) to *.wbx2.com and webexapis.com must be allowed; behind a proxy set webex.proxy (and webex.ca_file for a TLS-inspecting one)";
 pub const FIX_READD: &str =
     "Re-add the bot to the space in Webex (People > Add people), then `webex-hitl spaces --refresh`";
+pub const FIX_NOT_ADDED: &str =
+    "Add the bot to the space in Webex (People > Add people), then `webex-hitl spaces --refresh`";
 pub const FIX_DAEMON_DOWN: &str =
     "Start the daemon: `webex-hitl serve --config FILE` (or `systemctl start webex-hitl`); see its log for why it stopped";
 
@@ -263,7 +265,7 @@ fn space(probe: &SpaceProbe) -> Finding {
             Finding::new("space", Level::Fail, format!("the bot was removed from \"{title}\" ({id})"), Some(FIX_READD))
         }
         SpaceProbe::Unknown { id } => {
-            Finding::new("space", Level::Fail, format!("{id}: not a space the bot is in"), Some(FIX_READD))
+            Finding::new("space", Level::Fail, format!("{id}: not a space the bot is in"), Some(FIX_NOT_ADDED))
         }
         SpaceProbe::Error { id, message } => {
             Finding::new("space", Level::Fail, format!("{id}: cannot check: {message}"), None)
