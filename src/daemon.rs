@@ -13,6 +13,7 @@ use crate::escalation::delivery::Deliverer;
 use crate::escalation::expiry;
 use crate::escalation::service::Escalations;
 use crate::escalation::signature::Signer;
+use crate::metrics::Metrics;
 use crate::secret::SharedSecret;
 use crate::spaces::Spaces;
 use crate::store::{Store, StoreError};
@@ -105,6 +106,12 @@ fn clients(config: &Config) -> Result<Clients, DaemonError> {
     Ok(Clients { rest, devices_factory, dialer: Dialer { tls, proxy: config.webex.proxy.clone() }, token })
 }
 
+/// The REST client and device manager exactly as `serve` builds them, for `doctor`.
+pub(crate) fn webex_clients(config: &Config) -> Result<(RestClient, DeviceManager), DaemonError> {
+    let clients = clients(config)?;
+    Ok((clients.rest, clients.devices_factory.build()))
+}
+
 /// A daemon that has bound its socket and validated its token.
 pub struct Running {
     pub socket: PathBuf,
@@ -135,7 +142,10 @@ impl Running {
 
 /// Starts everything; returns once the API answers and the token is known good.
 pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Running, DaemonError> {
-    let clients = clients(&config)?;
+    let metrics = Arc::new(Metrics::new());
+    let mut clients = clients(&config)?;
+    clients.rest = clients.rest.observed(metrics.clone());
+    clients.devices_factory.rest = clients.rest.clone();
     let store = Store::open(&config.store.path).await?;
     let signer = Arc::new(Signer::new(store.signing_key().await?));
     let listener = api::bind(&config.api).await?;
@@ -157,6 +167,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
             spaces.clone(),
             config.escalations.min_timeout_s,
         ),
+        metrics: metrics.clone(),
         shutdown: shutdown.clone(),
     });
     let app = api::access::protect(app, &config.api, store.clone());
@@ -195,11 +206,17 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         rest: clients.rest.clone(),
         signer: signer.clone(),
         show_answers: config.escalations.show_answer_on_card,
+        metrics: metrics.clone(),
     };
     tasks.spawn(chore(deliverer.run(shutdown.clone())));
     tasks.spawn(chore(expiry::run(store.clone(), shutdown.clone())));
-    let answers =
-        AnswerHandler { store: store.clone(), rest: clients.rest.clone(), signer, bot_uuid: bot_uuid.clone() };
+    let answers = AnswerHandler {
+        store: store.clone(),
+        rest: clients.rest.clone(),
+        signer,
+        bot_uuid: bot_uuid.clone(),
+        metrics: metrics.clone(),
+    };
     let heartbeat = Heartbeat::new();
     let watched = systemd::Supervision {
         watchdog: systemd::watchdog_interval(),
@@ -209,7 +226,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     };
     tasks.spawn(chore(systemd::supervise(watched, systemd::send, shutdown.clone())));
     tasks.spawn(supervise_link(clients, config, bot_uuid, events_tx, link_tx, heartbeat, shutdown.clone()));
-    let dispatcher = Dispatcher { events: events_rx, counts: counts_tx, store, spaces, answers };
+    let dispatcher = Dispatcher { events: events_rx, counts: counts_tx, store, spaces, answers, metrics };
     tasks.spawn(chore(dispatcher.run(shutdown.clone())));
     // The store is open, the socket bound and the token valid: ready for systemd.
     systemd::ready();

@@ -13,11 +13,13 @@
 use crate::api::health::EventCounts;
 use crate::escalation::answer::{AnswerError, AnswerHandler};
 use crate::escalation::model::view;
+use crate::metrics::Metrics;
 use crate::spaces::{Spaces, SpacesError};
 use crate::store::Store;
 use crate::webex::mercury::link::Inbound;
 use crate::webex::mercury::Event;
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -41,6 +43,7 @@ pub struct Dispatcher {
     pub store: Store,
     pub spaces: Spaces,
     pub answers: AnswerHandler,
+    pub metrics: Arc<Metrics>,
 }
 
 /// An event waiting for another try.
@@ -76,6 +79,9 @@ impl Dispatcher {
     }
 
     async fn dispatch(&mut self, inbound: Inbound, attempt: u32) -> Option<Retry> {
+        if attempt == 0 {
+            self.metrics.event(inbound.event.kind());
+        }
         let activity = inbound.event.activity_id().to_owned();
         match self.store.is_processed(&activity).await {
             Ok(true) => {

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use webex_hitl::cli::escalations::{EscalateArgs, To};
 use webex_hitl::cli::{self, client::ApiClient};
 use webex_hitl::config::{Config, EXIT_CONFIG};
-use webex_hitl::{bench, daemon, demo, logging, sim};
+use webex_hitl::{bench, daemon, demo, doctor, logging, sim};
 
 #[derive(Parser)]
 #[command(name = "webex-hitl", version, about = "Human-in-the-loop escalations from an AI engine to Webex specialists")]
@@ -61,6 +61,14 @@ enum Command {
         target: Target,
         #[arg(long)]
         json: bool,
+    },
+    /// Check the setup live (config, token, Webex, daemon, spaces) and print fixes; exit 1 if any check fails.
+    Doctor {
+        #[command(flatten)]
+        target: Target,
+        /// A space id the bot must be able to post to.
+        #[arg(long)]
+        space: Option<String>,
     },
     /// List the spaces the bot can post to.
     Spaces {
@@ -251,6 +259,14 @@ async fn run(command: Command) -> ExitCode {
             Ok(false) => ExitCode::from(1),
             Err(error) => fail(&error.to_string(), 1),
         },
+        Command::Doctor { target, space } => {
+            let options = doctor::Options { config: target.config, socket: target.socket, space };
+            if doctor::run(&options).await {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
         Command::Spaces { target, refresh, json } => {
             exit_on(async { cli::spaces(&target.client()?, refresh, json).await }.await)
         }

@@ -15,6 +15,7 @@ pub mod spaces;
 
 use crate::config::ApiConfig;
 use crate::escalation::service::Escalations;
+use crate::metrics::Metrics;
 use crate::spaces::Spaces;
 use crate::store::Store;
 use crate::webex::mercury::link::LinkState;
@@ -23,6 +24,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use health::{BotIdentity, EventCounts};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tokio::net::UnixListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -40,12 +42,15 @@ pub struct AppState {
     pub spaces: Spaces,
     pub rest: RestClient,
     pub escalations: Escalations,
+    /// Counters for `GET /metrics` (Prometheus text, outside `/v1/`).
+    pub metrics: Arc<Metrics>,
     /// Ends long-lived answers (event follow) so shutdown is not held up.
     pub shutdown: CancellationToken,
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/metrics", get(crate::metrics::scrape::get))
         .route("/v1/health", get(health::get))
         .route("/v1/spaces", get(spaces::list))
         .route("/v1/spaces/refresh", post(spaces::refresh))

@@ -10,6 +10,7 @@ use super::card::{DATA_ESCALATION, DATA_SIGNATURE};
 use super::model::{self, view, Answer, Answerer};
 use super::request::check_answer;
 use super::signature::Signer;
+use crate::metrics::Metrics;
 use crate::store::{CloseOutcome, Closing, EscalationRecord, Store, StoreError};
 use crate::webex::mercury::ActivityMeta;
 use crate::webex::rest::{AttachmentAction, PersonFilter, RestClient, RestError};
@@ -29,6 +30,7 @@ pub struct AnswerHandler {
     pub rest: RestClient,
     pub signer: Arc<Signer>,
     pub bot_uuid: String,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AnswerHandler {
@@ -141,8 +143,13 @@ impl AnswerHandler {
             update_card: true,
         };
         match self.store.close_escalation(&record.id, closing, view).await? {
-            CloseOutcome::Closed(_) => {
+            CloseOutcome::Closed(closed) => {
                 tracing::info!(escalation = %record.id, by = %answer.by.name, "answered");
+                // While pending and posted, nothing but the delivery touches the
+                // row, so its `updated_at` is when the card was posted.
+                if record.delivery_state == "posted" {
+                    self.metrics.answered(record.updated_at, closed.closed_at.unwrap_or_else(chrono::Utc::now));
+                }
                 Ok(())
             }
             CloseOutcome::NotPending(now) => {

@@ -6,6 +6,7 @@ use super::card::{self, CardState, CardView, RenderedCard};
 use super::model::{self, view, Answer};
 use super::request::Destination;
 use super::signature::Signer;
+use crate::metrics::Metrics;
 use crate::store::{Delivered, EscalationRecord, Job, JobKind, Store, StoreError};
 use crate::webex::ids;
 use crate::webex::rest::{self, MessageEdit, NewMessage, RestClient, RestError, RetryKind};
@@ -24,6 +25,7 @@ pub struct Deliverer {
     pub signer: Arc<Signer>,
     /// Whether an answered card shows the answer itself, or only who answered.
     pub show_answers: bool,
+    pub metrics: Arc<Metrics>,
 }
 
 /// What became of one attempt at a job.
@@ -121,6 +123,7 @@ impl Deliverer {
                 };
                 tracing::info!(escalation = %record.id, message = %delivered.message_id, "card posted");
                 self.store.record_delivery(job.id, &record.id, delivered, view).await?;
+                self.metrics.delivered(record.created_at, Utc::now());
                 Ok(Outcome::Done)
             }
             Err(error) => self.post_failed(job, &record, error).await,

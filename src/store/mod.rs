@@ -31,6 +31,7 @@ mod open;
 mod outbox;
 mod spaces;
 mod sql;
+mod stats;
 mod sync;
 mod time;
 

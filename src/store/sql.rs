@@ -213,6 +213,8 @@ pub const SELECT_PENDING_DUE: &str =
     escalation_select!("WHERE status = 'pending' AND expires_at <= ?1 ORDER BY expires_at");
 pub const SELECT_PENDING_IN_ROOM: &str = escalation_select!("WHERE status = 'pending' AND room_uuid = ?1");
 pub const SELECT_NEXT_EXPIRY: &str = "SELECT MIN(expires_at) FROM escalations WHERE status = 'pending'";
+pub const COUNT_ESCALATIONS_BY_STATUS: &str =
+    "SELECT status, COUNT(*) FROM escalations GROUP BY status ORDER BY status";
 
 pub const INSERT_ESCALATION: &str = "INSERT INTO escalations (id, idem_key, fingerprint, status, request, \
      created_at, expires_at, delivery_state, space_id, room_uuid, recipient_id, updated_at) \

@@ -44,6 +44,12 @@ impl RestClient {
         Ok(Self { transport: Transport::new(http, token, policy), base })
     }
 
+    /// The same client, reporting every HTTP attempt to `observer` (metrics).
+    pub fn observed(mut self, observer: std::sync::Arc<dyn super::transport::RestObserver>) -> Self {
+        self.transport = self.transport.observed(observer);
+        self
+    }
+
     pub fn transport(&self) -> &Transport {
         &self.transport
     }

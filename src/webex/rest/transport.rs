@@ -2,6 +2,7 @@
 //! error mapping and failure logging. REST calls and WDM calls both go through
 //! [`Transport::send`], so 429 handling and TrackingID logging are uniform.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
@@ -32,12 +33,20 @@ pub fn tracking_id(headers: &HeaderMap) -> Option<&str> {
     headers.get("trackingid").and_then(|v| v.to_str().ok())
 }
 
+/// Sees every HTTP attempt's outcome (retries included), for metrics; kept a
+/// trait so this module knows nothing of who counts.
+pub trait RestObserver: Send + Sync {
+    /// `status` is `None` when no answer came back (network failure).
+    fn on_attempt(&self, method: &Method, status: Option<u16>);
+}
+
 /// Sends authenticated JSON requests to absolute URLs, with the retry policy.
 #[derive(Clone)]
 pub struct Transport {
     http: reqwest::Client,
     token: SharedSecret,
     policy: RetryPolicy,
+    observer: Option<Arc<dyn RestObserver>>,
 }
 
 /// One failed attempt: the error, and the `Retry-After` of a 5xx answer.
@@ -48,7 +57,13 @@ struct Failure {
 
 impl Transport {
     pub fn new(http: reqwest::Client, token: SharedSecret, policy: RetryPolicy) -> Self {
-        Self { http, token, policy }
+        Self { http, token, policy, observer: None }
+    }
+
+    /// The same transport, reporting every attempt to `observer`.
+    pub fn observed(mut self, observer: Arc<dyn RestObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     pub fn policy(&self) -> &RetryPolicy {
@@ -70,7 +85,11 @@ impl Transport {
         let max_attempts = self.policy.max_attempts.max(1);
         let mut attempt = 1;
         loop {
-            let failure = match self.attempt(&method, &url, body.as_deref()).await {
+            let result = self.attempt(&method, &url, body.as_deref()).await;
+            if let Some(observer) = &self.observer {
+                observer.on_attempt(&method, attempt_status(&result));
+            }
+            let failure = match result {
                 Ok(response) => return Ok(response),
                 Err(failure) => failure,
             };
@@ -132,6 +151,13 @@ impl Transport {
         })?;
         value.set_sensitive(true);
         Ok(value)
+    }
+}
+
+fn attempt_status<T>(result: &Result<Response<T>, Failure>) -> Option<u16> {
+    match result {
+        Ok(response) => Some(response.status),
+        Err(failure) => failure.error.status(),
     }
 }
 
