@@ -21,6 +21,7 @@ pub mod escalation;
 pub mod logging;
 pub mod metrics;
 pub mod secret;
+pub mod signals;
 pub mod sim;
 pub mod spaces;
 pub mod store;

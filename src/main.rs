@@ -5,11 +5,10 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tokio_util::sync::CancellationToken;
 use webex_hitl::cli::escalations::{EscalateArgs, To};
 use webex_hitl::cli::{self, client::ApiClient};
 use webex_hitl::config::{Config, EXIT_CONFIG};
-use webex_hitl::{bench, daemon, demo, doctor, logging, sim};
+use webex_hitl::{bench, daemon, demo, doctor, logging, signals, sim};
 
 #[derive(Parser)]
 #[command(name = "webex-hitl", version, about = "Human-in-the-loop escalations from an AI engine to Webex specialists")]
@@ -248,12 +247,12 @@ async fn run(command: Command) -> ExitCode {
         Command::Serve { config } => serve(config).await,
         Command::Sim { listen, token } => {
             logging::init(&Default::default());
-            exit_on(sim::run(listen, token, shutdown_on_signal()).await)
+            exit_on(sim::run(listen, token, signals::shutdown_on_signal()).await)
         }
         Command::Bench { spaces, list_calls, escalations, answers, concurrency } => {
             exit_on(bench::run(bench::BenchOptions { spaces, list_calls, escalations, answers, concurrency }).await)
         }
-        Command::Demo { once } => exit_on(demo::run(once, shutdown_on_signal()).await),
+        Command::Demo { once } => exit_on(demo::run(once, signals::shutdown_on_signal()).await),
         Command::Status { target, json } => match async { cli::status(&target.client()?, json).await }.await {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
@@ -315,12 +314,12 @@ async fn serve(file: Option<PathBuf>) -> ExitCode {
         Err(error) => return fail(&format!("configuration error: {error}"), EXIT_CONFIG),
     };
     logging::init(&config.log);
-    let shutdown = shutdown_on_signal();
+    let shutdown = signals::shutdown_on_signal();
     let running = match daemon::start(config, shutdown.clone()).await {
         Ok(running) => running,
         Err(error) => return fail(&error.to_string(), error.exit_code()),
     };
-    let reloader = tokio::spawn(reload_on_hangup(file, running.token.clone(), shutdown.clone()));
+    let reloader = tokio::spawn(signals::reload_on_hangup(file, running.token.clone(), shutdown.clone()));
     let outcome = running.wait().await;
     shutdown.cancel();
     let _ = reloader.await;
@@ -328,37 +327,6 @@ async fn serve(file: Option<PathBuf>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&error.to_string(), error.exit_code()),
     }
-}
-
-/// SIGHUP re-reads the configuration and applies what can change live: the bot
-/// token and the log level. The socket API keeps serving throughout.
-async fn reload_on_hangup(file: Option<PathBuf>, token: webex_hitl::secret::SharedSecret, shutdown: CancellationToken) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut hangups) = signal(SignalKind::hangup()) else { return };
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                received = hangups.recv() => if received.is_none() { return },
-            }
-            match Config::load(file.as_deref()).and_then(|config| Ok((config.load_token()?, config))) {
-                Ok((new_token, config)) => {
-                    if new_token != token.get() {
-                        token.set(new_token);
-                        tracing::info!("SIGHUP: bot token reloaded");
-                    }
-                    match logging::set_level(&config.log.level) {
-                        Ok(()) => tracing::info!(level = %config.log.level, "SIGHUP: log level applied"),
-                        Err(error) => tracing::warn!(%error, "SIGHUP: log level not changed"),
-                    }
-                }
-                Err(error) => tracing::error!(%error, "SIGHUP: configuration not reloaded; keeping the current one"),
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = (file, token, shutdown);
 }
 
 fn check_config(file: Option<PathBuf>) -> ExitCode {
@@ -387,39 +355,4 @@ fn exit_on(result: anyhow::Result<()>) -> ExitCode {
 fn fail(message: &str, code: i32) -> ExitCode {
     eprintln!("webex-hitl: {message}");
     ExitCode::from(u8::try_from(code).unwrap_or(1))
-}
-
-/// A token cancelled by SIGINT or SIGTERM, the one shutdown signal of the process.
-fn shutdown_on_signal() -> CancellationToken {
-    let token = CancellationToken::new();
-    let cancel = token.clone();
-    // Ends with the token, so it never outlives the work it guards.
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = wait_for_signal() => {
-                tracing::info!("shutting down");
-                cancel.cancel();
-            }
-            _ = cancel.cancelled() => {}
-        }
-    });
-    token
-}
-
-#[cfg(unix)]
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-}
-
-#[cfg(not(unix))]
-async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
 }

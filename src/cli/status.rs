@@ -1,11 +1,11 @@
 //! `webex-hitl status`: the daemon's health, for humans or scripts.
 
-use super::client::{Answer, ApiClient};
+use super::client::ApiClient;
 use serde_json::Value;
 
 /// `webex-hitl status`: health, for humans or (`--json`) for scripts.
 pub async fn status(client: &ApiClient, json: bool) -> anyhow::Result<bool> {
-    let Answer { body, .. } = client.get("/v1/health").await?;
+    let body = super::expect_ok(client.get("/v1/health").await?)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&body)?);
     } else {

@@ -1,0 +1,53 @@
+use super::*;
+
+#[test]
+fn defaults_point_at_real_webex() {
+    let config = Config::from_toml("").unwrap();
+    assert_eq!(config.webex.api_url, "https://webexapis.com/v1");
+    assert_eq!(config.webex.u2c_url, "https://u2c.wbx2.com/u2c/api/v1");
+    assert!(config.webex.wdm_url.is_none());
+    assert_eq!(config.log.format, LogFormat::Text);
+}
+
+#[test]
+fn the_example_file_is_valid_and_shows_the_defaults() {
+    let example = Config::from_toml(include_str!("../../config.toml.example")).unwrap();
+    let defaults = Config::from_toml("").unwrap();
+    assert_eq!(format!("{:?}", example.webex), format!("{:?}", defaults.webex));
+    assert_eq!(example.log.level, defaults.log.level);
+}
+
+#[test]
+fn errors_name_the_key() {
+    let cases = [
+        ("[webex]\napi_url = \"not a url\"", "webex.api_url"),
+        ("[webex]\nproxy = \"ftp://p:1\"", "webex.proxy"),
+        ("[webex]\nping_interval_s = -1", "webex.ping_interval_s"),
+        ("[webex]\nping_interval_s = \"soon\"", "webex.ping_interval_s"),
+        ("[webex]\napi_ur = \"https://x\"", "api_ur"),
+        ("[log]\nformat = \"xml\"", "log.format"),
+        ("[log]\nlevel = \"=[\"", "log.level"),
+        ("[webex]\nca_file = \"/nonexistent/ca.pem\"", "webex.ca_file"),
+        ("[api]\nsocket_mode = \"0868\"", "api.socket_mode"),
+        ("[api]\nsocket_mode = 0o660", "api.socket_mode"),
+        ("[api]\nsocket_group = \"no-such-group-here\"", "api.socket_group"),
+        ("[api]\nallowed_uids = [-1]", "api.allowed_uids"),
+    ];
+    for (toml, key) in cases {
+        let error = Config::from_toml(toml).expect_err(toml);
+        assert!(error.key == key || error.message.contains(key), "{toml:?}: expected key {key}, got {error}");
+    }
+}
+
+#[test]
+fn token_comes_from_a_file_and_is_trimmed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("token");
+    std::fs::write(&path, "abc123\n").unwrap();
+    let mut config = Config::from_toml("").unwrap();
+    config.webex.token_file = Some(path.clone());
+    // WEBEX_HITL_TOKEN would win; tests never set it.
+    assert_eq!(config.load_token().unwrap().expose(), "abc123");
+    std::fs::write(&path, "  \n").unwrap();
+    assert_eq!(config.load_token().unwrap_err().key, "webex.token_file");
+}
