@@ -21,7 +21,7 @@ use crate::systemd;
 use crate::webex::ids;
 use crate::webex::mercury::backoff::Backoff;
 use crate::webex::mercury::connection::{Connection, MercuryError, Settings};
-use crate::webex::mercury::link::{Heartbeat, LinkState};
+use crate::webex::mercury::link::{Heartbeat, Inbound, LinkState};
 use crate::webex::mercury::transport::Dialer;
 use crate::webex::rest::{Person, RestClient, RestError, RetryKind, RetryPolicy};
 use crate::webex::tls::{self, HttpOptions, TlsError};
@@ -140,45 +140,34 @@ impl Running {
     }
 }
 
+/// What every part of the running daemon shares.
+struct Shared {
+    config: Config,
+    clients: Clients,
+    store: Store,
+    spaces: Spaces,
+    signer: Arc<Signer>,
+    metrics: Arc<Metrics>,
+    link: watch::Sender<LinkState>,
+    shutdown: CancellationToken,
+}
+
 /// Starts everything; returns once the API answers and the token is known good.
 pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Running, DaemonError> {
-    let metrics = Arc::new(Metrics::new());
-    let mut clients = clients(&config)?;
-    clients.rest = clients.rest.observed(metrics.clone());
-    clients.devices_factory.rest = clients.rest.clone();
-    let store = Store::open(&config.store.path).await?;
-    let signer = Arc::new(Signer::new(store.signing_key().await?));
-    let listener = api::bind(&config.api).await?;
-    let spaces = Spaces::new(clients.rest.clone(), store.clone());
-    let (link_tx, link_rx) = watch::channel(LinkState::default());
+    let shared = open(config, shutdown).await?;
+    let listener = api::bind(&shared.config.api).await?;
     let (bot_tx, bot_rx) = watch::channel(None);
     let (counts_tx, counts_rx) = watch::channel(Default::default());
     let mut tasks = JoinSet::new();
-    let app = api::router(AppState {
-        link: link_rx.clone(),
-        bot: bot_rx,
-        counts: counts_rx,
-        store: store.clone(),
-        spaces: spaces.clone(),
-        rest: clients.rest.clone(),
-        escalations: Escalations::new(
-            store.clone(),
-            clients.rest.clone(),
-            spaces.clone(),
-            config.escalations.min_timeout_s,
-        ),
-        metrics: metrics.clone(),
-        shutdown: shutdown.clone(),
-    });
-    let app = api::access::protect(app, &config.api, store.clone());
-    let socket = config.api.socket.clone();
-    tasks.spawn(serve_api(listener, socket.clone(), app, shutdown.clone()));
+    let socket = shared.config.api.socket.clone();
+    let app = api::access::protect(router(&shared, bot_rx, counts_rx), &shared.config.api, shared.store.clone());
+    tasks.spawn(serve_api(listener, socket.clone(), app, shared.shutdown.clone()));
 
     systemd::status("validating the bot token…");
-    let me = match validate_token(&clients.rest, &shutdown).await {
+    let me = match validate_token(&shared.clients.rest, &shared.shutdown).await {
         Ok(me) => me,
         Err(error) => {
-            shutdown.cancel();
+            shared.shutdown.cancel();
             while tasks.join_next().await.is_some() {}
             return Err(error);
         }
@@ -187,50 +176,105 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         BotIdentity { id: me.id.clone(), email: me.primary_email().map(str::to_owned), name: me.display_name.clone() };
     tracing::info!(bot = %bot.name, email = ?bot.email, "bot token is valid");
     let _ = bot_tx.send(Some(bot.clone()));
-
-    let token = clients.token.clone();
-    let (events_tx, events_rx) = mpsc::unbounded_channel();
     let bot_uuid = ids::uuid_of(&me.id).unwrap_or_else(|| me.id.clone());
-    let resync_every = Duration::from_secs_f64(config.spaces.resync_interval_s);
-    let retention = Duration::from_secs_f64(config.store.event_retention_days * 86_400.0);
-    tasks.spawn(chore(background::keep_spaces_in_sync(
-        spaces.clone(),
-        resync_every,
-        link_rx.clone(),
-        shutdown.clone(),
-    )));
-    tasks.spawn(chore(background::record_link_changes(store.clone(), link_rx, shutdown.clone())));
+    spawn_chores(&shared, &mut tasks);
+    spawn_event_path(&shared, &mut tasks, &bot, bot_uuid, counts_tx);
+    // The store is open, the socket bound and the token valid: ready for systemd.
+    systemd::ready();
+    let token = shared.clients.token.clone();
+    Ok(Running { socket, bot, token, tasks, shutdown: shared.shutdown })
+}
+
+/// Builds the clients and opens the store: everything that can fail on bad configuration.
+async fn open(config: Config, shutdown: CancellationToken) -> Result<Shared, DaemonError> {
+    let metrics = Arc::new(Metrics::new());
+    let mut clients = clients(&config)?;
+    clients.rest = clients.rest.observed(metrics.clone());
+    clients.devices_factory.rest = clients.rest.clone();
+    let store = Store::open(&config.store.path).await?;
+    let signer = Arc::new(Signer::new(store.signing_key().await?));
+    let spaces = Spaces::new(clients.rest.clone(), store.clone());
+    let (link, _) = watch::channel(LinkState::default());
+    Ok(Shared { config, clients, store, spaces, signer, metrics, link, shutdown })
+}
+
+fn router(
+    shared: &Shared,
+    bot: watch::Receiver<Option<BotIdentity>>,
+    counts: watch::Receiver<crate::api::health::EventCounts>,
+) -> axum::Router {
+    let rest = shared.clients.rest.clone();
+    let min_timeout_s = shared.config.escalations.min_timeout_s;
+    api::router(AppState {
+        link: shared.link.subscribe(),
+        bot,
+        counts,
+        store: shared.store.clone(),
+        spaces: shared.spaces.clone(),
+        escalations: Escalations::new(shared.store.clone(), rest.clone(), shared.spaces.clone(), min_timeout_s),
+        rest,
+        metrics: shared.metrics.clone(),
+        shutdown: shared.shutdown.clone(),
+    })
+}
+
+/// Resync, connection events, retention, card delivery and expiry.
+fn spawn_chores(shared: &Shared, tasks: &mut JoinSet<Result<(), DaemonError>>) {
+    let (store, shutdown) = (&shared.store, &shared.shutdown);
+    let resync_every = Duration::from_secs_f64(shared.config.spaces.resync_interval_s);
+    let retention = Duration::from_secs_f64(shared.config.store.event_retention_days * 86_400.0);
+    let link = shared.link.subscribe();
+    tasks.spawn(chore(background::keep_spaces_in_sync(shared.spaces.clone(), resync_every, link, shutdown.clone())));
+    tasks.spawn(chore(background::record_link_changes(store.clone(), shared.link.subscribe(), shutdown.clone())));
     tasks.spawn(chore(background::prune(store.clone(), retention, shutdown.clone())));
     let deliverer = Deliverer {
         store: store.clone(),
-        rest: clients.rest.clone(),
-        signer: signer.clone(),
-        show_answers: config.escalations.show_answer_on_card,
-        metrics: metrics.clone(),
+        rest: shared.clients.rest.clone(),
+        signer: shared.signer.clone(),
+        show_answers: shared.config.escalations.show_answer_on_card,
+        metrics: shared.metrics.clone(),
     };
     tasks.spawn(chore(deliverer.run(shutdown.clone())));
     tasks.spawn(chore(expiry::run(store.clone(), shutdown.clone())));
-    let answers = AnswerHandler {
-        store: store.clone(),
-        rest: clients.rest.clone(),
-        signer,
-        bot_uuid: bot_uuid.clone(),
-        metrics: metrics.clone(),
-    };
+}
+
+/// The Mercury link, the systemd watchdog that watches it, and the dispatcher
+/// that handles what it delivers.
+fn spawn_event_path(
+    shared: &Shared,
+    tasks: &mut JoinSet<Result<(), DaemonError>>,
+    bot: &BotIdentity,
+    bot_uuid: String,
+    counts: watch::Sender<crate::api::health::EventCounts>,
+) {
+    let shutdown = &shared.shutdown;
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
     let heartbeat = Heartbeat::new();
     let watched = systemd::Supervision {
         watchdog: systemd::watchdog_interval(),
         heartbeat: heartbeat.clone(),
-        link: link_tx.subscribe(),
+        link: shared.link.subscribe(),
         bot: bot.name.clone(),
     };
     tasks.spawn(chore(systemd::supervise(watched, systemd::send, shutdown.clone())));
-    tasks.spawn(supervise_link(clients, config, bot_uuid, events_tx, link_tx, heartbeat, shutdown.clone()));
-    let dispatcher = Dispatcher { events: events_rx, counts: counts_tx, store, spaces, answers, metrics };
+    let link = Link { clients: shared.clients.clone(), config: shared.config.clone(), bot_uuid: bot_uuid.clone() };
+    tasks.spawn(supervise_link(link, events_tx, shared.link.clone(), heartbeat, shutdown.clone()));
+    let answers = AnswerHandler {
+        store: shared.store.clone(),
+        rest: shared.clients.rest.clone(),
+        signer: shared.signer.clone(),
+        bot_uuid,
+        metrics: shared.metrics.clone(),
+    };
+    let dispatcher = Dispatcher {
+        events: events_rx,
+        counts,
+        store: shared.store.clone(),
+        spaces: shared.spaces.clone(),
+        answers,
+        metrics: shared.metrics.clone(),
+    };
     tasks.spawn(chore(dispatcher.run(shutdown.clone())));
-    // The store is open, the socket bound and the token valid: ready for systemd.
-    systemd::ready();
-    Ok(Running { socket, bot, token, tasks, shutdown })
 }
 
 /// A task that cannot fail on its own, in the `JoinSet`'s terms.
@@ -281,36 +325,52 @@ async fn validate_token(rest: &RestClient, shutdown: &CancellationToken) -> Resu
     }
 }
 
-/// Keeps a Mercury connection running. A refused token is checked over REST:
-/// a 401 there ends the daemon with the clear message; anything else retries.
-async fn supervise_link(
+/// What the Mercury supervisor needs to build a connection.
+struct Link {
     clients: Clients,
     config: Config,
     bot_uuid: String,
-    events: mpsc::UnboundedSender<crate::webex::mercury::link::Inbound>,
+}
+
+impl Link {
+    fn connection(
+        &self,
+        events: &mpsc::UnboundedSender<Inbound>,
+        state: &watch::Sender<LinkState>,
+        heartbeat: &Heartbeat,
+    ) -> Connection {
+        let webex = &self.config.webex;
+        let backoff =
+            Backoff::new(Duration::from_secs_f64(webex.backoff_base_s), Duration::from_secs_f64(webex.backoff_cap_s));
+        Connection {
+            devices: self.clients.devices_factory.build(),
+            dialer: self.clients.dialer.clone(),
+            token: self.clients.token.clone(),
+            settings: Settings { timing: self.config.timing(), backoff, bot_uuid: self.bot_uuid.clone() },
+            events: events.clone(),
+            state: state.clone(),
+            heartbeat: heartbeat.clone(),
+        }
+    }
+}
+
+/// Keeps a Mercury connection running. A refused token is checked over REST:
+/// a 401 there ends the daemon with the clear message; anything else retries.
+async fn supervise_link(
+    link: Link,
+    events: mpsc::UnboundedSender<Inbound>,
     state: watch::Sender<LinkState>,
     heartbeat: Heartbeat,
     shutdown: CancellationToken,
 ) -> Result<(), DaemonError> {
-    let cap = Duration::from_secs_f64(config.webex.backoff_cap_s);
+    let cap = Duration::from_secs_f64(link.config.webex.backoff_cap_s);
+    let rest = link.clients.rest.clone();
     loop {
-        let connection = Connection {
-            devices: clients.devices_factory.build(),
-            dialer: clients.dialer.clone(),
-            token: clients.token.clone(),
-            settings: Settings {
-                timing: config.timing(),
-                backoff: Backoff::new(Duration::from_secs_f64(config.webex.backoff_base_s), cap),
-                bot_uuid: bot_uuid.clone(),
-            },
-            events: events.clone(),
-            state: state.clone(),
-            heartbeat: heartbeat.clone(),
-        };
+        let connection = link.connection(&events, &state, &heartbeat);
         match connection.run(shutdown.clone()).await {
             Ok(()) => return Ok(()),
             Err(MercuryError::TokenRejected) => {
-                if let Err(RestError::Unauthorized { message, .. }) = heartbeat.cover(clients.rest.me()).await {
+                if let Err(RestError::Unauthorized { message, .. }) = heartbeat.cover(rest.me()).await {
                     return Err(DaemonError::TokenInvalid { detail: format!("401: {message}") });
                 }
                 tracing::warn!("Mercury refused the token but REST accepts it; retrying");
