@@ -100,17 +100,14 @@ struct RawPerson {
     display_name: Option<String>,
 }
 
+/// An activity's object: a person for membership verbs. On comments its
+/// `displayName` is ciphertext, which is why only person objects are read.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawObject {
-    id: Option<String>,
     object_type: Option<String>,
-    #[serde(rename = "entryUUID")]
-    entry_uuid: Option<String>,
-    email_address: Option<String>,
-    entry_email: Option<String>,
-    // Only readable on person objects; on comments it is ciphertext, see below.
-    display_name: Option<String>,
+    #[serde(flatten)]
+    fields: RawPerson,
 }
 
 #[derive(Deserialize)]
@@ -162,7 +159,7 @@ fn decode_activity(activity: RawActivity, bot_uuid: &str) -> Result<Event, Decod
         room: activity.target.and_then(room_from_target),
     };
     let object = activity.object;
-    let object_id = object.as_ref().and_then(|o| o.id.clone());
+    let object_id = object.as_ref().and_then(|o| o.fields.id.clone());
     Ok(match verb.as_str() {
         "cardAction" => Event::CardSubmitted { meta, card_message_uuid: activity.parent.and_then(|p| p.id) },
         "add" | "leave" => {
@@ -191,8 +188,7 @@ fn person_from_object(object: RawObject) -> Option<PersonRef> {
     if object.object_type.as_deref().is_some_and(|t| t != "person") {
         return None;
     }
-    let uuid = object.entry_uuid.or(object.id)?;
-    Some(PersonRef { uuid, email: object.email_address.or(object.entry_email), display_name: object.display_name })
+    person_from_actor(object.fields)
 }
 
 fn room_from_target(target: RawTarget) -> Option<RoomRef> {
