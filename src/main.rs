@@ -330,6 +330,8 @@ async fn serve(file: Option<PathBuf>) -> ExitCode {
 }
 
 fn check_config(file: Option<PathBuf>) -> ExitCode {
+    // Warnings found while checking (a token file readable by others) must show.
+    logging::init(&Default::default());
     let checked = Config::load(file.as_deref()).and_then(|config| config.load_token().map(|_| config));
     match checked {
         Ok(config) => {

@@ -159,3 +159,20 @@ async fn escalate_wait_cancel_and_events_from_the_command_line() {
     let notify = run(&["notify", "--socket", &socket, "--space", &room.id, "--text", "FYI"], &[]).await;
     assert!(out(&notify).starts_with("sent: message "), "{}", out(&notify));
 }
+
+#[tokio::test]
+async fn a_token_file_readable_by_others_gets_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = Harness::without_daemon().await;
+    let token = h.dir.path().join("token");
+    std::fs::write(&token, "sim-token").unwrap();
+    let config = h.dir.path().join("config.toml");
+    std::fs::write(&config, config_toml(h.simulator(), h.dir.path(), &token)).unwrap();
+    for (mode, warned) in [(0o644, true), (0o600, false)] {
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(mode)).unwrap();
+        let output = run(&["config", "check", "--config", config.to_str().unwrap()], &[]).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        assert_eq!(stderr.contains("readable by every user"), warned, "mode {mode:o}: {stderr}");
+    }
+}
