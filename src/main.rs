@@ -31,6 +31,12 @@ enum Command {
         /// The only bot token the simulator accepts.
         #[arg(long, default_value = "sim-token")]
         token: String,
+        /// Serve HTTPS/WSS with this PEM certificate (chain); needs --tls-key.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Start the simulator and the daemon together and show them working.
     Demo {
@@ -245,9 +251,16 @@ fn main() -> ExitCode {
 async fn run(command: Command) -> ExitCode {
     match command {
         Command::Serve { config } => serve(config).await,
-        Command::Sim { listen, token } => {
+        Command::Sim { listen, token, tls_cert, tls_key } => {
             logging::init(&Default::default());
-            exit_on(sim::run(listen, token, signals::shutdown_on_signal()).await)
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => match sim::SimTls::from_files(&cert, &key) {
+                    Ok(tls) => Some(tls),
+                    Err(error) => return fail(&error.to_string(), 1),
+                },
+                _ => None,
+            };
+            exit_on(sim::run(listen, token, tls, signals::shutdown_on_signal()).await)
         }
         Command::Bench { spaces, list_calls, escalations, answers, concurrency } => {
             exit_on(bench::run(bench::BenchOptions { spaces, list_calls, escalations, answers, concurrency }).await)

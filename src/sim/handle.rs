@@ -74,7 +74,7 @@ impl From<WorldError> for SimError {
 /// State shared by the server tasks and every handle.
 pub(crate) struct Shared {
     world: Mutex<World>,
-    /// `http://127.0.0.1:PORT`, the host of every URL the simulator hands out.
+    /// `http://127.0.0.1:PORT` (`https://localhost:PORT` with TLS), the host of every URL the simulator hands out.
     pub base: String,
     pub token: String,
     pub faults: Faults,

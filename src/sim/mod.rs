@@ -1,4 +1,4 @@
-//! A faithful Webex simulator on loopback (plain HTTP and ws, no TLS).
+//! A faithful Webex simulator on loopback (plain HTTP and ws, or HTTPS and WSS).
 //!
 //! The daemon's integration tests, the `demo` command and AI-engine developers
 //! need a Webex that behaves like the real one (shapes, ids, status codes,
@@ -21,27 +21,41 @@ mod messages;
 mod render;
 mod rest;
 mod server;
+mod tls;
 mod wdm;
 mod world;
 
 pub use handle::{RestCall, SimError, SimHandle, SimMessage, SimPerson, SimRoom};
 pub use server::{SimOptions, SimState, Simulator};
+pub use tls::SimTls;
 
 use std::net::SocketAddr;
 use tokio_util::sync::CancellationToken;
 
-/// `webex-hitl sim`: start, print the config lines and the control API hint,
-/// serve until `shutdown` is cancelled.
-pub async fn run(listen: SocketAddr, token: String, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let sim = Simulator::start(SimOptions { listen, token: token.clone(), state: None }).await?;
+/// `webex-hitl sim`: start (over TLS when `tls` is given), print the config
+/// lines and the control API hint, serve until `shutdown` is cancelled.
+pub async fn run(
+    listen: SocketAddr,
+    token: String,
+    tls: Option<SimTls>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let sim = Simulator::start(SimOptions { listen, token: token.clone(), state: None, tls }).await?;
     let base = sim.base_url();
     println!("Webex simulator listening on {base}");
     println!("Put these lines in the daemon's config (token: {token}):\n");
     println!("{}", sim.config_lines());
+    if sim.is_tls() {
+        println!(
+            "The daemon trusts only public CAs: unless the certificate chains to one, also set\n\
+             webex.ca_file = \"/path/to/the/ca.pem\" (the CA that signed --tls-cert).\n"
+        );
+    }
+    let curl = if sim.is_tls() { "curl -s --cacert /path/to/the/ca.pem" } else { "curl -s" };
     println!("Control API (no auth), e.g.:");
-    println!("  curl -s {base}/_sim/state");
+    println!("  {curl} {base}/_sim/state");
     println!(
-        "  curl -s -XPOST {base}/_sim/people -H 'content-type: application/json' \
+        "  {curl} -XPOST {base}/_sim/people -H 'content-type: application/json' \
          -d '{{\"email\":\"ana@example.com\",\"displayName\":\"Ana\"}}'"
     );
     shutdown.cancelled().await;
@@ -53,3 +67,5 @@ pub async fn run(listen: SocketAddr, token: String, shutdown: CancellationToken)
 mod flow_tests;
 #[cfg(test)]
 mod server_tests;
+#[cfg(test)]
+mod tls_tests;

@@ -142,7 +142,8 @@ impl Urls<'_> {
     }
 
     pub fn websocket(&self, registration: &str) -> String {
-        let host = self.0.replacen("http://", "ws://", 1);
+        // `https://` becomes `wss://`, `http://` becomes `ws://`.
+        let host = format!("ws{}", self.0.strip_prefix("http").unwrap_or(self.0));
         format!("{host}/mercury/v1/apps/wx2/registrations/{registration}/messages")
     }
 }

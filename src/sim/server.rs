@@ -1,13 +1,15 @@
 //! Starting and stopping the simulator, and how its routes are layered.
 //!
 //! One loopback listener serves everything: `/v1` (REST), `/u2c`, `/wdm`,
-//! `/conversation`, the Mercury websocket and the `/_sim` control API.
+//! `/conversation`, the Mercury websocket and the `/_sim` control API, in plain
+//! HTTP/ws or, with [`SimOptions::tls`], HTTPS/WSS on `https://localhost:PORT`.
 //! `stop` ends every connection abruptly and hands back the world so that a
 //! test can start again on the same port, as if Webex had restarted.
 
 use super::errors::{not_found, require_token, track};
 use super::faults::{fail_rest, fail_wdm};
 use super::handle::{Shared, SimHandle};
+use super::tls::{SimTls, TlsListener};
 use super::world::World;
 use super::{control, mercury, rest, wdm};
 use axum::middleware::from_fn_with_state;
@@ -28,11 +30,19 @@ pub struct SimOptions {
     pub token: String,
     /// Start from a previous simulator's world (see [`Simulator::stop`]).
     pub state: Option<SimState>,
+    /// Serve HTTPS/WSS with this certificate instead of plain HTTP/ws; every
+    /// URL handed out then reads `https://localhost:PORT` (or `wss://`).
+    pub tls: Option<SimTls>,
 }
 
 impl Default for SimOptions {
     fn default() -> Self {
-        Self { listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), token: "sim-token".to_owned(), state: None }
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            token: "sim-token".to_owned(),
+            state: None,
+            tls: None,
+        }
     }
 }
 
@@ -74,6 +84,16 @@ fn router(s: Arc<Shared>) -> Router {
         .with_state(s)
 }
 
+/// The scheme and host of every URL the simulator hands out. With TLS the host
+/// is `localhost`, the name a test certificate carries, whatever the address.
+fn base_url(addr: SocketAddr, tls: bool) -> String {
+    if tls {
+        format!("https://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    }
+}
+
 impl Simulator {
     pub async fn start(opts: SimOptions) -> std::io::Result<Simulator> {
         let listener = TcpListener::bind(opts.listen).await?;
@@ -81,14 +101,20 @@ impl Simulator {
         if addr.ip().is_unspecified() {
             addr.set_ip(Ipv4Addr::LOCALHOST.into());
         }
+        let acceptor = opts.tls.as_ref().map(SimTls::acceptor).transpose()?;
         let world = opts.state.map(|s| s.world).unwrap_or_default();
-        let shared = Arc::new(Shared::new(world, format!("http://{addr}"), opts.token));
+        let shared = Arc::new(Shared::new(world, base_url(addr, acceptor.is_some()), opts.token));
         let app = router(shared.clone());
         let cancel = shared.cancel.clone();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).with_graceful_shutdown(async move { cancel.cancelled().await }).await
-        });
-        tracing::info!(%addr, "Webex simulator listening");
+        let stopped = async move { cancel.cancelled().await };
+        let server = match acceptor {
+            Some(acceptor) => {
+                let listener = TlsListener::new(listener, acceptor);
+                tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await })
+            }
+            None => tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await }),
+        };
+        tracing::info!(%addr, base = %shared.base, "Webex simulator listening");
         Ok(Simulator { addr, shared, server: Some(server) })
     }
 
@@ -114,6 +140,11 @@ impl Simulator {
 
     pub fn wdm_url(&self) -> String {
         format!("{}/wdm/api/v1", self.shared.base)
+    }
+
+    /// Whether the simulator serves HTTPS/WSS.
+    pub fn is_tls(&self) -> bool {
+        self.shared.base.starts_with("https://")
     }
 
     /// The `[webex]` lines a daemon config needs to talk to this simulator.

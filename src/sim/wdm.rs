@@ -35,7 +35,7 @@ fn unknown_device() -> ApiError {
 
 async fn catalog(State(s): State<Arc<Shared>>) -> Json<Value> {
     let urls = Urls(&s.base);
-    let host = s.base.trim_start_matches("http://");
+    let host = s.base.split_once("://").map_or(s.base.as_str(), |(_, host)| host);
     let entry = |service: &str| json!({"host": host, "ttl": -1, "priority": 5, "id": format!("urn:TEAM:us-east-2_a:{service}")});
     Json(json!({
         "serviceLinks": {

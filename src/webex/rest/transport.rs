@@ -170,7 +170,32 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
 fn network_failure(e: reqwest::Error) -> Failure {
     // Only a failed connect proves the request never reached Webex.
     let sent = !e.is_connect();
-    Failure { error: RestError::Network { message: error_chain(&e), sent }, server_retry_after: None }
+    let mut message = error_chain(&e);
+    if untrusted_certificate(&e) {
+        message.push_str(UNTRUSTED_HINT);
+    }
+    Failure { error: RestError::Network { message, sent }, server_retry_after: None }
+}
+
+/// What the operator can do about a certificate that fails verification.
+const UNTRUSTED_HINT: &str = " (the server's TLS certificate is not trusted: if a TLS-inspecting proxy \
+    re-signs HTTPS, put its CA certificate (PEM) in webex.ca_file)";
+
+/// Whether rustls rejected the peer's certificate somewhere in the chain.
+/// hyper wraps it in an `io::Error`, whose `source()` skips the inner error.
+fn untrusted_certificate(e: &(dyn std::error::Error + 'static)) -> bool {
+    let is_invalid = |e: &(dyn std::error::Error + 'static)| {
+        matches!(e.downcast_ref::<rustls::Error>(), Some(rustls::Error::InvalidCertificate(_)))
+    };
+    let mut cause = Some(e);
+    while let Some(error) = cause {
+        let inner = error.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+        if is_invalid(error) || inner.is_some_and(|inner| is_invalid(inner)) {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 fn status_failure(status: u16, headers: &HeaderMap, body: &[u8], policy: &RetryPolicy) -> Failure {
