@@ -6,9 +6,11 @@
 //! store remembers processed activity ids durably; each handler marks its
 //! activity processed in the same transaction as its change.
 //!
-//! A card submission that fails for a passing reason (Webex busy) is retried
-//! here with backoff, off the read loop; it is acked only once handled, so even
-//! a crash meanwhile loses nothing (Mercury redelivers).
+//! Two lanes run side by side, each in order: card submissions, and everything
+//! else (spaces). A space lookup waiting out a long `Retry-After` therefore never
+//! delays an answer. An event that fails for a passing reason (Webex busy) is
+//! retried in its lane with backoff, off the read loop; it is acked only once
+//! handled, so even a crash meanwhile loses nothing (Mercury redelivers).
 
 use crate::api::health::EventCounts;
 use crate::escalation::answer::{AnswerError, AnswerHandler};
@@ -46,6 +48,15 @@ pub struct Dispatcher {
     pub metrics: Arc<Metrics>,
 }
 
+/// What both lanes share: the handlers and the counters.
+struct Handler {
+    counts: watch::Sender<EventCounts>,
+    store: Store,
+    spaces: Spaces,
+    answers: AnswerHandler,
+    metrics: Arc<Metrics>,
+}
+
 /// An event waiting for another try.
 struct Retry {
     due: Instant,
@@ -54,31 +65,53 @@ struct Retry {
 }
 
 impl Dispatcher {
-    pub async fn run(mut self, shutdown: CancellationToken) {
-        let mut retries: VecDeque<Retry> = VecDeque::new();
-        loop {
-            let next_retry = retries.iter().map(|r| r.due).min();
-            let (inbound, attempt) = tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = sleep_until_some(next_retry) => {
-                    let index = retries.iter().position(|r| Some(r.due) == next_retry).unwrap_or(0);
-                    match retries.remove(index) {
-                        Some(retry) => (retry.inbound, retry.attempt),
-                        None => continue,
-                    }
-                }
-                inbound = self.events.recv() => match inbound {
-                    Some(inbound) => (inbound, 0),
-                    None => return,
-                },
-            };
-            if let Some(retry) = self.dispatch(inbound, attempt).await {
-                retries.push_back(retry);
+    pub async fn run(self, shutdown: CancellationToken) {
+        let Dispatcher { mut events, counts, store, spaces, answers, metrics } = self;
+        let handler = Arc::new(Handler { counts, store, spaces, answers, metrics });
+        let (answers_tx, answers_rx) = mpsc::unbounded_channel();
+        let (others_tx, others_rx) = mpsc::unbounded_channel();
+        let stop_routing = shutdown.clone();
+        // Owns the lane senders: when the link's channel closes, the lanes drain and end.
+        let route = async move {
+            while let Some(inbound) = tokio::select! {
+                _ = stop_routing.cancelled() => None,
+                inbound = events.recv() => inbound,
+            } {
+                let lane = if matches!(inbound.event, Event::CardSubmitted { .. }) { &answers_tx } else { &others_tx };
+                let _ = lane.send(inbound);
             }
+        };
+        tokio::join!(route, lane(answers_rx, &handler, &shutdown), lane(others_rx, &handler, &shutdown));
+    }
+}
+
+/// Handles one lane's events in order, retrying passing failures with backoff.
+async fn lane(mut events: mpsc::UnboundedReceiver<Inbound>, handler: &Handler, shutdown: &CancellationToken) {
+    let mut retries: VecDeque<Retry> = VecDeque::new();
+    loop {
+        let next_retry = retries.iter().map(|r| r.due).min();
+        let (inbound, attempt) = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = sleep_until_some(next_retry) => {
+                let index = retries.iter().position(|r| Some(r.due) == next_retry).unwrap_or(0);
+                match retries.remove(index) {
+                    Some(retry) => (retry.inbound, retry.attempt),
+                    None => continue,
+                }
+            }
+            inbound = events.recv() => match inbound {
+                Some(inbound) => (inbound, 0),
+                None => return,
+            },
+        };
+        if let Some(retry) = handler.dispatch(inbound, attempt).await {
+            retries.push_back(retry);
         }
     }
+}
 
-    async fn dispatch(&mut self, inbound: Inbound, attempt: u32) -> Option<Retry> {
+impl Handler {
+    async fn dispatch(&self, inbound: Inbound, attempt: u32) -> Option<Retry> {
         if attempt == 0 {
             self.metrics.event(inbound.event.kind());
         }
