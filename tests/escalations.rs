@@ -432,3 +432,25 @@ async fn listing_filters_and_pages() {
     assert_eq!(bad.status, 400);
     assert!(bad.body["error"]["message"].as_str().unwrap().starts_with("status"));
 }
+
+#[tokio::test]
+async fn a_slow_space_lookup_does_not_delay_an_answer() {
+    let w = world().await;
+    let (id, message_id) = delivered(&w, json!({"space_id": w.room.id})).await;
+    // Single-room lookups now wait out two 429s of 3 s each.
+    w.h.sim.fail_next_rest_matching("/rooms/", 2, 429, Some(3));
+    let slow = w.h.sim.create_room("Slow to look up");
+    w.h.sim.add_member(&slow.id, &w.h.sim.bot().id, None).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    w.h.sim.submit_card(&message_id, &w.ana.id, inputs(&[("response", "not stuck")])).unwrap();
+    let answered = get(&w.h, &id, 10).await;
+    assert_eq!(answered["status"], "answered");
+    let titles = |body: Value| body["items"].as_array().unwrap().iter().map(|s| s["title"].clone()).collect::<Vec<_>>();
+    let spaces = titles(w.h.client.get("/v1/spaces").await.unwrap().body);
+    assert!(!spaces.contains(&json!("Slow to look up")), "the answer did not wait behind the lookup: {spaces:?}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !titles(w.h.client.get("/v1/spaces").await.unwrap().body).contains(&json!("Slow to look up")) {
+        assert!(tokio::time::Instant::now() < deadline, "the slow space never appeared");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -20,7 +20,7 @@
 //! | `POST /_sim/faults/close` | `{code, reason}` | close every websocket with that code |
 //! | `POST /_sim/faults/shutdown` | | send `{"type":"shutdown"}`, close with 4001 after ~2 s |
 //! | `POST /_sim/faults/pong` | `{answer}` | stop/resume answering pings |
-//! | `POST /_sim/faults/rest` | `{count, status, retryAfter?}` | next `count` `/v1` calls fail |
+//! | `POST /_sim/faults/rest` | `{count, status, retryAfter?, path?}` | next `count` `/v1` calls (whose path contains `path`) fail |
 //! | `POST /_sim/faults/wdm` | `{count, status, retryAfter?}` | next `count` `/wdm` calls fail |
 //! | `POST /_sim/faults/stale-devices` | | forget every device registration |
 //! | `POST /_sim/faults/duplicate-next` | | next activity frame is sent twice |
@@ -236,6 +236,7 @@ struct FaultArgs {
     retry_after: Option<u64>,
     refuse: Option<bool>,
     lose: Option<bool>,
+    path: Option<String>,
 }
 
 async fn fault(State(s): State<Arc<Shared>>, Path(fault): Path<String>, b: Bytes) -> Answer {
@@ -246,7 +247,10 @@ async fn fault(State(s): State<Arc<Shared>>, Path(fault): Path<String>, b: Bytes
         "close" => h.close_sockets(a.code.unwrap_or(1000), a.reason.as_deref().unwrap_or("")),
         "shutdown" => h.send_shutdown(),
         "pong" => h.set_pong(a.answer.unwrap_or(true)),
-        "rest" => h.fail_next_rest(a.count.unwrap_or(1), a.status.unwrap_or(500), a.retry_after),
+        "rest" => match &a.path {
+            Some(path) => h.fail_next_rest_matching(path, a.count.unwrap_or(1), a.status.unwrap_or(500), a.retry_after),
+            None => h.fail_next_rest(a.count.unwrap_or(1), a.status.unwrap_or(500), a.retry_after),
+        },
         "wdm" => h.fail_next_wdm(a.count.unwrap_or(1), a.status.unwrap_or(500), a.retry_after),
         "stale-devices" => h.make_devices_stale(),
         "duplicate-next" => h.duplicate_next_event(),

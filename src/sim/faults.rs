@@ -25,11 +25,13 @@ pub enum ConnCommand {
     Replaced { registration: String, keep: u64 },
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Injected {
     remaining: usize,
     status: u16,
     retry_after: Option<u64>,
+    /// Only requests whose path contains this fail (e.g. `/rooms/`); others pass.
+    path_part: Option<String>,
 }
 
 /// The HTTP-level fault switches.
@@ -70,14 +72,29 @@ impl Faults {
     }
 
     pub fn fail_next(&self, target: Target, n: usize, status: u16, retry_after: Option<u64>) {
-        let injected = (n > 0).then_some(Injected { remaining: n, status, retry_after });
+        self.fail_next_matching(target, None, n, status, retry_after);
+    }
+
+    pub fn fail_next_matching(
+        &self,
+        target: Target,
+        path_part: Option<&str>,
+        n: usize,
+        status: u16,
+        retry_after: Option<u64>,
+    ) {
+        let path_part = path_part.map(str::to_owned);
+        let injected = (n > 0).then_some(Injected { remaining: n, status, retry_after, path_part });
         *self.slot(target).lock().unwrap_or_else(|e| e.into_inner()) = injected;
     }
 
-    /// Consumes one injected failure, if any is armed.
-    fn take(&self, target: Target) -> Option<ApiError> {
+    /// Consumes one injected failure for a request to `path`, if one is armed.
+    fn take(&self, target: Target, path: &str) -> Option<ApiError> {
         let mut slot = self.slot(target).lock().unwrap_or_else(|e| e.into_inner());
         let injected = slot.as_mut()?;
+        if injected.path_part.as_deref().is_some_and(|part| !path.contains(part)) {
+            return None;
+        }
         injected.remaining -= 1;
         let (status, retry_after) = (injected.status, injected.retry_after);
         if injected.remaining == 0 {
@@ -117,7 +134,7 @@ impl Faults {
 }
 
 async fn inject(shared: &Shared, target: Target, req: Request, next: Next) -> Response {
-    match shared.faults.take(target) {
+    match shared.faults.take(target, req.uri().path()) {
         Some(err) => err.into_response(),
         None => next.run(req).await,
     }
@@ -141,10 +158,21 @@ mod tests {
     fn injected_failures_run_out() {
         let f = Faults::default();
         f.fail_next(Target::Rest, 2, 429, Some(3));
-        let e = f.take(Target::Rest).unwrap();
+        let e = f.take(Target::Rest, "/v1/x").unwrap();
         assert_eq!((e.status.as_u16(), e.retry_after), (429, Some(3)));
-        assert!(f.take(Target::Wdm).is_none());
-        assert!(f.take(Target::Rest).is_some());
-        assert!(f.take(Target::Rest).is_none());
+        assert!(f.take(Target::Wdm, "/wdm/x").is_none());
+        assert!(f.take(Target::Rest, "/v1/x").is_some());
+        assert!(f.take(Target::Rest, "/v1/x").is_none());
+    }
+
+    #[test]
+    fn a_matching_fault_spares_other_paths() {
+        let f = Faults::default();
+        f.fail_next_matching(Target::Rest, Some("/rooms/"), 1, 429, Some(3));
+        assert!(f.take(Target::Rest, "/v1/people/me").is_none());
+        assert!(f.take(Target::Rest, "/v1/rooms").is_none(), "the list is not a single-room lookup");
+        let e = f.take(Target::Rest, "/v1/rooms/abc").unwrap();
+        assert_eq!((e.status.as_u16(), e.retry_after), (429, Some(3)));
+        assert!(f.take(Target::Rest, "/v1/rooms/abc").is_none());
     }
 }

@@ -326,6 +326,12 @@ impl SimHandle {
         self.shared.faults.fail_next(Target::Rest, n, status, retry_after_s);
     }
 
+    /// As [`SimHandle::fail_next_rest`], for `/v1` calls whose path contains
+    /// `path_part` only (e.g. `"/rooms/"`: single-room lookups); others pass.
+    pub fn fail_next_rest_matching(&self, path_part: &str, n: usize, status: u16, retry_after_s: Option<u64>) {
+        self.shared.faults.fail_next_matching(Target::Rest, Some(path_part), n, status, retry_after_s);
+    }
+
     pub fn fail_next_wdm(&self, n: usize, status: u16, retry_after_s: Option<u64>) {
         self.shared.faults.fail_next(Target::Wdm, n, status, retry_after_s);
     }
