@@ -18,9 +18,26 @@ fn running_as_root() -> bool {
     std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
 }
 
+/// A copy of the binary that any user can execute: the build directory may sit
+/// under a path that `nobody` cannot traverse (a checkout in /root, say).
+fn binary_for_anyone() -> std::path::PathBuf {
+    static COPY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    COPY.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("webex-hitl-access-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let copy = dir.join("webex-hitl");
+        std::fs::copy(binary(), &copy).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+        copy
+    })
+    .clone()
+}
+
 /// Runs the CLI binary as `uid`/`gid` (or as ourselves); returns its output and pid.
 async fn cli_as(ids: Option<(u32, u32)>, args: &[&str]) -> (Output, u32) {
-    let mut command = tokio::process::Command::new(binary());
+    let program = if ids.is_some() { binary_for_anyone() } else { binary() };
+    let mut command = tokio::process::Command::new(program);
     command.args(args).env_remove("WEBEX_HITL_TOKEN").kill_on_drop(true);
     if let Some((uid, gid)) = ids {
         command.uid(uid).gid(gid);
