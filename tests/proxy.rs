@@ -4,16 +4,14 @@
 
 mod common;
 
-use common::{config_toml, serve_command, Harness};
+use common::{config_toml, proxy, serve_command, Harness};
 use serde_json::json;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
-const CREDENTIALS: &str = "Basic cHJveHl1c2VyOnMzY3JldA=="; // proxyuser:s3cret
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 
 #[derive(Default)]
 struct Counts {
@@ -25,53 +23,31 @@ struct Counts {
 /// A forward proxy: `CONNECT host:port` opens a tunnel; an absolute-form request
 /// (`GET http://host:port/...`) is piped to that host. Both need the credentials.
 async fn proxy(counts: Arc<Counts>) -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            tokio::spawn(carry(client, counts.clone()));
-        }
-    });
-    addr
+    proxy::listen(move |client| carry(client, counts.clone())).await
 }
 
 async fn carry(mut client: TcpStream, counts: Arc<Counts>) {
-    let Some(head) = read_head(&mut client).await else { return };
-    let request_line = head.lines().next().unwrap_or_default().to_owned();
-    let authorized = head.lines().any(|l| l.eq_ignore_ascii_case(&format!("proxy-authorization: {CREDENTIALS}")));
-    if !authorized {
+    let Some(request) = proxy::read_request(&mut client).await else { return };
+    if !request.authorized {
         counts.refused.fetch_add(1, Ordering::SeqCst);
-        let _ = client.write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n").await;
-        return;
+        return proxy::refuse(&mut client).await;
     }
-    let mut parts = request_line.split_whitespace();
-    let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
-    let host = if method == "CONNECT" {
-        target.to_owned()
+    let connect = request.method == "CONNECT";
+    let host = if connect {
+        request.target.clone()
     } else {
-        target.trim_start_matches("http://").split('/').next().unwrap_or_default().to_owned()
+        request.target.trim_start_matches("http://").split('/').next().unwrap_or_default().to_owned()
     };
     let Ok(mut upstream) = TcpStream::connect(&host).await else { return };
-    if method == "CONNECT" {
+    if connect {
         counts.tunnels.fetch_add(1, Ordering::SeqCst);
-        let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await;
+        let _ = client.write_all(proxy::ESTABLISHED).await;
     } else {
         counts.forwarded.fetch_add(1, Ordering::SeqCst);
         // The upstream (hyper) accepts absolute-form targets: pass the head on as is.
-        let _ = upstream.write_all(head.as_bytes()).await;
+        let _ = upstream.write_all(request.head.as_bytes()).await;
     }
     let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-}
-
-async fn read_head(stream: &mut TcpStream) -> Option<String> {
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        head.push(stream.read_u8().await.ok()?);
-        if head.len() > 64 * 1024 {
-            return None;
-        }
-    }
-    String::from_utf8(head).ok()
 }
 
 #[tokio::test]

@@ -6,20 +6,19 @@
 
 mod common;
 
-use common::{config_toml, serve_command, WAIT};
+use common::{config_toml, proxy, serve_command, WAIT};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use webex_hitl::cli::client::ApiClient;
 use webex_hitl::sim::{SimHandle, SimOptions, SimTls, Simulator};
 
 const USER: &str = "proxyuser";
 const PASSWORD: &str = "s3cret";
-const CREDENTIALS: &str = "Basic cHJveHl1c2VyOnMzY3JldA=="; // proxyuser:s3cret
 
 /// Every proxy setting the daemon could pick up from the test runner's environment.
 const PROXY_ENV: [&str; 8] =
@@ -48,53 +47,30 @@ impl Seen {
 
 /// A `CONNECT`-only forward proxy on loopback that requires Basic credentials.
 async fn connect_proxy(seen: Arc<Seen>) -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            tokio::spawn(carry(client, seen.clone()));
-        }
-    });
-    addr
+    proxy::listen(move |client| carry(client, seen.clone())).await
 }
 
 async fn carry(mut client: TcpStream, seen: Arc<Seen>) {
-    let Some(head) = read_head(&mut client).await else { return };
-    let request_line = head.lines().next().unwrap_or_default().to_owned();
-    let mut parts = request_line.split_whitespace();
-    let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default().to_owned());
-    if method != "CONNECT" {
-        seen.not_connect.lock().unwrap().push(request_line.clone());
+    let Some(request) = proxy::read_request(&mut client).await else { return };
+    if request.method != "CONNECT" {
+        seen.not_connect.lock().unwrap().push(request.request_line);
         let _ = client.write_all(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n").await;
         return;
     }
-    let authorized = head.lines().any(|l| l.eq_ignore_ascii_case(&format!("proxy-authorization: {CREDENTIALS}")));
-    if !authorized {
+    if !request.authorized {
         *seen.refused.lock().unwrap() += 1;
-        let _ = client.write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n").await;
-        return;
+        return proxy::refuse(&mut client).await;
     }
-    let Ok(mut upstream) = TcpStream::connect(&target).await else { return };
-    if client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await.is_err() {
+    let Ok(mut upstream) = TcpStream::connect(&request.target).await else { return };
+    if client.write_all(proxy::ESTABLISHED).await.is_err() {
         return;
     }
     let Some(hello) = read_tls_record(&mut client).await else { return };
     let offers_http1 = hello.windows(9).any(|w| w == b"\x08http/1.1");
-    seen.tunnels.lock().unwrap().push((target, if offers_http1 { "rest" } else { "websocket" }));
+    seen.tunnels.lock().unwrap().push((request.target, if offers_http1 { "rest" } else { "websocket" }));
     if upstream.write_all(&hello).await.is_ok() {
         let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
     }
-}
-
-async fn read_head(stream: &mut TcpStream) -> Option<String> {
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        head.push(stream.read_u8().await.ok()?);
-        if head.len() > 64 * 1024 {
-            return None;
-        }
-    }
-    String::from_utf8(head).ok()
 }
 
 /// One whole TLS record (the ClientHello): 5-byte header, then its length.

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
