@@ -176,13 +176,19 @@ fn print_escalation(escalation: &Value, json: bool) {
     }
 }
 
-/// Percent-encodes a query or path value.
+/// Percent-encodes a query or path value: everything but RFC 3986's unreserved characters.
 fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    const RESERVED: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    percent_encoding::utf8_percent_encode(value, RESERVED).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn values_are_percent_encoded_but_unreserved_characters_stay() {
+        assert_eq!(super::encode("conv-8812/turn 14&x=1"), "conv-8812%2Fturn%2014%26x%3D1");
+        assert_eq!(super::encode("a.b_c~d"), "a.b_c~d");
+        assert_eq!(super::encode("é"), "%C3%A9");
+    }
 }
