@@ -13,7 +13,7 @@ use super::error::StoreError;
 use super::{sql, time, Store};
 
 /// A request to record; the store stamps the time.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AuditEntry {
     /// `None` when the kernel could not name the peer.
     pub uid: Option<u32>,
@@ -32,13 +32,8 @@ pub struct AuditRecord {
     /// Monotonic; also the paging cursor.
     pub id: i64,
     pub at: DateTime<Utc>,
-    pub uid: Option<u32>,
-    pub gid: Option<u32>,
-    pub pid: Option<i32>,
-    pub method: String,
-    pub path: String,
-    pub status: u16,
-    pub detail: Option<String>,
+    #[serde(flatten)]
+    pub entry: AuditEntry,
 }
 
 impl Store {
@@ -75,13 +70,15 @@ fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
     Ok(AuditRecord {
         id: row.get(0)?,
         at: time::column(row, 1)?,
-        uid: row.get(2)?,
-        gid: row.get(3)?,
-        pid: row.get(4)?,
-        method: row.get(5)?,
-        path: row.get(6)?,
-        status: row.get(7)?,
-        detail: row.get(8)?,
+        entry: AuditEntry {
+            uid: row.get(2)?,
+            gid: row.get(3)?,
+            pid: row.get(4)?,
+            method: row.get(5)?,
+            path: row.get(6)?,
+            status: row.get(7)?,
+            detail: row.get(8)?,
+        },
     })
 }
 
@@ -109,18 +106,21 @@ mod tests {
         store.record_audit(entry("DELETE", "/v1/x", 404, None)).await.unwrap();
 
         let all = store.audit_log(10, None).await.unwrap();
-        let paths: Vec<&str> = all.iter().map(|r| r.path.as_str()).collect();
+        let paths: Vec<&str> = all.iter().map(|r| r.entry.path.as_str()).collect();
         assert_eq!(paths, ["/v1/x", "/v1/spaces/refresh", "/v1/escalations"]);
-        assert_eq!(all[0].uid, None, "an unknown peer is stored as NULL");
-        assert_eq!((all[1].uid, all[1].gid, all[1].pid, all[1].status), (Some(65534), Some(65534), Some(42), 403));
-        assert_eq!(all[1].detail.as_deref(), Some("refused"));
+        assert_eq!(all[0].entry.uid, None, "an unknown peer is stored as NULL");
+        assert_eq!(
+            (all[1].entry.uid, all[1].entry.gid, all[1].entry.pid, all[1].entry.status),
+            (Some(65534), Some(65534), Some(42), 403)
+        );
+        assert_eq!(all[1].entry.detail.as_deref(), Some("refused"));
         assert!(all[0].id > all[1].id && all[0].at >= all[2].at);
 
         let first = store.audit_log(2, None).await.unwrap();
         assert_eq!(first.len(), 2);
         let rest = store.audit_log(2, Some(first[1].id)).await.unwrap();
         assert_eq!(rest.len(), 1);
-        assert_eq!(rest[0].path, "/v1/escalations");
+        assert_eq!(rest[0].entry.path, "/v1/escalations");
     }
 
     #[tokio::test]
