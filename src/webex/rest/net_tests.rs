@@ -4,23 +4,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::testkit::{client, fast_policy, token, Canned, MockServer, TOKEN};
+use super::testkit::{card_message, client, fast_policy, token, Canned, MockServer, TOKEN};
 use super::*;
 use crate::secret::Secret;
 
 const ME: &str = include_str!("../../../tests/fixtures/frames/rest-people-me.json");
 const CARD_MESSAGE: &str = include_str!("../../../tests/fixtures/frames/rest-message-created-card.json");
 const NOT_FOUND: &str = include_str!("../../../tests/fixtures/frames/rest-error-404-room.json");
-
-fn card_message() -> NewMessage {
-    NewMessage {
-        to: Destination::Room("R1".into()),
-        text: Some("fallback".into()),
-        markdown: None,
-        parent_id: None,
-        card: Some(json!({"type": "AdaptiveCard", "version": "1.3"})),
-    }
-}
 
 #[tokio::test]
 async fn waits_for_retry_after_on_429_then_succeeds() {

@@ -133,13 +133,7 @@ mod tests {
     use serde_json::json;
 
     fn message() -> NewMessage {
-        NewMessage {
-            to: Destination::Room("R1".into()),
-            text: Some("fallback".into()),
-            markdown: None,
-            parent_id: None,
-            card: Some(json!({"type": "AdaptiveCard", "version": "1.3"})),
-        }
+        crate::webex::rest::testkit::card_message()
     }
 
     #[test]

@@ -18,6 +18,17 @@ use crate::secret::{Secret, SharedSecret};
 
 pub(crate) const TOKEN: &str = "test-token-123";
 
+/// A card message to a room, as the tests post it.
+pub(crate) fn card_message() -> super::NewMessage {
+    super::NewMessage {
+        to: super::Destination::Room("R1".into()),
+        text: Some("fallback".into()),
+        markdown: None,
+        parent_id: None,
+        card: Some(serde_json::json!({"type": "AdaptiveCard", "version": "1.3"})),
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Canned {
     pub status: u16,
