@@ -59,13 +59,15 @@ impl Spaces {
     /// The bot was added to, or something changed in, the room with this uuid:
     /// fetch it over REST and record it.
     pub async fn room_seen(&self, room_uuid: &str, activity_id: &str) -> Result<(), SpacesError> {
-        let Some(room) = self.fetch_room(room_uuid).await? else {
-            // Webex does not show it to us (yet): the bot is not in it after all.
-            return self.room_gone(room_uuid, activity_id).await;
-        };
-        match snapshot(&room) {
+        match self.lookup(room_uuid).await?.as_ref().and_then(snapshot) {
             Some(snapshot) => log_outcome(self.store.space_seen(snapshot, Some(activity_id)).await?),
-            None => tracing::warn!(room = %room.id, "Webex gave a room id that does not decode; resyncing"),
+            None => {
+                // Not under the id we could build (Mercury gives no cluster): the full
+                // list names every room the bot is in, in its own cluster, and also
+                // marks the room removed if the bot is not in it after all.
+                self.resync().await?;
+                self.store.mark_processed(activity_id).await?;
+            }
         }
         Ok(())
     }
@@ -83,22 +85,18 @@ impl Spaces {
         Ok(())
     }
 
-    /// A room by uuid. Mercury gives no cluster, and a wrong one means 404, so:
-    /// the id we already know, else the US cluster, else a full resync finds it.
-    async fn fetch_room(&self, room_uuid: &str) -> Result<Option<Room>, SpacesError> {
+    /// A room by uuid, under the id we already know or else in the US cluster
+    /// (a wrong cluster is a 404); `None` when Webex does not find it there.
+    async fn lookup(&self, room_uuid: &str) -> Result<Option<Room>, SpacesError> {
         let candidate = match self.store.space(room_uuid).await? {
             Some(space) => space.id,
             None => RestId::new(IdKind::Room, US_CLUSTER, room_uuid).encode(),
         };
         match self.rest.room(&candidate).await {
-            Ok(room) => return Ok(Some(room)),
-            Err(RestError::NotFound { .. }) => {}
-            Err(other) => return Err(other.into()),
+            Ok(room) => Ok(Some(room)),
+            Err(RestError::NotFound { .. }) => Ok(None),
+            Err(other) => Err(other.into()),
         }
-        let rooms = self.rest.rooms(&RoomQuery::default()).await?;
-        Ok(rooms
-            .into_iter()
-            .find(|room| RestId::decode(&room.id).is_ok_and(|id| id.uuid.eq_ignore_ascii_case(room_uuid))))
     }
 }
 
