@@ -19,7 +19,7 @@ pub async fn run(once: bool, shutdown: CancellationToken) -> anyhow::Result<()> 
     let simulator = Simulator::start(SimOptions::default()).await.context("starting the simulator")?;
     let sim = simulator.handle();
     let dir = tempfile::Builder::new().prefix("webex-hitl-demo-").tempdir().context("creating a scratch directory")?;
-    let config = demo_config(&simulator, dir.path())?;
+    let config = scratch_config(&simulator, dir.path())?;
     step(&format!("Webex simulator listening on {}", simulator.addr()));
 
     let daemon_shutdown = shutdown.child_token();
@@ -102,7 +102,9 @@ async fn wait_card_answered(sim: &SimHandle, id: &str, client: &ApiClient) -> an
     anyhow::bail!("the card was not updated within 10 s")
 }
 
-fn demo_config(simulator: &Simulator, dir: &std::path::Path) -> anyhow::Result<Config> {
+/// A configuration for a daemon in `dir` talking to `simulator`, with its token
+/// file written there (0600). The demo and the benchmark use it.
+pub(crate) fn scratch_config(simulator: &Simulator, dir: &std::path::Path) -> anyhow::Result<Config> {
     let token_file = dir.join("token");
     std::fs::write(&token_file, "sim-token")?;
     #[cfg(unix)]

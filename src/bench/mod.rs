@@ -11,7 +11,6 @@ mod follow;
 mod spaces;
 
 use crate::cli::client::ApiClient;
-use crate::config::Config;
 use crate::daemon;
 use crate::sim::{SimHandle, SimOptions, SimPerson, SimRoom, Simulator};
 use anyhow::Context;
@@ -43,7 +42,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
     let sim = simulator.handle();
     let dir = tempfile::Builder::new().prefix("webex-hitl-bench-").tempdir()?;
     let (room, specialist) = populate(&sim, options.spaces)?;
-    let config = bench_config(&simulator, dir.path())?;
+    let config = crate::demo::scratch_config(&simulator, dir.path())?;
     let shutdown = CancellationToken::new();
     let running = daemon::start(config, shutdown.clone()).await?;
     let setup =
@@ -114,18 +113,4 @@ pub fn percentile(samples: &mut [Duration], q: f64) -> Duration {
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
-}
-
-fn bench_config(simulator: &Simulator, dir: &std::path::Path) -> anyhow::Result<Config> {
-    let token_file = dir.join("token");
-    std::fs::write(&token_file, "sim-token")?;
-    let toml = format!(
-        "[webex]\ntoken_file = {:?}\napi_url = {:?}\nu2c_url = {:?}\n[api]\nsocket = {:?}\n[store]\npath = {:?}\n[log]\nlevel = \"error\"\n",
-        token_file,
-        simulator.api_url(),
-        simulator.u2c_url(),
-        dir.join("bench.sock"),
-        dir.join("bench.db"),
-    );
-    Ok(Config::from_toml(&toml)?)
 }
