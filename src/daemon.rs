@@ -7,7 +7,7 @@
 use crate::api::{self, health::BotIdentity, AppState, BindError};
 use crate::background;
 use crate::config::{Config, ConfigError, EXIT_CONFIG};
-use crate::dispatch::Dispatcher;
+use crate::dispatch::{Dispatcher, Handler};
 use crate::escalation::answer::AnswerHandler;
 use crate::escalation::delivery::Deliverer;
 use crate::escalation::expiry;
@@ -266,14 +266,14 @@ fn spawn_event_path(
         bot_uuid,
         metrics: shared.metrics.clone(),
     };
-    let dispatcher = Dispatcher {
-        events: events_rx,
+    let handler = Handler {
         counts,
         store: shared.store.clone(),
         spaces: shared.spaces.clone(),
         answers,
         metrics: shared.metrics.clone(),
     };
+    let dispatcher = Dispatcher { events: events_rx, handler };
     tasks.spawn(chore(dispatcher.run(shutdown.clone())));
 }
 

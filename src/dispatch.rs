@@ -41,20 +41,16 @@ enum HandleError {
 
 pub struct Dispatcher {
     pub events: mpsc::UnboundedReceiver<Inbound>,
+    pub handler: Handler,
+}
+
+/// What both lanes share: the handlers and the counters.
+pub struct Handler {
     pub counts: watch::Sender<EventCounts>,
     pub store: Store,
     pub spaces: Spaces,
     pub answers: AnswerHandler,
     pub metrics: Arc<Metrics>,
-}
-
-/// What both lanes share: the handlers and the counters.
-struct Handler {
-    counts: watch::Sender<EventCounts>,
-    store: Store,
-    spaces: Spaces,
-    answers: AnswerHandler,
-    metrics: Arc<Metrics>,
 }
 
 /// An event waiting for another try.
@@ -66,8 +62,7 @@ struct Retry {
 
 impl Dispatcher {
     pub async fn run(self, shutdown: CancellationToken) {
-        let Dispatcher { mut events, counts, store, spaces, answers, metrics } = self;
-        let handler = Arc::new(Handler { counts, store, spaces, answers, metrics });
+        let Dispatcher { mut events, handler } = self;
         let (answers_tx, answers_rx) = mpsc::unbounded_channel();
         let (others_tx, others_rx) = mpsc::unbounded_channel();
         let stop_routing = shutdown.clone();
