@@ -5,23 +5,24 @@
 //! first task to fail cancels the rest, and its error decides the exit code.
 
 use crate::api::{self, health::BotIdentity, AppState, BindError};
-use crate::background;
 use crate::config::{Config, ConfigError, EXIT_CONFIG};
-use crate::dispatch::{Dispatcher, Handler};
+use crate::dispatch::{self, Dispatcher, EventCounts, Handler};
 use crate::escalation::answer::AnswerHandler;
 use crate::escalation::delivery::Deliverer;
 use crate::escalation::expiry;
 use crate::escalation::service::Escalations;
 use crate::escalation::signature::Signer;
+use crate::escalation::Context;
 use crate::metrics::Metrics;
 use crate::secret::SharedSecret;
-use crate::spaces::Spaces;
-use crate::store::{Store, StoreError};
+use crate::spaces::{self, Spaces};
+use crate::store::{retention, Store, StoreError};
 use crate::systemd;
 use crate::webex::ids;
 use crate::webex::mercury::backoff::Backoff;
 use crate::webex::mercury::connection::{Connection, MercuryError, Settings};
 use crate::webex::mercury::link::{Heartbeat, Inbound, LinkState};
+use crate::webex::mercury::machine::Timing;
 use crate::webex::mercury::transport::Dialer;
 use crate::webex::rest::{Person, RestClient, RestError, RetryKind, RetryPolicy};
 use crate::webex::tls::{self, HttpOptions, TlsError};
@@ -86,7 +87,7 @@ impl DevicesFactory {
 }
 
 fn clients(config: &Config) -> Result<Clients, DaemonError> {
-    let token = SharedSecret::new(config.load_token()?);
+    let token = SharedSecret::new(config.load_token()?.0);
     let tls = tls::client_config(config.webex.ca_file.as_deref())?;
     let options = HttpOptions {
         proxy: config.webex.proxy.clone(),
@@ -146,7 +147,8 @@ struct Shared {
     clients: Clients,
     store: Store,
     spaces: Spaces,
-    signer: Arc<Signer>,
+    /// The handles of the escalation logic (store, Webex, signer, metrics…).
+    escalations: Context,
     metrics: Arc<Metrics>,
     link: watch::Sender<LinkState>,
     shutdown: CancellationToken,
@@ -194,25 +196,31 @@ async fn open(config: Config, shutdown: CancellationToken) -> Result<Shared, Dae
     let store = Store::open(&config.store.path).await?;
     let signer = Arc::new(Signer::new(store.signing_key().await?));
     let spaces = Spaces::new(clients.rest.clone(), store.clone());
+    let escalations = Context {
+        store: store.clone(),
+        rest: clients.rest.clone(),
+        spaces: spaces.clone(),
+        signer,
+        metrics: metrics.clone(),
+        config: config.escalations.clone(),
+    };
     let (link, _) = watch::channel(LinkState::default());
-    Ok(Shared { config, clients, store, spaces, signer, metrics, link, shutdown })
+    Ok(Shared { config, clients, store, spaces, escalations, metrics, link, shutdown })
 }
 
 fn router(
     shared: &Shared,
     bot: watch::Receiver<Option<BotIdentity>>,
-    counts: watch::Receiver<crate::api::health::EventCounts>,
+    counts: watch::Receiver<EventCounts>,
 ) -> axum::Router {
-    let rest = shared.clients.rest.clone();
-    let min_timeout_s = shared.config.escalations.min_timeout_s;
     api::router(AppState {
         link: shared.link.subscribe(),
         bot,
         counts,
         store: shared.store.clone(),
         spaces: shared.spaces.clone(),
-        escalations: Escalations::new(shared.store.clone(), rest.clone(), shared.spaces.clone(), min_timeout_s),
-        rest,
+        escalations: Escalations::new(shared.escalations.clone()),
+        rest: shared.clients.rest.clone(),
         metrics: shared.metrics.clone(),
         shutdown: shared.shutdown.clone(),
     })
@@ -224,17 +232,10 @@ fn spawn_chores(shared: &Shared, tasks: &mut JoinSet<Result<(), DaemonError>>) {
     let resync_every = Duration::from_secs_f64(shared.config.spaces.resync_interval_s);
     let retention = Duration::from_secs_f64(shared.config.store.event_retention_days * 86_400.0);
     let link = shared.link.subscribe();
-    tasks.spawn(chore(background::keep_spaces_in_sync(shared.spaces.clone(), resync_every, link, shutdown.clone())));
-    tasks.spawn(chore(background::record_link_changes(store.clone(), shared.link.subscribe(), shutdown.clone())));
-    tasks.spawn(chore(background::prune(store.clone(), retention, shutdown.clone())));
-    let deliverer = Deliverer {
-        store: store.clone(),
-        rest: shared.clients.rest.clone(),
-        signer: shared.signer.clone(),
-        show_answers: shared.config.escalations.show_answer_on_card,
-        metrics: shared.metrics.clone(),
-    };
-    tasks.spawn(chore(deliverer.run(shutdown.clone())));
+    tasks.spawn(chore(spaces::keep_in_sync(shared.spaces.clone(), resync_every, link, shutdown.clone())));
+    tasks.spawn(chore(dispatch::record_link_changes(store.clone(), shared.link.subscribe(), shutdown.clone())));
+    tasks.spawn(chore(retention::prune_periodically(store.clone(), retention, shutdown.clone())));
+    tasks.spawn(chore(Deliverer::new(shared.escalations.clone()).run(shutdown.clone())));
     tasks.spawn(chore(expiry::run(store.clone(), shutdown.clone())));
 }
 
@@ -245,7 +246,7 @@ fn spawn_event_path(
     tasks: &mut JoinSet<Result<(), DaemonError>>,
     bot: &BotIdentity,
     bot_uuid: String,
-    counts: watch::Sender<crate::api::health::EventCounts>,
+    counts: watch::Sender<EventCounts>,
 ) {
     let shutdown = &shared.shutdown;
     let (events_tx, events_rx) = mpsc::unbounded_channel();
@@ -259,13 +260,7 @@ fn spawn_event_path(
     tasks.spawn(chore(systemd::supervise(watched, systemd::send, shutdown.clone())));
     let link = Link { clients: shared.clients.clone(), config: shared.config.clone(), bot_uuid: bot_uuid.clone() };
     tasks.spawn(supervise_link(link, events_tx, shared.link.clone(), heartbeat, shutdown.clone()));
-    let answers = AnswerHandler {
-        store: shared.store.clone(),
-        rest: shared.clients.rest.clone(),
-        signer: shared.signer.clone(),
-        bot_uuid,
-        metrics: shared.metrics.clone(),
-    };
+    let answers = AnswerHandler::new(shared.escalations.clone(), bot_uuid);
     let handler = Handler {
         counts,
         store: shared.store.clone(),
@@ -346,7 +341,7 @@ impl Link {
             devices: self.clients.devices_factory.build(),
             dialer: self.clients.dialer.clone(),
             token: self.clients.token.clone(),
-            settings: Settings { timing: self.config.timing(), backoff, bot_uuid: self.bot_uuid.clone() },
+            settings: Settings { timing: timing(&self.config), backoff, bot_uuid: self.bot_uuid.clone() },
             events: events.clone(),
             state: state.clone(),
             heartbeat: heartbeat.clone(),
@@ -383,5 +378,15 @@ async fn supervise_link(
             _ = shutdown.cancelled() => return Ok(()),
             _ = heartbeat.cover(tokio::time::sleep(cap)) => {}
         }
+    }
+}
+
+/// The Mercury heartbeat and readiness timings, from `webex.*_s`.
+fn timing(config: &Config) -> Timing {
+    let webex = &config.webex;
+    Timing {
+        ping_interval: Duration::from_secs_f64(webex.ping_interval_s),
+        pong_timeout: Duration::from_secs_f64(webex.pong_timeout_s),
+        ready_timeout: Duration::from_secs_f64(webex.ready_timeout_s),
     }
 }

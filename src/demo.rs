@@ -2,13 +2,18 @@
 //! full round trip, so a newcomer sees the whole thing work with one command
 //! and no Webex account. Then it keeps running for them to try more.
 
+use crate::api::health::Health;
+use crate::api::spaces::SpaceList;
 use crate::cli::client::ApiClient;
 use crate::cli::expect_ok;
 use crate::config::Config;
 use crate::daemon;
+use crate::escalation::request::EscalationRequest;
+use crate::model::{DeliveryState, Destination, EscalationView, Player, Status};
 use crate::sim::{SimHandle, SimOptions, SimRoom, Simulator};
 use anyhow::Context;
-use serde_json::{json, Value};
+use serde::de::DeserializeOwned;
+use serde_json::json;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -47,53 +52,55 @@ pub async fn run(once: bool, shutdown: CancellationToken) -> anyhow::Result<()> 
 
 /// One escalation from the engine's request to the card showing the answer.
 async fn round_trip(client: &ApiClient, sim: &SimHandle) -> anyhow::Result<SimRoom> {
-    let health = poll(client, "/v1/health", |h| h["webex"]["connected"] == true).await?;
-    step(&format!("connected to Mercury through device {}", health["webex"]["device_url"].as_str().unwrap_or("?")));
+    let health: Health = poll(client, "/v1/health", |h: &Health| h.webex.connected).await?;
+    step(&format!("connected to Mercury through device {}", health.webex.device_url.as_deref().unwrap_or("?")));
     let ana = sim.add_person(SPECIALIST, "Ana Specialist");
     let room = sim.create_room("VIP Escalations");
     sim.add_member(&room.id, &ana.id, None)?;
     sim.add_member(&room.id, &sim.bot().id, Some(&ana.id))?;
-    poll(client, "/v1/spaces", |s| s["items"].as_array().is_some_and(|i| !i.is_empty())).await?;
+    poll(client, "/v1/spaces", |s: &SpaceList| !s.items.is_empty()).await?;
     step(&format!("Ana added the bot to \"{}\"; the daemon's space cache shows it at once", room.title));
 
-    let request = json!({
-        "key": "conv-8812/turn-14",
-        "to": {"space_id": room.id},
-        "player": {"name": "Jane Doe", "email": "jane@example.com", "tags": ["VIP", "KYC pending"], "brand": "LuckySpin"},
-        "summary": "Player asks why withdrawal #4411 is on hold. Deposit cleared yesterday.",
-        "question": "Can we release the withdrawal?",
-        "context": {"conversation_id": "8812"}
-    });
-    let created = expect_ok(client.post("/v1/escalations", &request).await?)?;
-    let id = created["id"].as_str().unwrap_or_default().to_owned();
-    step(&format!(
-        "the engine asked for input: POST /v1/escalations → {id} ({})",
-        created["status"].as_str().unwrap_or("?")
-    ));
+    let request = EscalationRequest {
+        key: Some("conv-8812/turn-14".into()),
+        to: Some(Destination::SpaceId(room.id.clone())),
+        player: Player {
+            name: Some("Jane Doe".into()),
+            email: Some("jane@example.com".into()),
+            tags: vec!["VIP".into(), "KYC pending".into()],
+            brand: Some("LuckySpin".into()),
+        },
+        summary: "Player asks why withdrawal #4411 is on hold. Deposit cleared yesterday.".into(),
+        question: Some("Can we release the withdrawal?".into()),
+        context: json!({"conversation_id": "8812"}),
+        ..EscalationRequest::default()
+    };
+    let created: EscalationView = expect_ok(client.post("/v1/escalations", &serde_json::to_value(&request)?).await?)?;
+    let id = created.id.clone();
+    step(&format!("the engine asked for input: POST /v1/escalations → {id} ({})", created.status));
     let path = format!("/v1/escalations/{id}");
-    let posted = poll(client, &path, |e| e["delivery"]["state"] == "posted").await?;
-    let message_id = posted["delivery"]["message_id"].as_str().unwrap_or_default().to_owned();
+    let posted: EscalationView =
+        poll(client, &path, |e: &EscalationView| e.delivery.state == DeliveryState::Posted).await?;
+    let message_id = posted.delivery.message_id.unwrap_or_default();
     step(&format!("the card is in the space (message {message_id}), with a \"Provide Input\" button"));
 
     let inputs = json!({"response": "Yes, release it: the deposit cleared and KYC is only pending for the next tier."});
     sim.submit_card(&message_id, &ana.id, inputs.as_object().cloned().unwrap_or_default())?;
     step("Ana typed her answer and pressed Provide Input");
-    let answered = expect_ok(client.get(&format!("{path}?wait=10")).await?)?;
-    anyhow::ensure!(answered["status"] == "answered", "the escalation was not answered: {answered}");
-    step(&format!(
-        "the engine received the answer from {}: {}",
-        answered["answer"]["by"]["name"].as_str().unwrap_or("?"),
-        answered["answer"]["inputs"]["response"]
-    ));
-    wait_card_answered(sim, &id, client).await?;
+    let answered: EscalationView = expect_ok(client.get(&format!("{path}?wait=10")).await?)?;
+    let Some(answer) = answered.answer.filter(|_| answered.status == Status::Answered) else {
+        anyhow::bail!("the escalation was not answered: it is {}", answered.status);
+    };
+    let response = answer.inputs.get("response").map(String::as_str).unwrap_or("?");
+    step(&format!("the engine received the answer from {}: {response:?}", answer.by.name));
+    wait_card_answered(sim, &message_id).await?;
     step("the card was updated in place: \"Answered by Ana Specialist\", inputs and button gone");
     Ok(room)
 }
 
-async fn wait_card_answered(sim: &SimHandle, id: &str, client: &ApiClient) -> anyhow::Result<()> {
+async fn wait_card_answered(sim: &SimHandle, message_id: &str) -> anyhow::Result<()> {
     for _ in 0..100 {
-        let escalation = expect_ok(client.get(&format!("/v1/escalations/{id}")).await?)?;
-        let card = escalation["delivery"]["message_id"].as_str().and_then(|m| sim.message(m)).and_then(|m| m.card);
+        let card = sim.message(message_id).and_then(|m| m.card);
         if card.is_some_and(|c| c.to_string().contains("Answered by")) {
             return Ok(());
         }
@@ -127,9 +134,10 @@ fn step(text: &str) {
     println!("==> {text}");
 }
 
-async fn poll(client: &ApiClient, path: &str, ready: impl Fn(&Value) -> bool) -> anyhow::Result<Value> {
+/// Asks `path` until its answer satisfies `ready` (10 s at most).
+async fn poll<T: DeserializeOwned>(client: &ApiClient, path: &str, ready: impl Fn(&T) -> bool) -> anyhow::Result<T> {
     for _ in 0..100 {
-        let body = client.get(path).await?.body;
+        let body: T = expect_ok(client.get(path).await?)?;
         if ready(&body) {
             return Ok(body);
         }

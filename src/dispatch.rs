@@ -1,25 +1,30 @@
-//! Takes events off the Mercury link, drops those already handled, hands each
-//! to its handler, and acks it only after what it changed is committed.
+//! Takes what the Mercury link delivers to the rest of the daemon: its events,
+//! which are de-duplicated, handled and acked only after what they changed is
+//! committed; and its state changes, which become `connection.*` events for the
+//! engine.
 //!
 //! Duplicates come from Mercury's redelivery of unacked frames (also across
 //! restarts) and from leaked devices (every device receives every event). The
-//! store remembers processed activity ids durably; each handler marks its
-//! activity processed in the same transaction as its change.
+//! store remembers processed activity ids durably: a handler that changes
+//! something records its activity in the same transaction ([`Handled::Committed`]);
+//! for one that changes nothing ([`Handled::NoEffect`]) the dispatcher records it.
 //!
-//! Two lanes run side by side, each in order: card submissions, and everything
-//! else (spaces). A space lookup waiting out a long `Retry-After` therefore never
-//! delays an answer. An event that fails for a passing reason (Webex busy) is
-//! retried in its lane with backoff, off the read loop; it is acked only once
-//! handled, so even a crash meanwhile loses nothing (Mercury redelivers).
+//! Two lanes run side by side: card submissions, and everything else (spaces).
+//! A space lookup waiting out a long `Retry-After` therefore never delays an
+//! answer. Each lane handles events in arrival order, except that an event which
+//! failed for a passing reason (Webex busy) is retried with backoff while the
+//! lane moves on, so later events may overtake it. Handlers do not depend on
+//! order: a space event re-reads the room from Webex, and for answers the first
+//! one *committed* wins. An event is acked only once handled, so even a crash
+//! meanwhile loses nothing (Mercury redelivers).
 
-use crate::api::health::EventCounts;
 use crate::escalation::answer::{AnswerError, AnswerHandler};
-use crate::escalation::model::view;
 use crate::metrics::Metrics;
 use crate::spaces::{Spaces, SpacesError};
-use crate::store::Store;
-use crate::webex::mercury::link::Inbound;
+use crate::store::{ConnectionChange, Handled, Store, StoreError};
+use crate::webex::mercury::link::{Inbound, LinkState};
 use crate::webex::mercury::Event;
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +34,13 @@ use tokio_util::sync::CancellationToken;
 
 const MAX_ATTEMPTS: u32 = 8;
 
+/// Events handled and duplicates dropped since start (for `/v1/health`).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EventCounts {
+    pub handled: u64,
+    pub duplicates: u64,
+}
+
 #[derive(Debug, thiserror::Error)]
 enum HandleError {
     #[error(transparent)]
@@ -36,7 +48,7 @@ enum HandleError {
     #[error(transparent)]
     Answer(#[from] AnswerError),
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] StoreError),
 }
 
 pub struct Dispatcher {
@@ -80,7 +92,7 @@ impl Dispatcher {
     }
 }
 
-/// Handles one lane's events in order, retrying passing failures with backoff.
+/// Handles one lane's events, retrying passing failures with backoff.
 async fn lane(mut events: mpsc::UnboundedReceiver<Inbound>, handler: &Handler, shutdown: &CancellationToken) {
     let mut retries: VecDeque<Retry> = VecDeque::new();
     loop {
@@ -124,7 +136,7 @@ impl Handler {
                 return Some(retry(inbound, attempt));
             }
         }
-        match self.handle(&inbound.event).await {
+        match self.handle_and_record(&inbound.event).await {
             Ok(()) => self.counts.send_modify(|c| c.handled += 1),
             Err(HandleError::Spaces(error)) => {
                 // The resync repairs what this event would have changed.
@@ -145,11 +157,22 @@ impl Handler {
         None
     }
 
-    async fn handle(&self, event: &Event) -> Result<(), HandleError> {
+    /// Handles the event and makes sure its activity is recorded as processed.
+    async fn handle_and_record(&self, event: &Event) -> Result<(), HandleError> {
+        match self.handle(event).await? {
+            Handled::Committed => {}
+            Handled::NoEffect => {
+                self.store.mark_processed(event.activity_id()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle(&self, event: &Event) -> Result<Handled, HandleError> {
         let activity = event.activity_id();
         let room = event.meta().room.as_ref().map(|room| room.uuid.as_str());
         tracing::debug!(kind = event.kind(), activity, room, "Webex event");
-        match (event, room) {
+        Ok(match (event, room) {
             (Event::CardSubmitted { meta, card_message_uuid }, _) => {
                 self.answers.on_submission(meta, card_message_uuid.as_deref()).await?
             }
@@ -158,22 +181,18 @@ impl Handler {
             (Event::RoomUpdated { .. } | Event::RoomCreated { .. }, Some(room)) => {
                 self.spaces.room_seen(room, activity).await?
             }
-            _ => {
-                self.store.mark_processed(activity).await?;
-            }
-        }
-        Ok(())
+            _ => Handled::NoEffect,
+        })
     }
 
     /// The bot was removed: the space goes, and its pending escalations fail
     /// (nobody can answer them there any more).
-    async fn bot_left(&self, room: &str, activity: &str) -> Result<(), HandleError> {
+    async fn bot_left(&self, room: &str, activity: &str) -> Result<Handled, HandleError> {
         let reason = "the bot was removed from the space; add it back and escalate again";
-        for failed in self.store.fail_pending_in_room(room, reason, view).await? {
+        for failed in self.store.fail_pending_in_room(room, reason).await? {
             tracing::warn!(escalation = %failed.id, "failed: the bot was removed from its space");
         }
-        self.spaces.room_gone(room, activity).await?;
-        Ok(())
+        Ok(self.spaces.room_gone(room, activity).await?)
     }
 }
 
@@ -186,5 +205,30 @@ async fn sleep_until_some(due: Option<Instant>) {
     match due {
         Some(due) => tokio::time::sleep_until(due).await,
         None => std::future::pending().await,
+    }
+}
+
+/// Appends `connection.up` / `connection.down` to the event log on every change
+/// of the link, so an engine following the stream knows when Webex was away.
+pub async fn record_link_changes(store: Store, mut link: watch::Receiver<LinkState>, shutdown: CancellationToken) {
+    let mut was_connected = false;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            changed = link.changed() => if changed.is_err() { return },
+        }
+        let state = link.borrow_and_update().clone();
+        if state.connected == was_connected {
+            continue;
+        }
+        was_connected = state.connected;
+        let change = if state.connected {
+            ConnectionChange::up(state.since, state.device_url, state.reconnects)
+        } else {
+            ConnectionChange::down(state.last_error)
+        };
+        if let Err(error) = store.record_connection(change).await {
+            tracing::error!(%error, "cannot record a connection change");
+        }
     }
 }

@@ -9,7 +9,6 @@
 //! [`daemon`] wires them together under one shutdown token.
 
 pub mod api;
-pub mod background;
 pub mod bench;
 pub mod cli;
 pub mod config;
@@ -20,6 +19,7 @@ pub mod doctor;
 pub mod escalation;
 pub mod logging;
 pub mod metrics;
+pub mod model;
 pub mod secret;
 pub mod signals;
 pub mod sim;

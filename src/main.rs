@@ -5,9 +5,10 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use webex_hitl::cli::escalations::{EscalateArgs, To};
+use webex_hitl::cli::escalations::EscalateArgs;
 use webex_hitl::cli::{self, client::ApiClient};
 use webex_hitl::config::{Config, EXIT_CONFIG};
+use webex_hitl::model::Destination;
 use webex_hitl::{bench, daemon, demo, doctor, logging, signals, sim};
 
 #[derive(Parser)]
@@ -209,13 +210,13 @@ struct ToArgs {
 }
 
 impl ToArgs {
-    fn to(self) -> To {
+    fn to(self) -> Destination {
         match (self.space, self.email, self.person_id) {
-            (Some(space), _, _) => To::Space(space),
-            (_, Some(email), _) => To::Email(email),
-            (_, _, Some(id)) => To::PersonId(id),
+            (Some(space), _, _) => Destination::SpaceId(space),
+            (_, Some(email), _) => Destination::PersonEmail(email),
+            (_, _, Some(id)) => Destination::PersonId(id),
             // clap's group makes one of them required.
-            (None, None, None) => To::Space(String::new()),
+            (None, None, None) => Destination::SpaceId(String::new()),
         }
     }
 }

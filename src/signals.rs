@@ -55,7 +55,7 @@ pub async fn reload_on_hangup(file: Option<PathBuf>, token: SharedSecret, shutdo
                 _ = shutdown.cancelled() => return,
                 received = hangups.recv() => if received.is_none() { return },
             }
-            match Config::load(file.as_deref()).and_then(|config| Ok((config.load_token()?, config))) {
+            match Config::load(file.as_deref()).and_then(|config| Ok((config.load_token()?.0, config))) {
                 Ok((new_token, config)) => {
                     if new_token != token.get() {
                         token.set(new_token);

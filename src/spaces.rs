@@ -3,13 +3,20 @@
 //! A Webex bot sees only the spaces it was added to. Mercury tells us when it is
 //! added or removed and when a room changes; a full `GET /rooms` resync (at
 //! start, after every reconnect, and periodically) repairs whatever was missed
-//! while disconnected, including rooms migrated to a new id.
+//! while disconnected, including rooms migrated to a new id; [`keep_in_sync`] is
+//! the loop that schedules it.
 
-use crate::store::{ActivityOutcome, RoomSnapshot, Store, StoreError, SyncReport};
+use crate::store::{ActivityOutcome, Handled, RoomSnapshot, Store, StoreError, SyncReport};
 use crate::webex::ids::{IdKind, RestId, US_CLUSTER};
+use crate::webex::mercury::backoff::Backoff;
+use crate::webex::mercury::link::LinkState;
 use crate::webex::rest::{RestClient, RestError, Room, RoomQuery};
+use rand::SeedableRng;
 use std::sync::Arc;
-use tokio::sync::Notify;
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+use tokio::time::{sleep_until, Instant};
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpacesError {
@@ -58,18 +65,20 @@ impl Spaces {
 
     /// The bot was added to, or something changed in, the room with this uuid:
     /// fetch it over REST and record it.
-    pub async fn room_seen(&self, room_uuid: &str, activity_id: &str) -> Result<(), SpacesError> {
+    pub async fn room_seen(&self, room_uuid: &str, activity_id: &str) -> Result<Handled, SpacesError> {
         match self.lookup(room_uuid).await?.as_ref().and_then(snapshot) {
-            Some(snapshot) => log_outcome(self.store.space_seen(snapshot, Some(activity_id)).await?),
+            Some(snapshot) => {
+                log_outcome(self.store.space_seen(snapshot, Some(activity_id)).await?);
+                Ok(Handled::Committed)
+            }
             None => {
                 // Not under the id we could build (Mercury gives no cluster): the full
                 // list names every room the bot is in, in its own cluster, and also
                 // marks the room removed if the bot is not in it after all.
                 self.resync().await?;
-                self.store.mark_processed(activity_id).await?;
+                Ok(Handled::NoEffect)
             }
         }
-        Ok(())
     }
 
     /// A room Webex just showed us (outside any Mercury activity).
@@ -80,9 +89,9 @@ impl Spaces {
         Ok(())
     }
 
-    pub async fn room_gone(&self, room_uuid: &str, activity_id: &str) -> Result<(), SpacesError> {
+    pub async fn room_gone(&self, room_uuid: &str, activity_id: &str) -> Result<Handled, SpacesError> {
         log_outcome(self.store.space_removed(room_uuid, Some(activity_id)).await?);
-        Ok(())
+        Ok(Handled::Committed)
     }
 
     /// A room by uuid, under the id we already know or else in the US cluster
@@ -96,6 +105,49 @@ impl Spaces {
             Ok(room) => Ok(Some(room)),
             Err(RestError::NotFound { .. }) => Ok(None),
             Err(other) => Err(other.into()),
+        }
+    }
+}
+
+/// Resyncs spaces at start, after every reconnect (events during an outage are
+/// lost), when an event could not be handled, and every `interval`.
+pub async fn keep_in_sync(
+    spaces: Spaces,
+    interval: Duration,
+    mut link: watch::Receiver<LinkState>,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
+    let mut rng = rand::rngs::StdRng::from_os_rng();
+    let mut next = Instant::now();
+    let mut was_connected = link.borrow().connected;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = sleep_until(next) => {
+                next = match spaces.resync().await {
+                    Ok(_) => {
+                        backoff.reset();
+                        Instant::now() + interval
+                    }
+                    Err(error) => {
+                        let delay = backoff.next_delay(&mut rng);
+                        tracing::warn!(%error, ?delay, "spaces resync failed; retrying");
+                        Instant::now() + delay
+                    }
+                };
+            }
+            _ = spaces.resync_requested() => next = Instant::now(),
+            changed = link.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let connected = link.borrow_and_update().connected;
+                if connected && !was_connected {
+                    next = Instant::now();
+                }
+                was_connected = connected;
+            }
         }
     }
 }

@@ -14,9 +14,9 @@
 
 use super::error::ApiError;
 use super::extract::ApiQuery;
-use super::AppState;
-use crate::config::{ApiConfig, ConfigError};
-use crate::store::{AuditEntry, Store};
+use super::{AppState, Page};
+use crate::config::ApiConfig;
+use crate::store::{AuditEntry, AuditRecord, Store};
 use axum::extract::connect_info::{ConnectInfo, Connected};
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
@@ -25,7 +25,6 @@ use axum::response::{IntoResponse, Response};
 use axum::serve::IncomingStream;
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
 use tokio::net::UnixListener;
@@ -161,53 +160,13 @@ pub struct AuditQuery {
 pub async fn audit_list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<AuditQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<AuditRecord>>, ApiError> {
     let limit = query.limit.unwrap_or(50);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit: between 1 and 1000"));
     }
-    let records = state.store.audit_log(limit, query.cursor).await.map_err(super::spaces::store_error)?;
-    let next_cursor = (records.len() == limit).then(|| records.last().map(|r| r.id)).flatten();
-    Ok(Json(json!({"items": records, "next_cursor": next_cursor})))
-}
-
-/// `api.socket_mode`: octal text such as "0660" (also "660" or "0o660").
-pub fn parse_mode(text: &str) -> Result<u32, ConfigError> {
-    let key = "api.socket_mode";
-    let digits = text.trim().trim_start_matches("0o");
-    let mode = u32::from_str_radix(digits, 8)
-        .ok()
-        .filter(|m| *m <= 0o777 && !digits.is_empty())
-        .ok_or_else(|| ConfigError::new(key, format!("{text:?} is not an octal file mode like \"0660\"")))?;
-    // Also catches a TOML integer (`0o660` arrives as "432"): the owner would lose access.
-    if mode & 0o600 != 0o600 {
-        return Err(ConfigError::new(
-            key,
-            format!("{text:?} must let the owner read and write (write it quoted, like \"0660\")"),
-        ));
-    }
-    Ok(mode)
-}
-
-/// `api.socket_group`: a numeric gid, or a group name looked up in /etc/group.
-pub fn resolve_group(group: &str) -> Result<u32, ConfigError> {
-    let key = "api.socket_group";
-    let group = group.trim();
-    if let Ok(gid) = group.parse::<u32>() {
-        return Ok(gid);
-    }
-    let table = std::fs::read_to_string("/etc/group")
-        .map_err(|e| ConfigError::new(key, format!("cannot read /etc/group to resolve {group:?}: {e}")))?;
-    gid_in(&table, group).ok_or_else(|| ConfigError::new(key, format!("no group named {group:?} in /etc/group")))
-}
-
-/// `name:password:gid:members` lines.
-fn gid_in(table: &str, name: &str) -> Option<u32> {
-    table.lines().find_map(|line| {
-        let mut fields = line.split(':');
-        (fields.next()? == name).then_some(())?;
-        fields.nth(1)?.parse().ok()
-    })
+    let records = state.store.audit_log(limit, query.cursor).await?;
+    Ok(Json(Page::of(records, limit, |r| r.id)))
 }
 
 #[cfg(test)]
@@ -215,28 +174,6 @@ mod tests {
     use super::*;
 
     const ME: PeerInfo = PeerInfo { uid: 1000, gid: 1000, pid: Some(7) };
-
-    #[test]
-    fn modes_are_octal_text_and_keep_the_owner_in() {
-        assert_eq!(parse_mode("0660").unwrap(), 0o660);
-        assert_eq!(parse_mode("666").unwrap(), 0o666);
-        assert_eq!(parse_mode("0o600").unwrap(), 0o600);
-        for bad in ["", "0860", "rw-rw----", "01777", "0440", "432"] {
-            let error = parse_mode(bad).expect_err(bad);
-            assert_eq!(error.key, "api.socket_mode", "{bad}");
-        }
-    }
-
-    #[test]
-    fn groups_resolve_by_number_or_name() {
-        let table = "root:x:0:\nwebex-hitl:x:998:svc\nengine:x:1001:\n";
-        assert_eq!(gid_in(table, "engine"), Some(1001));
-        assert_eq!(gid_in(table, "webex-hitl"), Some(998));
-        assert_eq!(gid_in(table, "webex"), None);
-        assert_eq!(resolve_group("1234").unwrap(), 1234);
-        assert_eq!(resolve_group("root").unwrap(), 0);
-        assert_eq!(resolve_group("no-such-group-here").unwrap_err().key, "api.socket_group");
-    }
 
     #[test]
     fn empty_lists_leave_it_to_the_file_permissions() {

@@ -4,11 +4,24 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
+    pub message: String,
+}
+
+/// The body of every error answer, as clients read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
     pub message: String,
 }
 
@@ -32,11 +45,93 @@ impl ApiError {
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }
+
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        let body = ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message } };
         (self.status, Json(body)).into_response()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// What each module's errors mean to an engine: one mapping, used through `?`.
+// ---------------------------------------------------------------------------
+
+use crate::escalation::notify::NotifyError;
+use crate::escalation::service::ServiceError;
+use crate::spaces::SpacesError;
+use crate::store::StoreError;
+use crate::webex::rest::RestError;
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(%error, "store failure");
+        ApiError::internal(format!("the local store failed: {error}"))
+    }
+}
+
+impl From<RestError> for ApiError {
+    fn from(error: RestError) -> Self {
+        match error {
+            RestError::Unauthorized { .. } => ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "webex_token_rejected",
+                "Webex rejected the bot token: it is invalid, revoked or was regenerated",
+            ),
+            RestError::RateLimited { .. } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "webex_rate_limited", error.to_string())
+            }
+            RestError::Network { .. } => ApiError::new(StatusCode::BAD_GATEWAY, "webex_unreachable", error.to_string()),
+            other => ApiError::new(StatusCode::BAD_GATEWAY, "webex_error", other.to_string()),
+        }
+    }
+}
+
+impl From<SpacesError> for ApiError {
+    fn from(error: SpacesError) -> Self {
+        match error {
+            SpacesError::Rest(rest) => rest.into(),
+            SpacesError::Store(store) => store.into(),
+        }
+    }
+}
+
+fn not_in_space(space: &str) -> ApiError {
+    ApiError::unprocessable(
+        "bot_not_in_space",
+        format!("to.space_id: the bot is not in space {space}. A bot sees only spaces it was added to: add the bot to the space in Webex (People > Add people), then retry"),
+    )
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::Invalid(invalid) => ApiError::unprocessable("invalid", invalid.to_string()),
+            ServiceError::BotNotInSpace { space_id } => not_in_space(&space_id),
+            e @ ServiceError::UnknownPerson { .. } => ApiError::unprocessable("unknown_person", e.to_string()),
+            e @ ServiceError::KeyConflict { .. } => ApiError::new(StatusCode::CONFLICT, "key_conflict", e.to_string()),
+            e @ ServiceError::NotPending { .. } => ApiError::new(StatusCode::CONFLICT, "not_pending", e.to_string()),
+            e @ ServiceError::NotFound(_) => ApiError::not_found(e.to_string()),
+            ServiceError::Webex(error) => error.into(),
+            ServiceError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<NotifyError> for ApiError {
+    fn from(error: NotifyError) -> Self {
+        match error {
+            NotifyError::Invalid(invalid) => ApiError::unprocessable("invalid", invalid.to_string()),
+            NotifyError::BotNotInSpace(space) => not_in_space(&space),
+            NotifyError::UnknownPerson(who) => {
+                ApiError::unprocessable("unknown_person", format!("to: Webex knows no person {who}"))
+            }
+            NotifyError::Webex(error) => error.into(),
+        }
     }
 }

@@ -9,15 +9,14 @@
 
 use super::error::ApiError;
 use super::extract::ApiQuery;
-use super::spaces::store_error;
 use super::AppState;
 use crate::store::{EventRecord, Store};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::Response;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -71,17 +70,60 @@ pub async fn stream(
 /// Events older than the retention window are gone: say so instead of
 /// silently starting later.
 async fn gap_line(store: &Store, after: i64) -> Result<Option<String>, ApiError> {
-    let oldest = store.oldest_seq().await.map_err(store_error)?;
-    let latest = store.latest_seq().await.map_err(store_error)?;
+    let oldest = store.oldest_seq().await?;
+    let latest = store.latest_seq().await?;
     let missing = match oldest {
         Some(oldest) => after + 1 < oldest,
         None => after < latest,
     };
     Ok(missing.then(|| {
-        let line = json!({"type": "stream.gap", "at": chrono::Utc::now(), "after": after, "oldest_retained_seq": oldest,
-            "message": "events after your seq were pruned by retention; resync your state from the API"});
-        format!("{line}\n")
+        ndjson(&Gap {
+            kind: GapType::StreamGap,
+            at: Utc::now(),
+            after,
+            oldest_retained_seq: oldest,
+            message: "events after your seq were pruned by retention; resync your state from the API".into(),
+        })
     }))
+}
+
+/// `{"type": "stream.gap", ...}`: what the follower asked for is partly gone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gap {
+    #[serde(rename = "type")]
+    pub kind: GapType,
+    pub at: DateTime<Utc>,
+    pub after: i64,
+    pub oldest_retained_seq: Option<i64>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GapType {
+    #[serde(rename = "stream.gap")]
+    StreamGap,
+}
+
+/// `{"type": "heartbeat", "at", "seq"}`: the stream is alive; nothing new after `seq`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    #[serde(rename = "type")]
+    pub kind: HeartbeatType,
+    pub at: DateTime<Utc>,
+    pub seq: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HeartbeatType {
+    Heartbeat,
+}
+
+/// One NDJSON line.
+fn ndjson(value: &impl Serialize) -> String {
+    let mut line = serde_json::to_string(value).unwrap_or_default();
+    line.push('\n');
+    line
 }
 
 struct Cursor {
@@ -124,7 +166,7 @@ impl Cursor {
                 _ = self.shutdown.cancelled() => return None,
                 changed = self.updates.changed() => if changed.is_err() { return None },
                 _ = tokio::time::sleep(HEARTBEAT) => {
-                    return Some(format!("{}\n", json!({"type": "heartbeat", "at": chrono::Utc::now(), "seq": self.after})));
+                    return Some(ndjson(&Heartbeat { kind: HeartbeatType::Heartbeat, at: Utc::now(), seq: self.after }));
                 }
             }
         }
@@ -133,11 +175,5 @@ impl Cursor {
 
 /// One NDJSON line for an event.
 pub fn line(event: &EventRecord) -> String {
-    let subject = event.event_type.split('.').next().unwrap_or("data");
-    let mut object = serde_json::Map::new();
-    object.insert("seq".into(), json!(event.seq));
-    object.insert("type".into(), json!(event.event_type));
-    object.insert("at".into(), json!(event.at));
-    object.insert(subject.into(), event.payload.clone());
-    format!("{}\n", Value::Object(object))
+    ndjson(event)
 }

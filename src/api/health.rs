@@ -1,27 +1,36 @@
 //! `GET /v1/health`: is the daemon connected to Webex, as whom, since when.
 
 use super::AppState;
+use crate::dispatch::EventCounts;
 use crate::webex::mercury::link::LinkState;
 use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct BotIdentity {
     pub id: String,
     pub email: Option<String>,
     pub name: String,
 }
 
-#[derive(Debug, Serialize)]
+/// `ok` only while connected to Webex with a validated bot.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    Ok,
+    Degraded,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Health {
-    pub status: &'static str,
+    pub status: HealthStatus,
     pub webex: WebexHealth,
     pub events: EventCounts,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct WebexHealth {
     pub connected: bool,
     pub since: Option<DateTime<Utc>>,
@@ -32,13 +41,6 @@ pub struct WebexHealth {
     pub last_error: Option<String>,
 }
 
-/// Events handled and duplicates dropped since start.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
-pub struct EventCounts {
-    pub handled: u64,
-    pub duplicates: u64,
-}
-
 pub async fn get(State(state): State<AppState>) -> Json<Health> {
     Json(snapshot(&state.link.borrow(), state.bot.borrow().clone(), *state.counts.borrow()))
 }
@@ -46,7 +48,7 @@ pub async fn get(State(state): State<AppState>) -> Json<Health> {
 pub fn snapshot(link: &LinkState, bot: Option<BotIdentity>, events: EventCounts) -> Health {
     let ok = link.connected && bot.is_some();
     Health {
-        status: if ok { "ok" } else { "degraded" },
+        status: if ok { HealthStatus::Ok } else { HealthStatus::Degraded },
         webex: WebexHealth {
             connected: link.connected,
             since: link.since,

@@ -11,9 +11,11 @@ pub mod escalations;
 pub mod events;
 pub mod extract;
 pub mod health;
+mod metrics;
 pub mod spaces;
 
 use crate::config::ApiConfig;
+use crate::dispatch::EventCounts;
 use crate::escalation::service::Escalations;
 use crate::metrics::Metrics;
 use crate::spaces::Spaces;
@@ -22,7 +24,8 @@ use crate::webex::mercury::link::LinkState;
 use crate::webex::rest::RestClient;
 use axum::routing::{get, post};
 use axum::Router;
-use health::{BotIdentity, EventCounts};
+use health::BotIdentity;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::net::UnixListener;
@@ -50,7 +53,7 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/metrics", get(crate::metrics::scrape::get))
+        .route("/metrics", get(metrics::get))
         .route("/v1/health", get(health::get))
         .route("/v1/spaces", get(spaces::list))
         .route("/v1/spaces/refresh", post(spaces::refresh))
@@ -65,6 +68,22 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(|| async { error::ApiError::not_found("no such endpoint; see the README for the API") })
         .with_state(state)
+}
+
+/// One page of a list, newest first; `next_cursor` asks for the next page
+/// (`?cursor=`), absent on the last one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<i64>,
+}
+
+impl<T> Page<T> {
+    /// A full page may have more after it; `cursor` gives its last item's position.
+    pub fn of(items: Vec<T>, limit: usize, cursor: impl Fn(&T) -> i64) -> Self {
+        let next_cursor = (items.len() == limit).then(|| items.last().map(&cursor)).flatten();
+        Self { items, next_cursor }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,10 +117,10 @@ pub async fn bind(api: &ApiConfig) -> Result<UnixListener, BindError> {
 fn set_access(path: &Path, api: &ApiConfig) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let invalid = |e: crate::config::ConfigError| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string());
-    if let Some(group) = &api.socket_group {
-        std::os::unix::fs::chown(path, None, Some(access::resolve_group(group).map_err(invalid)?))?;
+    if let Some(gid) = api.group_id().map_err(invalid)? {
+        std::os::unix::fs::chown(path, None, Some(gid))?;
     }
-    let mode = access::parse_mode(&api.socket_mode).map_err(invalid)?;
+    let mode = api.mode().map_err(invalid)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
 }
 

@@ -5,7 +5,7 @@ use super::error::ApiError;
 use super::extract::ApiQuery;
 use super::AppState;
 use crate::store::{Space, SpaceFilter, SyncReport};
-use crate::webex::rest::{Person, RestError};
+use crate::webex::rest::Person;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -21,9 +21,9 @@ pub struct ListQuery {
     include_removed: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpaceList {
-    items: Vec<Space>,
+    pub items: Vec<Space>,
 }
 
 pub async fn list(
@@ -35,12 +35,12 @@ pub async fn list(
     }
     let filter =
         SpaceFilter { space_type: query.space_type, title_contains: query.q, include_removed: query.include_removed };
-    let items = state.store.spaces(filter).await.map_err(store_error)?;
+    let items = state.store.spaces(filter).await?;
     Ok(Json(SpaceList { items }))
 }
 
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Space>, ApiError> {
-    match state.store.space(&id).await.map_err(store_error)? {
+    match state.store.space(&id).await? {
         Some(space) => Ok(Json(space)),
         None => Err(ApiError::not_found(format!(
             "no space {id} is known; the bot sees only spaces it was added to: add the bot to the space, then POST /v1/spaces/refresh"
@@ -49,10 +49,7 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Resul
 }
 
 pub async fn refresh(State(state): State<AppState>) -> Result<Json<SyncReport>, ApiError> {
-    state.spaces.resync().await.map(Json).map_err(|error| match error {
-        crate::spaces::SpacesError::Rest(rest) => webex_error(rest),
-        crate::spaces::SpacesError::Store(store) => store_error(store),
-    })
+    Ok(Json(state.spaces.resync().await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,13 +57,13 @@ pub struct PeopleQuery {
     email: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonView {
-    id: String,
-    email: Option<String>,
-    display_name: String,
+    pub id: String,
+    pub email: Option<String>,
+    pub display_name: String,
     #[serde(rename = "type")]
-    kind: Option<String>,
+    pub kind: Option<String>,
 }
 
 impl From<Person> for PersonView {
@@ -88,7 +85,7 @@ pub async fn people(
         .email
         .filter(|e| e.contains('@'))
         .ok_or_else(|| ApiError::bad_request("email: give a person's email address, e.g. ?email=ana@example.com"))?;
-    let people = state.rest.people_by_email(&email).await.map_err(webex_error)?;
+    let people = state.rest.people_by_email(&email).await?;
     match people.into_iter().next() {
         Some(person) => Ok(Json(person.into())),
         None => Err(ApiError::new(
@@ -96,25 +93,5 @@ pub async fn people(
             "unknown_person",
             format!("Webex knows no person with the email {email}"),
         )),
-    }
-}
-
-pub fn store_error(error: crate::store::StoreError) -> ApiError {
-    tracing::error!(%error, "store failure");
-    ApiError::internal(format!("the local store failed: {error}"))
-}
-
-pub fn webex_error(error: RestError) -> ApiError {
-    match error {
-        RestError::Unauthorized { .. } => ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "webex_token_rejected",
-            "Webex rejected the bot token: it is invalid, revoked or was regenerated",
-        ),
-        RestError::RateLimited { .. } => {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "webex_rate_limited", error.to_string())
-        }
-        RestError::Network { .. } => ApiError::new(StatusCode::BAD_GATEWAY, "webex_unreachable", error.to_string()),
-        other => ApiError::new(StatusCode::BAD_GATEWAY, "webex_error", other.to_string()),
     }
 }

@@ -5,6 +5,7 @@
 use super::follow::{Follower, Seen};
 use super::{ms, percentile, BenchOptions, Setup};
 use crate::cli::client::ApiClient;
+use crate::store::{EventKind, EventRecord};
 use serde_json::{json, Map, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -60,8 +61,8 @@ async fn measure(setup: &Setup, options: &BenchOptions, follower: &mut Follower)
 async fn latest_seq(client: &ApiClient) -> anyhow::Result<i64> {
     let (status, body) = client.raw(hyper::Method::GET, "/v1/events?after=0", None).await?;
     anyhow::ensure!(status.is_success(), "GET /v1/events answered {status}");
-    let last = body.split(|b| *b == b'\n').rev().find_map(|line| serde_json::from_slice::<Value>(line).ok());
-    Ok(last.and_then(|event| event["seq"].as_i64()).unwrap_or(0))
+    let last = body.split(|b| *b == b'\n').rev().find_map(|line| serde_json::from_slice::<EventRecord>(line).ok());
+    Ok(last.map_or(0, |event| event.seq))
 }
 
 /// `total` creations shared by `clients` concurrent clients; the latency of each.
@@ -115,14 +116,16 @@ async fn delivered(follower: &mut Follower, total: usize) -> anyhow::Result<(Vec
     while cards.len() < total {
         let seen =
             follower.next(deadline).await.map_err(|e| e.context(format!("{} of {total} cards posted", cards.len())))?;
-        match seen.kind.as_str() {
-            "escalation.delivered" => {
+        match seen.kind {
+            EventKind::EscalationDelivered => {
                 let message_id =
                     seen.message_id.ok_or_else(|| anyhow::anyhow!("a delivered event without a message id"))?;
                 cards.push((seen.escalation_id, message_id));
                 last = seen.at;
             }
-            "escalation.failed" => anyhow::bail!("escalation {} failed instead of being delivered", seen.escalation_id),
+            EventKind::EscalationFailed => {
+                anyhow::bail!("escalation {} failed instead of being delivered", seen.escalation_id)
+            }
             _ => {}
         }
     }
@@ -161,7 +164,7 @@ async fn answers(setup: &Setup, follower: &mut Follower, cards: &[Card]) -> anyh
 async fn answered(follower: &mut Follower, id: &str, deadline: Instant) -> anyhow::Result<Seen> {
     loop {
         let seen = follower.next(deadline).await.map_err(|e| e.context(format!("waiting for the answer to {id}")))?;
-        if seen.kind == "escalation.answered" && seen.escalation_id == id {
+        if seen.kind == EventKind::EscalationAnswered && seen.escalation_id == id {
             return Ok(seen);
         }
     }

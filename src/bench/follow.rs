@@ -2,11 +2,11 @@
 //! event stamped with the moment its bytes arrived: latencies are measured
 //! where an engine would see them, not when the bench got round to looking.
 
+use crate::store::{EventKind, EventPayload, EventRecord};
 use anyhow::Context;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
-use serde::Deserialize;
 use std::path::Path;
 use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot};
@@ -17,37 +17,18 @@ use tokio_util::sync::CancellationToken;
 /// An escalation event as it arrived on the stream.
 #[derive(Debug)]
 pub struct Seen {
-    pub kind: String,
+    pub kind: EventKind,
     pub escalation_id: String,
     pub message_id: Option<String>,
     pub at: Instant,
 }
 
-#[derive(Deserialize)]
-struct Line {
-    #[serde(rename = "type")]
-    kind: String,
-    escalation: Option<EscalationLine>,
-}
-
-#[derive(Deserialize)]
-struct EscalationLine {
-    id: String,
-    delivery: Option<DeliveryLine>,
-}
-
-#[derive(Deserialize)]
-struct DeliveryLine {
-    message_id: Option<String>,
-}
-
 /// Escalation events only; spaces, connection changes and heartbeats are not
 /// what the bench waits for.
 fn parse(line: &[u8], at: Instant) -> Option<Seen> {
-    let line: Line = serde_json::from_slice(line).ok()?;
-    let escalation = line.escalation?;
-    let message_id = escalation.delivery.and_then(|d| d.message_id);
-    Some(Seen { kind: line.kind, escalation_id: escalation.id, message_id, at })
+    let event: EventRecord = serde_json::from_slice(line).ok()?;
+    let EventPayload::Escalation(escalation) = event.payload else { return None };
+    Some(Seen { kind: event.kind, escalation_id: escalation.id, message_id: escalation.delivery.message_id, at })
 }
 
 pub struct Follower {

@@ -97,7 +97,7 @@ fn populate(sim: &SimHandle, spaces: usize) -> anyhow::Result<(SimRoom, SimPerso
 /// Answers arrive over Mercury, so the answer phase needs the websocket up.
 async fn wait_connected(client: &ApiClient) -> anyhow::Result<()> {
     for _ in 0..100 {
-        if client.get("/v1/health").await?.body["webex"]["connected"] == true {
+        if crate::cli::expect_ok::<crate::api::health::Health>(client.get("/v1/health").await?)?.webex.connected {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -2,26 +2,13 @@
 //! `events`. Each is one call (or one stream) of the socket API.
 
 use super::client::ApiClient;
+use super::status::time;
 use super::{expect_ok, render_table};
-use serde_json::{json, Value};
-
-/// A destination as the CLI takes it.
-#[derive(Debug, Clone)]
-pub enum To {
-    Space(String),
-    Email(String),
-    PersonId(String),
-}
-
-impl To {
-    fn json(&self) -> Value {
-        match self {
-            To::Space(id) => json!({"space_id": id}),
-            To::Email(email) => json!({"person_email": email}),
-            To::PersonId(id) => json!({"person_id": id}),
-        }
-    }
-}
+use crate::api::Page;
+use crate::escalation::notify::Sent;
+use crate::escalation::request::EscalationRequest;
+use crate::model::{Destination, EscalationView, Player};
+use serde_json::json;
 
 /// What `escalate` sends.
 #[derive(Debug, Clone, Default)]
@@ -36,31 +23,37 @@ pub struct EscalateArgs {
     pub key: Option<String>,
 }
 
+impl EscalateArgs {
+    fn request(self, to: Destination) -> EscalationRequest {
+        EscalationRequest {
+            key: self.key,
+            to: Some(to),
+            player: Player { name: self.player_name, email: self.player_email, tags: self.tags, brand: self.brand },
+            summary: self.summary,
+            question: self.question,
+            timeout_s: self.timeout_s,
+            ..EscalationRequest::default()
+        }
+    }
+}
+
 pub async fn escalate(
     client: &ApiClient,
-    to: To,
+    to: Destination,
     args: EscalateArgs,
     wait_for_answer: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    let body = json!({
-        "key": args.key,
-        "to": to.json(),
-        "player": {"name": args.player_name, "email": args.player_email, "tags": args.tags, "brand": args.brand},
-        "summary": args.summary,
-        "question": args.question,
-        "timeout_s": args.timeout_s,
-    });
-    let created = expect_ok(client.post("/v1/escalations", &body).await?)?;
-    let id = created["id"].as_str().unwrap_or_default().to_owned();
+    let body = serde_json::to_value(args.request(to))?;
+    let created: EscalationView = expect_ok(client.post("/v1/escalations", &body).await?)?;
     if !wait_for_answer {
-        print_escalation(&created, json);
+        print_escalation(&created, json)?;
         return Ok(());
     }
     if !json {
-        println!("{id} created; waiting for a specialist...");
+        println!("{} created; waiting for a specialist...", created.id);
     }
-    wait(client, &id, None, json).await
+    wait(client, &created.id, None, json).await
 }
 
 pub async fn escalations(
@@ -76,29 +69,27 @@ pub async fn escalations(
             query.push_str(&format!("&{key}={}", encode(&value)));
         }
     }
-    let list = expect_ok(client.get(&query).await?)?;
+    let list: Page<EscalationView> = expect_ok(client.get(&query).await?)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(());
     }
-    let rows: Vec<Vec<String>> =
-        list["items"].as_array().map(|items| items.iter().map(row).collect()).unwrap_or_default();
-    if rows.is_empty() {
+    if list.items.is_empty() {
         println!("No escalations.");
-    } else {
-        print!("{}", render_table(&["ID", "STATUS", "CREATED", "ANSWERED BY", "SUMMARY"], &rows, Some((4, 50))));
+        return Ok(());
     }
+    let rows: Vec<Vec<String>> = list.items.iter().map(row).collect();
+    print!("{}", render_table(&["ID", "STATUS", "CREATED", "ANSWERED BY", "SUMMARY"], &rows, Some((4, 50))));
     Ok(())
 }
 
-fn row(escalation: &Value) -> Vec<String> {
-    let text = |v: &Value| v.as_str().unwrap_or("-").to_owned();
+fn row(escalation: &EscalationView) -> Vec<String> {
     vec![
-        text(&escalation["id"]),
-        text(&escalation["status"]),
-        text(&escalation["created_at"]),
-        text(&escalation["answer"]["by"]["name"]),
-        text(&escalation["summary"]).replace('\n', " "),
+        escalation.id.clone(),
+        escalation.status.to_string(),
+        time(escalation.created_at),
+        escalation.answer.as_ref().map_or_else(|| "-".to_owned(), |a| a.by.name.clone()),
+        escalation.summary.replace('\n', " "),
     ]
 }
 
@@ -108,10 +99,11 @@ pub async fn wait(client: &ApiClient, id: &str, timeout_s: Option<u64>, json: bo
     loop {
         let left =
             deadline.map_or(300, |d| d.saturating_duration_since(tokio::time::Instant::now()).as_secs().min(300));
-        let escalation = expect_ok(client.get(&format!("/v1/escalations/{}?wait={left}", encode(id))).await?)?;
-        let done = escalation["status"] != "pending";
+        let path = format!("/v1/escalations/{}?wait={left}", encode(id));
+        let escalation: EscalationView = expect_ok(client.get(&path).await?)?;
+        let done = escalation.status.is_final();
         if done || left == 0 {
-            print_escalation(&escalation, json);
+            print_escalation(&escalation, json)?;
             anyhow::ensure!(done, "still pending after the wait");
             return Ok(());
         }
@@ -119,20 +111,20 @@ pub async fn wait(client: &ApiClient, id: &str, timeout_s: Option<u64>, json: bo
 }
 
 pub async fn cancel(client: &ApiClient, id: &str, reason: Option<String>, json: bool) -> anyhow::Result<()> {
-    let cancelled =
-        expect_ok(client.post(&format!("/v1/escalations/{}/cancel", encode(id)), &json!({"reason": reason})).await?)?;
-    print_escalation(&cancelled, json);
-    Ok(())
+    let path = format!("/v1/escalations/{}/cancel", encode(id));
+    let cancelled: EscalationView = expect_ok(client.post(&path, &json!({"reason": reason})).await?)?;
+    print_escalation(&cancelled, json)
 }
 
-pub async fn notify(client: &ApiClient, to: To, text: Option<String>, markdown: Option<String>) -> anyhow::Result<()> {
-    let sent =
-        expect_ok(client.post("/v1/messages", &json!({"to": to.json(), "text": text, "markdown": markdown})).await?)?;
-    println!(
-        "sent: message {} in space {}",
-        sent["message_id"].as_str().unwrap_or("?"),
-        sent["space_id"].as_str().unwrap_or("?")
-    );
+pub async fn notify(
+    client: &ApiClient,
+    to: Destination,
+    text: Option<String>,
+    markdown: Option<String>,
+) -> anyhow::Result<()> {
+    let body = json!({"to": to, "text": text, "markdown": markdown});
+    let sent: Sent = expect_ok(client.post("/v1/messages", &body).await?)?;
+    println!("sent: message {} in space {}", sent.message_id, sent.space_id);
     Ok(())
 }
 
@@ -148,32 +140,31 @@ pub async fn events(client: &ApiClient, after: i64, follow: bool) -> anyhow::Res
     Ok(())
 }
 
-fn print_escalation(escalation: &Value, json: bool) {
+fn print_escalation(escalation: &EscalationView, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(escalation).unwrap_or_default());
-        return;
+        println!("{}", serde_json::to_string_pretty(escalation)?);
+    } else {
+        print!("{}", render_escalation(escalation));
     }
-    let text = |v: &Value| v.as_str().unwrap_or("-").to_owned();
-    println!("{}  {}", text(&escalation["id"]), text(&escalation["status"]));
-    println!(
-        "  delivery: {} {}",
-        text(&escalation["delivery"]["state"]),
-        escalation["delivery"]["error"].as_str().unwrap_or("")
-    );
-    if let Some(inputs) = escalation["answer"]["inputs"].as_object() {
-        println!(
-            "  answered by {} <{}> at {}",
-            text(&escalation["answer"]["by"]["name"]),
-            text(&escalation["answer"]["by"]["email"]),
-            text(&escalation["answer"]["at"])
-        );
-        for (field, value) in inputs {
-            println!("  {field}: {}", value.as_str().unwrap_or_default());
+    Ok(())
+}
+
+pub fn render_escalation(escalation: &EscalationView) -> String {
+    let mut out = format!("{}  {}\n", escalation.id, escalation.status);
+    let delivery = &escalation.delivery;
+    out.push_str(&format!("  delivery: {} {}\n", delivery.state.as_str(), delivery.error.as_deref().unwrap_or("")));
+    if let Some(answer) = &escalation.answer {
+        let email = answer.by.email.as_deref().unwrap_or("-");
+        let at = time(answer.at);
+        out.push_str(&format!("  answered by {} <{email}> at {at}\n", answer.by.name));
+        for (field, value) in &answer.inputs {
+            out.push_str(&format!("  {field}: {value}\n"));
         }
     }
-    if let Some(reason) = escalation["close_reason"].as_str() {
-        println!("  reason: {reason}");
+    if let Some(reason) = &escalation.close_reason {
+        out.push_str(&format!("  reason: {reason}\n"));
     }
+    out
 }
 
 /// Percent-encodes a query or path value: everything but RFC 3986's unreserved characters.

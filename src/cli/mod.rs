@@ -1,5 +1,6 @@
 //! The CLI verbs that talk to a running daemon over its socket: the same API
-//! the AI engine uses, so what the CLI shows is what the engine gets.
+//! the AI engine uses, read through the API's own types, so what the CLI shows
+//! is what the engine gets.
 
 pub mod audit;
 pub mod client;
@@ -7,22 +8,27 @@ pub mod escalations;
 pub mod spaces;
 pub mod status;
 
+use crate::api::error::ErrorBody;
+use anyhow::Context;
 use client::Answer;
-use serde_json::Value;
+use serde::de::DeserializeOwned;
 
 pub use audit::audit;
 pub use escalations::{cancel, escalate, escalations, events, notify, wait};
 pub use spaces::spaces;
 pub use status::status;
 
-/// The body of a 2xx answer, or the API's error message as an error.
-pub fn expect_ok(answer: Answer) -> anyhow::Result<Value> {
-    if answer.status.is_success() {
-        return Ok(answer.body);
+/// The body of a 2xx answer as the API's type for it, or the API's error
+/// message as an error. A field renamed in the API fails here, loudly.
+pub fn expect_ok<T: DeserializeOwned>(answer: Answer) -> anyhow::Result<T> {
+    if !answer.status.is_success() {
+        let message = match serde_json::from_value::<ErrorBody>(answer.body.clone()) {
+            Ok(body) => body.error.message,
+            Err(_) => answer.body.to_string(),
+        };
+        anyhow::bail!("{} ({})", message, answer.status)
     }
-    let message =
-        answer.body["error"]["message"].as_str().map(str::to_owned).unwrap_or_else(|| answer.body.to_string());
-    anyhow::bail!("{} ({})", message, answer.status)
+    serde_json::from_value(answer.body).context("the daemon's answer does not have the expected shape")
 }
 
 /// A plain-text table; column `cut.0` is cut to `cut.1` characters.

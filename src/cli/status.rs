@@ -1,40 +1,49 @@
 //! `webex-hitl status`: the daemon's health, for humans or scripts.
 
 use super::client::ApiClient;
-use serde_json::Value;
+use crate::api::health::{Health, HealthStatus};
+use chrono::{DateTime, SecondsFormat, Utc};
 
-/// `webex-hitl status`: health, for humans or (`--json`) for scripts.
+/// `webex-hitl status`: health, for humans or (`--json`) for scripts. True when healthy.
 pub async fn status(client: &ApiClient, json: bool) -> anyhow::Result<bool> {
-    let body = super::expect_ok(client.get("/v1/health").await?)?;
+    let health: Health = super::expect_ok(client.get("/v1/health").await?)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&body)?);
+        println!("{}", serde_json::to_string_pretty(&health)?);
     } else {
-        print!("{}", render_health(&body));
+        print!("{}", render_health(&health));
     }
-    Ok(body["status"] == "ok")
+    Ok(health.status == HealthStatus::Ok)
 }
 
-pub fn render_health(health: &Value) -> String {
-    let webex = &health["webex"];
-    let text = |v: &Value| v.as_str().map(str::to_owned).unwrap_or_else(|| "-".into());
-    let bot = &webex["bot"];
+pub fn render_health(health: &Health) -> String {
+    let webex = &health.webex;
+    let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     let mut out = String::new();
-    out.push_str(&format!("status:        {}\n", text(&health["status"])));
+    let status = match health.status {
+        HealthStatus::Ok => "ok",
+        HealthStatus::Degraded => "degraded",
+    };
+    out.push_str(&format!("status:        {status}\n"));
     out.push_str(&format!(
         "webex:         {}{}\n",
-        if webex["connected"] == true { "connected" } else { "not connected" },
-        webex["since"].as_str().map(|s| format!(" since {s}")).unwrap_or_default()
+        if webex.connected { "connected" } else { "not connected" },
+        webex.since.map(|s| format!(" since {}", time(s))).unwrap_or_default()
     ));
-    if bot.is_object() {
-        out.push_str(&format!("bot:           {} <{}>\n", text(&bot["name"]), text(&bot["email"])));
+    if let Some(bot) = &webex.bot {
+        out.push_str(&format!("bot:           {} <{}>\n", bot.name, bot.email.as_deref().unwrap_or("-")));
     }
-    out.push_str(&format!("last event:    {}\n", text(&webex["last_event_at"])));
-    out.push_str(&format!("reconnects:    {}\n", webex["reconnects"].as_u64().unwrap_or(0)));
-    out.push_str(&format!("device:        {}\n", text(&webex["device_url"])));
-    if let Some(error) = webex["last_error"].as_str() {
+    out.push_str(&format!("last event:    {}\n", or_dash(webex.last_event_at.map(time))));
+    out.push_str(&format!("reconnects:    {}\n", webex.reconnects));
+    out.push_str(&format!("device:        {}\n", or_dash(webex.device_url.clone())));
+    if let Some(error) = &webex.last_error {
         out.push_str(&format!("last error:    {error}\n"));
     }
     out
+}
+
+/// RFC 3339 in UTC, as the API writes it.
+pub(crate) fn time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 #[cfg(test)]
@@ -43,8 +52,12 @@ mod tests {
 
     #[test]
     fn renders_a_connected_daemon() {
-        let health = serde_json::json!({"status": "ok", "webex": {"connected": true, "since": "2026-11-25T13:00:00Z",
-            "bot": {"id": "x", "email": "hitl-bot@webex.bot", "name": "HITL Bot"}, "reconnects": 2, "last_event_at": null, "device_url": "http://d"}});
+        let health: Health = serde_json::from_value(serde_json::json!({"status": "ok",
+            "webex": {"connected": true, "since": "2026-11-25T13:00:00Z",
+            "bot": {"id": "x", "email": "hitl-bot@webex.bot", "name": "HITL Bot"}, "reconnects": 2,
+            "last_event_at": null, "device_url": "http://d", "last_error": null},
+            "events": {"handled": 0, "duplicates": 0}}))
+        .unwrap();
         let text = render_health(&health);
         assert!(text.contains("connected since 2026-11-25T13:00:00Z"), "{text}");
         assert!(text.contains("HITL Bot <hitl-bot@webex.bot>"));

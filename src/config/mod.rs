@@ -7,16 +7,17 @@
 //! `webex.token_file`, or systemd's `$CREDENTIALS_DIRECTORY/webex-token`.
 
 use crate::secret::Secret;
+use crate::webex::rest::DEFAULT_API_URL;
+use crate::webex::wdm::{DEFAULT_DEVICE_NAME, DEFAULT_U2C_URL};
 use reqwest::Url;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// `EX_CONFIG` from sysexits.h: the configuration is wrong; restarting won't help.
 pub const EXIT_CONFIG: i32 = 78;
 
-pub const DEFAULT_API_URL: &str = "https://webexapis.com/v1";
-pub const DEFAULT_U2C_URL: &str = "https://u2c.wbx2.com/u2c/api/v1";
+/// The shortest `timeout_s` an engine may ask for, unless `escalations.min_timeout_s` says otherwise.
+pub const DEFAULT_MIN_TIMEOUT_S: u64 = 30;
 const ENV_PREFIX: &str = "WEBEX_HITL";
 const TOKEN_ENV: &str = "WEBEX_HITL_TOKEN";
 const CREDENTIAL_NAME: &str = "webex-token";
@@ -80,7 +81,7 @@ impl Default for WebexConfig {
             wdm_url: None,
             proxy: None,
             ca_file: None,
-            device_name: "webex-hitl".into(),
+            device_name: DEFAULT_DEVICE_NAME.into(),
             ping_interval_s: 15.0,
             pong_timeout_s: 14.0,
             ready_timeout_s: 20.0,
@@ -158,7 +159,7 @@ pub struct EscalationsConfig {
 
 impl Default for EscalationsConfig {
     fn default() -> Self {
-        Self { show_answer_on_card: true, min_timeout_s: crate::escalation::request::MIN_TIMEOUT_S }
+        Self { show_answer_on_card: true, min_timeout_s: DEFAULT_MIN_TIMEOUT_S }
     }
 }
 
@@ -255,10 +256,8 @@ impl Config {
         if self.api.socket.as_os_str().is_empty() {
             return Err(ConfigError::new("api.socket", "must not be empty"));
         }
-        crate::api::access::parse_mode(&self.api.socket_mode)?;
-        if let Some(group) = &self.api.socket_group {
-            crate::api::access::resolve_group(group)?;
-        }
+        self.api.mode()?;
+        self.api.group_id()?;
         if !(self.store.event_retention_days.is_finite()
             && self.store.event_retention_days > 0.0
             && self.store.event_retention_days <= 3650.0)
@@ -282,19 +281,20 @@ impl Config {
         Ok(())
     }
 
-    /// The bot token: `WEBEX_HITL_TOKEN`, else `webex.token_file`, else the
-    /// systemd credential `webex-token`.
-    pub fn load_token(&self) -> Result<Secret, ConfigError> {
+    /// The bot token and where it came from: `WEBEX_HITL_TOKEN`, else
+    /// `webex.token_file`, else the systemd credential `webex-token`.
+    pub fn load_token(&self) -> Result<(Secret, TokenSource), ConfigError> {
         if let Ok(token) = std::env::var(TOKEN_ENV) {
-            return non_empty(TOKEN_ENV, token);
+            return Ok((non_empty(TOKEN_ENV, token)?, TokenSource::Environment));
         }
         if let Some(path) = &self.webex.token_file {
-            return read_token_file("webex.token_file", path);
+            return Ok((read_token_file("webex.token_file", path)?, TokenSource::File(path.clone())));
         }
         if let Ok(dir) = std::env::var("CREDENTIALS_DIRECTORY") {
             let path = Path::new(&dir).join(CREDENTIAL_NAME);
             if path.exists() {
-                return read_token_file("$CREDENTIALS_DIRECTORY/webex-token", &path);
+                let token = read_token_file("$CREDENTIALS_DIRECTORY/webex-token", &path)?;
+                return Ok((token, TokenSource::Credential(path)));
             }
         }
         Err(ConfigError::new(
@@ -302,12 +302,22 @@ impl Config {
             format!("no bot token: set {TOKEN_ENV}, webex.token_file, or a systemd credential named {CREDENTIAL_NAME}"),
         ))
     }
+}
 
-    pub fn timing(&self) -> crate::webex::mercury::machine::Timing {
-        crate::webex::mercury::machine::Timing {
-            ping_interval: Duration::from_secs_f64(self.webex.ping_interval_s),
-            pong_timeout: Duration::from_secs_f64(self.webex.pong_timeout_s),
-            ready_timeout: Duration::from_secs_f64(self.webex.ready_timeout_s),
+/// Where [`Config::load_token`] found the token (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    Environment,
+    File(PathBuf),
+    Credential(PathBuf),
+}
+
+impl std::fmt::Display for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenSource::Environment => write!(f, "from {TOKEN_ENV}"),
+            TokenSource::File(path) => write!(f, "from webex.token_file {}", path.display()),
+            TokenSource::Credential(_) => write!(f, "from the systemd credential {CREDENTIAL_NAME}"),
         }
     }
 }
@@ -362,5 +372,6 @@ fn from_config_crate(error: config::ConfigError) -> ConfigError {
     ConfigError { key, message: text }
 }
 
+mod socket;
 #[cfg(test)]
 mod tests;

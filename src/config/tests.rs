@@ -47,7 +47,9 @@ fn token_comes_from_a_file_and_is_trimmed() {
     let mut config = Config::from_toml("").unwrap();
     config.webex.token_file = Some(path.clone());
     // WEBEX_HITL_TOKEN would win; tests never set it.
-    assert_eq!(config.load_token().unwrap().expose(), "abc123");
+    let (token, source) = config.load_token().unwrap();
+    assert_eq!(token.expose(), "abc123");
+    assert!(source.to_string().starts_with("from webex.token_file "), "{source}");
     std::fs::write(&path, "  \n").unwrap();
     assert_eq!(config.load_token().unwrap_err().key, "webex.token_file");
 }

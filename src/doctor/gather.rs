@@ -4,13 +4,16 @@
 
 use super::facts::{Bot, Counted, Daemon, Facts, Setup, SpaceProbe, WebexFailure};
 use super::Options;
+use crate::api::health::Health;
+use crate::api::spaces::SpaceList;
 use crate::cli::client::ApiClient;
 use crate::config::Config;
+use crate::store::Space;
 use crate::webex::proxy;
 use crate::webex::rest::{Person, RestClient, RestError, RoomQuery};
 use crate::webex::tls;
 use crate::webex::wdm::DeviceManager;
-use serde_json::Value;
+use serde::de::DeserializeOwned;
 use std::future::Future;
 use std::time::Duration;
 
@@ -28,7 +31,7 @@ pub async fn gather(options: &Options) -> Facts {
         }
     };
     facts.config = Some(Ok(setup(&config, options)));
-    facts.token = Some(config.load_token().map(|_| token_source(&config)).map_err(|e| e.to_string()));
+    facts.token = Some(config.load_token().map(|(_, source)| source.to_string()).map_err(|e| e.to_string()));
     if let Some(file) = &config.webex.ca_file {
         facts.ca = Some(tls::client_config(Some(file)).map(|_| ()).map_err(|e| e.to_string()));
     }
@@ -88,17 +91,6 @@ fn setup(config: &Config, options: &Options) -> Setup {
     }
 }
 
-/// The same order `Config::load_token` tries.
-fn token_source(config: &Config) -> String {
-    if std::env::var("WEBEX_HITL_TOKEN").is_ok() {
-        return "from WEBEX_HITL_TOKEN".into();
-    }
-    match &config.webex.token_file {
-        Some(file) => format!("from webex.token_file {}", file.display()),
-        None => "from the systemd credential webex-token".into(),
-    }
-}
-
 async fn within<T, E: From<String>>(wait: Duration, work: impl Future<Output = Result<T, E>>) -> Result<T, E> {
     tokio::time::timeout(wait, work).await.unwrap_or_else(|_| Err(E::from(format!("no answer within {wait:?}"))))
 }
@@ -121,37 +113,34 @@ async fn count_devices(devices: &DeviceManager) -> Result<usize, String> {
     within(WEBEX_WAIT, async { devices.list_ours().await.map(|d| d.len()).map_err(|e| e.to_string()) }).await
 }
 
-async fn get(api: &ApiClient, path: &str) -> Result<(u16, Value), String> {
+/// A daemon answer: its status, and the body read as the API's type when it is a 2xx.
+async fn get<T: DeserializeOwned>(api: &ApiClient, path: &str) -> Result<(u16, Result<T, String>), String> {
     let answer = within(DAEMON_WAIT, async { api.get(path).await.map_err(|e| e.to_string()) }).await?;
-    Ok((answer.status.as_u16(), answer.body))
+    let status = answer.status.as_u16();
+    let body = answer.body.to_string();
+    Ok((status, crate::cli::expect_ok(answer).map_err(|e| format!("{e:#}; body: {body}"))))
 }
 
 async fn daemon(api: &ApiClient, socket: &str) -> Result<Daemon, String> {
-    let (_, health) = get(api, "/v1/health").await?;
-    let webex = &health["webex"];
-    let time = |v: &Value| v.as_str().and_then(|t| t.parse().ok());
-    let text = |v: &Value| v.as_str().map(str::to_owned);
-    let bot = webex["bot"].as_object().map(|b| Bot {
-        id: b.get("id").and_then(text).unwrap_or_default(),
-        name: b.get("name").and_then(text).unwrap_or_default(),
-        email: b.get("email").and_then(text),
-    });
+    let (_, health) = get::<Health>(api, "/v1/health").await?;
+    let webex = health?.webex;
+    let bot = webex.bot.map(|b| Bot { id: b.id, name: b.name, email: b.email });
     Ok(Daemon {
         socket: socket.to_owned(),
-        connected: webex["connected"] == true,
-        since: time(&webex["since"]),
-        last_event_at: time(&webex["last_event_at"]),
-        reconnects: webex["reconnects"].as_u64().unwrap_or(0),
-        last_error: text(&webex["last_error"]),
+        connected: webex.connected,
+        since: webex.since,
+        last_event_at: webex.last_event_at,
+        reconnects: webex.reconnects,
+        last_error: webex.last_error,
         bot,
     })
 }
 
 async fn spaces_from_daemon(api: &ApiClient) -> Result<Counted, String> {
-    let (status, body) = get(api, "/v1/spaces").await?;
-    match body["items"].as_array() {
-        Some(items) => Ok(Counted { count: items.len(), from: "the daemon's cache" }),
-        None => Err(format!("the daemon answered {status}: {body}")),
+    let (status, list) = get::<SpaceList>(api, "/v1/spaces").await?;
+    match list {
+        Ok(list) => Ok(Counted { count: list.items.len(), from: "the daemon's cache" }),
+        Err(message) => Err(format!("the daemon answered {status}: {message}")),
     }
 }
 
@@ -161,13 +150,14 @@ async fn spaces_from_webex(rest: &RestClient) -> Result<Counted, String> {
 }
 
 async fn space_from_daemon(api: &ApiClient, id: &str) -> SpaceProbe {
-    let path = space_path(id);
-    let (id, title) = (id.to_owned(), |body: &Value| body["title"].as_str().unwrap_or_default().to_owned());
-    match get(api, &path).await {
-        Ok((200, body)) if body["visible"] == true => SpaceProbe::Member { title: title(&body), id },
-        Ok((200, body)) => SpaceProbe::Removed { title: title(&body), id },
+    let id = id.to_owned();
+    match get::<Space>(api, &space_path(&id)).await {
+        Ok((_, Ok(space))) if space.visible => SpaceProbe::Member { title: space.title, id },
+        Ok((_, Ok(space))) => SpaceProbe::Removed { title: space.title, id },
         Ok((404, _)) => SpaceProbe::Unknown { id },
-        Ok((status, body)) => SpaceProbe::Error { id, message: format!("the daemon answered {status}: {body}") },
+        Ok((status, Err(message))) => {
+            SpaceProbe::Error { id, message: format!("the daemon answered {status}: {message}") }
+        }
         Err(message) => SpaceProbe::Error { id, message },
     }
 }

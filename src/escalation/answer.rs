@@ -7,14 +7,13 @@
 //! may not answer, when the inputs are invalid, or when someone was first.
 
 use super::card::{DATA_ESCALATION, DATA_SIGNATURE};
-use super::model::{self, view, Answer, Answerer};
 use super::request::check_answer;
-use super::signature::Signer;
-use crate::metrics::Metrics;
-use crate::store::{CloseOutcome, Closing, EscalationRecord, Store, StoreError};
+use super::Context;
+use crate::model::{Answer, Answerer, DeliveryState, Escalation, Status};
+use crate::store::{CloseOutcome, Closing, Handled, Reply, StoreError};
+use crate::webex::ids::{self, IdKind, RestId};
 use crate::webex::mercury::ActivityMeta;
-use crate::webex::rest::{AttachmentAction, PersonFilter, RestClient, RestError};
-use std::sync::Arc;
+use crate::webex::rest::{AttachmentAction, PersonFilter, RestError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnswerError {
@@ -26,140 +25,17 @@ pub enum AnswerError {
 
 #[derive(Clone)]
 pub struct AnswerHandler {
-    pub store: Store,
-    pub rest: RestClient,
-    pub signer: Arc<Signer>,
-    pub bot_uuid: String,
-    pub metrics: Arc<Metrics>,
+    ctx: Context,
+    /// Our own clicks (the bot's) are not answers.
+    bot_uuid: String,
 }
 
-impl AnswerHandler {
-    /// Handles one `cardAction` activity. Ok means "done, ack it"; an error means
-    /// Webex or the store failed and the activity should be tried again.
-    pub async fn on_submission(&self, meta: &ActivityMeta, card_message_uuid: Option<&str>) -> Result<(), AnswerError> {
-        let activity = meta.activity_id.as_str();
-        let actor_is_bot = meta.actor.as_ref().is_some_and(|a| a.uuid.eq_ignore_ascii_case(&self.bot_uuid));
-        let escalation = match card_message_uuid {
-            Some(uuid) if !actor_is_bot => self.store.escalation_by_message(uuid).await?,
-            _ => None,
-        };
-        let Some(record) = escalation else {
-            // Not one of our cards (or our own click): nothing to do.
-            self.store.mark_processed(activity).await?;
-            return Ok(());
-        };
-        let (Some(card_id), Some(room_id)) = (record.message_id.clone(), record.space_id.clone()) else {
-            self.store.mark_processed(activity).await?;
-            return Ok(());
-        };
-        let Some(action_id) = model::attachment_action_id(&card_id, activity) else {
-            self.store.mark_processed(activity).await?;
-            return Ok(());
-        };
-        let action = self.rest.attachment_action(&action_id).await?;
-        let refusal = match self.judge(&record, &action).await? {
-            Verdict::Accept(answer) => return self.accept(&record, answer, activity, &room_id, &card_id).await,
-            Verdict::Refuse(why) => why,
-            Verdict::Ignore => {
-                self.store.mark_processed(activity).await?;
-                return Ok(());
-            }
-        };
-        tracing::info!(escalation = %record.id, person = %action.person_id, %refusal, "submission refused");
-        self.store.enqueue_reply(&room_id, Some(&card_id), &refusal, Some(activity)).await?;
-        Ok(())
-    }
-
-    async fn judge(&self, record: &EscalationRecord, action: &AttachmentAction) -> Result<Verdict, AnswerError> {
-        if crate::webex::ids::uuid_of(&action.person_id).is_some_and(|uuid| uuid.eq_ignore_ascii_case(&self.bot_uuid)) {
-            return Ok(Verdict::Ignore);
-        }
-        // A late click on a closed card (a client showing a stale copy) is told why.
-        if let Some(closed) = already_closed(record) {
-            return Ok(Verdict::Refuse(closed));
-        }
-        let signed_for = action.inputs.get(DATA_ESCALATION).map(String::as_str);
-        let signature = action.inputs.get(DATA_SIGNATURE).map(String::as_str).unwrap_or_default();
-        if signed_for != Some(record.id.as_str()) || !self.signer.verify(&record.id, signature) {
-            tracing::warn!(escalation = %record.id, action = %action.id, "submission with a missing or forged signature");
-            return Ok(Verdict::Refuse("This card was not issued by this service; the submission was ignored.".into()));
-        }
-        if let Some(refusal) = self.may_not_answer(record, action).await? {
-            return Ok(Verdict::Refuse(refusal));
-        }
-        let request = match model::stored_request(record) {
-            Ok(request) => request,
-            Err(error) => {
-                tracing::error!(escalation = %record.id, %error, "stored request unreadable");
-                return Ok(Verdict::Ignore);
-            }
-        };
-        let inputs = match check_answer(&request.fields, &action.inputs) {
-            Ok(inputs) => inputs,
-            Err(invalid) => {
-                return Ok(Verdict::Refuse(format!(
-                    "Your input was not accepted ({invalid}). Please correct it and press Provide Input again."
-                )))
-            }
-        };
-        let person = self.rest.person(&action.person_id).await?;
-        let by =
-            Answerer { email: person.primary_email().map(str::to_owned), id: person.id, name: person.display_name };
-        Ok(Verdict::Accept(Answer { inputs, by, at: action.created.unwrap_or_else(chrono::Utc::now) }))
-    }
-
-    /// For a DM only its recipient may answer; in a space, any current member.
-    async fn may_not_answer(
-        &self,
-        record: &EscalationRecord,
-        action: &AttachmentAction,
-    ) -> Result<Option<String>, AnswerError> {
-        if let Some(recipient) = &record.recipient_id {
-            return Ok(dm_refusal(recipient, &action.person_id));
-        }
-        let Some(room_id) = &record.space_id else { return Ok(None) };
-        match self.rest.memberships(room_id, Some(PersonFilter::Id(action.person_id.clone()))).await {
-            Ok(members) if !members.is_empty() => Ok(None),
-            Ok(_) | Err(RestError::NotFound { .. }) => {
-                Ok(Some("Only members of this space can answer this request.".into()))
-            }
-            Err(other) => Err(other.into()),
-        }
-    }
-
-    async fn accept(
-        &self,
-        record: &EscalationRecord,
-        answer: Answer,
-        activity: &str,
-        room_id: &str,
-        card_id: &str,
-    ) -> Result<(), AnswerError> {
-        let closing = Closing {
-            status: "answered",
-            answer: Some(serde_json::to_value(&answer).map_err(StoreError::from)?),
-            reason: None,
-            activity_id: Some(activity.to_owned()),
-            update_card: true,
-        };
-        match self.store.close_escalation(&record.id, closing, view).await? {
-            CloseOutcome::Closed(closed) => {
-                tracing::info!(escalation = %record.id, by = %answer.by.name, "answered");
-                // While pending and posted, nothing but the delivery touches the
-                // row, so its `updated_at` is when the card was posted.
-                if record.delivery_state == "posted" {
-                    self.metrics.answered(record.updated_at, closed.closed_at.unwrap_or_else(chrono::Utc::now));
-                }
-                Ok(())
-            }
-            CloseOutcome::NotPending(now) => {
-                let why = already_closed(&now).unwrap_or_else(|| "This request is closed.".into());
-                self.store.enqueue_reply(room_id, Some(card_id), &why, Some(activity)).await?;
-                Ok(())
-            }
-            CloseOutcome::Unknown => Ok(()),
-        }
-    }
+/// A submission on one of our posted cards.
+struct Submission {
+    escalation: Escalation,
+    card_id: String,
+    room_id: String,
+    action_id: String,
 }
 
 enum Verdict {
@@ -168,28 +44,159 @@ enum Verdict {
     Ignore,
 }
 
+impl AnswerHandler {
+    pub fn new(ctx: Context, bot_uuid: String) -> Self {
+        Self { ctx, bot_uuid }
+    }
+
+    /// Handles one `cardAction` activity. Ok means "done, ack it" (and says whether
+    /// the activity was recorded); an error means Webex or the store failed and
+    /// the activity should be tried again.
+    pub async fn on_submission(
+        &self,
+        meta: &ActivityMeta,
+        card_message_uuid: Option<&str>,
+    ) -> Result<Handled, AnswerError> {
+        let activity = meta.activity_id.as_str();
+        let Some(submission) = self.submission(meta, card_message_uuid).await? else {
+            // Not one of our cards, or our own click: nothing to do.
+            return Ok(Handled::NoEffect);
+        };
+        let action = self.ctx.rest.attachment_action(&submission.action_id).await?;
+        match self.judge(&submission.escalation, &action).await? {
+            Verdict::Accept(answer) => self.accept(&submission, answer, activity).await,
+            Verdict::Ignore => Ok(Handled::NoEffect),
+            Verdict::Refuse(refusal) => {
+                let id = &submission.escalation.id;
+                tracing::info!(escalation = %id, person = %action.person_id, %refusal, "submission refused");
+                self.reply(&submission, refusal, activity).await
+            }
+        }
+    }
+
+    async fn submission(
+        &self,
+        meta: &ActivityMeta,
+        card_message_uuid: Option<&str>,
+    ) -> Result<Option<Submission>, AnswerError> {
+        let actor_is_bot = meta.actor.as_ref().is_some_and(|a| a.uuid.eq_ignore_ascii_case(&self.bot_uuid));
+        let (Some(uuid), false) = (card_message_uuid, actor_is_bot) else { return Ok(None) };
+        let Some(escalation) = self.ctx.store.escalation_by_message(uuid).await? else { return Ok(None) };
+        let Some(card) = escalation.card() else { return Ok(None) };
+        let (card_id, room_id) = (card.message_id.to_owned(), card.space_id.to_owned());
+        let Some(action_id) = attachment_action_id(&card_id, &meta.activity_id) else { return Ok(None) };
+        Ok(Some(Submission { escalation, card_id, room_id, action_id }))
+    }
+
+    async fn judge(&self, record: &Escalation, action: &AttachmentAction) -> Result<Verdict, AnswerError> {
+        if ids::uuid_of(&action.person_id).is_some_and(|uuid| uuid.eq_ignore_ascii_case(&self.bot_uuid)) {
+            return Ok(Verdict::Ignore);
+        }
+        // A late click on a closed card (a client showing a stale copy) is told why.
+        if let Some(closed) = already_closed(record) {
+            return Ok(Verdict::Refuse(closed));
+        }
+        let signed_for = action.inputs.get(DATA_ESCALATION).map(String::as_str);
+        let signature = action.inputs.get(DATA_SIGNATURE).map(String::as_str).unwrap_or_default();
+        if signed_for != Some(record.id.as_str()) || !self.ctx.signer.verify(&record.id, signature) {
+            tracing::warn!(escalation = %record.id, action = %action.id, "submission with a missing or forged signature");
+            return Ok(Verdict::Refuse("This card was not issued by this service; the submission was ignored.".into()));
+        }
+        if let Some(refusal) = self.may_not_answer(record, action).await? {
+            return Ok(Verdict::Refuse(refusal));
+        }
+        let inputs = match check_answer(&record.request.fields, &action.inputs) {
+            Ok(inputs) => inputs,
+            Err(invalid) => {
+                return Ok(Verdict::Refuse(format!(
+                    "Your input was not accepted ({invalid}). Please correct it and press Provide Input again."
+                )))
+            }
+        };
+        let person = self.ctx.rest.person(&action.person_id).await?;
+        let by =
+            Answerer { email: person.primary_email().map(str::to_owned), id: person.id, name: person.display_name };
+        Ok(Verdict::Accept(Answer { inputs, by, at: action.created.unwrap_or_else(chrono::Utc::now) }))
+    }
+
+    /// For a DM only its recipient may answer; in a space, any current member.
+    async fn may_not_answer(
+        &self,
+        record: &Escalation,
+        action: &AttachmentAction,
+    ) -> Result<Option<String>, AnswerError> {
+        if let Some(recipient) = &record.delivery.recipient_id {
+            return Ok(dm_refusal(recipient, &action.person_id));
+        }
+        let Some(room_id) = &record.delivery.space_id else { return Ok(None) };
+        match self.ctx.rest.memberships(room_id, Some(PersonFilter::Id(action.person_id.clone()))).await {
+            Ok(members) if !members.is_empty() => Ok(None),
+            Ok(_) | Err(RestError::NotFound { .. }) => {
+                Ok(Some("Only members of this space can answer this request.".into()))
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    async fn accept(&self, submission: &Submission, answer: Answer, activity: &str) -> Result<Handled, AnswerError> {
+        let record = &submission.escalation;
+        let by = answer.by.name.clone();
+        match self.ctx.store.close_escalation(&record.id, Closing::Answered(answer), Some(activity)).await? {
+            CloseOutcome::Closed(closed) => {
+                tracing::info!(escalation = %record.id, %by, "answered");
+                // While pending and posted, nothing but the delivery touches the
+                // row, so its `updated_at` is when the card was posted.
+                if record.delivery.state == DeliveryState::Posted {
+                    self.ctx.metrics.answered(record.updated_at, closed.closed_or_updated_at());
+                }
+                Ok(Handled::Committed)
+            }
+            CloseOutcome::NotPending(now) => {
+                let why = already_closed(&now).unwrap_or_else(|| "This request is closed.".into());
+                self.reply(submission, why, activity).await
+            }
+            CloseOutcome::Unknown => Ok(Handled::NoEffect),
+        }
+    }
+
+    /// A threaded reply under the card, recorded with the activity that caused it.
+    async fn reply(&self, submission: &Submission, text: String, activity: &str) -> Result<Handled, AnswerError> {
+        let reply = Reply { room_id: submission.room_id.clone(), parent_id: Some(submission.card_id.clone()), text };
+        self.ctx.store.enqueue_reply(reply, Some(activity)).await?;
+        Ok(Handled::Committed)
+    }
+}
+
+/// The REST id of an attachment action, in the cluster of the card it was made on
+/// (Mercury gives only its uuid, and a wrong cluster is a 404).
+fn attachment_action_id(card_message_id: &str, action_uuid: &str) -> Option<String> {
+    let card = RestId::decode(card_message_id).ok()?;
+    Some(RestId::new(IdKind::AttachmentAction, card.cluster, action_uuid).encode())
+}
+
 /// Why a closed escalation takes no more answers, in a specialist's words.
-fn already_closed(record: &EscalationRecord) -> Option<String> {
+fn already_closed(record: &Escalation) -> Option<String> {
     let at =
         |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.format("%H:%M UTC").to_string()).unwrap_or_default();
-    match record.status.as_str() {
-        "pending" => None,
-        "answered" => {
-            let answer = model::stored_answer(record);
-            let (who, when) =
-                answer.map(|a| (a.by.name, Some(a.at))).unwrap_or_else(|| ("someone".into(), record.closed_at));
+    match record.status {
+        Status::Pending => None,
+        Status::Answered => {
+            let (who, when) = match &record.answer {
+                Some(answer) => (answer.by.name.as_str(), Some(answer.at)),
+                None => ("someone", record.closed_at),
+            };
             Some(format!("Already answered by {who} at {}.", at(when)))
         }
-        "expired" => Some(format!("This request expired at {}.", at(record.closed_at))),
-        "cancelled" => Some(format!("This request was cancelled at {}.", at(record.closed_at))),
-        _ => Some("This request is closed.".into()),
+        Status::Expired => Some(format!("This request expired at {}.", at(record.closed_at))),
+        Status::Cancelled => Some(format!("This request was cancelled at {}.", at(record.closed_at))),
+        Status::Failed => Some("This request is closed.".into()),
     }
 }
 
 /// In a DM only the person it was sent to may answer. Ids are compared by uuid:
 /// the same person can come back with a differently encoded id.
 fn dm_refusal(recipient_id: &str, person_id: &str) -> Option<String> {
-    let uuid = |id: &str| crate::webex::ids::uuid_of(id).unwrap_or_else(|| id.to_owned()).to_ascii_lowercase();
+    let uuid = |id: &str| ids::uuid_of(id).unwrap_or_else(|| id.to_owned()).to_ascii_lowercase();
     (uuid(recipient_id) != uuid(person_id))
         .then(|| "Only the person this request was sent to can answer it.".to_owned())
 }
@@ -197,7 +204,7 @@ fn dm_refusal(recipient_id: &str, person_id: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::webex::ids::{IdKind, RestId};
+    use crate::escalation::testkit;
 
     #[test]
     fn only_the_dm_recipient_may_answer() {
@@ -208,37 +215,25 @@ mod tests {
         assert!(dm_refusal(&ana, &ben).unwrap().contains("Only the person"));
     }
 
-    fn record(status: &str, answer: Option<serde_json::Value>) -> EscalationRecord {
-        let at = chrono::DateTime::parse_from_rfc3339("2026-11-25T13:05:00Z").unwrap().with_timezone(&chrono::Utc);
-        EscalationRecord {
-            cursor: 1,
-            id: "esc_1".into(),
-            key: None,
-            fingerprint: String::new(),
-            status: status.into(),
-            request: serde_json::Value::Null,
-            created_at: at,
-            expires_at: at,
-            delivery_state: "posted".into(),
-            delivery_error: None,
-            delivery_attempts: 1,
-            space_id: None,
-            room_uuid: None,
-            message_id: None,
-            message_uuid: None,
-            recipient_id: None,
-            answer,
-            closed_at: Some(at),
-            close_reason: None,
-            updated_at: at,
-        }
+    #[test]
+    fn attachment_action_ids_take_the_card_cluster() {
+        let card = RestId::new(IdKind::Message, "urn:TEAM:eu-central-1_k", "m-uuid").encode();
+        let action = RestId::decode(&attachment_action_id(&card, "a-uuid").unwrap()).unwrap();
+        assert_eq!(action, RestId::new(IdKind::AttachmentAction, "urn:TEAM:eu-central-1_k", "a-uuid"));
+        assert_eq!(attachment_action_id("garbage", "a"), None);
     }
 
     #[test]
     fn late_submissions_are_told_who_was_first() {
-        let answer = serde_json::json!({"inputs": {}, "by": {"id": "p", "email": null, "name": "Ana"}, "at": "2026-11-25T13:05:00Z"});
-        assert_eq!(already_closed(&record("answered", Some(answer))).unwrap(), "Already answered by Ana at 13:05 UTC.");
-        assert_eq!(already_closed(&record("expired", None)).unwrap(), "This request expired at 13:05 UTC.");
-        assert_eq!(already_closed(&record("pending", None)), None);
+        let closed = |status, answer| Escalation { status, answer, ..testkit::escalation() };
+        let at = testkit::at();
+        let answer =
+            Answer { inputs: Default::default(), by: Answerer { id: "p".into(), email: None, name: "Ana".into() }, at };
+        assert_eq!(
+            already_closed(&closed(Status::Answered, Some(answer))).unwrap(),
+            "Already answered by Ana at 13:05 UTC."
+        );
+        assert_eq!(already_closed(&closed(Status::Expired, None)).unwrap(), "This request expired at 13:05 UTC.");
+        assert_eq!(already_closed(&closed(Status::Pending, None)), None);
     }
 }

@@ -17,7 +17,7 @@ mod blocks;
 mod tests;
 mod text;
 
-use super::request::ValidEscalation;
+use crate::model::{Escalation, Status, ValidEscalation};
 use blocks::{answer_pairs, header, input, player_facts, status, status_line, submit, summary};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -29,9 +29,8 @@ pub const DATA_ESCALATION: &str = "_escalation";
 pub const DATA_SIGNATURE: &str = "_sig";
 pub const CARD_VERSION: &str = "1.3";
 pub const CARD_SCHEMA: &str = "http://adaptivecards.io/schemas/adaptive-card.json";
-pub const CARD_CONTENT_TYPE: &str = "application/vnd.microsoft.card.adaptive";
 /// Webex's limit on `text` and `markdown`.
-pub const FALLBACK_MAX_BYTES: usize = 7439;
+pub const FALLBACK_MAX_BYTES: usize = crate::webex::rest::MAX_TEXT_BYTES;
 /// Serialized card plus fallback text.
 pub const MAX_RENDERED_BYTES: usize = 20_000;
 /// Room a pending card must leave for the bigger status block of a final state.
@@ -73,6 +72,31 @@ pub enum CardState<'a> {
     Failed {
         reason: &'a str,
     },
+}
+
+impl<'a> CardState<'a> {
+    /// The state an escalation's card shows. `show_answers` puts the answer itself
+    /// on an answered card (`escalations.show_answer_on_card`).
+    pub fn of(record: &'a Escalation, show_answers: bool) -> Self {
+        let closed_at = record.closed_or_updated_at();
+        match record.status {
+            Status::Pending => CardState::Pending,
+            Status::Answered => match &record.answer {
+                Some(answer) => CardState::Answered {
+                    by_name: &answer.by.name,
+                    by_email: answer.by.email.as_deref(),
+                    at: answer.at,
+                    inputs: show_answers.then_some(&answer.inputs),
+                },
+                // A row answered without its answer cannot come from this daemon;
+                // show it closed all the same.
+                None => CardState::Answered { by_name: "someone", by_email: None, at: closed_at, inputs: None },
+            },
+            Status::Expired => CardState::Expired { at: closed_at },
+            Status::Cancelled => CardState::Cancelled { at: closed_at, reason: record.close_reason.as_deref() },
+            Status::Failed => CardState::Failed { reason: record.close_reason.as_deref().unwrap_or("delivery failed") },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,7 +1,6 @@
 //! Expires pending escalations at their `expires_at`, including those whose
 //! time ran out while the daemon was down (the first pass runs at start).
 
-use super::model::view;
 use crate::store::Store;
 use chrono::Utc;
 use std::time::Duration;
@@ -21,7 +20,7 @@ pub async fn run(store: Store, shutdown: CancellationToken) {
             }
         };
         if next.is_some_and(|at| at <= Utc::now()) {
-            match store.expire_due(Utc::now(), view).await {
+            match store.expire_due(Utc::now()).await {
                 Ok(expired) => expired.iter().for_each(|r| tracing::info!(escalation = %r.id, "expired")),
                 Err(error) => tracing::error!(%error, "cannot expire escalations"),
             }

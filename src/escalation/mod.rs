@@ -8,13 +8,36 @@
 //! - [`delivery`]: the outbox worker that posts and updates cards;
 //! - [`answer`]: a submission from Mercury, checked, first one wins;
 //! - [`expiry`]: timeouts; [`notify`]: one-way notifications.
+//!
+//! The types they move around (`Escalation`, `Status`, `Answer`…) are in
+//! [`crate::model`]; every state change is one compare-and-set in the store.
 
 pub mod answer;
 pub mod card;
 pub mod delivery;
 pub mod expiry;
-pub mod model;
 pub mod notify;
 pub mod request;
 pub mod service;
 pub mod signature;
+#[cfg(test)]
+pub(crate) mod testkit;
+
+use crate::config::EscalationsConfig;
+use crate::metrics::Metrics;
+use crate::spaces::Spaces;
+use crate::store::Store;
+use crate::webex::rest::RestClient;
+use signature::Signer;
+use std::sync::Arc;
+
+/// The handles every part of the escalation logic works with. Cheap to clone.
+#[derive(Clone)]
+pub struct Context {
+    pub store: Store,
+    pub rest: RestClient,
+    pub spaces: Spaces,
+    pub signer: Arc<Signer>,
+    pub metrics: Arc<Metrics>,
+    pub config: EscalationsConfig,
+}

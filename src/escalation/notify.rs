@@ -2,9 +2,10 @@
 //! No answer is expected, so nothing is stored: the engine gets Webex's message
 //! id, or a clear error, synchronously.
 
-use super::request::{Destination, InvalidRequest};
+use super::request::InvalidRequest;
+use crate::model::Destination;
 use crate::webex::ids::{IdKind, RestId};
-use crate::webex::rest::{self, NewMessage, RestClient, RestError, MAX_TEXT_BYTES};
+use crate::webex::rest::{NewMessage, RestClient, RestError, MAX_TEXT_BYTES};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -21,7 +22,7 @@ pub struct Notification {
     pub card: Option<Value>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sent {
     pub message_id: String,
     pub space_id: String,
@@ -45,8 +46,8 @@ pub async fn send(rest: &RestClient, notification: Notification) -> Result<Sent,
     match rest.create_message(&message).await {
         Ok(posted) => Ok(Sent { message_id: posted.id, space_id: posted.room_id }),
         Err(RestError::NotFound { .. }) => Err(match destination {
-            rest::Destination::Room(id) => NotifyError::BotNotInSpace(id),
-            rest::Destination::PersonEmail(who) | rest::Destination::PersonId(who) => NotifyError::UnknownPerson(who),
+            Destination::SpaceId(id) => NotifyError::BotNotInSpace(id),
+            Destination::PersonEmail(who) | Destination::PersonId(who) => NotifyError::UnknownPerson(who),
         }),
         Err(error) => Err(NotifyError::Webex(error)),
     }
@@ -66,17 +67,12 @@ fn validate(n: Notification) -> Result<NewMessage, InvalidRequest> {
     if let Some(card) = &n.card {
         check_card(card)?;
     }
-    let to = match n.to {
-        Destination::SpaceId(id) => {
-            if !RestId::decode(&id).is_ok_and(|rest_id| rest_id.kind == IdKind::Room) {
-                return Err(InvalidRequest::new("to.space_id", "not a Webex room id (see GET /v1/spaces)"));
-            }
-            rest::Destination::Room(id)
+    if let Destination::SpaceId(id) = &n.to {
+        if !RestId::decode(id).is_ok_and(|rest_id| rest_id.kind == IdKind::Room) {
+            return Err(InvalidRequest::new("to.space_id", "not a Webex room id (see GET /v1/spaces)"));
         }
-        Destination::PersonEmail(email) => rest::Destination::PersonEmail(email),
-        Destination::PersonId(id) => rest::Destination::PersonId(id),
-    };
-    Ok(NewMessage { to, text, markdown, parent_id: None, card: n.card })
+    }
+    Ok(NewMessage { to: n.to, text, markdown, parent_id: None, card: n.card })
 }
 
 fn check_card(card: &Value) -> Result<(), InvalidRequest> {
@@ -109,7 +105,7 @@ mod tests {
         let long = notification(serde_json::json!({"to": {"space_id": room}, "markdown": "x".repeat(7440)}));
         assert_eq!(validate(long).unwrap_err().field, "markdown");
         let ok = notification(serde_json::json!({"to": {"person_email": "a@b.c"}, "text": "hi"}));
-        assert!(matches!(validate(ok).unwrap().to, rest::Destination::PersonEmail(_)));
+        assert!(matches!(validate(ok).unwrap().to, Destination::PersonEmail(_)));
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //!   the card's own data: `_escalation`, `_sig`), unique; `label` 1..=200,
 //!   `placeholder` ≤ 200; text `max_length` 1..=4000 (default 4000); choice fields
 //!   1..=25 `options`, `value` 1..=100 (no `,` when `multiple`), `title` ≤ 150;
-//! - `timeout_s` 30..=604800 (default 1800); `context` any JSON ≤ 16 KiB serialized.
+//! - `timeout_s` `escalations.min_timeout_s` (default 30)..=604800 (default 1800); `context` any JSON ≤ 16 KiB serialized.
 //!
 //! Per-item limits alone cannot bound the total (25 options × 10 fields…), so
 //! validation also renders the pending card and refuses the request (field `body`)
@@ -30,9 +30,10 @@ mod tests;
 pub use answer::check_answer;
 pub use parse::parse;
 
+use crate::config::DEFAULT_MIN_TIMEOUT_S;
+use crate::model::{ChoiceOption, Destination, FieldKind, FieldSpec, Player, ValidEscalation, DESTINATION_KEYS};
 use crate::webex::ids::{IdKind, RestId};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::time::Duration;
 
 pub const MAX_KEY_CHARS: usize = 200;
@@ -52,101 +53,32 @@ pub const MAX_ANSWER_CHARS: u32 = 4000;
 pub const MAX_OPTIONS: usize = 25;
 pub const MAX_OPTION_VALUE_CHARS: usize = 100;
 pub const MAX_OPTION_TITLE_CHARS: usize = 150;
-pub const MIN_TIMEOUT_S: u64 = 30;
 pub const MAX_TIMEOUT_S: u64 = 604_800;
 pub const DEFAULT_TIMEOUT_S: u64 = 1800;
 pub const MAX_CONTEXT_BYTES: usize = 16 * 1024;
 /// Field ids starting with this are the card's own `Action.Submit` data.
 pub const RESERVED_ID_PREFIX: char = '_';
 
-/// The body of `POST /v1/escalations`, as sent.
-#[derive(Debug, Clone, Deserialize)]
+/// The body of `POST /v1/escalations`, as sent. Fields the engine must give
+/// are defaulted here, so that their absence gets our own message naming them.
+/// The CLI sends it as this type too.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EscalationRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
-    pub to: Destination,
+    pub to: Option<Destination>,
     #[serde(default)]
     pub player: Player,
-    /// Required; defaulted here so that a missing summary gets our own message.
     #[serde(default)]
     pub summary: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub question: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_s: Option<u64>,
-    #[serde(default)]
-    pub context: serde_json::Value,
-}
-
-/// Where the card goes. JSON form: exactly one of `{"space_id": ..}`,
-/// `{"person_email": ..}`, `{"person_id": ..}` (the last two are DMs).
-/// Deserialization is hand-written (see `parse.rs`) so that two keys get a clear message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Destination {
-    SpaceId(String),
-    PersonEmail(String),
-    PersonId(String),
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Player {
-    pub name: Option<String>,
-    pub email: Option<String>,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    pub brand: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FieldSpec {
-    pub id: String,
-    pub label: String,
-    #[serde(default)]
-    pub kind: FieldKind,
-    #[serde(default)]
-    pub multiline: bool,
-    #[serde(default)]
-    pub required: bool,
-    pub placeholder: Option<String>,
-    /// Text fields only; validation fills in [`MAX_ANSWER_CHARS`] when absent.
-    pub max_length: Option<u32>,
-    /// Choice fields only: plain strings or `{"value", "title"}` objects.
-    #[serde(default)]
-    pub options: Vec<ChoiceOption>,
-    /// Choice fields only: several values, comma-separated in the answer.
-    #[serde(default)]
-    pub multiple: bool,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FieldKind {
-    #[default]
-    Text,
-    Choice,
-}
-
-/// Deserializes from `"value"` (title = value) or `{"value", "title"?}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChoiceOption {
-    pub value: String,
-    pub title: String,
-}
-
-/// A request that passed [`EscalationRequest::validate`]: trimmed, defaults applied.
-/// Stored as JSON with the escalation and read back to render its card.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ValidEscalation {
-    pub key: Option<String>,
-    pub to: Destination,
-    pub player: Player,
-    pub summary: String,
-    pub question: Option<String>,
-    pub fields: Vec<FieldSpec>,
-    pub timeout: Duration,
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub context: serde_json::Value,
 }
 
@@ -185,11 +117,11 @@ pub fn default_field() -> FieldSpec {
 
 impl EscalationRequest {
     pub fn validate(self) -> Result<ValidEscalation, InvalidRequest> {
-        self.validate_with_min_timeout(MIN_TIMEOUT_S)
+        self.validate_with_min_timeout(DEFAULT_MIN_TIMEOUT_S)
     }
 
     /// As [`EscalationRequest::validate`], with a lower bound on `timeout_s` other
-    /// than [`MIN_TIMEOUT_S`] (`escalations.min_timeout_s`; tests use 1 s).
+    /// than the default (`escalations.min_timeout_s`; tests use 1 s).
     pub fn validate_with_min_timeout(self, min_timeout_s: u64) -> Result<ValidEscalation, InvalidRequest> {
         let valid = ValidEscalation {
             key: self.key.map(|k| check_key(&k)).transpose()?,
@@ -204,54 +136,6 @@ impl EscalationRequest {
         super::card::check_fits(&valid)
             .map_err(|e| invalid("body", format!("{e}; shorten the summary, question, labels or options")))?;
         Ok(valid)
-    }
-}
-
-impl ValidEscalation {
-    /// Hex SHA-256 of the canonical JSON (sorted keys) of everything but `key`.
-    /// The API looks escalations up by key, so the key itself adds nothing: the same
-    /// key with an equal fingerprint is a retry; with a different one, a conflict (409).
-    pub fn fingerprint(&self) -> String {
-        let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
-        if let Some(object) = value.as_object_mut() {
-            object.remove("key");
-        }
-        let mut canonical = String::new();
-        write_canonical(&value, &mut canonical);
-        let digest = Sha256::digest(canonical.as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
-    }
-}
-
-/// JSON with object keys sorted at every level, whatever serde_json's map order is.
-fn write_canonical(value: &serde_json::Value, out: &mut String) {
-    use serde_json::Value;
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                write_canonical(v, out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, v) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(v, out);
-            }
-            out.push(']');
-        }
-        scalar => out.push_str(&scalar.to_string()),
     }
 }
 
@@ -319,7 +203,8 @@ fn webex_id(field: &str, raw: &str, kind: IdKind, what: &str) -> Result<String, 
     }
 }
 
-fn check_destination(to: Destination) -> Result<Destination, InvalidRequest> {
+fn check_destination(to: Option<Destination>) -> Result<Destination, InvalidRequest> {
+    let to = to.ok_or_else(|| invalid("to", format!("missing destination: give exactly one of {DESTINATION_KEYS}")))?;
     Ok(match to {
         Destination::SpaceId(s) => Destination::SpaceId(webex_id("to.space_id", &s, IdKind::Room, "room")?),
         Destination::PersonId(s) => Destination::PersonId(webex_id("to.person_id", &s, IdKind::People, "person")?),

@@ -5,15 +5,15 @@
 //! transaction and returns; the delivery worker posts the card. So the engine's
 //! call is fast and a crash after it cannot lose the card.
 
-use super::model::{self, view};
-use super::request::{self, Destination, InvalidRequest};
-use crate::spaces::{Spaces, SpacesError};
-use crate::store::{
-    CloseOutcome, Closing, EscalationFilter, EscalationRecord, Inserted, NewEscalation, Store, StoreError,
-};
+use super::request::{self, InvalidRequest};
+use super::Context;
+use crate::model::{Destination, Escalation, Status};
+use crate::spaces::SpacesError;
+use crate::store::{CloseOutcome, Closing, EscalationFilter, Inserted, NewEscalation, StoreError};
 use crate::webex::ids::{IdKind, RestId};
-use crate::webex::rest::{RestClient, RestError};
+use crate::webex::rest::RestError;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -26,7 +26,7 @@ pub enum ServiceError {
     #[error("key: escalation {id} already has this key with a different request; use a new key for a new escalation")]
     KeyConflict { id: String },
     #[error("escalation {id} is {status}, not pending")]
-    NotPending { id: String, status: String },
+    NotPending { id: String, status: Status },
     #[error("no escalation {0}")]
     NotFound(String),
     #[error("cannot check the destination with Webex: {0}")]
@@ -46,16 +46,13 @@ impl From<SpacesError> for ServiceError {
 
 /// Created, or found by its key.
 pub enum Created {
-    New(EscalationRecord),
-    Existing(EscalationRecord),
+    New(Escalation),
+    Existing(Escalation),
 }
 
 #[derive(Clone)]
 pub struct Escalations {
-    store: Store,
-    rest: RestClient,
-    spaces: Spaces,
-    min_timeout_s: u64,
+    ctx: Context,
 }
 
 /// Where a card goes, as far as it can be known before posting it.
@@ -65,50 +62,51 @@ struct Resolved {
     recipient_id: Option<String>,
 }
 
+impl Resolved {
+    fn person(id: String) -> Self {
+        Self { space_id: None, room_uuid: None, recipient_id: Some(id) }
+    }
+}
+
 impl Escalations {
-    pub fn new(store: Store, rest: RestClient, spaces: Spaces, min_timeout_s: u64) -> Self {
-        Self { store, rest, spaces, min_timeout_s }
+    pub fn new(ctx: Context) -> Self {
+        Self { ctx }
     }
 
     pub async fn create(&self, body: &[u8]) -> Result<Created, ServiceError> {
-        let valid = request::parse(body)?.validate_with_min_timeout(self.min_timeout_s)?;
+        let valid = request::parse(body)?.validate_with_min_timeout(self.ctx.config.min_timeout_s)?;
         let fingerprint = valid.fingerprint();
         if let Some(key) = &valid.key {
-            let existing = self
-                .store
-                .escalations(EscalationFilter { key: Some(key.clone()), limit: 1, ..Default::default() })
-                .await?;
-            if let Some(existing) = existing.into_iter().next() {
+            if let Some(existing) = self.ctx.store.escalation_by_key(key).await? {
                 return same_key(existing, &fingerprint);
             }
         }
         let resolved = self.resolve(&valid.to).await?;
         let timeout = chrono::Duration::from_std(valid.timeout).unwrap_or(chrono::Duration::seconds(1800));
         let new = NewEscalation {
-            id: model::new_id(),
-            key: valid.key.clone(),
-            fingerprint: fingerprint.clone(),
-            request: serde_json::to_value(&valid).map_err(StoreError::from)?,
+            id: new_id(),
             expires_at: chrono::Utc::now() + timeout,
+            request: valid,
             space_id: resolved.space_id,
             room_uuid: resolved.room_uuid,
             recipient_id: resolved.recipient_id,
         };
-        match self.store.insert_escalation(new, view).await? {
+        match self.ctx.store.insert_escalation(new).await? {
             Inserted::Created(record) => Ok(Created::New(record)),
             Inserted::Existing(existing) => same_key(existing, &fingerprint),
         }
     }
 
     async fn resolve(&self, to: &Destination) -> Result<Resolved, ServiceError> {
+        let rest = &self.ctx.rest;
         match to {
             Destination::SpaceId(space_id) => self.resolve_space(space_id).await,
-            Destination::PersonEmail(email) => match self.rest.people_by_email(email).await?.into_iter().next() {
-                Some(person) => Ok(Resolved { space_id: None, room_uuid: None, recipient_id: Some(person.id) }),
+            Destination::PersonEmail(email) => match rest.people_by_email(email).await?.into_iter().next() {
+                Some(person) => Ok(Resolved::person(person.id)),
                 None => Err(ServiceError::UnknownPerson { field: "to.person_email", value: email.clone() }),
             },
-            Destination::PersonId(person_id) => match self.rest.person(person_id).await {
-                Ok(person) => Ok(Resolved { space_id: None, room_uuid: None, recipient_id: Some(person.id) }),
+            Destination::PersonId(person_id) => match rest.person(person_id).await {
+                Ok(person) => Ok(Resolved::person(person.id)),
                 Err(RestError::NotFound { .. } | RestError::BadRequest { .. }) => {
                     Err(ServiceError::UnknownPerson { field: "to.person_id", value: person_id.clone() })
                 }
@@ -124,10 +122,10 @@ impl Escalations {
             .ok()
             .filter(|id| id.kind == IdKind::Room)
             .ok_or_else(|| InvalidRequest::new("to.space_id", "not a Webex room id (see GET /v1/spaces)"))?;
-        let known = self.store.space(space_id).await?.filter(|space| space.visible && space.id == space_id);
+        let known = self.ctx.store.space(space_id).await?.filter(|space| space.visible && space.id == space_id);
         if known.is_none() {
-            match self.rest.room(space_id).await {
-                Ok(room) => self.spaces.record_room(&room).await?,
+            match self.ctx.rest.room(space_id).await {
+                Ok(room) => self.ctx.spaces.record_room(&room).await?,
                 Err(RestError::NotFound { .. }) => {
                     return Err(ServiceError::BotNotInSpace { space_id: space_id.to_owned() })
                 }
@@ -137,33 +135,39 @@ impl Escalations {
         Ok(Resolved { space_id: Some(space_id.to_owned()), room_uuid: Some(id.uuid), recipient_id: None })
     }
 
-    pub async fn get(&self, id: &str) -> Result<EscalationRecord, ServiceError> {
-        self.store.escalation(id).await?.ok_or_else(|| ServiceError::NotFound(id.to_owned()))
+    pub async fn get(&self, id: &str) -> Result<Escalation, ServiceError> {
+        self.ctx.store.escalation(id).await?.ok_or_else(|| ServiceError::NotFound(id.to_owned()))
     }
 
-    pub async fn list(&self, filter: EscalationFilter) -> Result<Vec<EscalationRecord>, ServiceError> {
-        Ok(self.store.escalations(filter).await?)
+    pub async fn list(&self, filter: EscalationFilter) -> Result<Vec<Escalation>, ServiceError> {
+        Ok(self.ctx.store.escalations(filter).await?)
     }
 
-    /// Long-poll: returns once the escalation leaves `pending`, or when `wait` ends.
-    pub async fn wait(&self, id: &str, wait: Duration) -> Result<EscalationRecord, ServiceError> {
-        let mut changes = self.store.subscribe();
+    /// Long-poll: returns once the escalation leaves `pending`, when `wait` ends,
+    /// or at shutdown (with what it is then).
+    pub async fn wait(
+        &self,
+        id: &str,
+        wait: Duration,
+        shutdown: &CancellationToken,
+    ) -> Result<Escalation, ServiceError> {
+        let mut changes = self.ctx.store.subscribe();
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let record = self.get(id).await?;
-            if record.status != "pending" {
+            if record.status.is_final() {
                 return Ok(record);
             }
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => return Ok(record),
+                _ = shutdown.cancelled() => return Ok(record),
                 changed = changes.changed() => if changed.is_err() { return Ok(record) },
             }
         }
     }
 
-    pub async fn cancel(&self, id: &str, reason: Option<String>) -> Result<EscalationRecord, ServiceError> {
-        let closing = Closing { status: "cancelled", answer: None, reason, activity_id: None, update_card: true };
-        match self.store.close_escalation(id, closing, view).await? {
+    pub async fn cancel(&self, id: &str, reason: Option<String>) -> Result<Escalation, ServiceError> {
+        match self.ctx.store.close_escalation(id, Closing::Cancelled { reason }, None).await? {
             CloseOutcome::Closed(record) => Ok(record),
             CloseOutcome::NotPending(record) => Err(ServiceError::NotPending { id: record.id, status: record.status }),
             CloseOutcome::Unknown => Err(ServiceError::NotFound(id.to_owned())),
@@ -171,10 +175,25 @@ impl Escalations {
     }
 }
 
-fn same_key(existing: EscalationRecord, fingerprint: &str) -> Result<Created, ServiceError> {
+fn same_key(existing: Escalation, fingerprint: &str) -> Result<Created, ServiceError> {
     if existing.fingerprint == fingerprint {
         Ok(Created::Existing(existing))
     } else {
         Err(ServiceError::KeyConflict { id: existing.id })
+    }
+}
+
+/// A fresh escalation id: `esc_` and 32 hex digits.
+pub fn new_id() -> String {
+    format!("esc_{}", uuid::Uuid::new_v4().simple())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_are_prefixed_and_unique() {
+        let (a, b) = (super::new_id(), super::new_id());
+        assert!(a.starts_with("esc_") && a.len() == 36);
+        assert_ne!(a, b);
     }
 }

@@ -1,5 +1,6 @@
 //! Prometheus metrics for operators: what the daemon counted since start, plus
-//! gauges read at scrape time (`GET /metrics` on the API socket).
+//! gauges read at scrape time (`GET /metrics` on the API socket, served by
+//! `api::metrics`; this module only counts and writes the text).
 //!
 //! Hand-written rather than through a client crate: the text exposition format
 //! is a few lines, the daemon has a dozen series, and this keeps the dependency
@@ -8,31 +9,21 @@
 //! [`LinkState`](crate::webex::mercury::link::LinkState), the escalations table,
 //! the outbox — is read when scraped, so it can never drift.
 
+mod gauges;
 mod histogram;
-pub mod scrape;
 mod text;
 
+pub use gauges::{write_link, write_store, StoreGauges};
 pub use histogram::Histogram;
-pub use text::{escape_label, Exposition};
+pub use text::{escape_label, Exposition, CONTENT_TYPE};
 
+use crate::webex::mercury::Event;
 use crate::webex::rest::RestObserver;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-
-/// Every Mercury event kind, so each series exists (at 0) from the first scrape.
-const EVENT_KINDS: [&str; 8] = [
-    "card_submitted",
-    "member_added",
-    "member_removed",
-    "room_created",
-    "room_updated",
-    "message_posted",
-    "message_deleted",
-    "unknown",
-];
 
 /// Card posting: normally well under a second, minutes when Webex throttles.
 const DELIVERY_BUCKETS: [f64; 11] = [0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0];
@@ -59,7 +50,7 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let events = EVENT_KINDS.iter().map(|kind| ((*kind).to_owned(), 0)).collect();
+        let events = Event::KINDS.iter().map(|kind| ((*kind).to_owned(), 0)).collect();
         Self {
             events: Mutex::new(events),
             rest: Mutex::new(BTreeMap::new()),

@@ -40,3 +40,15 @@ pub(crate) fn mark(conn: &Connection, activity_id: &str) -> Result<bool, StoreEr
     let inserted = stmt.execute(params![activity_id, time::to_text(time::now())])?;
     Ok(inserted == 1)
 }
+
+/// What handling one Mercury activity did, so that whoever dispatched it knows
+/// whether the activity still has to be recorded as processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Handled {
+    /// Nothing was stored (not ours, our own click, an unknown card): the
+    /// dispatcher records the activity as processed.
+    NoEffect,
+    /// A change was committed, and the activity recorded with it in the same transaction.
+    Committed,
+}

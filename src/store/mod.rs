@@ -1,11 +1,17 @@
-//! The daemon's SQLite store: a cache of the spaces the bot can see, the durable record
-//! of processed Mercury activities, and the append-only event log the AI engine reads.
+//! The daemon's SQLite store: the cache of spaces the bot can see, the escalations
+//! and the outbox of Webex calls they owe, the durable record of processed Mercury
+//! activities, the append-only event log the AI engine reads, the card-signing key
+//! and the audit log of the socket API.
 //!
-//! Why it exists: a Webex bot only sees the spaces it was added to, and Mercury may
-//! redeliver an activity after a restart. The cache is kept true by Mercury events
-//! ([`Store::space_seen`], [`Store::space_removed`]) and repaired by periodic full
-//! resyncs ([`Store::sync_spaces`]); the activity table makes handling idempotent; the
-//! event log gives the engine a monotonic `seq` to resume from.
+//! Why it exists: a Webex bot only sees the spaces it was added to, Mercury may
+//! redeliver an activity after a restart, and an escalation must survive a crash
+//! between "accepted" and "answered". The spaces cache is kept true by Mercury events
+//! ([`Store::space_seen`], [`Store::space_removed`]) and repaired by full resyncs
+//! ([`Store::sync_spaces`]); escalations move only by compare-and-set, with their
+//! event and outbox job in the same transaction; the activity table makes handling
+//! idempotent; the event log gives the engine a monotonic `seq` to resume from.
+//! Rows are parsed into typed values ([`crate::model::Escalation`], [`Space`],
+//! [`EventRecord`], [`Job`]) here, at the edge, and written from them.
 //!
 //! Design (after matrix-rust-sdk's SQLite store):
 //! - one writer connection, owned here behind a mutex; every call runs on
@@ -17,8 +23,8 @@
 //! - every SQL statement is a named constant in `sql.rs`;
 //! - timestamps are RFC 3339 UTC text with microseconds (see `time.rs`).
 //!
-//! Later modules (escalations) add their own files here and write through
-//! [`Store::write`], which runs a closure in one transaction and wakes event followers.
+//! Each part has its own file here and writes through [`Store::write`], which runs a
+//! closure in one transaction and wakes event followers.
 
 mod activities;
 mod audit;
@@ -29,6 +35,7 @@ mod meta;
 mod migrations;
 mod open;
 mod outbox;
+pub mod retention;
 mod spaces;
 mod sql;
 mod stats;
@@ -41,14 +48,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::watch;
 
+pub use activities::Handled;
 pub use audit::{AuditEntry, AuditRecord};
 pub use error::StoreError;
-pub use escalations::{
-    CloseOutcome, Closing, Delivered, EscalationFilter, EscalationRecord, Inserted, NewEscalation, Render,
-};
-pub use events::EventRecord;
+pub use escalations::{CloseOutcome, Closing, Delivered, EscalationFilter, Inserted, NewEscalation};
+pub use events::{ConnectionChange, EventKind, EventPayload, EventRecord, Subject};
 pub use migrations::SUPPORTED_VERSION;
-pub use outbox::{Job, JobKind};
+pub use outbox::{Job, Reply, Task, Unreadable};
 pub use spaces::{ActivityOutcome, RoomSnapshot, Space, SpaceFilter};
 pub use sync::SyncReport;
 
@@ -146,6 +152,12 @@ impl Store {
         })
         .await?
     }
+}
+
+/// A stored value this version cannot read back: reported as a conversion error of
+/// its column, so the caller learns which row and column, and nothing panics.
+pub(crate) fn corrupt(column: usize, why: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, why.into())
 }
 
 impl Inner {

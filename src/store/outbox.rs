@@ -5,44 +5,65 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
 use super::error::StoreError;
 use super::{activities, sql, time, Store};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobKind {
-    PostCard,
-    UpdateCard,
+/// What a job must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Task {
+    PostCard {
+        escalation_id: String,
+    },
+    UpdateCard {
+        escalation_id: String,
+    },
     /// A short threaded reply (why a submission was refused).
-    Reply,
+    Reply(Reply),
 }
 
-impl JobKind {
-    pub fn as_str(self) -> &'static str {
+/// A job row this version cannot read, and why; the worker drops it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unreadable outbox job: {0}")]
+pub struct Unreadable(pub String);
+
+/// A threaded reply under a card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    pub room_id: String,
+    pub parent_id: Option<String>,
+    pub text: String,
+}
+
+const POST_CARD: &str = "post_card";
+const UPDATE_CARD: &str = "update_card";
+const REPLY: &str = "reply";
+
+impl Task {
+    /// The stored `kind`, also used in logs.
+    pub fn kind(&self) -> &'static str {
         match self {
-            JobKind::PostCard => "post_card",
-            JobKind::UpdateCard => "update_card",
-            JobKind::Reply => "reply",
+            Task::PostCard { .. } => POST_CARD,
+            Task::UpdateCard { .. } => UPDATE_CARD,
+            Task::Reply(_) => REPLY,
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
-        Some(match text {
-            "post_card" => JobKind::PostCard,
-            "update_card" => JobKind::UpdateCard,
-            "reply" => JobKind::Reply,
-            _ => return None,
-        })
+    fn from_row(kind: &str, escalation_id: Option<String>, payload: &str) -> Result<Task, Unreadable> {
+        match (kind, escalation_id) {
+            (POST_CARD, Some(escalation_id)) => Ok(Task::PostCard { escalation_id }),
+            (UPDATE_CARD, Some(escalation_id)) => Ok(Task::UpdateCard { escalation_id }),
+            (REPLY, _) => serde_json::from_str(payload).map(Task::Reply).map_err(|e| Unreadable(format!("reply: {e}"))),
+            (kind, _) => Err(Unreadable(format!("kind {kind:?} without an escalation, or unknown"))),
+        }
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
     pub id: i64,
-    pub kind: JobKind,
-    pub escalation_id: Option<String>,
-    pub payload: Value,
+    pub task: Result<Task, Unreadable>,
     pub attempts: i64,
 }
 
@@ -55,18 +76,10 @@ impl Store {
             let rows = stmt.query_map(params![time::to_text(now), limit], |row| {
                 let kind: String = row.get(1)?;
                 let payload: String = row.get(3)?;
-                Ok((row.get(0)?, kind, row.get(2)?, payload, row.get(4)?))
+                let task = Task::from_row(&kind, row.get(2)?, &payload);
+                Ok(Job { id: row.get(0)?, task, attempts: row.get(4)? })
             })?;
-            let mut jobs = Vec::new();
-            for row in rows {
-                let (id, kind, escalation_id, payload, attempts) = row?;
-                let Some(kind) = JobKind::parse(&kind) else {
-                    tracing::error!(id, kind, "outbox job of an unknown kind; skipped");
-                    continue;
-                };
-                jobs.push(Job { id, kind, escalation_id, payload: serde_json::from_str(&payload)?, attempts });
-            }
-            Ok(jobs)
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await
     }
@@ -90,11 +103,15 @@ impl Store {
     /// Tries again at `at`; the error is kept for operators (and shown as the
     /// escalation's delivery error for a card not yet posted).
     pub async fn retry_job(&self, job: &Job, at: DateTime<Utc>, error: &str) -> Result<(), StoreError> {
-        let (job_id, kind, escalation, error) = (job.id, job.kind, job.escalation_id.clone(), error.to_owned());
+        let (job_id, error) = (job.id, error.to_owned());
+        let posting = match &job.task {
+            Ok(Task::PostCard { escalation_id }) => Some(escalation_id.clone()),
+            Ok(Task::UpdateCard { .. } | Task::Reply(_)) | Err(_) => None,
+        };
         self.write(move |tx| {
             let now = time::to_text(time::now());
             tx.prepare_cached(sql::RESCHEDULE_JOB)?.execute(params![job_id, time::to_text(at), error])?;
-            if let (JobKind::PostCard, Some(id)) = (kind, escalation) {
+            if let Some(id) = posting {
                 tx.prepare_cached(sql::RECORD_DELIVERY_ATTEMPT)?.execute(params![id, error, now])?;
             }
             Ok(())
@@ -103,20 +120,13 @@ impl Store {
     }
 
     /// Queues a threaded reply, marking the activity that caused it as processed.
-    pub async fn enqueue_reply(
-        &self,
-        room_id: &str,
-        parent_id: Option<&str>,
-        text: &str,
-        activity_id: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let payload = serde_json::json!({"room_id": room_id, "parent_id": parent_id, "text": text});
+    pub async fn enqueue_reply(&self, reply: Reply, activity_id: Option<&str>) -> Result<(), StoreError> {
         let activity = activity_id.map(str::to_owned);
         self.write(move |tx| {
             if let Some(activity) = &activity {
                 activities::mark(tx, activity)?;
             }
-            insert_job(tx, JobKind::Reply, None, &payload)
+            insert_job(tx, &Task::Reply(reply))
         })
         .await?;
         self.jobs_added();
@@ -124,14 +134,14 @@ impl Store {
     }
 }
 
-pub(crate) fn insert_job(
-    conn: &Connection,
-    kind: JobKind,
-    escalation_id: Option<&str>,
-    payload: &Value,
-) -> Result<(), StoreError> {
+pub(crate) fn insert_job(conn: &Connection, task: &Task) -> Result<(), StoreError> {
     let now = time::to_text(time::now());
-    let payload = serde_json::to_string(payload)?;
-    conn.prepare_cached(sql::INSERT_JOB)?.execute(params![kind.as_str(), escalation_id, payload, now])?;
+    let (escalation_id, payload) = match task {
+        Task::PostCard { escalation_id } | Task::UpdateCard { escalation_id } => {
+            (Some(escalation_id.as_str()), "null".to_owned())
+        }
+        Task::Reply(reply) => (None, serde_json::to_string(reply)?),
+    };
+    conn.prepare_cached(sql::INSERT_JOB)?.execute(params![task.kind(), escalation_id, payload, now])?;
     Ok(())
 }

@@ -10,11 +10,11 @@ use chrono::{DateTime, SubsecRound, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::error::StoreError;
-use super::events::{self, EventRecord};
+use super::events::{self, EventKind, EventPayload, EventRecord};
 use super::{activities, sql, time, Store};
 
 /// One space (room) as the store knows it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Space {
     /// REST id (base64, carries the cluster).
     pub id: String,
@@ -194,11 +194,11 @@ pub(super) fn apply_snapshot(
     match existing {
         Some(old) if old.visible && !differs(old, snap) => Ok(Change::Unchanged),
         Some(old) if old.visible => {
-            let event = append_space_event(conn, "space.updated", &space)?;
+            let event = append_space_event(conn, EventKind::SpaceUpdated, &space)?;
             Ok(Change::Updated(space, event))
         }
         _ => {
-            let event = append_space_event(conn, "space.added", &space)?;
+            let event = append_space_event(conn, EventKind::SpaceAdded, &space)?;
             Ok(Change::Added(space, event))
         }
     }
@@ -209,7 +209,7 @@ pub(super) fn remove(conn: &Connection, space: &Space, now: DateTime<Utc>) -> Re
     let mut stmt = conn.prepare_cached(sql::MARK_SPACE_REMOVED)?;
     stmt.execute(params![space.id, time::to_text(now)])?;
     let space = load(conn, &space.id)?;
-    let event = append_space_event(conn, "space.removed", &space)?;
+    let event = append_space_event(conn, EventKind::SpaceRemoved, &space)?;
     Ok((space, event))
 }
 
@@ -242,8 +242,8 @@ fn first_time(conn: &Connection, activity_id: Option<&str>) -> Result<bool, Stor
     }
 }
 
-fn append_space_event(conn: &Connection, event_type: &str, space: &Space) -> Result<EventRecord, StoreError> {
-    events::append(conn, event_type, serde_json::to_value(space)?)
+fn append_space_event(conn: &Connection, kind: EventKind, space: &Space) -> Result<EventRecord, StoreError> {
+    events::append(conn, kind, EventPayload::Space(space.clone()))
 }
 
 fn find(conn: &Connection, id: &str) -> Result<Option<Space>, StoreError> {

@@ -204,10 +204,11 @@ macro_rules! escalation_select {
 pub const SELECT_ESCALATION: &str = escalation_select!("WHERE id = ?1");
 pub const SELECT_ESCALATION_BY_KEY: &str = escalation_select!("WHERE idem_key = ?1");
 pub const SELECT_ESCALATION_BY_MESSAGE: &str = escalation_select!("WHERE message_uuid = ?1");
-/// ?1 status or NULL, ?2 space id or NULL, ?3 key or NULL, ?4 rowid cursor (exclusive) or NULL, ?5 limit.
+/// ?1 status or NULL, ?2 space id or NULL, ?3 rowid cursor (exclusive) or NULL, ?4 limit.
+/// (A key is looked up with [`SELECT_ESCALATION_BY_KEY`], on its unique index.)
 pub const SELECT_ESCALATIONS_FILTERED: &str = escalation_select!(
-    "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR space_id = ?2) AND (?3 IS NULL OR idem_key = ?3) \
-     AND (?4 IS NULL OR rowid < ?4) ORDER BY rowid DESC LIMIT ?5"
+    "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR space_id = ?2) \
+     AND (?3 IS NULL OR rowid < ?3) ORDER BY rowid DESC LIMIT ?4"
 );
 pub const SELECT_PENDING_DUE: &str =
     escalation_select!("WHERE status = 'pending' AND expires_at <= ?1 ORDER BY expires_at");

@@ -1,14 +1,18 @@
 //! Counts for monitoring (`GET /metrics`): cheap aggregate reads.
 
 use super::error::StoreError;
-use super::{sql, Store};
+use super::{corrupt, sql, Store};
+use crate::model::Status;
 
 impl Store {
     /// `(status, number of escalations)` for every status present.
-    pub async fn escalation_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+    pub async fn escalation_counts(&self) -> Result<Vec<(Status, i64)>, StoreError> {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(sql::COUNT_ESCALATIONS_BY_STATUS)?;
-            let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            let rows = statement.query_map([], |row| {
+                let status: String = row.get(0)?;
+                Ok((status.parse().map_err(|e| corrupt(0, e))?, row.get(1)?))
+            })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await

@@ -3,14 +3,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::StoreError;
 use super::spaces::{self, Change, RoomSnapshot, Space};
 use super::{time, Store};
 
 /// What a resync changed. Every added/removed/updated space also got its event.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SyncReport {
     pub added: Vec<Space>,
     pub removed: Vec<Space>,

@@ -4,7 +4,7 @@
 
 use super::text::{md, plain, truncate_chars};
 use super::{CardState, DATA_ESCALATION, DATA_SIGNATURE, SUBMIT_TITLE};
-use crate::escalation::request::{FieldKind, FieldSpec, Player, ValidEscalation};
+use crate::model::{FieldKind, FieldSpec, Player, ValidEscalation};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

@@ -1,5 +1,6 @@
 use super::*;
-use crate::escalation::request::{self, ValidEscalation};
+use crate::escalation::request;
+use crate::model::ValidEscalation;
 use crate::webex::ids::{IdKind, RestId};
 use chrono::TimeZone;
 use serde_json::{json, Value};

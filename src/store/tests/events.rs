@@ -1,9 +1,12 @@
 use std::time::Duration;
 
-use serde_json::json;
-
 use super::{memory, room, tick};
-use crate::store::Store;
+use crate::store::{ConnectionChange, EventKind, EventPayload, Store};
+
+/// A connection event told apart by `n` (as its reconnect count), with a non-ASCII URL.
+fn change(n: u64) -> ConnectionChange {
+    ConnectionChange::up(None, Some(format!("wss://ü.example/{n}")), n)
+}
 
 #[tokio::test]
 async fn append_and_read_in_seq_order() {
@@ -11,13 +14,13 @@ async fn append_and_read_in_seq_order() {
     assert_eq!(store.latest_seq().await.expect("seq"), 0);
     assert_eq!(store.oldest_seq().await.expect("oldest"), None);
     for n in 1..=3 {
-        let e = store.append_event("connection.up", &json!({ "n": n, "s": "ü" })).await.expect("append");
-        assert_eq!(e.seq, n);
+        let e = store.record_connection(change(n)).await.expect("append");
+        assert_eq!(e.seq, n as i64);
     }
     let after1 = store.events_after(1, 10).await.expect("read");
     assert_eq!(after1.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3]);
-    assert_eq!(after1[0].payload, json!({ "n": 2, "s": "ü" }));
-    assert_eq!(after1[0].event_type, "connection.up");
+    assert_eq!(after1[0].payload, EventPayload::Connection(change(2)));
+    assert_eq!(after1[0].kind, EventKind::ConnectionUp);
     assert_eq!(store.events_after(0, 2).await.expect("read").len(), 2);
     assert!(store.events_after(3, 10).await.expect("read").is_empty());
     assert_eq!(store.latest_seq().await.expect("seq"), 3);
@@ -27,7 +30,7 @@ async fn append_and_read_in_seq_order() {
 #[tokio::test]
 async fn returned_record_equals_stored_record() {
     let store = memory().await;
-    let appended = store.append_event("x", &json!([1, 2])).await.expect("append");
+    let appended = store.record_connection(ConnectionChange::down(Some("ü".into()))).await.expect("append");
     let read = store.events_after(0, 1).await.expect("read");
     assert_eq!(read, vec![appended]);
 }
@@ -35,12 +38,12 @@ async fn returned_record_equals_stored_record() {
 #[tokio::test]
 async fn prune_events_removes_only_old_rows_and_seq_is_never_reused() {
     let store = memory().await;
-    store.append_event("a", &json!(1)).await.expect("append");
-    store.append_event("b", &json!(2)).await.expect("append");
+    store.record_connection(change(1)).await.expect("append");
+    store.record_connection(change(2)).await.expect("append");
     tick().await;
     let cutoff = chrono::Utc::now();
     tick().await;
-    store.append_event("c", &json!(3)).await.expect("append");
+    store.record_connection(change(3)).await.expect("append");
     assert_eq!(store.prune_events(cutoff).await.expect("prune"), 2);
     assert_eq!(store.oldest_seq().await.expect("oldest"), Some(3));
 
@@ -50,7 +53,7 @@ async fn prune_events_removes_only_old_rows_and_seq_is_never_reused() {
     assert_eq!(store.prune_events(all).await.expect("prune"), 1);
     assert_eq!(store.oldest_seq().await.expect("oldest"), None);
     assert_eq!(store.latest_seq().await.expect("latest"), 3);
-    let next = store.append_event("d", &json!(4)).await.expect("append");
+    let next = store.record_connection(change(4)).await.expect("append");
     assert_eq!(next.seq, 4);
 }
 
@@ -60,7 +63,7 @@ async fn seq_is_monotonic_across_prune_and_reopen() {
     let path = dir.path().join("store.db");
     let store = Store::open(&path).await.expect("open");
     for n in 0..5 {
-        store.append_event("e", &json!(n)).await.expect("append");
+        store.record_connection(change(n)).await.expect("append");
     }
     tick().await;
     store.prune_events(chrono::Utc::now()).await.expect("prune all");
@@ -69,7 +72,7 @@ async fn seq_is_monotonic_across_prune_and_reopen() {
     let store = Store::open(&path).await.expect("reopen");
     assert_eq!(store.latest_seq().await.expect("latest"), 5);
     assert_eq!(*store.subscribe().borrow(), 5);
-    assert_eq!(store.append_event("e", &json!(5)).await.expect("append").seq, 6);
+    assert_eq!(store.record_connection(change(5)).await.expect("append").seq, 6);
 }
 
 #[tokio::test]
@@ -78,7 +81,7 @@ async fn subscribe_sees_seq_after_commit() {
     let mut rx = store.subscribe();
     assert_eq!(*rx.borrow_and_update(), 0);
 
-    let e = store.append_event("connection.up", &json!({})).await.expect("append");
+    let e = store.record_connection(change(0)).await.expect("append");
     tokio::time::timeout(Duration::from_secs(5), rx.changed()).await.expect("woken").expect("sender alive");
     assert_eq!(*rx.borrow_and_update(), e.seq);
 
@@ -103,7 +106,7 @@ async fn write_without_events_does_not_bump_and_failed_write_rolls_back() {
     let rx = store.subscribe();
     let err = store
         .write(|tx| {
-            crate::store::events::append(tx, "lost", json!(null))?;
+            crate::store::events::append(tx, EventKind::ConnectionUp, EventPayload::Connection(change(0)))?;
             Err::<(), _>(crate::store::StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
         })
         .await;
@@ -120,7 +123,7 @@ async fn concurrent_appends_from_clones_get_distinct_seqs() {
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..20 {
         let store = store.clone();
-        tasks.spawn(async move { store.append_event("e", &json!(n)).await.expect("append").seq });
+        tasks.spawn(async move { store.record_connection(change(n)).await.expect("append").seq });
     }
     let mut seqs = tasks.join_all().await;
     seqs.sort_unstable();

@@ -7,7 +7,7 @@ mod open;
 mod spaces;
 mod sync;
 
-use super::{RoomSnapshot, Store};
+use super::{EventPayload, EventRecord, RoomSnapshot, Space, Store};
 
 pub(super) fn room(n: usize) -> RoomSnapshot {
     RoomSnapshot {
@@ -25,8 +25,15 @@ pub(super) async fn memory() -> Store {
     Store::open_in_memory().await.expect("in-memory store opens")
 }
 
-pub(super) async fn event_types(store: &Store) -> Vec<String> {
-    store.events_after(0, 100_000).await.expect("events read").into_iter().map(|e| e.event_type).collect()
+pub(super) async fn event_types(store: &Store) -> Vec<&'static str> {
+    store.events_after(0, 100_000).await.expect("events read").into_iter().map(|e| e.kind.as_str()).collect()
+}
+
+pub(super) fn space_of(event: &EventRecord) -> &Space {
+    match &event.payload {
+        EventPayload::Space(space) => space,
+        other => panic!("not a space event: {other:?}"),
+    }
 }
 
 /// Lets the clock move past the microsecond the store last stamped.

@@ -19,7 +19,7 @@ async fn migrations_apply_once_and_reopen_is_idempotent() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("nested/deeper/store.db");
     let store = Store::open(&path).await.expect("first open creates dirs and schema");
-    store.append_event("connection.up", &serde_json::json!({"n": 1})).await.expect("append");
+    store.record_connection(crate::store::ConnectionChange::up(None, None, 1)).await.expect("append");
     drop(store);
     assert_eq!(stored_version(&path), (SUPPORTED_VERSION, "webex-hitl".into()));
     let stamp = version_row_stamp(&path);

@@ -1,4 +1,5 @@
-use super::{event_types, memory, room, tick};
+use super::{event_types, memory, room, space_of, tick};
+use crate::store::EventPayload;
 use crate::store::{ActivityOutcome, EventRecord, SpaceFilter};
 
 fn applied(outcome: ActivityOutcome<Option<EventRecord>>) -> Option<EventRecord> {
@@ -12,10 +13,10 @@ fn applied(outcome: ActivityOutcome<Option<EventRecord>>) -> Option<EventRecord>
 async fn space_seen_adds_once_then_updates_on_change() {
     let store = memory().await;
     let event = applied(store.space_seen(room(1), Some("act-1")).await.expect("seen")).expect("added event");
-    assert_eq!(event.event_type, "space.added");
+    assert_eq!(event.kind.as_str(), "space.added");
     let space = store.space("ROOM-1").await.expect("lookup").expect("stored");
     assert!(space.visible && space.added_at.is_some() && space.removed_at.is_none());
-    assert_eq!(event.payload, serde_json::to_value(&space).expect("json"));
+    assert_eq!(event.payload, EventPayload::Space(space.clone()));
     assert_eq!(store.space("uuid-1").await.expect("by uuid"), Some(space.clone()));
 
     // Same snapshot again: nothing to report.
@@ -25,8 +26,8 @@ async fn space_seen_adds_once_then_updates_on_change() {
     renamed.title = "Renamed".into();
     renamed.is_locked = true;
     let event = applied(store.space_seen(renamed, None).await.expect("seen")).expect("event");
-    assert_eq!(event.event_type, "space.updated");
-    assert_eq!(event.payload["title"], "Renamed");
+    assert_eq!(event.kind.as_str(), "space.updated");
+    assert_eq!(space_of(&event).title, "Renamed");
     let updated = store.space("ROOM-1").await.expect("lookup").expect("stored");
     assert!(updated.is_locked);
     assert_eq!(updated.added_at, space.added_at, "still the same membership");
@@ -57,8 +58,8 @@ async fn space_removed_keeps_row_and_appends_once() {
     store.space_seen(room(1), None).await.expect("seen");
     store.space_seen(room(2), None).await.expect("seen");
     let event = applied(store.space_removed("uuid-1", Some("r1")).await.expect("removed")).expect("event");
-    assert_eq!(event.event_type, "space.removed");
-    assert_eq!(event.payload["visible"], false);
+    assert_eq!(event.kind.as_str(), "space.removed");
+    assert!(!space_of(&event).visible);
     assert!(store.is_processed("r1").await.expect("processed"));
 
     // Removed again under a new activity id: nothing visible to remove.
@@ -82,7 +83,7 @@ async fn re_added_space_is_added_again_with_fresh_added_at() {
     store.space_removed("uuid-1", None).await.expect("removed");
     tick().await;
     let event = applied(store.space_seen(room(1), None).await.expect("seen")).expect("event");
-    assert_eq!(event.event_type, "space.added");
+    assert_eq!(event.kind.as_str(), "space.added");
     let back = store.space("ROOM-1").await.expect("lookup").expect("row");
     assert!(back.visible && back.removed_at.is_none());
     assert!(back.added_at > first.added_at);
@@ -96,7 +97,7 @@ async fn space_seen_under_new_id_retires_the_migrated_old_id() {
     migrated.id = "ROOM-1-EU".into();
     migrated.cluster = "urn:TEAM:eu-central-1_k".into();
     let event = applied(store.space_seen(migrated, None).await.expect("seen")).expect("event");
-    assert_eq!(event.event_type, "space.added");
+    assert_eq!(event.kind.as_str(), "space.added");
     assert_eq!(event_types(&store).await, ["space.added", "space.added", "space.removed"]);
     assert!(!store.space("ROOM-1").await.expect("old").expect("kept").visible);
     assert_eq!(store.space("uuid-1").await.expect("uuid").expect("row").id, "ROOM-1-EU");

@@ -93,7 +93,19 @@ impl Event {
         &self.meta().activity_id
     }
 
-    /// A short stable name, for logs and metrics.
+    /// Every value [`Event::kind`] can take, so metrics can show each at zero.
+    pub const KINDS: [&'static str; 8] = [
+        "card_submitted",
+        "member_added",
+        "member_removed",
+        "room_created",
+        "room_updated",
+        "message_posted",
+        "message_deleted",
+        "unknown",
+    ];
+
+    /// A short stable name, for logs and metrics (one of [`Event::KINDS`]).
     pub fn kind(&self) -> &'static str {
         match self {
             Event::CardSubmitted { .. } => "card_submitted",

@@ -24,6 +24,6 @@ pub use retry::{backoff, parse_retry_after, should_retry, RetryPolicy};
 pub use transport::{tracking_id, Response, RestObserver, Transport};
 pub(crate) use types::lenient_time;
 pub use types::{
-    AttachmentAction, Destination, Membership, Message, MessageEdit, NewMessage, Person, PersonFilter, Room, RoomQuery,
-    RoomSort, RoomType, ADAPTIVE_CARD, MAX_TEXT_BYTES,
+    AttachmentAction, Membership, Message, MessageEdit, NewMessage, Person, PersonFilter, Room, RoomQuery, RoomSort,
+    RoomType, ADAPTIVE_CARD, MAX_TEXT_BYTES,
 };

@@ -7,14 +7,15 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::error::RestError;
-use super::types::{Destination, MessageEdit, NewMessage, OutAttachment, ADAPTIVE_CARD, MAX_TEXT_BYTES};
+use super::types::{MessageEdit, NewMessage, OutAttachment, ADAPTIVE_CARD, MAX_TEXT_BYTES};
+use crate::model::Destination;
 
 impl NewMessage {
     /// Rules Webex enforces: a non-empty destination, `text` or `markdown`
     /// present (the card's fallback), each at most [`MAX_TEXT_BYTES`].
     pub fn validate(&self) -> Result<(), RestError> {
         let (field, id) = match &self.to {
-            Destination::Room(id) => ("roomId", id),
+            Destination::SpaceId(id) => ("roomId", id),
             Destination::PersonId(id) => ("toPersonId", id),
             Destination::PersonEmail(id) => ("toPersonEmail", id),
         };
@@ -83,7 +84,7 @@ impl<'a> From<&'a NewMessage> for NewMessageBody<'a> {
     fn from(m: &'a NewMessage) -> Self {
         let (mut room_id, mut to_person_id, mut to_person_email) = (None, None, None);
         match &m.to {
-            Destination::Room(id) => room_id = Some(id.as_str()),
+            Destination::SpaceId(id) => room_id = Some(id.as_str()),
             Destination::PersonId(id) => to_person_id = Some(id.as_str()),
             Destination::PersonEmail(e) => to_person_email = Some(e.as_str()),
         }

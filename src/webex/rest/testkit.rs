@@ -21,7 +21,7 @@ pub(crate) const TOKEN: &str = "test-token-123";
 /// A card message to a room, as the tests post it.
 pub(crate) fn card_message() -> super::NewMessage {
     super::NewMessage {
-        to: super::Destination::Room("R1".into()),
+        to: crate::model::Destination::SpaceId("R1".into()),
         text: Some("fallback".into()),
         markdown: None,
         parent_id: None,

@@ -10,6 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+use crate::model::Destination;
+
 /// Longest `text` or `markdown` Webex accepts, in bytes.
 pub const MAX_TEXT_BYTES: usize = 7439;
 
@@ -180,14 +182,6 @@ pub struct Membership {
 pub enum PersonFilter {
     Id(String),
     Email(String),
-}
-
-/// Where a new message goes: exactly one of these, by construction.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Destination {
-    Room(String),
-    PersonId(String),
-    PersonEmail(String),
 }
 
 /// A message to post. `text` or `markdown` is required (the fallback shown by

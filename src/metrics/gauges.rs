@@ -1,37 +1,15 @@
-//! `GET /metrics`: the counters, plus gauges read from the link and the store
-//! at scrape time.
+//! The gauges of a scrape: state read from the link and the store when
+//! `GET /metrics` is asked (the handler is `api::metrics`).
 
-use super::text::CONTENT_TYPE;
 use super::Exposition;
-use crate::api::AppState;
+use crate::model::Status;
 use crate::webex::mercury::link::LinkState;
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
-
-/// Every escalation status, so each series exists from the first scrape.
-const STATUSES: [&str; 5] = ["pending", "answered", "expired", "cancelled", "failed"];
 
 /// What the store says at scrape time; `None` when it could not be read.
 #[derive(Debug, Default)]
 pub struct StoreGauges {
-    pub escalations: Option<Vec<(String, i64)>>,
+    pub escalations: Option<Vec<(Status, i64)>>,
     pub outbox_jobs: Option<i64>,
-}
-
-pub async fn get(State(state): State<AppState>) -> Response {
-    let escalations = state.store.escalation_counts().await;
-    let outbox = state.store.outbox_len().await;
-    if let Err(error) = escalations.as_ref().map(|_| ()).and(outbox.as_ref().map(|_| ())) {
-        tracing::warn!(%error, "metrics: cannot read the store; its gauges are left out");
-    }
-    let gauges = StoreGauges { escalations: escalations.ok(), outbox_jobs: outbox.ok() };
-    let link = state.link.borrow().clone();
-    let mut out = Exposition::default();
-    write_link(&mut out, &link);
-    state.metrics.write_counters(&mut out);
-    write_store(&mut out, &gauges);
-    (StatusCode::OK, [(header::CONTENT_TYPE, CONTENT_TYPE)], out.finish()).into_response()
 }
 
 pub fn write_link(out: &mut Exposition, link: &LinkState) {
@@ -48,12 +26,10 @@ pub fn write_link(out: &mut Exposition, link: &LinkState) {
 pub fn write_store(out: &mut Exposition, gauges: &StoreGauges) {
     if let Some(rows) = &gauges.escalations {
         out.family("webex_hitl_escalations", "gauge", "Escalations in the store, by status.");
-        for status in STATUSES {
-            let count = rows.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
-            out.sample("webex_hitl_escalations", &[("status", status)], count as f64);
-        }
-        for (status, count) in rows.iter().filter(|(s, _)| !STATUSES.contains(&s.as_str())) {
-            out.sample("webex_hitl_escalations", &[("status", status)], *count as f64);
+        // Every status, so each series exists from the first scrape.
+        for status in Status::ALL {
+            let count = rows.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n);
+            out.sample("webex_hitl_escalations", &[("status", status.as_str())], count as f64);
         }
     }
     if let Some(jobs) = gauges.outbox_jobs {
@@ -69,7 +45,7 @@ mod tests {
     #[test]
     fn link_and_store_gauges() {
         let link = LinkState { connected: true, reconnects: 3, ..LinkState::default() };
-        let gauges = StoreGauges { escalations: Some(vec![("answered".into(), 2)]), outbox_jobs: Some(1) };
+        let gauges = StoreGauges { escalations: Some(vec![(Status::Answered, 2)]), outbox_jobs: Some(1) };
         let mut out = Exposition::default();
         write_link(&mut out, &link);
         write_store(&mut out, &gauges);

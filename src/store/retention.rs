@@ -1,0 +1,38 @@
+//! What the store keeps, and for how long: the one loop that prunes it.
+//!
+//! Events are kept for the configured retention (engines replay from them),
+//! processed-activity ids past the window in which Mercury could still
+//! redeliver them, and audit records for 90 days (they answer "who did what"
+//! long after the fact).
+
+use super::Store;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+const ACTIVITY_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
+const AUDIT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
+const EVERY: Duration = Duration::from_secs(3600);
+
+/// Prunes at start and then once an hour, until shutdown.
+pub async fn prune_periodically(store: Store, event_retention: Duration, shutdown: CancellationToken) {
+    let before =
+        |age: Duration| chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or(chrono::Duration::days(7));
+    loop {
+        let pruned = [
+            ("events", store.prune_events(before(event_retention)).await),
+            ("activities", store.prune_activities(before(ACTIVITY_RETENTION)).await),
+            ("audit", store.prune_audit(before(AUDIT_RETENTION)).await),
+        ];
+        for (what, result) in pruned {
+            match result {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(what, count, "pruned"),
+                Err(error) => tracing::warn!(what, %error, "pruning failed"),
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(EVERY) => {}
+        }
+    }
+}
