@@ -123,21 +123,68 @@ pub struct Running {
     shutdown: CancellationToken,
 }
 
+/// How long the tasks get to end on their own once shutdown began (a REST call
+/// waiting out `Retry-After`, a long poll, a dial); then they are aborted, well
+/// within systemd's `TimeoutStopSec`. Aborting loses nothing: an unacked frame
+/// is redelivered by Mercury and the outbox is durable.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// Where shutting down is.
+#[derive(Clone, Copy)]
+enum Stopping {
+    No,
+    Since(tokio::time::Instant),
+    Aborted,
+}
+
 impl Running {
-    /// Waits until shutdown or the first fatal error.
+    /// Waits until shutdown or the first fatal error, then for every task:
+    /// [`SHUTDOWN_GRACE`] at most before the rest are aborted.
     pub async fn wait(mut self) -> Result<(), DaemonError> {
         let mut outcome = Ok(());
-        while let Some(joined) = self.tasks.join_next().await {
-            let result = joined.unwrap_or_else(|e| Err(DaemonError::Fatal(format!("a daemon task panicked: {e}"))));
-            if let Err(error) = result {
+        let mut stopping = Stopping::No;
+        loop {
+            let joined = tokio::select! {
+                joined = self.tasks.join_next() => match joined {
+                    Some(joined) => joined,
+                    None => break,
+                },
+                () = self.shutdown.cancelled(), if matches!(stopping, Stopping::No) => {
+                    stopping = Stopping::Since(tokio::time::Instant::now());
+                    continue;
+                }
+                () = grace_over(stopping) => {
+                    tracing::warn!(busy = self.tasks.len(), "still busy {SHUTDOWN_GRACE:?} after shutdown began: aborting");
+                    self.tasks.abort_all();
+                    stopping = Stopping::Aborted;
+                    continue;
+                }
+            };
+            if let Err(error) = task_result(joined) {
                 tracing::error!(%error, "stopping");
                 self.shutdown.cancel();
-                if outcome.is_ok() {
-                    outcome = Err(error);
-                }
+                outcome = outcome.and(Err(error));
             }
         }
+        // The API task removes its socket when it ends, unless it was aborted.
+        let _ = std::fs::remove_file(&self.socket);
         outcome
+    }
+}
+
+async fn grace_over(stopping: Stopping) {
+    match stopping {
+        Stopping::Since(at) => tokio::time::sleep_until(at + SHUTDOWN_GRACE).await,
+        Stopping::No | Stopping::Aborted => std::future::pending().await,
+    }
+}
+
+/// A task aborted at shutdown ended as intended; one that panicked did not.
+fn task_result(joined: Result<Result<(), DaemonError>, tokio::task::JoinError>) -> Result<(), DaemonError> {
+    match joined {
+        Ok(result) => result,
+        Err(error) if error.is_cancelled() => Ok(()),
+        Err(error) => Err(DaemonError::Fatal(format!("a daemon task panicked: {error}"))),
     }
 }
 
@@ -170,7 +217,10 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         Ok(me) => me,
         Err(error) => {
             shared.shutdown.cancel();
-            while tasks.join_next().await.is_some() {}
+            if tokio::time::timeout(SHUTDOWN_GRACE, async { while tasks.join_next().await.is_some() {} }).await.is_err()
+            {
+                tasks.shutdown().await;
+            }
             return Err(error);
         }
     };
@@ -191,7 +241,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
 async fn open(config: Config, shutdown: CancellationToken) -> Result<Shared, DaemonError> {
     let metrics = Arc::new(Metrics::new());
     let mut clients = clients(&config)?;
-    clients.rest = clients.rest.observed(metrics.clone());
+    clients.rest = clients.rest.observed(metrics.clone()).stopped_by(shutdown.clone());
     clients.devices_factory.rest = clients.rest.clone();
     let store = Store::open(&config.store.path).await?;
     let signer = Arc::new(Signer::new(store.signing_key().await?));
@@ -296,7 +346,11 @@ async fn validate_token(rest: &RestClient, shutdown: &CancellationToken) -> Resu
     let mut backoff = Backoff::default();
     let mut rng = rand::rngs::StdRng::from_os_rng();
     loop {
-        let error = match rest.me().await {
+        let answer = tokio::select! {
+            answer = rest.me() => answer,
+            () = shutdown.cancelled() => return Err(shut_down_while_validating()),
+        };
+        let error = match answer {
             Ok(me) => return Ok(me),
             Err(RestError::Unauthorized { message, .. }) => {
                 return Err(DaemonError::TokenInvalid { detail: format!("401: {message}") })
@@ -314,7 +368,7 @@ async fn validate_token(rest: &RestClient, shutdown: &CancellationToken) -> Resu
         let delay = backoff.next_delay(&mut rng);
         tracing::warn!(%error, ?delay, "cannot reach Webex to validate the bot token; retrying");
         tokio::select! {
-            _ = shutdown.cancelled() => return Err(DaemonError::Fatal("shut down before the token was validated".into())),
+            _ = shutdown.cancelled() => return Err(shut_down_while_validating()),
             _ = tokio::time::sleep(delay) => {}
         }
     }
@@ -389,4 +443,8 @@ fn timing(config: &Config) -> Timing {
         pong_timeout: Duration::from_secs_f64(webex.pong_timeout_s),
         ready_timeout: Duration::from_secs_f64(webex.ready_timeout_s),
     }
+}
+
+fn shut_down_while_validating() -> DaemonError {
+    DaemonError::Fatal("shut down before the token was validated".into())
 }

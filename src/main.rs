@@ -5,6 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
 use webex_hitl::cli::escalations::EscalateArgs;
 use webex_hitl::cli::{self, client::ApiClient};
 use webex_hitl::config::{Config, EXIT_CONFIG};
@@ -261,12 +262,16 @@ async fn run(command: Command) -> ExitCode {
                 },
                 _ => None,
             };
-            exit_on(sim::run(listen, token, tls, signals::shutdown_on_signal()).await)
+            let shutdown = CancellationToken::new();
+            exit_on(signals::run_until_signalled(&shutdown, sim::run(listen, token, tls, shutdown.clone())).await)
         }
         Command::Bench { spaces, list_calls, escalations, answers, concurrency } => {
             exit_on(bench::run(bench::BenchOptions { spaces, list_calls, escalations, answers, concurrency }).await)
         }
-        Command::Demo { once } => exit_on(demo::run(once, signals::shutdown_on_signal()).await),
+        Command::Demo { once } => {
+            let shutdown = CancellationToken::new();
+            exit_on(signals::run_until_signalled(&shutdown, demo::run(once, shutdown.clone())).await)
+        }
         Command::Status { target, json } => match async { cli::status(&target.client()?, json).await }.await {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
@@ -328,19 +333,31 @@ async fn serve(file: Option<PathBuf>) -> ExitCode {
         Err(error) => return fail(&format!("configuration error: {error}"), EXIT_CONFIG),
     };
     logging::init(&config.log);
-    let shutdown = signals::shutdown_on_signal();
-    let running = match daemon::start(config, shutdown.clone()).await {
-        Ok(running) => running,
-        Err(error) => return fail(&error.to_string(), error.exit_code()),
-    };
-    let reloader = tokio::spawn(signals::reload_on_hangup(file, running.token.clone(), shutdown.clone()));
-    let outcome = running.wait().await;
-    shutdown.cancel();
-    let _ = reloader.await;
-    match outcome {
+    let shutdown = CancellationToken::new();
+    match signals::run_until_signalled(&shutdown, serve_until_stopped(config, file, &shutdown)).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&error.to_string(), error.exit_code()),
     }
+}
+
+/// The daemon and its SIGHUP reloader, side by side until the daemon stops.
+async fn serve_until_stopped(
+    config: Config,
+    file: Option<PathBuf>,
+    shutdown: &CancellationToken,
+) -> Result<(), daemon::DaemonError> {
+    let running = daemon::start(config, shutdown.clone()).await?;
+    let reloader = signals::reload_on_hangup(file, running.token.clone(), shutdown.clone());
+    let (outcome, ()) = tokio::join!(
+        async {
+            let outcome = running.wait().await;
+            // Whatever ended the daemon ends the reloader too.
+            shutdown.cancel();
+            outcome
+        },
+        reloader
+    );
+    outcome
 }
 
 fn check_config(file: Option<PathBuf>) -> ExitCode {

@@ -5,24 +5,23 @@
 use crate::config::Config;
 use crate::logging;
 use crate::secret::SharedSecret;
+use std::future::Future;
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
-/// A token cancelled by SIGINT or SIGTERM, the one shutdown signal of the process.
-pub fn shutdown_on_signal() -> CancellationToken {
-    let token = CancellationToken::new();
-    let cancel = token.clone();
-    // Ends with the token, so it never outlives the work it guards.
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = wait_for_signal() => {
-                tracing::info!("shutting down");
-                cancel.cancel();
-            }
-            _ = cancel.cancelled() => {}
+/// Runs `work` to its end; a SIGINT or SIGTERM meanwhile cancels `shutdown`,
+/// the one shutdown signal of the process, which `work` watches. The watcher is
+/// a future polled alongside `work`, not a task: it cannot outlive it.
+pub async fn run_until_signalled<F: Future>(shutdown: &CancellationToken, work: F) -> F::Output {
+    tokio::pin!(work);
+    tokio::select! {
+        output = &mut work => return output,
+        () = wait_for_signal() => {
+            tracing::info!("shutting down");
+            shutdown.cancel();
         }
-    });
-    token
+    }
+    work.await
 }
 
 #[cfg(unix)]

@@ -26,6 +26,7 @@
 //! | `POST /_sim/faults/duplicate-next` | | next activity frame is sent twice |
 //! | `POST /_sim/faults/refuse-card-edits` | `{refuse}` | card edits answer 400 |
 //! | `POST /_sim/faults/lose-acks` | `{lose}` | acks are dropped: frames stay unacked and come back on reconnect |
+//! | `POST /_sim/faults/stall-upgrades` | `{stall}` | websocket upgrades are held unanswered (a stalled dial) |
 
 use super::handle::{sim_person, sim_room, Shared, SimError, SimHandle};
 use axum::body::Bytes;
@@ -104,6 +105,7 @@ async fn state(State(s): State<Arc<Shared>>) -> Answer {
         "rooms": rooms,
         "devices": w.devices().len(),
         "connections": s.connections.load(Ordering::SeqCst),
+        "stalled_upgrades": s.stalled.load(Ordering::SeqCst),
         "acked": s.acked.load(Ordering::SeqCst),
     }))
 }
@@ -236,6 +238,7 @@ struct FaultArgs {
     retry_after: Option<u64>,
     refuse: Option<bool>,
     lose: Option<bool>,
+    stall: Option<bool>,
     path: Option<String>,
 }
 
@@ -256,6 +259,7 @@ async fn fault(State(s): State<Arc<Shared>>, Path(fault): Path<String>, b: Bytes
         "duplicate-next" => h.duplicate_next_event(),
         "refuse-card-edits" => h.refuse_card_edits(a.refuse.unwrap_or(true)),
         "lose-acks" => h.lose_acks(a.lose.unwrap_or(true)),
+        "stall-upgrades" => h.stall_upgrades(a.stall.unwrap_or(true)),
         other => {
             let msg = format!("unknown fault {other}");
             return Err(ControlError(StatusCode::NOT_FOUND, "not_found", msg));

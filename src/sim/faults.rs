@@ -40,6 +40,7 @@ pub struct Faults {
     answer_pings: AtomicBool,
     refuse_card_edits: AtomicBool,
     lose_acks: AtomicBool,
+    stall_upgrades: AtomicBool,
     rest: Mutex<Option<Injected>>,
     wdm: Mutex<Option<Injected>>,
 }
@@ -50,6 +51,7 @@ impl Default for Faults {
             answer_pings: AtomicBool::new(true),
             refuse_card_edits: AtomicBool::new(false),
             lose_acks: AtomicBool::new(false),
+            stall_upgrades: AtomicBool::new(false),
             rest: Mutex::new(None),
             wdm: Mutex::new(None),
         }
@@ -130,6 +132,14 @@ impl Faults {
 
     pub fn refuse_card_edits(&self) -> bool {
         self.refuse_card_edits.load(Ordering::SeqCst)
+    }
+
+    pub fn set_stall_upgrades(&self, stall: bool) {
+        self.stall_upgrades.store(stall, Ordering::SeqCst);
+    }
+
+    pub fn stall_upgrades(&self) -> bool {
+        self.stall_upgrades.load(Ordering::SeqCst)
     }
 }
 

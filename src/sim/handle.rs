@@ -82,6 +82,8 @@ pub(crate) struct Shared {
     pub changed: watch::Sender<u64>,
     pub commands: broadcast::Sender<ConnCommand>,
     pub connections: AtomicUsize,
+    /// Websocket upgrade requests held unanswered by the `stall-upgrades` fault.
+    pub stalled: AtomicUsize,
     pub acked: AtomicUsize,
     pub next_conn_id: AtomicU64,
     calls: Mutex<Vec<RestCall>>,
@@ -99,6 +101,7 @@ impl Shared {
             changed: watch::channel(0).0,
             commands: broadcast::channel(64).0,
             connections: AtomicUsize::new(0),
+            stalled: AtomicUsize::new(0),
             acked: AtomicUsize::new(0),
             next_conn_id: AtomicU64::new(1),
             calls: Mutex::new(Vec::new()),
@@ -352,5 +355,16 @@ impl SimHandle {
     /// buffered and is redelivered when the device connects again.
     pub fn lose_acks(&self, lose: bool) {
         self.shared.faults.set_lose_acks(lose);
+    }
+
+    /// Websocket upgrades are accepted at the TCP level and never answered, as
+    /// by a proxy or load balancer that stalls: the client's dial hangs.
+    pub fn stall_upgrades(&self, stall: bool) {
+        self.shared.faults.set_stall_upgrades(stall);
+    }
+
+    /// How many upgrade requests are being held by [`SimHandle::stall_upgrades`].
+    pub fn stalled_upgrades(&self) -> usize {
+        self.shared.stalled.load(Ordering::SeqCst)
     }
 }

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde_json::Value;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
@@ -34,8 +34,26 @@ async fn upgrade(State(s): State<Arc<Shared>>, Path(registration): Path<String>,
         // A stale registration: plain 404, the client must register again.
         return (StatusCode::NOT_FOUND, "Registration not found").into_response();
     }
+    if s.faults.stall_upgrades() {
+        stall(&s).await;
+        return (StatusCode::SERVICE_UNAVAILABLE, "stalled by the simulator").into_response();
+    }
     let tasks = s.tasks.clone();
     ws.on_upgrade(move |socket| tasks.track_future(serve(socket, s, registration)))
+}
+
+/// Holds the upgrade request until the client gives up (hyper drops this
+/// future) or the simulator stops; the count follows either way.
+async fn stall(s: &Shared) {
+    struct Held<'a>(&'a AtomicUsize);
+    impl Drop for Held<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    s.stalled.fetch_add(1, Ordering::SeqCst);
+    let _held = Held(&s.stalled);
+    s.cancel.cancelled().await;
 }
 
 enum Auth {

@@ -50,6 +50,12 @@ impl RestClient {
         self
     }
 
+    /// The same client, giving up waits between retries once `shutdown` fires.
+    pub fn stopped_by(mut self, shutdown: tokio_util::sync::CancellationToken) -> Self {
+        self.transport = self.transport.stopped_by(shutdown);
+        self
+    }
+
     pub fn transport(&self) -> &Transport {
         &self.transport
     }

@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::error::RestError;
 use super::retry::{self, RetryPolicy};
 use crate::secret::SharedSecret;
+use tokio_util::sync::CancellationToken;
 
 /// A successful answer: the decoded body plus the headers callers need (Link).
 #[derive(Debug)]
@@ -47,6 +48,8 @@ pub struct Transport {
     token: SharedSecret,
     policy: RetryPolicy,
     observer: Option<Arc<dyn RestObserver>>,
+    /// Ends a wait between attempts (a `Retry-After` can be minutes) at shutdown.
+    shutdown: CancellationToken,
 }
 
 /// One failed attempt: the error, and the `Retry-After` of a 5xx answer.
@@ -57,7 +60,14 @@ struct Failure {
 
 impl Transport {
     pub fn new(http: reqwest::Client, token: SharedSecret, policy: RetryPolicy) -> Self {
-        Self { http, token, policy, observer: None }
+        Self { http, token, policy, observer: None, shutdown: CancellationToken::new() }
+    }
+
+    /// The same transport, giving up waiting to retry once `shutdown` fires
+    /// (the failure that made it wait is returned).
+    pub fn stopped_by(mut self, shutdown: CancellationToken) -> Self {
+        self.shutdown = shutdown;
+        self
     }
 
     /// The same transport, reporting every attempt to `observer`.
@@ -99,7 +109,10 @@ impl Transport {
             }
             let delay =
                 retry::delay_for(&failure.error, attempt, failure.server_retry_after, &self.policy, &mut rand::rng());
-            tokio::time::sleep(delay).await;
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = self.shutdown.cancelled() => return Err(failure.error),
+            }
             attempt += 1;
         }
     }
