@@ -5,6 +5,7 @@
 //! first task to fail cancels the rest, and its error decides the exit code.
 
 use crate::api::{self, health::BotIdentity, AppState, BindError};
+use crate::backoff::Backoff;
 use crate::config::{Config, ConfigError, EXIT_CONFIG};
 use crate::dispatch::{self, Dispatcher, EventCounts, Handler};
 use crate::escalation::answer::AnswerHandler;
@@ -19,7 +20,6 @@ use crate::spaces::{self, Spaces};
 use crate::store::{retention, Store, StoreError};
 use crate::systemd;
 use crate::webex::ids;
-use crate::webex::mercury::backoff::Backoff;
 use crate::webex::mercury::connection::{Connection, MercuryError, Settings};
 use crate::webex::mercury::link::{Heartbeat, Inbound, LinkState};
 use crate::webex::mercury::machine::Timing;

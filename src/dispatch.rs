@@ -18,6 +18,7 @@
 //! one *committed* wins. An event is acked only once handled, so even a crash
 //! meanwhile loses nothing (Mercury redelivers).
 
+use crate::backoff::Backoff;
 use crate::escalation::answer::{AnswerError, AnswerHandler};
 use crate::metrics::Metrics;
 use crate::spaces::{Spaces, SpacesError};
@@ -196,8 +197,11 @@ impl Handler {
     }
 }
 
+/// From 0.5 s doubling to a minute between tries of an event.
+const RETRY_BACKOFF: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(60));
+
 fn retry(inbound: Inbound, attempt: u32) -> Retry {
-    let delay = Duration::from_millis(500u64 << attempt.min(7)).min(Duration::from_secs(60));
+    let delay = RETRY_BACKOFF.delay(attempt, &mut rand::rng());
     Retry { due: Instant::now() + delay, attempt: attempt + 1, inbound }
 }
 

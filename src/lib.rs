@@ -9,6 +9,7 @@
 //! [`daemon`] wires them together under one shutdown token.
 
 pub mod api;
+pub mod backoff;
 pub mod bench;
 pub mod cli;
 pub mod config;

@@ -6,9 +6,9 @@
 //! while disconnected, including rooms migrated to a new id; [`keep_in_sync`] is
 //! the loop that schedules it.
 
+use crate::backoff::Backoff;
 use crate::store::{ActivityOutcome, Handled, RoomSnapshot, Store, StoreError, SyncReport};
 use crate::webex::ids::{IdKind, RestId, US_CLUSTER};
-use crate::webex::mercury::backoff::Backoff;
 use crate::webex::mercury::link::LinkState;
 use crate::webex::rest::{RestClient, RestError, Room, RoomQuery};
 use rand::SeedableRng;

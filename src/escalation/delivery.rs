@@ -4,6 +4,7 @@
 
 use super::card::{self, CardState, CardView, RenderedCard};
 use super::Context;
+use crate::backoff::Backoff;
 use crate::model::{Destination, Escalation, PostedCard, Status};
 use crate::store::{Delivered, Job, Reply, StoreError, Task};
 use crate::webex::ids;
@@ -236,7 +237,9 @@ fn card_message(to: Destination, rendered: RenderedCard) -> NewMessage {
     NewMessage { to, text: Some(rendered.fallback_text), markdown: None, parent_id: None, card: Some(rendered.card) }
 }
 
+/// From 1 s doubling to 256 s (nine attempts), then every 256 s or so.
+const JOB_BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(256));
+
 fn job_backoff(attempts: i64) -> Duration {
-    let step = Duration::from_secs(1u64 << attempts.clamp(0, 8) as u32);
-    step / 2 + step.mul_f64(rand::random::<f64>() / 2.0)
+    JOB_BACKOFF.delay(u32::try_from(attempts).unwrap_or(0), &mut rand::rng())
 }

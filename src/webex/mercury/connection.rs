@@ -7,11 +7,11 @@
 //! read would deadlock); acks come back on another channel and are written to
 //! whichever socket is live.
 
-use super::backoff::Backoff;
 use super::frame;
 use super::link::{Ack, Heartbeat, Inbound, LinkState, BEAT_EVERY};
 use super::machine::{classify_close, Action, CloseClass, Session, Timing};
 use super::transport::{Dialer, Socket, TransportError};
+use crate::backoff::Backoff;
 use crate::secret::SharedSecret;
 use crate::webex::rest::RestError;
 use crate::webex::wdm::{Device, DeviceManager, WdmError};

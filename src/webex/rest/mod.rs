@@ -20,7 +20,7 @@ pub(crate) mod testkit;
 pub use client::{RestClient, DEFAULT_API_URL};
 pub use error::{RestError, RetryKind};
 pub use paging::{link_targets, parse_link_header};
-pub use retry::{backoff, parse_retry_after, should_retry, RetryPolicy};
+pub use retry::{parse_retry_after, should_retry, RetryPolicy};
 pub use transport::{tracking_id, Response, RestObserver, Transport};
 pub(crate) use types::lenient_time;
 pub use types::{

@@ -2,8 +2,9 @@
 //!
 //! Pure functions only, so each rule is unit-tested: which failures are worth a
 //! second attempt for which method, how long `Retry-After` asks us to wait, and
-//! the exponential backoff with full jitter. Webex has no idempotency key, so a
-//! POST is repeated only when it provably did not take effect.
+//! which schedule of the daemon's one [`Backoff`] applies between attempts.
+//! Webex has no idempotency key, so a POST is repeated only when it provably
+//! did not take effect.
 
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use rand::Rng;
 use reqwest::Method;
 
 use super::error::RestError;
+use crate::backoff::{Backoff, Jitter};
 
 /// Bounds for retrying one call.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,17 +72,18 @@ pub fn retry_after_delay(
     asked.min(policy.max_retry_after)
 }
 
-/// Full-jitter exponential backoff before attempt `attempt + 1`
-/// (`attempt` counts from 1): uniform in `[0, min(max, base * 2^(attempt-1))]`.
-pub fn backoff(attempt: u32, policy: &RetryPolicy, rng: &mut impl Rng) -> Duration {
-    let ceiling = exponential_ceiling(attempt, policy);
-    let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-    Duration::from_nanos(rng.random_range(0..=nanos))
+impl RetryPolicy {
+    /// The schedule between attempts of one call: full jitter, from
+    /// `base_delay` doubling to `max_delay` (the few quick retries of one call
+    /// spread best that way).
+    pub fn backoff(&self) -> Backoff {
+        Backoff::new(self.base_delay, self.max_delay).with_jitter(Jitter::Full)
+    }
 }
 
-fn exponential_ceiling(attempt: u32, policy: &RetryPolicy) -> Duration {
-    let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(30));
-    policy.base_delay.checked_mul(factor).unwrap_or(policy.max_delay).min(policy.max_delay)
+/// The backoff before attempt `attempt + 1` (`attempt` counts from 1).
+fn backoff(attempt: u32, policy: &RetryPolicy, rng: &mut impl Rng) -> Duration {
+    policy.backoff().delay(attempt.saturating_sub(1), rng)
 }
 
 /// A small random addition to a `Retry-After` wait, so that several waiting
@@ -169,6 +172,7 @@ mod tests {
     fn backoff_stays_within_exponential_bounds() {
         let policy = RetryPolicy::default();
         let mut rng = rand::rng();
+        let exponential_ceiling = |attempt: u32, policy: &RetryPolicy| policy.backoff().step(attempt - 1);
         for attempt in 1..=40 {
             let ceiling = exponential_ceiling(attempt, &policy);
             assert!(ceiling <= policy.max_delay);
