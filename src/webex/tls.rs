@@ -3,8 +3,9 @@
 //! One rustls configuration (ring provider, Mozilla roots from webpki-roots, plus
 //! the operator's private CA for TLS-inspecting proxies) serves both reqwest and
 //! the Mercury websocket, so a proxy CA configured once works everywhere. Errors
-//! name the file or proxy at fault, because the operator fixes them by hand.
+//! name the file at fault, because the operator fixes it by hand.
 
+use crate::webex::proxy::ProxyRules;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,8 +26,6 @@ pub enum TlsError {
     BadCertificate { path: PathBuf, index: usize, message: String },
     #[error("cannot set up TLS: {0}")]
     Config(String),
-    #[error("invalid proxy {proxy}: {message}")]
-    Proxy { proxy: String, message: String },
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
 }
@@ -72,9 +71,8 @@ fn add_pem_bundle(roots: &mut rustls::RootCertStore, path: &Path) -> Result<(), 
 /// How the HTTP client reaches Webex.
 #[derive(Clone, Debug)]
 pub struct HttpOptions {
-    /// `http://user:pass@host:port`; `None` leaves reqwest's own
-    /// `HTTPS_PROXY`/`NO_PROXY` environment handling in place.
-    pub proxy: Option<String>,
+    /// Which requests go through which proxy: the rules the websocket follows too.
+    pub proxy: ProxyRules,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub user_agent: String,
@@ -83,7 +81,7 @@ pub struct HttpOptions {
 impl Default for HttpOptions {
     fn default() -> Self {
         Self {
-            proxy: None,
+            proxy: ProxyRules::from_env(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             user_agent: concat!("webex-hitl/", env!("CARGO_PKG_VERSION")).to_string(),
@@ -91,34 +89,18 @@ impl Default for HttpOptions {
     }
 }
 
-/// A reqwest client that uses `tls` (so the private CA applies) and the proxy.
+/// A reqwest client that uses `tls` (so the private CA applies) and the proxy rules.
 pub fn http_client(opts: &HttpOptions, tls: Arc<rustls::ClientConfig>) -> Result<reqwest::Client, TlsError> {
     let mut config = (*tls).clone();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let mut builder = reqwest::Client::builder()
+    reqwest::Client::builder()
         .use_preconfigured_tls(config)
         .connect_timeout(opts.connect_timeout)
         .timeout(opts.request_timeout)
-        .user_agent(opts.user_agent.clone());
-    if let Some(proxy) = &opts.proxy {
-        let parsed = reqwest::Proxy::all(proxy.as_str())
-            .map_err(|e| TlsError::Proxy { proxy: redact_proxy(proxy), message: e.to_string() })?;
-        builder = builder.proxy(parsed.no_proxy(reqwest::NoProxy::from_env()));
-    }
-    builder.build().map_err(|e| TlsError::Client(e.to_string()))
-}
-
-/// The proxy URL with any `user:password@` replaced, fit for error messages.
-pub fn redact_proxy(proxy: &str) -> String {
-    let (scheme, rest) = match proxy.find("://") {
-        Some(i) => proxy.split_at(i + 3),
-        None => ("", proxy),
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}***@{}", &rest[at + 1..]),
-        None => proxy.to_string(),
-    }
+        .user_agent(opts.user_agent.clone())
+        .proxy(opts.proxy.for_reqwest())
+        .build()
+        .map_err(|e| TlsError::Client(e.to_string()))
 }
 
 #[cfg(test)]
@@ -189,25 +171,8 @@ AiEA14uSEXQH43eMIe5JQhlXHQemEVWC50fGnaEE1g5kJvUCIQCN/iXAczZ8e3Lk
     fn http_client_builds_with_and_without_proxy() {
         let tls = client_config(None).expect("config");
         http_client(&HttpOptions::default(), tls.clone()).expect("no proxy");
-        let opts = HttpOptions { proxy: Some("http://user:pw@127.0.0.1:3128".into()), ..HttpOptions::default() };
+        let proxy = ProxyRules::explicit("http://user:pw@127.0.0.1:3128", "").expect("proxy");
+        let opts = HttpOptions { proxy, ..HttpOptions::default() };
         http_client(&opts, tls).expect("with proxy");
-    }
-
-    #[test]
-    fn bad_proxy_error_hides_credentials() {
-        let tls = client_config(None).expect("config");
-        let opts = HttpOptions { proxy: Some("http://user:s3cret@[bad host:3128".into()), ..HttpOptions::default() };
-        let err = http_client(&opts, tls).unwrap_err();
-        let text = err.to_string();
-        assert!(matches!(err, TlsError::Proxy { .. }), "{err:?}");
-        assert!(!text.contains("s3cret"), "{text}");
-        assert!(text.contains("***@[bad host:3128"), "{text}");
-    }
-
-    #[test]
-    fn redaction_keeps_host_and_scheme() {
-        assert_eq!(redact_proxy("http://u:p@h:1"), "http://***@h:1");
-        assert_eq!(redact_proxy("http://h:1"), "http://h:1");
-        assert_eq!(redact_proxy("u:p@h:1/x@y"), "***@h:1/x@y");
     }
 }

@@ -1,7 +1,7 @@
 //! Opening the Mercury socket: URL parameters, TCP (direct or through a proxy
 //! tunnel), TLS with our shared rustls config, and the websocket upgrade.
 
-use crate::webex::proxy::{self, ProxyError, ProxySpec};
+use crate::webex::proxy::{self, ProxyError, ProxyRules, ProxySpec};
 use reqwest::Url;
 use std::sync::Arc;
 use tokio::net::TcpStream;
@@ -30,8 +30,8 @@ pub enum TransportError {
 #[derive(Clone)]
 pub struct Dialer {
     pub tls: Arc<rustls::ClientConfig>,
-    /// `webex.proxy`, if configured; the environment is consulted otherwise.
-    pub proxy: Option<String>,
+    /// Which proxy the socket goes through: the rules REST follows too.
+    pub proxy: ProxyRules,
 }
 
 impl Dialer {
@@ -39,7 +39,7 @@ impl Dialer {
         let url = mercury_url(web_socket_url, chrono::Utc::now().timestamp_millis())?;
         let host = url.host_str().ok_or_else(|| TransportError::BadUrl(web_socket_url.into()))?.to_owned();
         let port = url.port_or_known_default().unwrap_or(443);
-        let stream = match proxy::for_target(&url, self.proxy.as_deref())? {
+        let stream = match self.proxy.for_target(&url) {
             Some(spec) => self.via_proxy(&spec, &host, port).await?,
             None => TcpStream::connect((host.as_str(), port))
                 .await
