@@ -6,6 +6,7 @@
 //! name the file at fault, because the operator fixes it by hand.
 
 use crate::webex::proxy::ProxyRules;
+use rustls::pki_types::{pem::PemObject, CertificateDer};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,7 +53,7 @@ pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>
 
 fn add_pem_bundle(roots: &mut rustls::RootCertStore, path: &Path) -> Result<(), TlsError> {
     let bytes = std::fs::read(path).map_err(|source| TlsError::Read { path: path.to_path_buf(), source })?;
-    let certs = rustls_pemfile::certs(&mut bytes.as_slice())
+    let certs = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| TlsError::Pem { path: path.to_path_buf(), message: e.to_string() })?;
     if certs.is_empty() {
@@ -165,6 +166,23 @@ AiEA14uSEXQH43eMIe5JQhlXHQemEVWC50fGnaEE1g5kJvUCIQCN/iXAczZ8e3Lk
         let err = client_config(Some(file.path())).unwrap_err();
         assert!(matches!(err, TlsError::BadCertificate { index: 1, .. } | TlsError::Pem { .. }), "{err:?}");
         assert!(err.to_string().contains(&file.path().display().to_string()));
+    }
+
+    #[test]
+    fn an_unterminated_block_is_named_as_bad_pem() {
+        let file = pem_file("-----BEGIN CERTIFICATE-----\nAAAA\n");
+        let err = client_config(Some(file.path())).unwrap_err();
+        assert!(matches!(err, TlsError::Pem { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("is not valid PEM") && text.contains(&file.path().display().to_string()), "{text}");
+    }
+
+    #[test]
+    fn a_rejected_certificate_is_named_by_its_place_in_the_bundle() {
+        let file = pem_file(&format!("{SELF_SIGNED}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"));
+        let err = client_config(Some(file.path())).unwrap_err();
+        assert!(matches!(err, TlsError::BadCertificate { index: 2, .. }), "{err:?}");
+        assert!(err.to_string().contains("certificate #2"), "{err}");
     }
 
     #[test]
