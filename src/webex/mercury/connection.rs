@@ -19,8 +19,9 @@ use futures_util::{SinkExt, StreamExt};
 use rand::{rngs::StdRng, SeedableRng};
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Instant;
 use tokio::sync::{mpsc, watch};
+// One clock for the driver and the machine, so paused-time tests steer both.
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
@@ -148,7 +149,7 @@ impl Connection {
         let mut opening: Option<Opening> = None;
         loop {
             self.heartbeat.beat();
-            let deadline = tokio::time::Instant::from_std(live.session.next_deadline());
+            let deadline = live.session.next_deadline();
             let flow = tokio::select! {
                 _ = shutdown.cancelled() => {
                     live.close().await;
@@ -358,7 +359,7 @@ impl Live {
         Box::pin(async move {
             let mut live = Live::open(&dialer, &url, &token, timing).await.map_err(|e| e.to_string())?;
             let mut pending = Vec::new();
-            let deadline = tokio::time::Instant::now() + timing.ready_timeout;
+            let deadline = Instant::now() + timing.ready_timeout;
             while !live.session.is_ready() {
                 let message = tokio::time::timeout_at(deadline, live.socket.next()).await;
                 let Ok(Some(Ok(message))) = message else {
