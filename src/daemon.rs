@@ -106,7 +106,7 @@ fn clients(config: &Config) -> Result<Clients, DaemonError> {
         wdm_url: config.webex.wdm_url.clone(),
         device_name: config.webex.device_name.clone(),
     };
-    Ok(Clients { rest, devices_factory, dialer: Dialer { tls, proxy }, token })
+    Ok(Clients { rest, devices_factory, dialer: Dialer::new(tls, proxy), token })
 }
 
 /// The REST client and device manager exactly as `serve` builds them, for `doctor`.

@@ -71,6 +71,12 @@ impl ProxyRules {
         Ok(Self::wrap(Matcher::builder().all(proxy).no(no_proxy).build()))
     }
 
+    /// No proxy for anything, whatever the environment says.
+    #[cfg(test)]
+    pub(crate) fn direct() -> Self {
+        Self::wrap(Matcher::builder().build())
+    }
+
     fn wrap(matcher: Matcher) -> Self {
         Self { matcher: Arc::new(matcher) }
     }
@@ -174,10 +180,16 @@ impl ProxySpec {
     }
 }
 
-/// Opens a TCP stream to `host:port` through the proxy with `CONNECT`.
-pub async fn tunnel(proxy: &ProxySpec, host: &str, port: u16) -> Result<TcpStream, ProxyError> {
+/// Opens the TCP connection to the proxy itself. Apart from [`tunnel`], so
+/// that the caller can bound the two steps on their own and tell them apart.
+pub async fn connect(proxy: &ProxySpec) -> Result<TcpStream, ProxyError> {
     let connect_error = |source| ProxyError::Connect { proxy: proxy.display(), source };
-    let mut stream = TcpStream::connect((proxy.host.as_str(), proxy.port)).await.map_err(connect_error)?;
+    TcpStream::connect((proxy.host.as_str(), proxy.port)).await.map_err(connect_error)
+}
+
+/// Turns `stream`, connected to the proxy, into a tunnel to `host:port` with `CONNECT`.
+pub async fn tunnel(proxy: &ProxySpec, mut stream: TcpStream, host: &str, port: u16) -> Result<TcpStream, ProxyError> {
+    let connect_error = |source| ProxyError::Connect { proxy: proxy.display(), source };
     let mut request = format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n");
     if let Some(auth) = &proxy.authorization {
         request.push_str(&format!("Proxy-Authorization: Basic {}\r\n", auth.expose()));
@@ -360,7 +372,7 @@ mod tests {
             head
         });
         let spec = spec(&format!("http://u:p@127.0.0.1:{port}"));
-        let mut stream = tunnel(&spec, "webex.example", 443).await.unwrap();
+        let mut stream = tunnel(&spec, connect(&spec).await.unwrap(), "webex.example", 443).await.unwrap();
         let mut tail = [0u8; 5];
         stream.read_exact(&mut tail).await.unwrap();
         assert_eq!(&tail, b"hello", "bytes after the proxy's answer belong to the tunnel");
@@ -380,7 +392,7 @@ mod tests {
             socket.write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n").await.unwrap();
         });
         let spec = spec(&format!("http://127.0.0.1:{port}"));
-        let error = tunnel(&spec, "h", 443).await.unwrap_err();
+        let error = tunnel(&spec, connect(&spec).await.unwrap(), "h", 443).await.unwrap_err();
         assert!(error.to_string().contains("407"), "{error}");
         server.await.unwrap();
     }

@@ -72,8 +72,9 @@ pub const BEAT_EVERY: Duration = Duration::from_secs(1);
 
 /// A wait longer than this no longer counts as alive: every wait the driver
 /// covers is bounded below it (a REST call with its retries: 5 attempts of at
-/// most 30 s plus 120 s of `Retry-After`), so a wait this long is a wedge and
-/// the watchdog should restart the service.
+/// most 30 s plus 120 s of `Retry-After`; a dial: three steps of at most
+/// `DIAL_STEP_TIMEOUT`), so a wait this long is a wedge and the watchdog
+/// should restart the service.
 pub const MAX_COVERED_WAIT: Duration = Duration::from_secs(15 * 60);
 
 impl Default for Heartbeat {
