@@ -24,6 +24,7 @@ use crate::webex::mercury::connection::{Connection, MercuryError, Settings};
 use crate::webex::mercury::link::{Heartbeat, Inbound, LinkState};
 use crate::webex::mercury::machine::Timing;
 use crate::webex::mercury::transport::Dialer;
+use crate::webex::proxy::ProxyRules;
 use crate::webex::rest::{Person, RestClient, RestError, RetryKind, RetryPolicy};
 use crate::webex::tls::{self, HttpOptions, TlsError};
 use crate::webex::wdm::DeviceManager;
@@ -89,13 +90,9 @@ impl DevicesFactory {
 fn clients(config: &Config) -> Result<Clients, DaemonError> {
     let token = SharedSecret::new(config.load_token()?.0);
     let tls = tls::client_config(config.webex.ca_file.as_deref())?;
-    let options = HttpOptions {
-        proxy: config.webex.proxy.clone(),
-        connect_timeout: Duration::from_secs(10),
-        request_timeout: Duration::from_secs(30),
-        user_agent: format!("webex-hitl/{}", env!("CARGO_PKG_VERSION")),
-    };
-    let http = tls::http_client(&options, tls.clone())?;
+    let proxy =
+        ProxyRules::new(config.webex.proxy.as_deref()).map_err(|e| ConfigError::new("webex.proxy", e.to_string()))?;
+    let http = tls::http_client(&HttpOptions::new(proxy.clone()), tls.clone())?;
     let rest = RestClient::new(http, &config.webex.api_url, token.clone(), RetryPolicy::default())
         .map_err(|e| ConfigError::new("webex.api_url", e.to_string()))?;
     let devices_factory = DevicesFactory {
@@ -104,7 +101,7 @@ fn clients(config: &Config) -> Result<Clients, DaemonError> {
         wdm_url: config.webex.wdm_url.clone(),
         device_name: config.webex.device_name.clone(),
     };
-    Ok(Clients { rest, devices_factory, dialer: Dialer { tls, proxy: config.webex.proxy.clone() }, token })
+    Ok(Clients { rest, devices_factory, dialer: Dialer::new(tls, proxy), token })
 }
 
 /// The REST client and device manager exactly as `serve` builds them, for `doctor`.

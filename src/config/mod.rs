@@ -350,10 +350,12 @@ fn warn_if_readable_by_others(path: &Path) {
 #[cfg(not(unix))]
 fn warn_if_readable_by_others(_path: &Path) {}
 
+/// URLs may carry credentials (`webex.proxy`): messages show them redacted.
 fn check_url(key: &str, value: &str) -> Result<(), ConfigError> {
-    let url = Url::parse(value).map_err(|e| ConfigError::new(key, format!("{value:?} is not a URL ({e})")))?;
+    let shown = crate::webex::proxy::redact(value);
+    let url = Url::parse(value).map_err(|e| ConfigError::new(key, format!("{shown:?} is not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(ConfigError::new(key, format!("{value:?} must be an http or https URL")));
+        return Err(ConfigError::new(key, format!("{shown:?} must be an http or https URL")));
     }
     Ok(())
 }

@@ -53,3 +53,10 @@ fn token_comes_from_a_file_and_is_trimmed() {
     std::fs::write(&path, "  \n").unwrap();
     assert_eq!(config.load_token().unwrap_err().key, "webex.token_file");
 }
+
+#[test]
+fn a_bad_proxy_url_is_named_without_its_password() {
+    let error = Config::from_toml("[webex]\nproxy = \"ftp://user:hunter2@proxy:21\"").unwrap_err();
+    assert_eq!(error.key, "webex.proxy");
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+}

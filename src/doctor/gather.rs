@@ -9,7 +9,7 @@ use crate::api::spaces::SpaceList;
 use crate::cli::client::ApiClient;
 use crate::config::Config;
 use crate::store::Space;
-use crate::webex::proxy;
+use crate::webex::proxy::ProxyRules;
 use crate::webex::rest::{Person, RestClient, RestError, RoomQuery};
 use crate::webex::tls;
 use crate::webex::wdm::DeviceManager;
@@ -74,13 +74,13 @@ pub async fn gather(options: &Options) -> Facts {
 }
 
 fn setup(config: &Config, options: &Options) -> Setup {
-    let proxy = reqwest::Url::parse(&config.webex.api_url)
-        .ok()
-        .map(|url| proxy::for_target(&url, config.webex.proxy.as_deref()))
-        .and_then(|found| match found {
-            Ok(spec) => spec.map(|spec| format!("http://{}", spec.display())),
-            Err(error) => Some(format!("unusable proxy setting: {error}")),
-        });
+    let proxy = match ProxyRules::new(config.webex.proxy.as_deref()) {
+        Ok(rules) => reqwest::Url::parse(&config.webex.api_url)
+            .ok()
+            .and_then(|url| rules.for_target(&url))
+            .map(|spec| format!("http://{}", spec.display())),
+        Err(error) => Some(format!("unusable proxy setting: {error}")),
+    };
     Setup {
         source: options.config.as_ref().map_or("defaults and environment".to_owned(), |p| p.display().to_string()),
         socket: config.api.socket.display().to_string(),

@@ -8,6 +8,8 @@
 //! never holds up the others, and a failed handshake is logged and skipped.
 
 use axum::serve::Listener;
+use rustls::pki_types::pem::{self, PemObject};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -51,15 +53,16 @@ impl SimTls {
         let invalid = |what: &str, e: &dyn std::fmt::Display| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("simulator TLS: {what}: {e}"))
         };
-        let certs = rustls_pemfile::certs(&mut self.cert_pem.as_slice())
+        let certs = CertificateDer::pem_slice_iter(&self.cert_pem)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| invalid("certificate is not PEM", &e))?;
         if certs.is_empty() {
             return Err(invalid("certificate", &"no -----BEGIN CERTIFICATE----- block"));
         }
-        let key = rustls_pemfile::private_key(&mut self.key_pem.as_slice())
-            .map_err(|e| invalid("private key is not PEM", &e))?
-            .ok_or_else(|| invalid("private key", &"no private key block"))?;
+        let key = PrivateKeyDer::from_pem_slice(&self.key_pem).map_err(|e| match e {
+            pem::Error::NoItemsFound => invalid("private key", &"no private key block"),
+            other => invalid("private key is not PEM", &other),
+        })?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -131,5 +134,39 @@ impl Listener for TlsListener {
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
         self.tcp.local_addr()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls").join(name);
+        std::fs::read(path).expect("fixture")
+    }
+
+    fn acceptor_error(cert_pem: Vec<u8>, key_pem: Vec<u8>) -> String {
+        match (SimTls { cert_pem, key_pem }).acceptor() {
+            Ok(_) => panic!("accepted"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_fixture_certificate_and_key_make_an_acceptor() {
+        let tls = SimTls { cert_pem: fixture("localhost.pem"), key_pem: fixture("localhost.key") };
+        tls.acceptor().expect("acceptor");
+    }
+
+    #[test]
+    fn missing_pem_blocks_are_named() {
+        let text = acceptor_error(b"not a certificate\n".to_vec(), fixture("localhost.key"));
+        assert!(text.contains("certificate") && text.contains("no -----BEGIN CERTIFICATE----- block"), "{text}");
+        let text = acceptor_error(fixture("localhost.pem"), fixture("localhost.pem"));
+        assert!(text.contains("private key: no private key block"), "{text}");
+        let text = acceptor_error(fixture("localhost.pem"), b"-----BEGIN PRIVATE KEY-----\nAAAA\n".to_vec());
+        assert!(text.contains("private key is not PEM"), "{text}");
     }
 }

@@ -3,8 +3,10 @@
 //! One rustls configuration (ring provider, Mozilla roots from webpki-roots, plus
 //! the operator's private CA for TLS-inspecting proxies) serves both reqwest and
 //! the Mercury websocket, so a proxy CA configured once works everywhere. Errors
-//! name the file or proxy at fault, because the operator fixes them by hand.
+//! name the file at fault, because the operator fixes it by hand.
 
+use crate::webex::proxy::ProxyRules;
+use rustls::pki_types::{pem::PemObject, CertificateDer};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,8 +27,6 @@ pub enum TlsError {
     BadCertificate { path: PathBuf, index: usize, message: String },
     #[error("cannot set up TLS: {0}")]
     Config(String),
-    #[error("invalid proxy {proxy}: {message}")]
-    Proxy { proxy: String, message: String },
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
 }
@@ -53,7 +53,7 @@ pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>
 
 fn add_pem_bundle(roots: &mut rustls::RootCertStore, path: &Path) -> Result<(), TlsError> {
     let bytes = std::fs::read(path).map_err(|source| TlsError::Read { path: path.to_path_buf(), source })?;
-    let certs = rustls_pemfile::certs(&mut bytes.as_slice())
+    let certs = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| TlsError::Pem { path: path.to_path_buf(), message: e.to_string() })?;
     if certs.is_empty() {
@@ -72,53 +72,50 @@ fn add_pem_bundle(roots: &mut rustls::RootCertStore, path: &Path) -> Result<(), 
 /// How the HTTP client reaches Webex.
 #[derive(Clone, Debug)]
 pub struct HttpOptions {
-    /// `http://user:pass@host:port`; `None` leaves reqwest's own
-    /// `HTTPS_PROXY`/`NO_PROXY` environment handling in place.
-    pub proxy: Option<String>,
+    /// Which requests go through which proxy: the rules the websocket follows too.
+    pub proxy: ProxyRules,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub user_agent: String,
 }
 
-impl Default for HttpOptions {
-    fn default() -> Self {
+/// `webex-hitl/<version>`, so Webex's logs and a proxy's can tell our requests apart.
+pub const USER_AGENT: &str = concat!("webex-hitl/", env!("CARGO_PKG_VERSION"));
+/// Reaching Webex takes well under a second; ten mean the network is in the way.
+/// The websocket dial bounds each of its steps by the same.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// One whole request and its answer (retries are timed separately).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl HttpOptions {
+    pub fn new(proxy: ProxyRules) -> Self {
         Self {
-            proxy: None,
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            user_agent: concat!("webex-hitl/", env!("CARGO_PKG_VERSION")).to_string(),
+            proxy,
+            connect_timeout: CONNECT_TIMEOUT,
+            request_timeout: REQUEST_TIMEOUT,
+            user_agent: USER_AGENT.to_owned(),
         }
     }
 }
 
-/// A reqwest client that uses `tls` (so the private CA applies) and the proxy.
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self::new(ProxyRules::from_env())
+    }
+}
+
+/// A reqwest client that uses `tls` (so the private CA applies) and the proxy rules.
 pub fn http_client(opts: &HttpOptions, tls: Arc<rustls::ClientConfig>) -> Result<reqwest::Client, TlsError> {
     let mut config = (*tls).clone();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let mut builder = reqwest::Client::builder()
+    reqwest::Client::builder()
         .use_preconfigured_tls(config)
         .connect_timeout(opts.connect_timeout)
         .timeout(opts.request_timeout)
-        .user_agent(opts.user_agent.clone());
-    if let Some(proxy) = &opts.proxy {
-        let parsed = reqwest::Proxy::all(proxy.as_str())
-            .map_err(|e| TlsError::Proxy { proxy: redact_proxy(proxy), message: e.to_string() })?;
-        builder = builder.proxy(parsed.no_proxy(reqwest::NoProxy::from_env()));
-    }
-    builder.build().map_err(|e| TlsError::Client(e.to_string()))
-}
-
-/// The proxy URL with any `user:password@` replaced, fit for error messages.
-pub fn redact_proxy(proxy: &str) -> String {
-    let (scheme, rest) = match proxy.find("://") {
-        Some(i) => proxy.split_at(i + 3),
-        None => ("", proxy),
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}***@{}", &rest[at + 1..]),
-        None => proxy.to_string(),
-    }
+        .user_agent(opts.user_agent.clone())
+        .proxy(opts.proxy.for_reqwest())
+        .build()
+        .map_err(|e| TlsError::Client(e.to_string()))
 }
 
 #[cfg(test)]
@@ -186,28 +183,28 @@ AiEA14uSEXQH43eMIe5JQhlXHQemEVWC50fGnaEE1g5kJvUCIQCN/iXAczZ8e3Lk
     }
 
     #[test]
+    fn an_unterminated_block_is_named_as_bad_pem() {
+        let file = pem_file("-----BEGIN CERTIFICATE-----\nAAAA\n");
+        let err = client_config(Some(file.path())).unwrap_err();
+        assert!(matches!(err, TlsError::Pem { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("is not valid PEM") && text.contains(&file.path().display().to_string()), "{text}");
+    }
+
+    #[test]
+    fn a_rejected_certificate_is_named_by_its_place_in_the_bundle() {
+        let file = pem_file(&format!("{SELF_SIGNED}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"));
+        let err = client_config(Some(file.path())).unwrap_err();
+        assert!(matches!(err, TlsError::BadCertificate { index: 2, .. }), "{err:?}");
+        assert!(err.to_string().contains("certificate #2"), "{err}");
+    }
+
+    #[test]
     fn http_client_builds_with_and_without_proxy() {
         let tls = client_config(None).expect("config");
         http_client(&HttpOptions::default(), tls.clone()).expect("no proxy");
-        let opts = HttpOptions { proxy: Some("http://user:pw@127.0.0.1:3128".into()), ..HttpOptions::default() };
+        let proxy = ProxyRules::explicit("http://user:pw@127.0.0.1:3128", "").expect("proxy");
+        let opts = HttpOptions { proxy, ..HttpOptions::default() };
         http_client(&opts, tls).expect("with proxy");
-    }
-
-    #[test]
-    fn bad_proxy_error_hides_credentials() {
-        let tls = client_config(None).expect("config");
-        let opts = HttpOptions { proxy: Some("http://user:s3cret@[bad host:3128".into()), ..HttpOptions::default() };
-        let err = http_client(&opts, tls).unwrap_err();
-        let text = err.to_string();
-        assert!(matches!(err, TlsError::Proxy { .. }), "{err:?}");
-        assert!(!text.contains("s3cret"), "{text}");
-        assert!(text.contains("***@[bad host:3128"), "{text}");
-    }
-
-    #[test]
-    fn redaction_keeps_host_and_scheme() {
-        assert_eq!(redact_proxy("http://u:p@h:1"), "http://***@h:1");
-        assert_eq!(redact_proxy("http://h:1"), "http://h:1");
-        assert_eq!(redact_proxy("u:p@h:1/x@y"), "***@h:1/x@y");
     }
 }

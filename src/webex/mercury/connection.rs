@@ -19,8 +19,9 @@ use futures_util::{SinkExt, StreamExt};
 use rand::{rngs::StdRng, SeedableRng};
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Instant;
 use tokio::sync::{mpsc, watch};
+// One clock for the driver and the machine, so paused-time tests steer both.
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
@@ -72,10 +73,11 @@ impl Connection {
         let mut device: Option<Device> = None;
         let mut stale_in_a_row = 0;
         loop {
-            let current = match self.heartbeat.cover(self.device(device.take())).await {
-                Ok(current) => current,
-                Err(WdmError::Rest(RestError::Unauthorized { .. })) => return Err(MercuryError::TokenRejected),
-                Err(error) => {
+            let current = match covered(&shutdown, &self.heartbeat, self.device(device.take())).await {
+                None => return Ok(()),
+                Some(Ok(current)) => current,
+                Some(Err(WdmError::Rest(RestError::Unauthorized { .. }))) => return Err(MercuryError::TokenRejected),
+                Some(Err(error)) => {
                     self.disconnected(format!("device registration failed: {error}"));
                     let delay = self.settings.backoff.next_delay(&mut rng);
                     if pause(&shutdown, &self.heartbeat, delay).await.is_err() {
@@ -140,15 +142,16 @@ impl Connection {
         shutdown: &CancellationToken,
     ) -> SocketEnd {
         let dial = Live::open(&self.dialer, &device.web_socket_url, &self.token, self.settings.timing);
-        let mut live = match self.heartbeat.cover(dial).await {
-            Ok(live) => live,
-            Err(TransportError::Stale) => return SocketEnd::Stale,
-            Err(error) => return closed(CloseClass::Reconnect, format!("cannot open the websocket: {error}")),
+        let mut live = match covered(shutdown, &self.heartbeat, dial).await {
+            None => return SocketEnd::Cancelled,
+            Some(Ok(live)) => live,
+            Some(Err(TransportError::Stale)) => return SocketEnd::Stale,
+            Some(Err(error)) => return closed(CloseClass::Reconnect, format!("cannot open the websocket: {error}")),
         };
         let mut opening: Option<Opening> = None;
         loop {
             self.heartbeat.beat();
-            let deadline = tokio::time::Instant::from_std(live.session.next_deadline());
+            let deadline = live.session.next_deadline();
             let flow = tokio::select! {
                 _ = shutdown.cancelled() => {
                     live.close().await;
@@ -324,12 +327,15 @@ async fn poll_opening(opening: &mut Option<Opening>) -> Result<(Live, Vec<Action
     }
 }
 
+/// Awaits `work` as a designed wait, so it beats, unless shutdown comes first:
+/// a shutdown must not wait for a dial or a registration to finish or give up.
+async fn covered<F: Future>(shutdown: &CancellationToken, heartbeat: &Heartbeat, work: F) -> Option<F::Output> {
+    shutdown.run_until_cancelled(heartbeat.cover(work)).await
+}
+
 /// Sleeps between attempts; reconnecting as designed is being alive, so it beats.
 async fn pause(shutdown: &CancellationToken, heartbeat: &Heartbeat, delay: std::time::Duration) -> Result<(), ()> {
-    tokio::select! {
-        _ = shutdown.cancelled() => Err(()),
-        _ = heartbeat.cover(tokio::time::sleep(delay)) => Ok(()),
-    }
+    covered(shutdown, heartbeat, tokio::time::sleep(delay)).await.ok_or(())
 }
 
 fn excerpt(text: &str) -> String {
@@ -358,7 +364,7 @@ impl Live {
         Box::pin(async move {
             let mut live = Live::open(&dialer, &url, &token, timing).await.map_err(|e| e.to_string())?;
             let mut pending = Vec::new();
-            let deadline = tokio::time::Instant::now() + timing.ready_timeout;
+            let deadline = Instant::now() + timing.ready_timeout;
             while !live.session.is_ready() {
                 let message = tokio::time::timeout_at(deadline, live.socket.next()).await;
                 let Ok(Some(Ok(message))) = message else {
@@ -384,5 +390,89 @@ impl Live {
     async fn close(&mut self) {
         let frame = CloseFrame { code: CloseCode::Normal, reason: "".into() };
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.socket.close(Some(frame))).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+    use crate::webex::mercury::link::MAX_COVERED_WAIT;
+    use crate::webex::mercury::transport::tests::accept_and_stall;
+    use crate::webex::proxy::ProxyRules;
+    use crate::webex::rest::testkit::fast_policy;
+    use crate::webex::rest::Transport;
+    use crate::webex::tls::client_config;
+    use std::time::Duration;
+    use tokio::net::TcpListener;
+
+    /// How long after the dial or registration stalled the daemon is told to stop.
+    const SHUTDOWN_AFTER: Duration = Duration::from_secs(1);
+
+    /// A connection whose REST calls go to `wdm` and whose sockets are dialled directly.
+    fn connection(wdm: &str) -> Connection {
+        let http = reqwest::Client::builder().no_proxy().build().expect("client");
+        let token = SharedSecret::new(Secret::new("t"));
+        let devices = DeviceManager::new(Transport::new(http, token.clone(), fast_policy()), wdm, Some(wdm), "test");
+        let backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(32));
+        Connection {
+            devices,
+            dialer: Dialer::new(client_config(None).expect("tls"), ProxyRules::direct()),
+            token,
+            settings: Settings { timing: Timing::default(), backoff, bot_uuid: "bot".into() },
+            events: mpsc::unbounded_channel().0,
+            state: watch::channel(LinkState::default()).0,
+            heartbeat: Heartbeat::new(),
+        }
+    }
+
+    fn device(web_socket_url: String) -> Device {
+        Device {
+            url: "http://127.0.0.1:9/devices/d".into(),
+            web_socket_url,
+            user_id: None,
+            name: "test".into(),
+            modification_time: None,
+            conversation_service_url: None,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_cancels_a_stalled_dial_at_once() {
+        let server = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("wss://{}/mercury", server.local_addr().unwrap());
+        let mut connection = connection("http://127.0.0.1:9/wdm");
+        let (ack_tx, mut ack_rx) = mpsc::unbounded_channel();
+        let shutdown = CancellationToken::new();
+        let start = Instant::now();
+        let stop = async {
+            let socket = accept_and_stall(&server).await;
+            tokio::time::sleep(SHUTDOWN_AFTER).await;
+            shutdown.cancel();
+            socket
+        };
+        let device = device(url);
+        // Boxed, as the daemon's task is: the driver's future is too big for a test thread's stack.
+        let run = Box::pin(connection.run_socket(&device, &ack_tx, &mut ack_rx, &shutdown));
+        let (end, _socket) = tokio::join!(run, stop);
+        assert!(matches!(end, SocketEnd::Cancelled), "the dial ended otherwise than by the shutdown");
+        assert_eq!(start.elapsed(), SHUTDOWN_AFTER, "not after the dial's own {:?}", connection.dialer.step_timeout);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_cancels_a_stalled_device_registration_at_once() {
+        // Never accepted: the kernel completes the handshake, and nobody answers.
+        let wdm = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let connection = connection(&format!("http://{}/wdm", wdm.local_addr().unwrap()));
+        let shutdown = CancellationToken::new();
+        let start = Instant::now();
+        let stop = async {
+            tokio::time::sleep(SHUTDOWN_AFTER).await;
+            shutdown.cancel();
+        };
+        let run = async { tokio::join!(Box::pin(connection.run(shutdown.clone())), stop).0 };
+        let outcome = tokio::time::timeout(MAX_COVERED_WAIT * 2, run).await.expect("shutdown ends the registration");
+        assert!(outcome.is_ok(), "{outcome:?}");
+        assert_eq!(start.elapsed(), SHUTDOWN_AFTER);
     }
 }

@@ -72,8 +72,9 @@ pub const BEAT_EVERY: Duration = Duration::from_secs(1);
 
 /// A wait longer than this no longer counts as alive: every wait the driver
 /// covers is bounded below it (a REST call with its retries: 5 attempts of at
-/// most 30 s plus 120 s of `Retry-After`), so a wait this long is a wedge and
-/// the watchdog should restart the service.
+/// most 30 s plus 120 s of `Retry-After`; a dial: three steps of at most
+/// `DIAL_STEP_TIMEOUT`), so a wait this long is a wedge and the watchdog
+/// should restart the service.
 pub const MAX_COVERED_WAIT: Duration = Duration::from_secs(15 * 60);
 
 impl Default for Heartbeat {
@@ -127,40 +128,46 @@ impl Heartbeat {
 mod tests {
     use super::*;
 
+    // Paused time: the clock moves only when every task waits, and then
+    // straight to the next timer, so every age below is exact.
     const EVERY: Duration = Duration::from_millis(10);
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_heartbeat_ages_until_it_beats() {
         let heart = Heartbeat::new();
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(heart.age() >= Duration::from_millis(50), "{:?}", heart.age());
+        assert_eq!(heart.age(), Duration::from_millis(50));
         heart.beat();
-        assert!(heart.age() < Duration::from_millis(10), "{:?}", heart.age());
+        assert_eq!(heart.age(), Duration::ZERO);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn covering_a_wait_beats_through_it_but_not_forever() {
         let heart = Heartbeat::new();
         let watcher = heart.clone();
         let limit = Duration::from_millis(300);
         let waiting = tokio::spawn(async move { heart.cover_with(std::future::pending::<()>(), EVERY, limit).await });
+        // Look 5 ms after each beat, never at the instant of one, where the
+        // order of two timers firing together would decide the answer.
+        tokio::time::sleep(Duration::from_millis(5)).await;
         for _ in 0..10 {
             tokio::time::sleep(Duration::from_millis(20)).await;
-            assert!(watcher.age() < Duration::from_millis(50), "beats while waiting: {:?}", watcher.age());
+            assert_eq!(watcher.age(), Duration::from_millis(5), "beats while waiting");
         }
+        // Now at 205 ms; the last beat is at 290 ms, the last one before the limit.
         tokio::time::sleep(limit).await;
-        assert!(watcher.age() >= Duration::from_millis(100), "a wedged wait stops beating: {:?}", watcher.age());
+        assert_eq!(watcher.age(), Duration::from_millis(505 - 290), "a wedged wait stops beating");
         waiting.abort();
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn covering_returns_what_the_work_returns() {
         let heart = Heartbeat::new();
         let work = async {
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(55)).await;
             7
         };
         assert_eq!(heart.cover_with(work, EVERY, Duration::from_secs(5)).await, 7);
-        assert!(heart.age() < Duration::from_millis(30));
+        assert_eq!(heart.age(), Duration::from_millis(5), "beat every 10 ms until the work was done");
     }
 }

@@ -12,7 +12,10 @@
 
 use super::event::Event;
 use super::frame::{self, Frame, FrameBody};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// Tokio's clock, not std's: the driver sleeps until these instants, and a test
+// that pauses tokio's clock must move them too.
+use tokio::time::Instant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timing {
