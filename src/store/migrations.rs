@@ -6,8 +6,9 @@
 //! `user_version = 0` just like a fresh one) is told apart by "has tables but not ours".
 //!
 //! Migration N is `MIGRATIONS[N - 1]`; it runs in one transaction together with the
-//! version bump, so a crash leaves the database at N - 1 or N, never in between. Adding
-//! a table later (escalations) is one more constant in `sql.rs` and one more entry here.
+//! version bump, so a crash leaves the database at N - 1 or N, never in between. A new
+//! migration is one more constant in `sql.rs` and one more entry here; a released
+//! one is never edited.
 
 use std::path::Path;
 

@@ -1,8 +1,9 @@
 //! Every SQL statement of the crate, as named constants.
 //!
 //! Keeping them in one file makes the schema and every query against it reviewable
-//! together: a column rename is one search in one file, and later modules (escalations)
-//! add their statements here too rather than inlining strings.
+//! together: a column rename is one search in one file. Every part of the store
+//! (spaces, activities, events, escalations, outbox, meta, audit) takes its
+//! statements from here rather than inlining strings.
 
 // ---------------------------------------------------------------------------
 // Connection setup and inspection (run before any migration).

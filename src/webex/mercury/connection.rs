@@ -1,8 +1,10 @@
 //! Drives Mercury sockets over real I/O, forever, until shutdown.
 //!
-//! The protocol decisions live in [`machine`](super::machine); this file only
-//! moves bytes, keeps time, registers the device when needed and sleeps between
-//! attempts. Events go out on an unbounded channel so that the read loop never
+//! The protocol decisions of one socket live in [`machine`](super::machine); this
+//! file moves bytes, keeps time, registers the device when needed, and decides
+//! the wait before the next socket from how the last one ended (its close class,
+//! a stale registration), racing every wait, dial and registration against
+//! shutdown. Events go out on an unbounded channel so that the read loop never
 //! waits for a handler (a handler waiting for something this same loop must
 //! read would deadlock); acks come back on another channel and are written to
 //! whichever socket is live.
