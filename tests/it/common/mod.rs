@@ -2,8 +2,6 @@
 //! timings shrunk so that heartbeats and backoff take milliseconds, talking only
 //! over loopback and a Unix socket in a scratch directory.
 
-#![allow(dead_code)]
-
 pub mod proxy;
 
 use serde_json::Value;

@@ -4,9 +4,7 @@
 //! websocket (our own tunnel) must both go through `CONNECT` and trust the CA
 //! from `webex.ca_file` — and without it, refuse the certificate.
 
-mod common;
-
-use common::{config_toml, proxy, serve_command, WAIT};
+use crate::common::{config_toml, proxy, serve_command, WAIT};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -2,9 +2,7 @@
 //! with credentials (`webex.proxy`), the websocket through a `CONNECT` tunnel.
 //! The proxy here is a small one on loopback that counts what it carried.
 
-mod common;
-
-use common::{config_toml, proxy, serve_command, Harness};
+use crate::common::{config_toml, proxy, serve_command, Harness};
 use serde_json::json;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};

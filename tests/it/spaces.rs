@@ -1,9 +1,7 @@
 //! The spaces cache through the simulator and the socket API: kept true by
 //! events in real time, repaired by resyncs, durable across restarts.
 
-mod common;
-
-use common::Harness;
+use crate::common::Harness;
 use serde_json::Value;
 use std::time::Duration;
 

@@ -1,8 +1,6 @@
 //! The binary as an operator meets it: exit codes and messages.
 
-mod common;
-
-use common::{binary, config_toml, Harness};
+use crate::common::{binary, config_toml, Harness, WAIT};
 use std::process::Output;
 
 async fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
@@ -11,10 +9,7 @@ async fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
     for (key, value) in envs {
         command.env(key, value);
     }
-    tokio::time::timeout(common::WAIT, command.output())
-        .await
-        .expect("the binary exits in time")
-        .expect("the binary runs")
+    tokio::time::timeout(WAIT, command.output()).await.expect("the binary exits in time").expect("the binary runs")
 }
 
 #[tokio::test]

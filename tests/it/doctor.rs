@@ -1,9 +1,7 @@
 //! `webex-hitl doctor` as an operator runs it: the binary against a daemon and
 //! the simulator, healthy and broken, with its exit code.
 
-mod common;
-
-use common::{binary, config_toml, Harness};
+use crate::common::{binary, config_toml, Harness, WAIT};
 use std::path::PathBuf;
 
 /// Writes a config file for this harness whose token file holds `token`.
@@ -22,7 +20,7 @@ async fn doctor(config: &std::path::Path, extra: &[&str]) -> (Option<i32>, Strin
     for name in ["WEBEX_HITL_TOKEN", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
         command.env_remove(name);
     }
-    let output = tokio::time::timeout(common::WAIT * 3, command.output()).await.expect("doctor ends").expect("runs");
+    let output = tokio::time::timeout(WAIT * 3, command.output()).await.expect("doctor ends").expect("runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     println!("$ webex-hitl doctor {}\n{stdout}", extra.join(" "));
     (output.status.code(), stdout)
@@ -39,7 +37,7 @@ async fn a_healthy_setup_passes_every_check() {
     let room = h.sim.create_room("VIP Escalations");
     h.sim.add_member(&room.id, &h.sim.bot().id, None).unwrap();
     h.wait_health(|_| true).await;
-    let deadline = tokio::time::Instant::now() + common::WAIT;
+    let deadline = tokio::time::Instant::now() + WAIT;
     while h.client.get("/v1/spaces").await.unwrap().body["items"].as_array().is_none_or(|a| a.is_empty()) {
         assert!(tokio::time::Instant::now() < deadline, "the space never reached the cache");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;

@@ -1,9 +1,7 @@
 //! SIGHUP: a rotated token and a new log level take effect without a restart,
 //! and the socket API keeps answering throughout.
 
-mod common;
-
-use common::{config_toml, serve_command, Harness};
+use crate::common::{config_toml, serve_command, Harness, WAIT};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -63,7 +61,7 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = T>,
 {
-    let deadline = tokio::time::Instant::now() + common::WAIT;
+    let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let value = probe().await;
         if done(&value) || tokio::time::Instant::now() > deadline {

@@ -3,9 +3,7 @@
 //! notify protocol (READY, STATUS, WATCHDOG, STOPPING) to a socket we bind; and
 //! the watchdog goes silent when the Mercury loop stops beating.
 
-mod common;
-
-use common::{binary, config_toml, Harness};
+use crate::common::{binary, config_toml, Harness};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};

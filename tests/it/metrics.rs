@@ -1,9 +1,7 @@
 //! `GET /metrics` through the simulator: a 429 storm and an escalation round
 //! trip show up in the Prometheus text the daemon serves on its socket.
 
-mod common;
-
-use common::Harness;
+use crate::common::{Harness, WAIT};
 use serde_json::{json, Map, Value};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -24,7 +22,7 @@ fn value(text: &str, series: &str) -> Option<f64> {
 }
 
 async fn until_metric(h: &Harness, series: &str, ok: impl Fn(f64) -> bool) -> String {
-    let deadline = tokio::time::Instant::now() + common::WAIT;
+    let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let (_, text) = scrape(h).await;
         if value(&text, series).is_some_and(&ok) {
@@ -80,7 +78,7 @@ async fn metrics_count_a_rate_limit_storm_and_an_escalation_round_trip() {
 }
 
 async fn wait_posted(h: &Harness, id: &str) -> String {
-    let deadline = tokio::time::Instant::now() + common::WAIT;
+    let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let escalation = h.client.get(&format!("/v1/escalations/{id}")).await.unwrap().body;
         if let Some(message) = escalation["delivery"]["message_id"].as_str() {

@@ -2,9 +2,7 @@
 //! restart the card is posted, exactly once, and a second crash after the post
 //! does not post it again.
 
-mod common;
-
-use common::{config_toml, serve_command, Harness, WAIT};
+use crate::common::{config_toml, serve_command, Harness, WAIT};
 use serde_json::json;
 use std::process::Stdio;
 use std::time::Duration;

@@ -1,9 +1,7 @@
 //! Escalations end to end: the engine's API on the socket, the simulator's
 //! specialists pressing "Provide Input", and the card updated in place.
 
-mod common;
-
-use common::Harness;
+use crate::common::{Harness, WAIT};
 use serde_json::{json, Map, Value};
 use std::time::Duration;
 use webex_hitl::sim::{SimPerson, SimRoom};
@@ -51,7 +49,7 @@ async fn get(h: &Harness, id: &str, wait: u64) -> Value {
 
 /// Polls until `check` holds for the escalation.
 async fn until(h: &Harness, id: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + common::WAIT;
+    let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let escalation = get(h, id, 0).await;
         if check(&escalation) {
@@ -121,7 +119,7 @@ async fn a_space_round_trip() {
 }
 
 async fn until_card(w: &World, message_id: &str, check: impl Fn(&str) -> bool) -> String {
-    let deadline = tokio::time::Instant::now() + common::WAIT;
+    let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let message = w.h.sim.message(message_id).unwrap();
         let text = message.card.map(|c| c.to_string()).unwrap_or_default();
@@ -161,7 +159,7 @@ async fn two_specialists_racing_give_one_answer_and_the_other_is_told() {
 }
 
 async fn until_reply(w: &World, parent: &str) -> String {
-    let deadline = tokio::time::Instant::now() + common::WAIT;
+    let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let room = w.h.sim.message(parent).unwrap().room_id;
         if let Some(reply) = w.h.sim.messages(&room).into_iter().find(|m| m.parent_id.as_deref() == Some(parent)) {
@@ -352,7 +350,7 @@ async fn follow_pushes_the_answer_as_it_happens() {
     let follower = tokio::spawn(async move { follow_until_answered(socket, after).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
     w.h.sim.submit_card(&message_id, &w.ana.id, inputs(&[("response", "pushed")])).unwrap();
-    let line = tokio::time::timeout(common::WAIT, follower).await.expect("pushed in time").unwrap();
+    let line = tokio::time::timeout(WAIT, follower).await.expect("pushed in time").unwrap();
     assert_eq!(line["escalation"]["id"], id.as_str());
     assert_eq!(line["escalation"]["answer"]["inputs"]["response"], "pushed");
 }

@@ -5,9 +5,7 @@
 //! is started as `nobody` (65534) with `Command::uid`. Not root: those tests say
 //! why and skip, since only root can start a process as another user.
 
-mod common;
-
-use common::{binary, Harness};
+use crate::common::{binary, Harness, WAIT};
 use serde_json::{json, Value};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::Output;
@@ -45,7 +43,7 @@ async fn cli_as(ids: Option<(u32, u32)>, args: &[&str]) -> (Output, u32) {
     command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
     let child = command.spawn().expect("the binary starts");
     let pid = child.id().expect("a running child has a pid");
-    let output = tokio::time::timeout(common::WAIT, child.wait_with_output())
+    let output = tokio::time::timeout(WAIT, child.wait_with_output())
         .await
         .expect("the binary exits in time")
         .expect("the binary runs");

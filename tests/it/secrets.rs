@@ -1,9 +1,7 @@
 //! The bot token never leaves the daemon: not in logs (even at trace level,
 //! even when Webex answers with errors), not in API answers, not in the store.
 
-mod common;
-
-use common::{config_toml, serve_command, Harness};
+use crate::common::{config_toml, serve_command, Harness};
 use serde_json::json;
 use std::process::Stdio;
 use std::time::Duration;

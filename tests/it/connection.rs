@@ -1,9 +1,7 @@
 //! The daemon against the simulator: connecting, staying connected through every
 //! fault the simulator can script, and handling each event once.
 
-mod common;
-
-use common::Harness;
+use crate::common::Harness;
 use std::time::Duration;
 
 /// Scripts one membership event in a fresh room and returns once the daemon has
