@@ -1,7 +1,7 @@
 //! `webex-hitl doctor` as an operator runs it: the binary against a daemon and
 //! the simulator, healthy and broken, with its exit code.
 
-use crate::common::{binary, config_toml, Harness, WAIT};
+use crate::common::{binary, config_toml, eventually, Harness, WAIT};
 use std::path::PathBuf;
 
 /// Writes a config file for this harness whose token file holds `token`.
@@ -37,11 +37,15 @@ async fn a_healthy_setup_passes_every_check() {
     let room = h.sim.create_room("VIP Escalations");
     h.sim.add_member(&room.id, &h.sim.bot().id, None).unwrap();
     h.wait_health(|_| true).await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while h.client.get("/v1/spaces").await.unwrap().body["items"].as_array().is_none_or(|a| a.is_empty()) {
-        assert!(tokio::time::Instant::now() < deadline, "the space never reached the cache");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    eventually("the space reaches the cache", || async {
+        let spaces = h.client.get("/v1/spaces").await.unwrap().body;
+        if spaces["items"].as_array().is_none_or(|a| a.is_empty()) {
+            Err(format!("{spaces:#}"))
+        } else {
+            Ok(())
+        }
+    })
+    .await;
 
     let (code, stdout) = doctor(&config_file(&h, "sim-token"), &["--space", &room.id]).await;
     assert_eq!(code, Some(0), "{stdout}");

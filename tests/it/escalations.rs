@@ -1,7 +1,7 @@
 //! Escalations end to end: the engine's API on the socket, the simulator's
 //! specialists pressing "Provide Input", and the card updated in place.
 
-use crate::common::{Harness, WAIT};
+use crate::common::{eventually, eventually_within, Harness, WAIT};
 use serde_json::{json, Map, Value};
 use std::time::Duration;
 use webex_hitl::sim::{SimPerson, SimRoom};
@@ -49,15 +49,16 @@ async fn get(h: &Harness, id: &str, wait: u64) -> Value {
 
 /// Polls until `check` holds for the escalation.
 async fn until(h: &Harness, id: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    let check = &check;
+    eventually(&format!("escalation {id} reaches the state"), || async move {
         let escalation = get(h, id, 0).await;
         if check(&escalation) {
-            return escalation;
+            Ok(escalation)
+        } else {
+            Err(format!("{escalation:#}"))
         }
-        assert!(tokio::time::Instant::now() < deadline, "not reached: {escalation:#}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 fn inputs(pairs: &[(&str, &str)]) -> Map<String, Value> {
@@ -119,16 +120,17 @@ async fn a_space_round_trip() {
 }
 
 async fn until_card(w: &World, message_id: &str, check: impl Fn(&str) -> bool) -> String {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    let check = &check;
+    eventually(&format!("card {message_id} matches"), || async move {
         let message = w.h.sim.message(message_id).unwrap();
         let text = message.card.map(|c| c.to_string()).unwrap_or_default();
         if check(&text) {
-            return text;
+            Ok(text)
+        } else {
+            Err(text)
         }
-        assert!(tokio::time::Instant::now() < deadline, "card never matched: {text}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -159,15 +161,15 @@ async fn two_specialists_racing_give_one_answer_and_the_other_is_told() {
 }
 
 async fn until_reply(w: &World, parent: &str) -> String {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    eventually(&format!("a threaded reply to {parent}"), || async move {
         let room = w.h.sim.message(parent).unwrap().room_id;
-        if let Some(reply) = w.h.sim.messages(&room).into_iter().find(|m| m.parent_id.as_deref() == Some(parent)) {
-            return reply.text.unwrap_or_default();
+        let messages = w.h.sim.messages(&room);
+        match messages.iter().find(|m| m.parent_id.as_deref() == Some(parent)) {
+            Some(reply) => Ok(reply.text.clone().unwrap_or_default()),
+            None => Err(format!("{messages:#?}")),
         }
-        assert!(tokio::time::Instant::now() < deadline, "no threaded reply to {parent}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -446,9 +448,14 @@ async fn a_slow_space_lookup_does_not_delay_an_answer() {
     let titles = |body: Value| body["items"].as_array().unwrap().iter().map(|s| s["title"].clone()).collect::<Vec<_>>();
     let spaces = titles(w.h.client.get("/v1/spaces").await.unwrap().body);
     assert!(!spaces.contains(&json!("Slow to look up")), "the answer did not wait behind the lookup: {spaces:?}");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while !titles(w.h.client.get("/v1/spaces").await.unwrap().body).contains(&json!("Slow to look up")) {
-        assert!(tokio::time::Instant::now() < deadline, "the slow space never appeared");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // Two Retry-After of 3 s come before the lookup: more than WAIT leaves room for a busy machine.
+    eventually_within(Duration::from_secs(15), "the slow space appears", || async {
+        let spaces = titles(w.h.client.get("/v1/spaces").await.unwrap().body);
+        if spaces.contains(&json!("Slow to look up")) {
+            Ok(())
+        } else {
+            Err(format!("{spaces:?}"))
+        }
+    })
+    .await;
 }

@@ -1,9 +1,8 @@
 //! `GET /metrics` through the simulator: a 429 storm and an escalation round
 //! trip show up in the Prometheus text the daemon serves on its socket.
 
-use crate::common::{Harness, WAIT};
+use crate::common::{eventually, Harness};
 use serde_json::{json, Map, Value};
-use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A raw HTTP/1.0 GET, so the test sees the headers exactly as Prometheus would.
@@ -21,16 +20,18 @@ fn value(text: &str, series: &str) -> Option<f64> {
     text.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
+/// Scrapes until `series` is there and `ok`; returns that scrape.
 async fn until_metric(h: &Harness, series: &str, ok: impl Fn(f64) -> bool) -> String {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    let ok = &ok;
+    eventually(&format!("{series} is satisfied"), || async move {
         let (_, text) = scrape(h).await;
-        if value(&text, series).is_some_and(&ok) {
-            return text;
+        if value(&text, series).is_some_and(ok) {
+            Ok(text)
+        } else {
+            Err(text)
         }
-        assert!(tokio::time::Instant::now() < deadline, "{series} never satisfied:\n{text}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -78,15 +79,11 @@ async fn metrics_count_a_rate_limit_storm_and_an_escalation_round_trip() {
 }
 
 async fn wait_posted(h: &Harness, id: &str) -> String {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    eventually("the card is posted", || async {
         let escalation = h.client.get(&format!("/v1/escalations/{id}")).await.unwrap().body;
-        if let Some(message) = escalation["delivery"]["message_id"].as_str() {
-            return message.to_owned();
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never posted: {escalation:#}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        escalation["delivery"]["message_id"].as_str().map(str::to_owned).ok_or(format!("{escalation:#}"))
+    })
+    .await
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! with credentials (`webex.proxy`), the websocket through a `CONNECT` tunnel.
 //! The proxy here is a small one on loopback that counts what it carried.
 
-use crate::common::{config_toml, proxy, serve_command, Harness};
+use crate::common::{config_toml, eventually, proxy, serve_command, Harness};
 use serde_json::json;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -80,13 +80,11 @@ async fn rest_and_the_websocket_go_through_a_connect_proxy_with_credentials() {
         h.client.post("/v1/escalations", &json!({"to": {"space_id": room.id}, "summary": "Via proxy"})).await.unwrap();
     assert_eq!(created.status, 201, "{:#}", created.body);
     let id = created.body["id"].as_str().unwrap().to_owned();
-    let message = loop {
+    let message = eventually("the card is posted through the proxy", || async {
         let escalation = h.client.get(&format!("/v1/escalations/{id}")).await.unwrap().body;
-        if let Some(message) = escalation["delivery"]["message_id"].as_str() {
-            break message.to_owned();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+        escalation["delivery"]["message_id"].as_str().map(str::to_owned).ok_or(format!("{escalation:#}"))
+    })
+    .await;
     let inputs = json!({"response": "ok"}).as_object().cloned().unwrap();
     h.sim.submit_card(&message, &ana.id, inputs).unwrap();
     let answered = h.client.get(&format!("/v1/escalations/{id}?wait=10")).await.unwrap().body;

@@ -3,7 +3,7 @@
 //! notify protocol (READY, STATUS, WATCHDOG, STOPPING) to a socket we bind; and
 //! the watchdog goes silent when the Mercury loop stops beating.
 
-use crate::common::{binary, config_toml, Harness};
+use crate::common::{binary, config_toml, eventually_within, Harness};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -137,11 +137,16 @@ impl Received {
 
     /// Waits for a line among those received after the first `skip`.
     async fn wait_for_after(&self, skip: usize, what: impl Fn(&str) -> bool, context: &str) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while !self.lines().iter().skip(skip).any(|l| what(l)) {
-            assert!(tokio::time::Instant::now() < deadline, "{context} never arrived; got {:#?}", self.lines());
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let what = &what;
+        eventually_within(Duration::from_secs(30), &format!("{context} arrives"), || async move {
+            let lines = self.lines();
+            if lines.iter().skip(skip).any(|l| what(l)) {
+                Ok(())
+            } else {
+                Err(format!("{lines:#?}"))
+            }
+        })
+        .await
     }
 
     /// The longest silence between two `WATCHDOG=1` since `from`.

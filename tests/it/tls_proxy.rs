@@ -4,12 +4,11 @@
 //! websocket (our own tunnel) must both go through `CONNECT` and trust the CA
 //! from `webex.ca_file` — and without it, refuse the certificate.
 
-use crate::common::{config_toml, proxy, serve_command, WAIT};
+use crate::common::{config_toml, eventually, proxy, serve_command, WAIT};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use webex_hitl::cli::client::ApiClient;
@@ -112,16 +111,18 @@ impl Setup {
         format!("localhost:{}", self.simulator.addr().port())
     }
 
+    /// Polls `/v1/health` (null while the daemon's socket does not answer yet) until `ready` holds.
     async fn wait_health(&self, ready: impl Fn(&Value) -> bool) -> Value {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
+        let ready = &ready;
+        eventually("the health condition holds", || async move {
             let health = self.client.get("/v1/health").await.map(|a| a.body).unwrap_or(Value::Null);
             if ready(&health) {
-                return health;
+                Ok(health)
+            } else {
+                Err(format!("{health:#}"))
             }
-            assert!(tokio::time::Instant::now() < deadline, "not ready within {WAIT:?}; last health: {health:#}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        })
+        .await
     }
 
     /// An escalation to a room, delivered, answered by Ana, seen by `?wait=`.
@@ -134,15 +135,11 @@ impl Setup {
         let created = self.client.post("/v1/escalations", &body).await.unwrap();
         assert_eq!(created.status, 201, "{:#}", created.body);
         let id = created.body["id"].as_str().unwrap().to_owned();
-        let deadline = tokio::time::Instant::now() + WAIT;
-        let message = loop {
+        let message = eventually("the card is posted", || async {
             let escalation = self.client.get(&format!("/v1/escalations/{id}")).await.unwrap().body;
-            if let Some(message) = escalation["delivery"]["message_id"].as_str() {
-                break message.to_owned();
-            }
-            assert!(tokio::time::Instant::now() < deadline, "card never posted: {escalation:#}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
+            escalation["delivery"]["message_id"].as_str().map(str::to_owned).ok_or(format!("{escalation:#}"))
+        })
+        .await;
         assert_eq!(self.sim.messages(&room.id).len(), 1, "the card reached the simulator");
         let inputs = json!({"response": "ok"}).as_object().cloned().unwrap();
         self.sim.submit_card(&message, &ana.id, inputs).unwrap();

@@ -5,6 +5,7 @@
 pub mod proxy;
 
 use serde_json::Value;
+use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -14,7 +15,38 @@ use webex_hitl::config::Config;
 use webex_hitl::daemon::{self, DaemonError};
 use webex_hitl::sim::{SimHandle, SimOptions, Simulator};
 
+/// How long a test waits for something that should happen, unless it says otherwise.
 pub const WAIT: Duration = Duration::from_secs(10);
+
+/// How often [`eventually`] looks again.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Polls `probe` until it returns `Ok`, for at most [`WAIT`]; see [`eventually_within`].
+pub async fn eventually<T, Fut>(what: &str, probe: impl FnMut() -> Fut) -> T
+where
+    Fut: Future<Output = Result<T, String>>,
+{
+    eventually_within(WAIT, what, probe).await
+}
+
+/// Polls `probe` every 20 ms until it returns `Ok`, and returns what that
+/// carries. An `Err` says what the probe saw instead; when `within` has passed,
+/// the test fails naming `what` and the last thing seen.
+pub async fn eventually_within<T, Fut>(within: Duration, what: &str, mut probe: impl FnMut() -> Fut) -> T
+where
+    Fut: Future<Output = Result<T, String>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match probe().await {
+            Ok(value) => return value,
+            Err(seen) if tokio::time::Instant::now() >= deadline => {
+                panic!("{what}: not within {within:?}; last seen:\n{seen}")
+            }
+            Err(_) => tokio::time::sleep(POLL).await,
+        }
+    }
+}
 
 pub struct Harness {
     pub simulator: Option<Simulator>,
@@ -63,11 +95,10 @@ impl Harness {
 
     /// Waits until a daemon (in this process or another) answers on the socket.
     pub async fn wait_until_serving(&self) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while self.client.get("/v1/health").await.is_err() {
-            assert!(tokio::time::Instant::now() < deadline, "the daemon's socket never answered");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        eventually("the daemon's socket answers", || async move {
+            self.client.get("/v1/health").await.map(drop).map_err(|e| e.to_string())
+        })
+        .await
     }
 
     pub async fn stop_daemon(&mut self) {
@@ -94,17 +125,16 @@ impl Harness {
 
     /// Polls `/v1/health` until `ready` holds; panics with the last answer after [`WAIT`].
     pub async fn wait_health(&self, ready: impl Fn(&Value) -> bool) -> Value {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
+        let ready = &ready;
+        eventually("the health condition holds", || async move {
             let health = self.health().await;
             if ready(&health) {
-                return health;
+                Ok(health)
+            } else {
+                Err(format!("{health:#}"))
             }
-            if tokio::time::Instant::now() > deadline {
-                panic!("condition not met within {WAIT:?}; last health: {health:#}");
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        })
+        .await
     }
 
     pub async fn handled(&self) -> u64 {
