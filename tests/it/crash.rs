@@ -2,7 +2,7 @@
 //! restart the card is posted, exactly once, and a second crash after the post
 //! does not post it again.
 
-use crate::common::{config_toml, eventually, serve_command, Harness};
+use crate::common::{eventually, serve_command, write_config, Harness};
 use serde_json::json;
 use std::process::Stdio;
 use std::time::Duration;
@@ -32,9 +32,7 @@ fn cards(h: &Harness, room: &str) -> usize {
 #[tokio::test]
 async fn kill_9_between_accept_and_post_still_posts_exactly_one_card() {
     let h = Harness::without_daemon().await;
-    std::fs::write(h.dir.path().join("token"), "sim-token").unwrap();
-    let config = h.dir.path().join("config.toml");
-    std::fs::write(&config, config_toml(h.simulator(), h.dir.path(), &h.dir.path().join("token"))).unwrap();
+    let config = write_config(h.dir.path(), h.simulator(), "sim-token", &[]);
     let room = h.sim.create_room("VIP Escalations");
     h.sim.add_member(&room.id, &h.sim.bot().id, None).unwrap();
 

@@ -1,17 +1,7 @@
 //! `webex-hitl doctor` as an operator runs it: the binary against a daemon and
 //! the simulator, healthy and broken, with its exit code.
 
-use crate::common::{binary, config_toml, eventually, Harness, WAIT};
-use std::path::PathBuf;
-
-/// Writes a config file for this harness whose token file holds `token`.
-fn config_file(h: &Harness, token: &str) -> PathBuf {
-    let token_file = h.dir.path().join(format!("token-{token}"));
-    std::fs::write(&token_file, token).unwrap();
-    let config = h.dir.path().join(format!("config-{token}.toml"));
-    std::fs::write(&config, config_toml(h.simulator(), h.dir.path(), &token_file)).unwrap();
-    config
-}
+use crate::common::{binary, eventually, write_config, Harness, WAIT};
 
 /// Runs `doctor`; returns (exit code, stdout), printing stdout for the README.
 async fn doctor(config: &std::path::Path, extra: &[&str]) -> (Option<i32>, String) {
@@ -47,7 +37,8 @@ async fn a_healthy_setup_passes_every_check() {
     })
     .await;
 
-    let (code, stdout) = doctor(&config_file(&h, "sim-token"), &["--space", &room.id]).await;
+    let config = write_config(h.dir.path(), h.simulator(), "sim-token", &[]);
+    let (code, stdout) = doctor(&config, &["--space", &room.id]).await;
     assert_eq!(code, Some(0), "{stdout}");
     for check in ["config", "token", "network", "bot", "daemon", "websocket", "devices", "spaces", "space"] {
         assert!(line(&stdout, check).starts_with("[ OK ]"), "{check}:\n{stdout}");
@@ -63,7 +54,8 @@ async fn a_healthy_setup_passes_every_check() {
 async fn no_spaces_and_a_missing_space_fail_with_their_fixes() {
     let h = Harness::start().await;
     let room = h.sim.create_room("Ops");
-    let (code, stdout) = doctor(&config_file(&h, "sim-token"), &["--space", &room.id]).await;
+    let config = write_config(h.dir.path(), h.simulator(), "sim-token", &[]);
+    let (code, stdout) = doctor(&config, &["--space", &room.id]).await;
     assert_eq!(code, Some(1), "{stdout}");
     assert!(line(&stdout, "spaces").starts_with("[FAIL]"), "{stdout}");
     assert!(stdout.contains("fix: Add the bot to at least one Webex space (People > Add people)"), "{stdout}");
@@ -75,7 +67,8 @@ async fn no_spaces_and_a_missing_space_fail_with_their_fixes() {
 #[tokio::test]
 async fn a_bad_token_and_a_stopped_daemon_fail() {
     let h = Harness::without_daemon().await;
-    let (code, stdout) = doctor(&config_file(&h, "revoked-token"), &[]).await;
+    let config = write_config(h.dir.path(), h.simulator(), "revoked-token", &[]);
+    let (code, stdout) = doctor(&config, &[]).await;
     assert_eq!(code, Some(1), "{stdout}");
     let bot = line(&stdout, "bot");
     assert!(bot.starts_with("[FAIL]") && bot.contains("401"), "{stdout}");

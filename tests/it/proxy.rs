@@ -2,7 +2,7 @@
 //! with credentials (`webex.proxy`), the websocket through a `CONNECT` tunnel.
 //! The proxy here is a small one on loopback that counts what it carried.
 
-use crate::common::{config_toml, eventually, proxy, serve_command, Harness};
+use crate::common::{eventually, proxy, serve_command, write_config, Harness};
 use serde_json::json;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -53,11 +53,8 @@ async fn rest_and_the_websocket_go_through_a_connect_proxy_with_credentials() {
     let h = Harness::without_daemon().await;
     let counts = Arc::new(Counts::default());
     let proxy = proxy(counts.clone()).await;
-    std::fs::write(h.dir.path().join("token"), "sim-token").unwrap();
-    let mut config = config_toml(h.simulator(), h.dir.path(), &h.dir.path().join("token"));
-    config = config.replacen("[webex]\n", &format!("[webex]\nproxy = \"http://proxyuser:s3cret@{proxy}\"\n"), 1);
-    let config_path = h.dir.path().join("config.toml");
-    std::fs::write(&config_path, config).unwrap();
+    let proxy_url = format!("http://proxyuser:s3cret@{proxy}");
+    let config_path = write_config(h.dir.path(), h.simulator(), "sim-token", &[("webex.proxy", &proxy_url)]);
     let room = h.sim.create_room("Behind the firewall");
     let ana = h.sim.add_person("ana.specialist@example.com", "Ana Specialist");
     h.sim.add_member(&room.id, &ana.id, None).unwrap();
@@ -98,11 +95,8 @@ async fn a_proxy_refusing_the_credentials_is_reported() {
     let h = Harness::without_daemon().await;
     let counts = Arc::new(Counts::default());
     let proxy = proxy(counts.clone()).await;
-    std::fs::write(h.dir.path().join("token"), "sim-token").unwrap();
-    let mut config = config_toml(h.simulator(), h.dir.path(), &h.dir.path().join("token"));
-    config = config.replacen("[webex]\n", &format!("[webex]\nproxy = \"http://proxyuser:wrong@{proxy}\"\n"), 1);
-    let config_path = h.dir.path().join("config.toml");
-    std::fs::write(&config_path, config).unwrap();
+    let proxy_url = format!("http://proxyuser:wrong@{proxy}");
+    let config_path = write_config(h.dir.path(), h.simulator(), "sim-token", &[("webex.proxy", &proxy_url)]);
     let output = serve_command(&config_path).env_remove("NO_PROXY").env_remove("no_proxy").output();
     let output = tokio::time::timeout(Duration::from_secs(20), output).await.expect("exits").unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -1,7 +1,7 @@
 //! SIGHUP: a rotated token and a new log level take effect without a restart,
 //! and the socket API keeps answering throughout.
 
-use crate::common::{config_toml, eventually, serve_command, Harness};
+use crate::common::{eventually, serve_command, write_config, Harness};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -20,9 +20,7 @@ async fn refresh_status(h: &Harness) -> (u16, String) {
 async fn sighup_reloads_the_token_and_the_log_level() {
     let h = Harness::without_daemon().await;
     let dir = h.dir.path().to_owned();
-    std::fs::write(dir.join("token"), "sim-token").unwrap();
-    let config = dir.join("config.toml");
-    std::fs::write(&config, config_toml(h.simulator(), &dir, &dir.join("token"))).unwrap();
+    let config = write_config(&dir, h.simulator(), "sim-token", &[]);
     let mut child =
         serve_command(&config).env_remove("RUST_LOG").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let pid = child.id().unwrap();
@@ -44,9 +42,7 @@ async fn sighup_reloads_the_token_and_the_log_level() {
     assert_eq!(refused, (502, "webex_token_rejected".to_owned()));
 
     // Back to the valid token, and debug logging on, without a restart.
-    std::fs::write(dir.join("token"), "sim-token").unwrap();
-    let text = std::fs::read_to_string(&config).unwrap().replace("level = \"warn\"", "level = \"debug\"");
-    std::fs::write(&config, text).unwrap();
+    write_config(&dir, h.simulator(), "sim-token", &[("log.level", "debug")]);
     hang_up(pid).await;
     eventually("the valid token is used again", || async {
         match refresh_status(&h).await {

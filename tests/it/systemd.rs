@@ -3,7 +3,7 @@
 //! notify protocol (READY, STATUS, WATCHDOG, STOPPING) to a socket we bind; and
 //! the watchdog goes silent when the Mercury loop stops beating.
 
-use crate::common::{binary, config_toml, eventually_within, Harness};
+use crate::common::{binary, eventually_within, write_config, Harness};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -166,10 +166,7 @@ impl Received {
 #[tokio::test]
 async fn the_daemon_notifies_ready_status_and_earned_watchdog_pings() {
     let h = Harness::without_daemon().await;
-    let token = h.dir.path().join("token");
-    std::fs::write(&token, "sim-token").unwrap();
-    let config = h.dir.path().join("config.toml");
-    std::fs::write(&config, config_toml(h.simulator(), h.dir.path(), &token)).unwrap();
+    let config = write_config(h.dir.path(), h.simulator(), "sim-token", &[]);
     let notify_path = h.dir.path().join("notify.sock");
     let stop = CancellationToken::new();
     let (received, listener) = Received::listen(tokio::net::UnixDatagram::bind(&notify_path).unwrap(), stop.clone());

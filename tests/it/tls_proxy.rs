@@ -4,7 +4,7 @@
 //! websocket (our own tunnel) must both go through `CONNECT` and trust the CA
 //! from `webex.ca_file` — and without it, refuse the certificate.
 
-use crate::common::{config_toml, eventually, proxy, serve_command, WAIT};
+use crate::common::{eventually, proxy, serve_command, write_config, WAIT};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -94,17 +94,13 @@ impl Setup {
         let simulator = Simulator::start(SimOptions { tls: Some(tls), ..SimOptions::default() }).await.unwrap();
         assert!(simulator.api_url().starts_with("https://localhost:"), "{}", simulator.api_url());
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("token"), "sim-token").unwrap();
         let client = ApiClient::new(dir.path().join("api.sock"));
         Self { sim: simulator.handle(), simulator, dir, client }
     }
 
-    /// Writes the config with `extra` lines in `[webex]`; returns its path.
-    fn config(&self, extra: &str) -> PathBuf {
-        let base = config_toml(&self.simulator, self.dir.path(), &self.dir.path().join("token"));
-        let path = self.dir.path().join("config.toml");
-        std::fs::write(&path, base.replacen("[webex]\n", &format!("[webex]\n{extra}"), 1)).unwrap();
-        path
+    /// Writes the config, with the simulator's token and `overrides`; returns its path.
+    fn config(&self, overrides: &[(&str, &str)]) -> PathBuf {
+        write_config(self.dir.path(), &self.simulator, "sim-token", overrides)
     }
 
     fn tunnel_target(&self) -> String {
@@ -175,8 +171,8 @@ async fn rest_and_the_websocket_tunnel_through_connect_and_trust_the_private_ca(
     let setup = Setup::start().await;
     let seen = Arc::new(Seen::default());
     let proxy = connect_proxy(seen.clone()).await;
-    let ca = fixture("ca.pem");
-    let config = setup.config(&format!("proxy = \"http://{USER}:{PASSWORD}@{proxy}\"\nca_file = {ca:?}\n"));
+    let (proxy_url, ca) = (format!("http://{USER}:{PASSWORD}@{proxy}"), fixture("ca.pem"));
+    let config = setup.config(&[("webex.proxy", &proxy_url), ("webex.ca_file", ca.to_str().unwrap())]);
     let mut child = daemon(&config).spawn().unwrap();
 
     let health = setup.wait_health(|h| h["webex"]["connected"] == true).await;
@@ -191,7 +187,7 @@ async fn without_the_ca_file_the_private_certificate_is_refused() {
     let setup = Setup::start().await;
     let seen = Arc::new(Seen::default());
     let proxy = connect_proxy(seen.clone()).await;
-    let config = setup.config(&format!("proxy = \"http://{USER}:{PASSWORD}@{proxy}\"\n"));
+    let config = setup.config(&[("webex.proxy", &format!("http://{USER}:{PASSWORD}@{proxy}"))]);
     let mut child = daemon(&config).spawn().unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
 
@@ -224,7 +220,7 @@ async fn https_proxy_from_the_environment_works_for_rest_and_the_websocket() {
     let seen = Arc::new(Seen::default());
     let proxy = connect_proxy(seen.clone()).await;
     let ca = fixture("ca.pem");
-    let config = setup.config(&format!("ca_file = {ca:?}\n"));
+    let config = setup.config(&[("webex.ca_file", ca.to_str().unwrap())]);
     let mut child = daemon(&config).env("HTTPS_PROXY", format!("http://{USER}:{PASSWORD}@{proxy}")).spawn().unwrap();
 
     setup.wait_health(|h| h["webex"]["connected"] == true).await;

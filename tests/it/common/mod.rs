@@ -5,8 +5,9 @@
 pub mod proxy;
 
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -154,38 +155,65 @@ impl Drop for Harness {
     }
 }
 
-/// A configuration pointing at the simulator, with test-speed timings.
-pub fn test_config(simulator: &Simulator, dir: &std::path::Path, token: &str) -> Config {
-    let token_file = dir.join("token");
-    std::fs::write(&token_file, token).unwrap();
-    Config::from_toml(&config_toml(simulator, dir, &token_file)).expect("test config is valid")
+/// A configuration pointing at the simulator, with test-speed timings; `token`
+/// is in `dir/token`.
+pub fn test_config(simulator: &Simulator, dir: &Path, token: &str) -> Config {
+    std::fs::write(dir.join("token"), token).unwrap();
+    Config::from_toml(&config_text(simulator, dir, &[])).expect("test config is valid")
 }
 
-pub fn config_toml(simulator: &Simulator, dir: &std::path::Path, token_file: &std::path::Path) -> String {
-    format!(
-        r#"[webex]
-token_file = {token_file:?}
-api_url = {api:?}
-u2c_url = {u2c:?}
-ping_interval_s = 0.3
-pong_timeout_s = 0.5
-ready_timeout_s = 2.0
-backoff_base_s = 0.05
-backoff_cap_s = 0.4
-[api]
-socket = {socket:?}
-[store]
-path = {store:?}
-[escalations]
-min_timeout_s = 1
-[log]
-level = "warn"
-"#,
-        api = simulator.api_url(),
-        u2c = simulator.u2c_url(),
-        socket = dir.join("api.sock"),
-        store = dir.join("store.db"),
-    )
+/// Writes `token` to `dir/token` and the settings of [`test_config`] to
+/// `dir/config.toml`, with each `("table.key", value)` of `overrides` set to the
+/// string `value`; returns the config file's path, for `serve --config` and the
+/// like. A daemon started from it shares the harness's socket and store.
+pub fn write_config(dir: &Path, simulator: &Simulator, token: &str, overrides: &[(&str, &str)]) -> PathBuf {
+    std::fs::write(dir.join("token"), token).unwrap();
+    let path = dir.join("config.toml");
+    std::fs::write(&path, config_text(simulator, dir, overrides)).unwrap();
+    path
+}
+
+/// The TOML of [`test_config`]: the simulator's URLs, heartbeats and backoff in
+/// milliseconds, the token file, socket and store in `dir`; then `overrides`.
+fn config_text(simulator: &Simulator, dir: &Path, overrides: &[(&str, &str)]) -> String {
+    let path = |name: &str| toml_string(dir.join(name).to_str().expect("a UTF-8 scratch dir"));
+    let number = |n: &str| n.to_owned();
+    let mut tables = BTreeMap::from([
+        (
+            "webex",
+            BTreeMap::from([
+                ("token_file", path("token")),
+                ("api_url", toml_string(&simulator.api_url())),
+                ("u2c_url", toml_string(&simulator.u2c_url())),
+                ("ping_interval_s", number("0.3")),
+                ("pong_timeout_s", number("0.5")),
+                ("ready_timeout_s", number("2.0")),
+                ("backoff_base_s", number("0.05")),
+                ("backoff_cap_s", number("0.4")),
+            ]),
+        ),
+        ("api", BTreeMap::from([("socket", path("api.sock"))])),
+        ("store", BTreeMap::from([("path", path("store.db"))])),
+        ("escalations", BTreeMap::from([("min_timeout_s", number("1"))])),
+        ("log", BTreeMap::from([("level", toml_string("warn"))])),
+    ]);
+    for (name, value) in overrides {
+        let (table, key) = name.split_once('.').unwrap_or_else(|| panic!("override {name:?} is not `table.key`"));
+        tables.entry(table).or_default().insert(key, toml_string(value));
+    }
+    tables
+        .iter()
+        .map(|(table, entries)| {
+            let lines: String = entries.iter().map(|(key, value)| format!("{key} = {value}\n")).collect();
+            format!("[{table}]\n{lines}")
+        })
+        .collect()
+}
+
+/// A TOML basic string: for the paths, URLs and words written here, Rust's
+/// `Debug` quotes and escapes (`"`, `\`) as TOML does.
+fn toml_string(text: &str) -> String {
+    format!("{text:?}")
 }
 
 pub fn binary() -> PathBuf {
@@ -194,7 +222,7 @@ pub fn binary() -> PathBuf {
 
 /// `webex-hitl serve --config FILE` as a child process, with no token from the
 /// environment (the config names the token file), killed when dropped.
-pub fn serve_command(config: &std::path::Path) -> tokio::process::Command {
+pub fn serve_command(config: &Path) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(binary());
     command
         .args(["serve", "--config", config.to_str().expect("utf-8 path")])
