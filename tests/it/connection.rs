@@ -1,7 +1,7 @@
 //! The daemon against the simulator: connecting, staying connected through every
 //! fault the simulator can script, and handling each event once.
 
-use crate::common::{eventually_within, Harness};
+use crate::common::{eventually, eventually_within, Harness};
 use std::time::Duration;
 
 /// Scripts one membership event in a fresh room and returns once the daemon has
@@ -67,8 +67,13 @@ async fn shutdown_frame_opens_a_new_socket_first() {
     // The handover never went through a disconnected state long enough to lose
     // events: one arrives on the new socket right away.
     an_event_gets_through(&h).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(h.sim.connection_count(), 1, "the old socket is let go");
+    eventually("the old socket is let go", || async {
+        match h.sim.connection_count() {
+            1 => Ok(()),
+            open => Err(format!("{open} sockets open")),
+        }
+    })
+    .await;
 }
 
 #[tokio::test]

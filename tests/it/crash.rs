@@ -5,7 +5,6 @@
 use crate::common::{eventually, serve_command, write_config, Harness};
 use serde_json::json;
 use std::process::Stdio;
-use std::time::Duration;
 
 struct Daemon(tokio::process::Child);
 
@@ -53,7 +52,18 @@ async fn kill_9_between_accept_and_post_still_posts_exactly_one_card() {
     let created = h.client.post("/v1/escalations", &body).await.unwrap();
     assert_eq!(created.status, 201, "{:#}", created.body);
     let id = created.body["id"].as_str().unwrap().to_owned();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Kill it once it has tried to post and been refused: the card is owed, not lost.
+    eventually("a card post refused with 503", || async {
+        let calls = h.sim.rest_calls();
+        let posts: Vec<_> = calls.iter().filter(|c| c.method == "POST" && c.path == "/v1/messages").collect();
+        if posts.iter().any(|c| c.status == 503) {
+            Ok(())
+        } else {
+            Err(format!("card posts: {posts:?}"))
+        }
+    })
+    .await;
+    assert_eq!(h.metric("webex_hitl_outbox_jobs").await, Some(1.0), "the card is still owed");
     daemon.kill_9().await;
     assert_eq!(cards(&h, &room.id), 0, "nothing was posted before the crash");
 
@@ -72,7 +82,9 @@ async fn kill_9_between_accept_and_post_still_posts_exactly_one_card() {
 
     daemon.kill_9().await;
     let _daemon = Daemon::start(&config, &h).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The post and the removal of its job are one transaction. Had the job
+    // survived, this daemon would post the card again before the outbox empties.
+    h.wait_outbox_empty().await;
     assert_eq!(cards(&h, &room.id), 1, "a restart after the post does not post again");
     let again = h.client.post("/v1/escalations", &body).await.unwrap();
     assert_eq!((again.status.as_u16(), again.body["id"].as_str()), (200, Some(id.as_str())), "the key still finds it");

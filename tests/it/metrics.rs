@@ -1,7 +1,7 @@
 //! `GET /metrics` through the simulator: a 429 storm and an escalation round
 //! trip show up in the Prometheus text the daemon serves on its socket.
 
-use crate::common::{eventually, Harness};
+use crate::common::{eventually, sample, Harness};
 use serde_json::{json, Map, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -15,17 +15,12 @@ async fn scrape(h: &Harness) -> (String, String) {
     (head.to_ascii_lowercase(), body.to_owned())
 }
 
-/// The value of the sample written exactly as `series` (name plus labels).
-fn value(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
 /// Scrapes until `series` is there and `ok`; returns that scrape.
 async fn until_metric(h: &Harness, series: &str, ok: impl Fn(f64) -> bool) -> String {
     let ok = &ok;
     eventually(&format!("{series} is satisfied"), || async move {
         let (_, text) = scrape(h).await;
-        if value(&text, series).is_some_and(ok) {
+        if sample(&text, series).is_some_and(ok) {
             Ok(text)
         } else {
             Err(text)
@@ -61,7 +56,7 @@ async fn metrics_count_a_rate_limit_storm_and_an_escalation_round_trip() {
     let (head, _) = scrape(&h).await;
     assert!(head.starts_with("http/1.0 200") || head.starts_with("http/1.1 200"), "{head}");
     assert!(head.contains("content-type: text/plain; version=0.0.4"), "{head}");
-    let v = |series: &str| value(&text, series).unwrap_or_else(|| panic!("no {series} in:\n{text}"));
+    let v = |series: &str| sample(&text, series).unwrap_or_else(|| panic!("no {series} in:\n{text}"));
     assert_eq!(v("webex_hitl_webex_connected"), 1.0);
     assert_eq!(v("webex_hitl_webex_reconnects_total"), 0.0);
     assert!(v("webex_hitl_events_total{type=\"card_submitted\"}") >= 1.0);
@@ -74,7 +69,7 @@ async fn metrics_count_a_rate_limit_storm_and_an_escalation_round_trip() {
     assert!(v("webex_hitl_escalation_delivery_seconds_bucket{le=\"+Inf\"}") >= 1.0);
     assert_eq!(v("webex_hitl_escalation_answer_seconds_count"), 1.0);
     assert!(v("webex_hitl_escalation_answer_seconds_sum") < 60.0, "answered within the test: {text}");
-    assert!(value(&text, "webex_hitl_outbox_jobs").is_some(), "{text}");
+    assert!(sample(&text, "webex_hitl_outbox_jobs").is_some(), "{text}");
     assert!(text.contains("# TYPE webex_hitl_escalation_answer_seconds histogram"), "{text}");
 }
 

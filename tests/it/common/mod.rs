@@ -145,6 +145,27 @@ impl Harness {
     pub async fn reconnects(&self) -> u64 {
         self.health().await["webex"]["reconnects"].as_u64().unwrap_or(0)
     }
+
+    /// Waits until the daemon owes Webex nothing (`webex_hitl_outbox_jobs 0`):
+    /// every card, card update and reply it accepted was sent or given up on.
+    pub async fn wait_outbox_empty(&self) {
+        eventually("the outbox is empty", || async {
+            let jobs = self.metric("webex_hitl_outbox_jobs").await;
+            if jobs == Some(0.0) {
+                Ok(())
+            } else {
+                Err(format!("outbox jobs: {jobs:?}"))
+            }
+        })
+        .await
+    }
+
+    /// The value of one series in `GET /metrics`, e.g. `webex_hitl_outbox_jobs`.
+    pub async fn metric(&self, series: &str) -> Option<f64> {
+        let (status, body) = self.client.raw(hyper::Method::GET, "/metrics", None).await.expect("metrics answer");
+        assert_eq!(status, 200);
+        sample(std::str::from_utf8(&body).expect("metrics are text"), series)
+    }
 }
 
 impl Drop for Harness {
@@ -153,6 +174,12 @@ impl Drop for Harness {
             shutdown.cancel();
         }
     }
+}
+
+/// The value of the sample written exactly as `series` (name plus labels) in
+/// Prometheus text.
+pub fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
 /// A configuration pointing at the simulator, with test-speed timings; `token`
