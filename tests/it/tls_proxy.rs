@@ -4,14 +4,11 @@
 //! websocket (our own tunnel) must both go through `CONNECT` and trust the CA
 //! from `webex.ca_file` — and without it, refuse the certificate.
 
-mod common;
-
-use common::{config_toml, proxy, serve_command, WAIT};
+use crate::common::{eventually, proxy, serve_command, write_config, WAIT};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use webex_hitl::cli::client::ApiClient;
@@ -97,33 +94,31 @@ impl Setup {
         let simulator = Simulator::start(SimOptions { tls: Some(tls), ..SimOptions::default() }).await.unwrap();
         assert!(simulator.api_url().starts_with("https://localhost:"), "{}", simulator.api_url());
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("token"), "sim-token").unwrap();
         let client = ApiClient::new(dir.path().join("api.sock"));
         Self { sim: simulator.handle(), simulator, dir, client }
     }
 
-    /// Writes the config with `extra` lines in `[webex]`; returns its path.
-    fn config(&self, extra: &str) -> PathBuf {
-        let base = config_toml(&self.simulator, self.dir.path(), &self.dir.path().join("token"));
-        let path = self.dir.path().join("config.toml");
-        std::fs::write(&path, base.replacen("[webex]\n", &format!("[webex]\n{extra}"), 1)).unwrap();
-        path
+    /// Writes the config, with the simulator's token and `overrides`; returns its path.
+    fn config(&self, overrides: &[(&str, &str)]) -> PathBuf {
+        write_config(self.dir.path(), &self.simulator, "sim-token", overrides)
     }
 
     fn tunnel_target(&self) -> String {
         format!("localhost:{}", self.simulator.addr().port())
     }
 
+    /// Polls `/v1/health` (null while the daemon's socket does not answer yet) until `ready` holds.
     async fn wait_health(&self, ready: impl Fn(&Value) -> bool) -> Value {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
+        let ready = &ready;
+        eventually("the health condition holds", || async move {
             let health = self.client.get("/v1/health").await.map(|a| a.body).unwrap_or(Value::Null);
             if ready(&health) {
-                return health;
+                Ok(health)
+            } else {
+                Err(format!("{health:#}"))
             }
-            assert!(tokio::time::Instant::now() < deadline, "not ready within {WAIT:?}; last health: {health:#}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        })
+        .await
     }
 
     /// An escalation to a room, delivered, answered by Ana, seen by `?wait=`.
@@ -136,15 +131,11 @@ impl Setup {
         let created = self.client.post("/v1/escalations", &body).await.unwrap();
         assert_eq!(created.status, 201, "{:#}", created.body);
         let id = created.body["id"].as_str().unwrap().to_owned();
-        let deadline = tokio::time::Instant::now() + WAIT;
-        let message = loop {
+        let message = eventually("the card is posted", || async {
             let escalation = self.client.get(&format!("/v1/escalations/{id}")).await.unwrap().body;
-            if let Some(message) = escalation["delivery"]["message_id"].as_str() {
-                break message.to_owned();
-            }
-            assert!(tokio::time::Instant::now() < deadline, "card never posted: {escalation:#}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
+            escalation["delivery"]["message_id"].as_str().map(str::to_owned).ok_or(format!("{escalation:#}"))
+        })
+        .await;
         assert_eq!(self.sim.messages(&room.id).len(), 1, "the card reached the simulator");
         let inputs = json!({"response": "ok"}).as_object().cloned().unwrap();
         self.sim.submit_card(&message, &ana.id, inputs).unwrap();
@@ -180,8 +171,8 @@ async fn rest_and_the_websocket_tunnel_through_connect_and_trust_the_private_ca(
     let setup = Setup::start().await;
     let seen = Arc::new(Seen::default());
     let proxy = connect_proxy(seen.clone()).await;
-    let ca = fixture("ca.pem");
-    let config = setup.config(&format!("proxy = \"http://{USER}:{PASSWORD}@{proxy}\"\nca_file = {ca:?}\n"));
+    let (proxy_url, ca) = (format!("http://{USER}:{PASSWORD}@{proxy}"), fixture("ca.pem"));
+    let config = setup.config(&[("webex.proxy", &proxy_url), ("webex.ca_file", ca.to_str().unwrap())]);
     let mut child = daemon(&config).spawn().unwrap();
 
     let health = setup.wait_health(|h| h["webex"]["connected"] == true).await;
@@ -196,7 +187,7 @@ async fn without_the_ca_file_the_private_certificate_is_refused() {
     let setup = Setup::start().await;
     let seen = Arc::new(Seen::default());
     let proxy = connect_proxy(seen.clone()).await;
-    let config = setup.config(&format!("proxy = \"http://{USER}:{PASSWORD}@{proxy}\"\n"));
+    let config = setup.config(&[("webex.proxy", &format!("http://{USER}:{PASSWORD}@{proxy}"))]);
     let mut child = daemon(&config).spawn().unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
 
@@ -229,7 +220,7 @@ async fn https_proxy_from_the_environment_works_for_rest_and_the_websocket() {
     let seen = Arc::new(Seen::default());
     let proxy = connect_proxy(seen.clone()).await;
     let ca = fixture("ca.pem");
-    let config = setup.config(&format!("ca_file = {ca:?}\n"));
+    let config = setup.config(&[("webex.ca_file", ca.to_str().unwrap())]);
     let mut child = daemon(&config).env("HTTPS_PROXY", format!("http://{USER}:{PASSWORD}@{proxy}")).spawn().unwrap();
 
     setup.wait_health(|h| h["webex"]["connected"] == true).await;

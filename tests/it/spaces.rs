@@ -1,9 +1,7 @@
 //! The spaces cache through the simulator and the socket API: kept true by
 //! events in real time, repaired by resyncs, durable across restarts.
 
-mod common;
-
-use common::Harness;
+use crate::common::{eventually_within, Harness};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -18,16 +16,17 @@ fn titles(items: &[Value]) -> Vec<String> {
 }
 
 /// Polls until `check` holds on the visible spaces, for at most `within`.
-async fn eventually(h: &Harness, within: Duration, check: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
+async fn until_spaces(h: &Harness, within: Duration, check: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let check = &check;
+    eventually_within(within, "the visible spaces match", || async move {
         let items = spaces(h, "").await;
         if check(&items) {
-            return items;
+            Ok(items)
+        } else {
+            Err(format!("{items:#?}"))
         }
-        assert!(tokio::time::Instant::now() < deadline, "not within {within:?}: {items:#?}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -36,16 +35,16 @@ async fn added_removed_and_renamed_show_up_within_a_second() {
     let bot = h.sim.bot();
     let room = h.sim.create_room("VIP Escalations");
     h.sim.add_member(&room.id, &bot.id, None).unwrap();
-    let items = eventually(&h, Duration::from_secs(1), |items| titles(items) == ["VIP Escalations"]).await;
+    let items = until_spaces(&h, Duration::from_secs(1), |items| titles(items) == ["VIP Escalations"]).await;
     assert_eq!(items[0]["id"], room.id);
     assert_eq!(items[0]["space_type"], "group");
     assert_eq!(items[0]["visible"], true);
 
     h.sim.rename_room(&room.id, "VIP Escalations (EU)").unwrap();
-    eventually(&h, Duration::from_secs(1), |items| titles(items) == ["VIP Escalations (EU)"]).await;
+    until_spaces(&h, Duration::from_secs(1), |items| titles(items) == ["VIP Escalations (EU)"]).await;
 
     h.sim.remove_member(&room.id, &bot.id, None).unwrap();
-    eventually(&h, Duration::from_secs(1), |items| items.is_empty()).await;
+    until_spaces(&h, Duration::from_secs(1), |items| items.is_empty()).await;
     let all = spaces(&h, "?include_removed=true").await;
     assert_eq!(titles(&all), ["VIP Escalations (EU)"], "removed spaces are kept");
     assert_eq!(all[0]["visible"], false);
@@ -60,7 +59,7 @@ async fn filters_and_lookups() {
         let room = h.sim.create_room(title);
         h.sim.add_member(&room.id, &bot.id, None).unwrap();
     }
-    eventually(&h, Duration::from_secs(2), |items| items.len() == 3).await;
+    until_spaces(&h, Duration::from_secs(2), |items| items.len() == 3).await;
     assert_eq!(titles(&spaces(&h, "?q=VIP").await), ["VIP Desk", "vip overflow"]);
     assert_eq!(spaces(&h, "?type=direct").await.len(), 0);
     let bad = h.client.get("/v1/spaces?type=channel").await.unwrap();
@@ -86,7 +85,7 @@ async fn a_resync_repairs_what_happened_while_the_daemon_was_stopped() {
     for room in [&kept, &renamed, &left, &migrated] {
         h.sim.add_member(&room.id, &bot.id, None).unwrap();
     }
-    eventually(&h, Duration::from_secs(2), |items| items.len() == 4).await;
+    until_spaces(&h, Duration::from_secs(2), |items| items.len() == 4).await;
 
     h.stop_daemon().await;
     let joined = h.sim.create_room("Joined while down");
@@ -96,7 +95,7 @@ async fn a_resync_repairs_what_happened_while_the_daemon_was_stopped() {
     let moved = h.sim.migrate_room(&migrated.id).unwrap();
     h.start_daemon().await;
 
-    let items = eventually(&h, Duration::from_secs(3), |items| {
+    let items = until_spaces(&h, Duration::from_secs(3), |items| {
         let mut t = titles(items);
         t.sort();
         t == ["Joined while down", "Kept", "Migrated", "New name"]
@@ -129,7 +128,7 @@ async fn space_changes_are_in_the_event_log_once() {
     let room = h.sim.create_room("Logged");
     h.sim.duplicate_next_event();
     h.sim.add_member(&room.id, &h.sim.bot().id, None).unwrap();
-    eventually(&h, Duration::from_secs(2), |items| items.len() == 1).await;
+    until_spaces(&h, Duration::from_secs(2), |items| items.len() == 1).await;
     h.wait_health(|health| health["events"]["duplicates"].as_u64().unwrap() >= 1).await;
     let (_, body) = h.client.raw(hyper::Method::GET, "/v1/events?after=0", None).await.unwrap();
     let lines: Vec<Value> =
@@ -146,7 +145,7 @@ async fn the_cache_survives_a_restart() {
     let mut h = Harness::start().await;
     let room = h.sim.create_room("Durable");
     h.sim.add_member(&room.id, &h.sim.bot().id, None).unwrap();
-    eventually(&h, Duration::from_secs(2), |items| items.len() == 1).await;
+    until_spaces(&h, Duration::from_secs(2), |items| items.len() == 1).await;
     h.stop_daemon().await;
     // With Webex unreachable, the cache still answers after the restart.
     h.sim.fail_next_rest(1_000, 503, None);
@@ -179,17 +178,17 @@ async fn five_thousand_spaces_sync_across_pages() {
         h.sim.add_member(&room.id, &bot.id, None).unwrap();
     }
     h.start_daemon().await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
+    let items = eventually_within(Duration::from_secs(30), "5000 spaces are synced", || async {
         let items = spaces(&h, "").await;
         if items.len() == 5_000 {
-            assert_eq!(items[0]["title"], "Space 0000");
-            assert_eq!(items[4_999]["title"], "Space 4999");
-            break;
+            Ok(items)
+        } else {
+            Err(format!("only {} spaces", items.len()))
         }
-        assert!(tokio::time::Instant::now() < deadline, "only {} spaces synced", items.len());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
+    assert_eq!(items[0]["title"], "Space 0000");
+    assert_eq!(items[4_999]["title"], "Space 4999");
 }
 
 #[tokio::test]
@@ -199,9 +198,9 @@ async fn a_restart_replays_no_handled_event() {
     h.sim.lose_acks(true);
     let room = h.sim.create_room("Once");
     h.sim.add_member(&room.id, &h.sim.bot().id, None).unwrap();
-    eventually(&h, Duration::from_secs(2), |items| items.len() == 1).await;
+    until_spaces(&h, Duration::from_secs(2), |items| items.len() == 1).await;
     h.sim.rename_room(&room.id, "Once renamed").unwrap();
-    eventually(&h, Duration::from_secs(2), |items| titles(items) == ["Once renamed"]).await;
+    until_spaces(&h, Duration::from_secs(2), |items| titles(items) == ["Once renamed"]).await;
     let events_before = event_types(&h).await;
 
     h.stop_daemon().await;

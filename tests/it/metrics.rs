@@ -1,11 +1,8 @@
 //! `GET /metrics` through the simulator: a 429 storm and an escalation round
 //! trip show up in the Prometheus text the daemon serves on its socket.
 
-mod common;
-
-use common::Harness;
+use crate::common::{eventually, sample, Harness};
 use serde_json::{json, Map, Value};
-use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A raw HTTP/1.0 GET, so the test sees the headers exactly as Prometheus would.
@@ -18,21 +15,18 @@ async fn scrape(h: &Harness) -> (String, String) {
     (head.to_ascii_lowercase(), body.to_owned())
 }
 
-/// The value of the sample written exactly as `series` (name plus labels).
-fn value(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
+/// Scrapes until `series` is there and `ok`; returns that scrape.
 async fn until_metric(h: &Harness, series: &str, ok: impl Fn(f64) -> bool) -> String {
-    let deadline = tokio::time::Instant::now() + common::WAIT;
-    loop {
+    let ok = &ok;
+    eventually(&format!("{series} is satisfied"), || async move {
         let (_, text) = scrape(h).await;
-        if value(&text, series).is_some_and(&ok) {
-            return text;
+        if sample(&text, series).is_some_and(ok) {
+            Ok(text)
+        } else {
+            Err(text)
         }
-        assert!(tokio::time::Instant::now() < deadline, "{series} never satisfied:\n{text}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -62,7 +56,7 @@ async fn metrics_count_a_rate_limit_storm_and_an_escalation_round_trip() {
     let (head, _) = scrape(&h).await;
     assert!(head.starts_with("http/1.0 200") || head.starts_with("http/1.1 200"), "{head}");
     assert!(head.contains("content-type: text/plain; version=0.0.4"), "{head}");
-    let v = |series: &str| value(&text, series).unwrap_or_else(|| panic!("no {series} in:\n{text}"));
+    let v = |series: &str| sample(&text, series).unwrap_or_else(|| panic!("no {series} in:\n{text}"));
     assert_eq!(v("webex_hitl_webex_connected"), 1.0);
     assert_eq!(v("webex_hitl_webex_reconnects_total"), 0.0);
     assert!(v("webex_hitl_events_total{type=\"card_submitted\"}") >= 1.0);
@@ -75,20 +69,16 @@ async fn metrics_count_a_rate_limit_storm_and_an_escalation_round_trip() {
     assert!(v("webex_hitl_escalation_delivery_seconds_bucket{le=\"+Inf\"}") >= 1.0);
     assert_eq!(v("webex_hitl_escalation_answer_seconds_count"), 1.0);
     assert!(v("webex_hitl_escalation_answer_seconds_sum") < 60.0, "answered within the test: {text}");
-    assert!(value(&text, "webex_hitl_outbox_jobs").is_some(), "{text}");
+    assert!(sample(&text, "webex_hitl_outbox_jobs").is_some(), "{text}");
     assert!(text.contains("# TYPE webex_hitl_escalation_answer_seconds histogram"), "{text}");
 }
 
 async fn wait_posted(h: &Harness, id: &str) -> String {
-    let deadline = tokio::time::Instant::now() + common::WAIT;
-    loop {
+    eventually("the card is posted", || async {
         let escalation = h.client.get(&format!("/v1/escalations/{id}")).await.unwrap().body;
-        if let Some(message) = escalation["delivery"]["message_id"].as_str() {
-            return message.to_owned();
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never posted: {escalation:#}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        escalation["delivery"]["message_id"].as_str().map(str::to_owned).ok_or(format!("{escalation:#}"))
+    })
+    .await
 }
 
 #[tokio::test]

@@ -3,14 +3,13 @@
 //! notify protocol (READY, STATUS, WATCHDOG, STOPPING) to a socket we bind; and
 //! the watchdog goes silent when the Mercury loop stops beating.
 
-mod common;
-
-use common::{binary, config_toml, Harness};
+use crate::common::{binary, eventually, eventually_within, write_config, Harness};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use webex_hitl::systemd::{self, Note, Supervision};
 use webex_hitl::webex::mercury::link::{Heartbeat, LinkState};
@@ -108,7 +107,7 @@ fn the_exposure_line_parses() {
 
 /// Notes received on our `NOTIFY_SOCKET`, with when they arrived.
 #[derive(Default, Clone)]
-struct Received(Arc<Mutex<Vec<(tokio::time::Instant, String)>>>);
+struct Received(Arc<Mutex<Vec<(Instant, String)>>>);
 
 impl Received {
     fn listen(socket: tokio::net::UnixDatagram, stop: CancellationToken) -> (Self, tokio::task::JoinHandle<()>) {
@@ -121,7 +120,7 @@ impl Received {
                     _ = stop.cancelled() => return,
                     n = socket.recv(&mut buf) => n.expect("datagram"),
                 };
-                let now = tokio::time::Instant::now();
+                let now = Instant::now();
                 let text = String::from_utf8_lossy(&buf[..n]).into_owned();
                 sink.0.lock().unwrap().extend(text.lines().map(|l| (now, l.to_owned())));
             }
@@ -139,15 +138,20 @@ impl Received {
 
     /// Waits for a line among those received after the first `skip`.
     async fn wait_for_after(&self, skip: usize, what: impl Fn(&str) -> bool, context: &str) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while !self.lines().iter().skip(skip).any(|l| what(l)) {
-            assert!(tokio::time::Instant::now() < deadline, "{context} never arrived; got {:#?}", self.lines());
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let what = &what;
+        eventually_within(Duration::from_secs(30), &format!("{context} arrives"), || async move {
+            let lines = self.lines();
+            if lines.iter().skip(skip).any(|l| what(l)) {
+                Ok(())
+            } else {
+                Err(format!("{lines:#?}"))
+            }
+        })
+        .await
     }
 
     /// The longest silence between two `WATCHDOG=1` since `from`.
-    fn longest_watchdog_gap(&self, from: tokio::time::Instant) -> Duration {
+    fn longest_watchdog_gap(&self, from: Instant) -> Duration {
         let pings: Vec<_> =
             self.0.lock().unwrap().iter().filter(|(_, l)| l == "WATCHDOG=1").map(|(at, _)| *at).collect();
         let mut last = from;
@@ -156,17 +160,14 @@ impl Received {
             gap = gap.max(at - last);
             last = at;
         }
-        gap.max(tokio::time::Instant::now() - last)
+        gap.max(Instant::now() - last)
     }
 }
 
 #[tokio::test]
 async fn the_daemon_notifies_ready_status_and_earned_watchdog_pings() {
     let h = Harness::without_daemon().await;
-    let token = h.dir.path().join("token");
-    std::fs::write(&token, "sim-token").unwrap();
-    let config = h.dir.path().join("config.toml");
-    std::fs::write(&config, config_toml(h.simulator(), h.dir.path(), &token)).unwrap();
+    let config = write_config(h.dir.path(), h.simulator(), "sim-token", &[]);
     let notify_path = h.dir.path().join("notify.sock");
     let stop = CancellationToken::new();
     let (received, listener) = Received::listen(tokio::net::UnixDatagram::bind(&notify_path).unwrap(), stop.clone());
@@ -195,10 +196,14 @@ async fn the_daemon_notifies_ready_status_and_earned_watchdog_pings() {
     );
     h.wait_until_serving().await;
     received.wait_for(|l| l.starts_with("STATUS=connected to Webex as "), "the connected status").await;
-    let steady = tokio::time::Instant::now();
-    tokio::time::sleep(watchdog * 2).await;
-    let pings = received.lines().iter().filter(|l| *l == "WATCHDOG=1").count();
-    assert!(pings >= 3, "WATCHDOG=1 keeps arriving while connected: {pings} pings");
+    let steady = Instant::now();
+    eventually_within(watchdog * 2, "WATCHDOG=1 keeps arriving while connected", || async {
+        match received.lines().iter().filter(|l| *l == "WATCHDOG=1").count() {
+            pings if pings >= 3 => Ok(()),
+            pings => Err(format!("{pings} pings")),
+        }
+    })
+    .await;
 
     // Reconnecting as designed (the socket drops, device refreshes fail for a
     // while) still earns pings: systemd must not restart a daemon that waits.
@@ -219,15 +224,19 @@ async fn the_daemon_notifies_ready_status_and_earned_watchdog_pings() {
     listener.await.unwrap();
 }
 
+/// What `supervise` sent, with when.
+type Notes = Arc<Mutex<Vec<(Instant, Note)>>>;
+
 /// Collects what `supervise` would send to systemd.
-fn collector() -> (Arc<Mutex<Vec<Note>>>, impl Fn(Note)) {
+fn collector() -> (Notes, impl Fn(Note)) {
     let notes = Arc::new(Mutex::new(Vec::new()));
     let sink = notes.clone();
-    (notes, move |note| sink.lock().unwrap().push(note))
+    (notes, move |note| sink.lock().unwrap().push((Instant::now(), note)))
 }
 
-fn pings(notes: &Mutex<Vec<Note>>) -> usize {
-    notes.lock().unwrap().iter().filter(|n| **n == Note::Watchdog).count()
+/// When each `WATCHDOG=1` was sent.
+fn pings(notes: &Notes) -> Vec<Instant> {
+    notes.lock().unwrap().iter().filter(|(_, note)| *note == Note::Watchdog).map(|(at, _)| *at).collect()
 }
 
 #[tokio::test]
@@ -253,27 +262,43 @@ async fn a_stalled_loop_stops_the_watchdog_pings() {
         s.connected = true;
         s.device_url = Some("https://wdm/devices/1".into());
     });
-    tokio::time::sleep(interval * 4).await;
-    let alive = pings(&notes);
-    assert!(alive >= 5, "pings while the loop beats: {alive}");
+    let alive = eventually_within(interval * 4, "pings while the loop beats", || async {
+        match pings(&notes).len() {
+            alive if alive >= 5 => Ok(alive),
+            alive => Err(format!("{alive} pings")),
+        }
+    })
+    .await;
 
     // The loop wedges: no more beats. At most the pings within one interval follow.
     beating.cancel();
     driver.await.unwrap();
-    tokio::time::sleep(interval + interval / 2).await;
-    let after_stall = pings(&notes);
+    let stalled = Instant::now();
+    // The silence is the behaviour under test, so this wait is fixed: the last
+    // beat stays fresh for one interval (half another for the tick that sees
+    // it go stale), then four more intervals must pass without a ping. Each
+    // ping is judged by when it was sent, not by when this task wakes to count.
+    let grace = stalled + interval + interval / 2;
+    tokio::time::sleep(interval * 5 + interval / 2).await;
+    let (after_stall, late): (Vec<Instant>, Vec<Instant>) = pings(&notes).into_iter().partition(|at| *at <= grace);
+    let after_stall = after_stall.len();
     assert!(after_stall <= alive + 3, "{} pings right after the stall", after_stall - alive);
-    tokio::time::sleep(interval * 4).await;
-    assert_eq!(pings(&notes), after_stall, "a stale heartbeat earns no more pings");
+    let late: Vec<Duration> = late.iter().map(|at| *at - stalled).collect();
+    assert_eq!(late, [], "a stale heartbeat earns no more pings (sent this long after the stall)");
 
     // It recovers (say the wait ended): pings resume.
     heartbeat.beat();
-    tokio::time::sleep(interval).await;
-    assert!(pings(&notes) > after_stall, "a fresh beat earns a ping again");
+    eventually("a fresh beat earns a ping again", || async {
+        match pings(&notes).len() {
+            now if now > after_stall => Ok(()),
+            now => Err(format!("{now} pings, {after_stall} at the stall")),
+        }
+    })
+    .await;
 
     shutdown.cancel();
     supervisor.await.unwrap();
-    let notes = notes.lock().unwrap();
+    let notes: Vec<Note> = notes.lock().unwrap().iter().map(|(_, note)| note.clone()).collect();
     assert!(notes.contains(&Note::Status("connected to Webex as Bot (device https://wdm/devices/1)".into())));
     assert_eq!(notes.last(), Some(&Note::Stopping), "STOPPING=1 on shutdown");
 }

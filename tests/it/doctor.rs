@@ -1,19 +1,7 @@
 //! `webex-hitl doctor` as an operator runs it: the binary against a daemon and
 //! the simulator, healthy and broken, with its exit code.
 
-mod common;
-
-use common::{binary, config_toml, Harness};
-use std::path::PathBuf;
-
-/// Writes a config file for this harness whose token file holds `token`.
-fn config_file(h: &Harness, token: &str) -> PathBuf {
-    let token_file = h.dir.path().join(format!("token-{token}"));
-    std::fs::write(&token_file, token).unwrap();
-    let config = h.dir.path().join(format!("config-{token}.toml"));
-    std::fs::write(&config, config_toml(h.simulator(), h.dir.path(), &token_file)).unwrap();
-    config
-}
+use crate::common::{binary, eventually, write_config, Harness, WAIT};
 
 /// Runs `doctor`; returns (exit code, stdout), printing stdout for the README.
 async fn doctor(config: &std::path::Path, extra: &[&str]) -> (Option<i32>, String) {
@@ -22,7 +10,7 @@ async fn doctor(config: &std::path::Path, extra: &[&str]) -> (Option<i32>, Strin
     for name in ["WEBEX_HITL_TOKEN", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
         command.env_remove(name);
     }
-    let output = tokio::time::timeout(common::WAIT * 3, command.output()).await.expect("doctor ends").expect("runs");
+    let output = tokio::time::timeout(WAIT * 3, command.output()).await.expect("doctor ends").expect("runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     println!("$ webex-hitl doctor {}\n{stdout}", extra.join(" "));
     (output.status.code(), stdout)
@@ -39,13 +27,18 @@ async fn a_healthy_setup_passes_every_check() {
     let room = h.sim.create_room("VIP Escalations");
     h.sim.add_member(&room.id, &h.sim.bot().id, None).unwrap();
     h.wait_health(|_| true).await;
-    let deadline = tokio::time::Instant::now() + common::WAIT;
-    while h.client.get("/v1/spaces").await.unwrap().body["items"].as_array().is_none_or(|a| a.is_empty()) {
-        assert!(tokio::time::Instant::now() < deadline, "the space never reached the cache");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    eventually("the space reaches the cache", || async {
+        let spaces = h.client.get("/v1/spaces").await.unwrap().body;
+        if spaces["items"].as_array().is_none_or(|a| a.is_empty()) {
+            Err(format!("{spaces:#}"))
+        } else {
+            Ok(())
+        }
+    })
+    .await;
 
-    let (code, stdout) = doctor(&config_file(&h, "sim-token"), &["--space", &room.id]).await;
+    let config = write_config(h.dir.path(), h.simulator(), "sim-token", &[]);
+    let (code, stdout) = doctor(&config, &["--space", &room.id]).await;
     assert_eq!(code, Some(0), "{stdout}");
     for check in ["config", "token", "network", "bot", "daemon", "websocket", "devices", "spaces", "space"] {
         assert!(line(&stdout, check).starts_with("[ OK ]"), "{check}:\n{stdout}");
@@ -61,7 +54,8 @@ async fn a_healthy_setup_passes_every_check() {
 async fn no_spaces_and_a_missing_space_fail_with_their_fixes() {
     let h = Harness::start().await;
     let room = h.sim.create_room("Ops");
-    let (code, stdout) = doctor(&config_file(&h, "sim-token"), &["--space", &room.id]).await;
+    let config = write_config(h.dir.path(), h.simulator(), "sim-token", &[]);
+    let (code, stdout) = doctor(&config, &["--space", &room.id]).await;
     assert_eq!(code, Some(1), "{stdout}");
     assert!(line(&stdout, "spaces").starts_with("[FAIL]"), "{stdout}");
     assert!(stdout.contains("fix: Add the bot to at least one Webex space (People > Add people)"), "{stdout}");
@@ -73,7 +67,8 @@ async fn no_spaces_and_a_missing_space_fail_with_their_fixes() {
 #[tokio::test]
 async fn a_bad_token_and_a_stopped_daemon_fail() {
     let h = Harness::without_daemon().await;
-    let (code, stdout) = doctor(&config_file(&h, "revoked-token"), &[]).await;
+    let config = write_config(h.dir.path(), h.simulator(), "revoked-token", &[]);
+    let (code, stdout) = doctor(&config, &[]).await;
     assert_eq!(code, Some(1), "{stdout}");
     let bot = line(&stdout, "bot");
     assert!(bot.starts_with("[FAIL]") && bot.contains("401"), "{stdout}");

@@ -1,11 +1,11 @@
 //! Escalations end to end: the engine's API on the socket, the simulator's
 //! specialists pressing "Provide Input", and the card updated in place.
 
-mod common;
-
-use common::Harness;
+use crate::common::{eventually, eventually_within, Harness, WAIT};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use std::time::Duration;
+use tokio::sync::oneshot;
 use webex_hitl::sim::{SimPerson, SimRoom};
 
 struct World {
@@ -51,15 +51,16 @@ async fn get(h: &Harness, id: &str, wait: u64) -> Value {
 
 /// Polls until `check` holds for the escalation.
 async fn until(h: &Harness, id: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + common::WAIT;
-    loop {
+    let check = &check;
+    eventually(&format!("escalation {id} reaches the state"), || async move {
         let escalation = get(h, id, 0).await;
         if check(&escalation) {
-            return escalation;
+            Ok(escalation)
+        } else {
+            Err(format!("{escalation:#}"))
         }
-        assert!(tokio::time::Instant::now() < deadline, "not reached: {escalation:#}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 fn inputs(pairs: &[(&str, &str)]) -> Map<String, Value> {
@@ -121,16 +122,17 @@ async fn a_space_round_trip() {
 }
 
 async fn until_card(w: &World, message_id: &str, check: impl Fn(&str) -> bool) -> String {
-    let deadline = tokio::time::Instant::now() + common::WAIT;
-    loop {
+    let check = &check;
+    eventually(&format!("card {message_id} matches"), || async move {
         let message = w.h.sim.message(message_id).unwrap();
         let text = message.card.map(|c| c.to_string()).unwrap_or_default();
         if check(&text) {
-            return text;
+            Ok(text)
+        } else {
+            Err(text)
         }
-        assert!(tokio::time::Instant::now() < deadline, "card never matched: {text}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -161,15 +163,15 @@ async fn two_specialists_racing_give_one_answer_and_the_other_is_told() {
 }
 
 async fn until_reply(w: &World, parent: &str) -> String {
-    let deadline = tokio::time::Instant::now() + common::WAIT;
-    loop {
+    eventually(&format!("a threaded reply to {parent}"), || async move {
         let room = w.h.sim.message(parent).unwrap().room_id;
-        if let Some(reply) = w.h.sim.messages(&room).into_iter().find(|m| m.parent_id.as_deref() == Some(parent)) {
-            return reply.text.unwrap_or_default();
+        let messages = w.h.sim.messages(&room);
+        match messages.iter().find(|m| m.parent_id.as_deref() == Some(parent)) {
+            Some(reply) => Ok(reply.text.clone().unwrap_or_default()),
+            None => Err(format!("{messages:#?}")),
         }
-        assert!(tokio::time::Instant::now() < deadline, "no threaded reply to {parent}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -179,15 +181,18 @@ async fn a_forged_submission_or_a_bad_answer_is_refused() {
     w.h.sim.submit_card(&message_id, &w.ben.id, inputs(&[("response", "forged"), ("_sig", "00")])).unwrap();
     assert!(until_reply(&w, &message_id).await.contains("not issued by this service"));
     w.h.sim.submit_card(&message_id, &w.ben.id, inputs(&[("response", "   ")])).unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Its refusal is the mark that the daemon has handled the blank answer.
+    eventually("a \"not accepted\" reply to the blank answer", || async {
+        let messages = w.h.sim.messages(&w.room.id);
+        let replies: Vec<_> = messages.iter().filter(|m| m.parent_id.as_deref() == Some(message_id.as_str())).collect();
+        if replies.iter().any(|m| m.text.as_deref().unwrap_or_default().contains("not accepted")) {
+            Ok(())
+        } else {
+            Err(format!("{replies:#?}"))
+        }
+    })
+    .await;
     assert_eq!(get(&w.h, &id, 0).await["status"], "pending", "neither counts as an answer");
-    let replies: Vec<_> =
-        w.h.sim
-            .messages(&w.room.id)
-            .into_iter()
-            .filter(|m| m.parent_id.as_deref() == Some(message_id.as_str()))
-            .collect();
-    assert!(replies.iter().any(|m| m.text.as_deref().unwrap_or_default().contains("not accepted")), "{replies:#?}");
 }
 
 #[tokio::test]
@@ -214,13 +219,16 @@ async fn escalations_that_expired_while_the_daemon_was_down_expire_at_start() {
     let mut w = world().await;
     let mut body = request(json!({"space_id": w.room.id}), None);
     body["timeout_s"] = json!(2);
-    let (id, _) = {
-        let (_, created) = create(&w.h, &body).await;
-        let id = created["id"].as_str().unwrap().to_owned();
-        (id.clone(), until(&w.h, &id, |e| e["delivery"]["state"] == "posted").await)
-    };
+    let (_, created) = create(&w.h, &body).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    until(&w.h, &id, |e| e["delivery"]["state"] == "posted").await;
+    assert_eq!(get(&w.h, &id, 0).await["status"], "pending", "it has not expired before the daemon stops");
     w.h.stop_daemon().await;
-    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    // Its deadline passing while the daemon is down is the scenario itself:
+    // sleep until the escalation's own `expires_at` has passed.
+    let expires_at: DateTime<Utc> = created["expires_at"].as_str().unwrap().parse().unwrap();
+    let left = (expires_at - Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(left + Duration::from_millis(100)).await;
     w.h.start_daemon().await;
     let expired = until(&w.h, &id, |e| e["status"] != "pending").await;
     assert_eq!(expired["status"], "expired");
@@ -349,16 +357,19 @@ async fn follow_pushes_the_answer_as_it_happens() {
     let (id, message_id) = delivered(&w, json!({"space_id": w.room.id})).await;
     let after = events(&w.h, 0).await.last().unwrap()["seq"].as_i64().unwrap();
     let socket = w.h.config.api.socket.clone();
-    let follower = tokio::spawn(async move { follow_until_answered(socket, after).await });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (opened, stream_open) = oneshot::channel();
+    let follower = tokio::spawn(async move { follow_until_answered(socket, after, opened).await });
+    // The stream subscribes before it answers: from here on, the answer can only be pushed.
+    tokio::time::timeout(WAIT, stream_open).await.expect("the stream opens in time").expect("the stream opens");
     w.h.sim.submit_card(&message_id, &w.ana.id, inputs(&[("response", "pushed")])).unwrap();
-    let line = tokio::time::timeout(common::WAIT, follower).await.expect("pushed in time").unwrap();
+    let line = tokio::time::timeout(WAIT, follower).await.expect("pushed in time").unwrap();
     assert_eq!(line["escalation"]["id"], id.as_str());
     assert_eq!(line["escalation"]["answer"]["inputs"]["response"], "pushed");
 }
 
-/// Reads a `follow=true` stream until an `escalation.answered` line.
-async fn follow_until_answered(socket: std::path::PathBuf, after: i64) -> Value {
+/// Reads a `follow=true` stream until an `escalation.answered` line; says on
+/// `opened` when the answer's head has arrived.
+async fn follow_until_answered(socket: std::path::PathBuf, after: i64, opened: oneshot::Sender<()>) -> Value {
     use http_body_util::BodyExt;
     let stream = tokio::net::UnixStream::connect(socket).await.unwrap();
     let (mut sender, connection) =
@@ -369,6 +380,7 @@ async fn follow_until_answered(socket: std::path::PathBuf, after: i64) -> Value 
         .body(http_body_util::Empty::<hyper::body::Bytes>::new())
         .unwrap();
     let mut body = sender.send_request(request).await.unwrap().into_body();
+    opened.send(()).unwrap();
     let mut buffer = String::new();
     while let Some(frame) = body.frame().await {
         if let Ok(data) = frame.unwrap().into_data() {
@@ -441,16 +453,31 @@ async fn a_slow_space_lookup_does_not_delay_an_answer() {
     w.h.sim.fail_next_rest_matching("/rooms/", 2, 429, Some(3));
     let slow = w.h.sim.create_room("Slow to look up");
     w.h.sim.add_member(&slow.id, &w.h.sim.bot().id, None).unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Answer only once the lookup is waiting out its first 429.
+    eventually("the room lookup is rate limited", || async {
+        let calls = w.h.sim.rest_calls();
+        let lookups: Vec<_> = calls.iter().filter(|c| c.path.contains("/rooms/")).collect();
+        if lookups.iter().any(|c| c.status == 429) {
+            Ok(())
+        } else {
+            Err(format!("room lookups: {lookups:?}"))
+        }
+    })
+    .await;
     w.h.sim.submit_card(&message_id, &w.ana.id, inputs(&[("response", "not stuck")])).unwrap();
     let answered = get(&w.h, &id, 10).await;
     assert_eq!(answered["status"], "answered");
     let titles = |body: Value| body["items"].as_array().unwrap().iter().map(|s| s["title"].clone()).collect::<Vec<_>>();
     let spaces = titles(w.h.client.get("/v1/spaces").await.unwrap().body);
     assert!(!spaces.contains(&json!("Slow to look up")), "the answer did not wait behind the lookup: {spaces:?}");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while !titles(w.h.client.get("/v1/spaces").await.unwrap().body).contains(&json!("Slow to look up")) {
-        assert!(tokio::time::Instant::now() < deadline, "the slow space never appeared");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // Two Retry-After of 3 s come before the lookup: more than WAIT leaves room for a busy machine.
+    eventually_within(Duration::from_secs(15), "the slow space appears", || async {
+        let spaces = titles(w.h.client.get("/v1/spaces").await.unwrap().body);
+        if spaces.contains(&json!("Slow to look up")) {
+            Ok(())
+        } else {
+            Err(format!("{spaces:?}"))
+        }
+    })
+    .await;
 }

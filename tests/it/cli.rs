@@ -1,8 +1,6 @@
 //! The binary as an operator meets it: exit codes and messages.
 
-mod common;
-
-use common::{binary, config_toml, Harness};
+use crate::common::{binary, write_config, Harness, WAIT};
 use std::process::Output;
 
 async fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
@@ -11,19 +9,13 @@ async fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
     for (key, value) in envs {
         command.env(key, value);
     }
-    tokio::time::timeout(common::WAIT, command.output())
-        .await
-        .expect("the binary exits in time")
-        .expect("the binary runs")
+    tokio::time::timeout(WAIT, command.output()).await.expect("the binary exits in time").expect("the binary runs")
 }
 
 #[tokio::test]
 async fn a_bad_token_is_reported_clearly_with_exit_78() {
     let h = Harness::without_daemon().await;
-    let token_file = h.dir.path().join("wrong-token");
-    std::fs::write(&token_file, "not-the-bot-token").unwrap();
-    let config = h.dir.path().join("config.toml");
-    std::fs::write(&config, config_toml(h.simulator(), h.dir.path(), &token_file)).unwrap();
+    let config = write_config(h.dir.path(), h.simulator(), "not-the-bot-token", &[]);
 
     let output = run(&["serve", "--config", config.to_str().unwrap()], &[]).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -36,10 +28,7 @@ async fn a_bad_token_is_reported_clearly_with_exit_78() {
 #[tokio::test]
 async fn the_token_from_the_environment_wins() {
     let h = Harness::without_daemon().await;
-    let token_file = h.dir.path().join("wrong-token");
-    std::fs::write(&token_file, "not-the-bot-token").unwrap();
-    let config = h.dir.path().join("config.toml");
-    std::fs::write(&config, config_toml(h.simulator(), h.dir.path(), &token_file)).unwrap();
+    let config = write_config(h.dir.path(), h.simulator(), "not-the-bot-token", &[]);
     let output =
         run(&["config", "check", "--config", config.to_str().unwrap()], &[("WEBEX_HITL_TOKEN", "sim-token")]).await;
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -47,9 +36,8 @@ async fn the_token_from_the_environment_wins() {
 
 #[tokio::test]
 async fn an_invalid_config_names_the_key_with_exit_78() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(&config, "[webex]\napi_url = \"webexapis.com\"\n").unwrap();
+    let h = Harness::without_daemon().await;
+    let config = write_config(h.dir.path(), h.simulator(), "sim-token", &[("webex.api_url", "webexapis.com")]);
     let output = run(&["serve", "--config", config.to_str().unwrap()], &[]).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(78), "stderr: {stderr}");
@@ -79,10 +67,7 @@ async fn status_talks_to_a_running_daemon() {
 #[tokio::test]
 async fn a_database_that_is_not_ours_is_refused_untouched() {
     let h = Harness::without_daemon().await;
-    let config_text = config_toml(h.simulator(), h.dir.path(), &h.dir.path().join("token"));
-    std::fs::write(h.dir.path().join("token"), "sim-token").unwrap();
-    let config = h.dir.path().join("config.toml");
-    std::fs::write(&config, config_text).unwrap();
+    let config = write_config(h.dir.path(), h.simulator(), "sim-token", &[]);
     let store = h.dir.path().join("store.db");
     let garbage = b"this is not a database, it is somebody's notes\n".repeat(100);
     std::fs::write(&store, &garbage).unwrap();
@@ -164,10 +149,8 @@ async fn escalate_wait_cancel_and_events_from_the_command_line() {
 async fn a_token_file_readable_by_others_gets_a_warning() {
     use std::os::unix::fs::PermissionsExt;
     let h = Harness::without_daemon().await;
+    let config = write_config(h.dir.path(), h.simulator(), "sim-token", &[]);
     let token = h.dir.path().join("token");
-    std::fs::write(&token, "sim-token").unwrap();
-    let config = h.dir.path().join("config.toml");
-    std::fs::write(&config, config_toml(h.simulator(), h.dir.path(), &token)).unwrap();
     for (mode, warned) in [(0o644, true), (0o600, false)] {
         std::fs::set_permissions(&token, std::fs::Permissions::from_mode(mode)).unwrap();
         let output = run(&["config", "check", "--config", config.to_str().unwrap()], &[]).await;

@@ -5,9 +5,7 @@
 //! is started as `nobody` (65534) with `Command::uid`. Not root: those tests say
 //! why and skip, since only root can start a process as another user.
 
-mod common;
-
-use common::{binary, Harness};
+use crate::common::{binary, write_config, Harness, WAIT};
 use serde_json::{json, Value};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::Output;
@@ -45,7 +43,7 @@ async fn cli_as(ids: Option<(u32, u32)>, args: &[&str]) -> (Output, u32) {
     command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
     let child = command.spawn().expect("the binary starts");
     let pid = child.id().expect("a running child has a pid");
-    let output = tokio::time::timeout(common::WAIT, child.wait_with_output())
+    let output = tokio::time::timeout(WAIT, child.wait_with_output())
         .await
         .expect("the binary exits in time")
         .expect("the binary runs");
@@ -199,9 +197,8 @@ async fn mutating_requests_are_audited_and_reads_are_not() {
 
 #[tokio::test]
 async fn a_bad_socket_mode_is_a_configuration_error_naming_the_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(&config, "[api]\nsocket_mode = \"0986\"\n").unwrap();
+    let h = Harness::without_daemon().await;
+    let config = write_config(h.dir.path(), h.simulator(), "sim-token", &[("api.socket_mode", "0986")]);
     let (output, _) = cli_as(None, &["serve", "--config", config.to_str().unwrap()]).await;
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(78), "{stderr}");

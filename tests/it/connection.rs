@@ -1,9 +1,7 @@
 //! The daemon against the simulator: connecting, staying connected through every
 //! fault the simulator can script, and handling each event once.
 
-mod common;
-
-use common::Harness;
+use crate::common::{eventually, eventually_within, Harness};
 use std::time::Duration;
 
 /// Scripts one membership event in a fresh room and returns once the daemon has
@@ -69,8 +67,13 @@ async fn shutdown_frame_opens_a_new_socket_first() {
     // The handover never went through a disconnected state long enough to lose
     // events: one arrives on the new socket right away.
     an_event_gets_through(&h).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(h.sim.connection_count(), 1, "the old socket is let go");
+    eventually("the old socket is let go", || async {
+        match h.sim.connection_count() {
+            1 => Ok(()),
+            open => Err(format!("{open} sockets open")),
+        }
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -143,17 +146,17 @@ async fn events_during_a_rest_429_storm_are_not_lost() {
     for room in &rooms {
         h.sim.add_member(&room.id, &h.sim.bot().id, None).unwrap();
     }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually_within(Duration::from_secs(30), "every stormed room reaches the cache", || async {
         let spaces = h.client.get("/v1/spaces").await.unwrap().body;
         let mut titles: Vec<_> = spaces["items"].as_array().unwrap().iter().map(|s| s["title"].clone()).collect();
         titles.sort_by_key(|t| t.to_string());
         if titles == ["Storm 0", "Storm 1", "Storm 2"] {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{spaces:#}"))
         }
-        assert!(tokio::time::Instant::now() < deadline, "spaces after the storm: {spaces:#}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
     let calls = h.sim.rest_calls();
     assert!(calls.iter().filter(|c| c.status == 429).count() >= 8, "the storm happened");
 }

@@ -2,9 +2,7 @@
 //! with credentials (`webex.proxy`), the websocket through a `CONNECT` tunnel.
 //! The proxy here is a small one on loopback that counts what it carried.
 
-mod common;
-
-use common::{config_toml, proxy, serve_command, Harness};
+use crate::common::{eventually, proxy, serve_command, write_config, Harness};
 use serde_json::json;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -55,11 +53,8 @@ async fn rest_and_the_websocket_go_through_a_connect_proxy_with_credentials() {
     let h = Harness::without_daemon().await;
     let counts = Arc::new(Counts::default());
     let proxy = proxy(counts.clone()).await;
-    std::fs::write(h.dir.path().join("token"), "sim-token").unwrap();
-    let mut config = config_toml(h.simulator(), h.dir.path(), &h.dir.path().join("token"));
-    config = config.replacen("[webex]\n", &format!("[webex]\nproxy = \"http://proxyuser:s3cret@{proxy}\"\n"), 1);
-    let config_path = h.dir.path().join("config.toml");
-    std::fs::write(&config_path, config).unwrap();
+    let proxy_url = format!("http://proxyuser:s3cret@{proxy}");
+    let config_path = write_config(h.dir.path(), h.simulator(), "sim-token", &[("webex.proxy", &proxy_url)]);
     let room = h.sim.create_room("Behind the firewall");
     let ana = h.sim.add_person("ana.specialist@example.com", "Ana Specialist");
     h.sim.add_member(&room.id, &ana.id, None).unwrap();
@@ -82,13 +77,11 @@ async fn rest_and_the_websocket_go_through_a_connect_proxy_with_credentials() {
         h.client.post("/v1/escalations", &json!({"to": {"space_id": room.id}, "summary": "Via proxy"})).await.unwrap();
     assert_eq!(created.status, 201, "{:#}", created.body);
     let id = created.body["id"].as_str().unwrap().to_owned();
-    let message = loop {
+    let message = eventually("the card is posted through the proxy", || async {
         let escalation = h.client.get(&format!("/v1/escalations/{id}")).await.unwrap().body;
-        if let Some(message) = escalation["delivery"]["message_id"].as_str() {
-            break message.to_owned();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+        escalation["delivery"]["message_id"].as_str().map(str::to_owned).ok_or(format!("{escalation:#}"))
+    })
+    .await;
     let inputs = json!({"response": "ok"}).as_object().cloned().unwrap();
     h.sim.submit_card(&message, &ana.id, inputs).unwrap();
     let answered = h.client.get(&format!("/v1/escalations/{id}?wait=10")).await.unwrap().body;
@@ -102,11 +95,8 @@ async fn a_proxy_refusing_the_credentials_is_reported() {
     let h = Harness::without_daemon().await;
     let counts = Arc::new(Counts::default());
     let proxy = proxy(counts.clone()).await;
-    std::fs::write(h.dir.path().join("token"), "sim-token").unwrap();
-    let mut config = config_toml(h.simulator(), h.dir.path(), &h.dir.path().join("token"));
-    config = config.replacen("[webex]\n", &format!("[webex]\nproxy = \"http://proxyuser:wrong@{proxy}\"\n"), 1);
-    let config_path = h.dir.path().join("config.toml");
-    std::fs::write(&config_path, config).unwrap();
+    let proxy_url = format!("http://proxyuser:wrong@{proxy}");
+    let config_path = write_config(h.dir.path(), h.simulator(), "sim-token", &[("webex.proxy", &proxy_url)]);
     let output = serve_command(&config_path).env_remove("NO_PROXY").env_remove("no_proxy").output();
     let output = tokio::time::timeout(Duration::from_secs(20), output).await.expect("exits").unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -1,9 +1,7 @@
 //! SIGHUP: a rotated token and a new log level take effect without a restart,
 //! and the socket API keeps answering throughout.
 
-mod common;
-
-use common::{config_toml, serve_command, Harness};
+use crate::common::{eventually, serve_command, write_config, Harness};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -22,9 +20,7 @@ async fn refresh_status(h: &Harness) -> (u16, String) {
 async fn sighup_reloads_the_token_and_the_log_level() {
     let h = Harness::without_daemon().await;
     let dir = h.dir.path().to_owned();
-    std::fs::write(dir.join("token"), "sim-token").unwrap();
-    let config = dir.join("config.toml");
-    std::fs::write(&config, config_toml(h.simulator(), &dir, &dir.join("token"))).unwrap();
+    let config = write_config(&dir, h.simulator(), "sim-token", &[]);
     let mut child =
         serve_command(&config).env_remove("RUST_LOG").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let pid = child.id().unwrap();
@@ -36,15 +32,25 @@ async fn sighup_reloads_the_token_and_the_log_level() {
     // The token is rotated on disk (here: to one Webex refuses) and the daemon told.
     std::fs::write(dir.join("token"), "a-regenerated-token").unwrap();
     hang_up(pid).await;
-    let refused = wait_for(|| refresh_status(&h), |(status, _)| *status != 200).await;
+    let refused = eventually("the rotated token is used", || async {
+        match refresh_status(&h).await {
+            (200, _) => Err("still 200".to_owned()),
+            refused => Ok(refused),
+        }
+    })
+    .await;
     assert_eq!(refused, (502, "webex_token_rejected".to_owned()));
 
     // Back to the valid token, and debug logging on, without a restart.
-    std::fs::write(dir.join("token"), "sim-token").unwrap();
-    let text = std::fs::read_to_string(&config).unwrap().replace("level = \"warn\"", "level = \"debug\"");
-    std::fs::write(&config, text).unwrap();
+    write_config(&dir, h.simulator(), "sim-token", &[("log.level", "debug")]);
     hang_up(pid).await;
-    wait_for(|| refresh_status(&h), |(status, _)| *status == 200).await;
+    eventually("the valid token is used again", || async {
+        match refresh_status(&h).await {
+            (200, _) => Ok(()),
+            refused => Err(format!("{refused:?}")),
+        }
+    })
+    .await;
     let debug_line = tokio::time::timeout(Duration::from_secs(10), async {
         while let Ok(Some(line)) = stderr.next_line().await {
             if line.contains("DEBUG") {
@@ -56,19 +62,4 @@ async fn sighup_reloads_the_token_and_the_log_level() {
     h.client.post("/v1/spaces/refresh", &serde_json::Value::Null).await.unwrap();
     assert!(!debug_line.await.expect("debug logs appear").is_empty());
     assert_eq!(child.try_wait().unwrap(), None, "the same process served throughout");
-}
-
-async fn wait_for<T, F, Fut>(probe: F, done: impl Fn(&T) -> bool) -> T
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = T>,
-{
-    let deadline = tokio::time::Instant::now() + common::WAIT;
-    loop {
-        let value = probe().await;
-        if done(&value) || tokio::time::Instant::now() > deadline {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }

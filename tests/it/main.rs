@@ -1,0 +1,24 @@
+//! The integration tests, in one binary (as matrix-rust-sdk does): the daemon,
+//! its CLI and the simulator end to end, one module per subject, sharing
+//! `common`. One binary links once after a change in `src/`, where one binary
+//! per file linked the whole daemon fourteen times.
+//!
+//! A new file here must be declared below; `tests/*.rs` would be a binary of
+//! its own again.
+
+mod common;
+
+mod access;
+mod cli;
+mod connection;
+mod crash;
+mod doctor;
+mod escalations;
+mod frames;
+mod metrics;
+mod proxy;
+mod reload;
+mod secrets;
+mod spaces;
+mod systemd;
+mod tls_proxy;
