@@ -19,6 +19,7 @@ mod metrics;
 mod proxy;
 mod reload;
 mod secrets;
+mod shutdown;
 mod spaces;
 mod systemd;
 mod tls_proxy;

@@ -2,9 +2,7 @@
 //! REST call waiting out a long `Retry-After`, and a websocket dial that stalls.
 //! systemd's `TimeoutStopSec=30s` must never be what stops it.
 
-mod common;
-
-use common::{config_toml, serve_command, Harness};
+use crate::common::{eventually, serve_command, write_config, Harness};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use webex_hitl::cli::client::ApiClient;
@@ -12,10 +10,7 @@ use webex_hitl::cli::client::ApiClient;
 #[tokio::test]
 async fn sigterm_under_load_exits_within_five_seconds() {
     let h = Harness::without_daemon().await;
-    let dir = h.dir.path().to_owned();
-    let config = dir.join("config.toml");
-    std::fs::write(&config, config_toml(h.simulator(), &dir, &dir.join("token"))).unwrap();
-    std::fs::write(dir.join("token"), "sim-token").unwrap();
+    let config = write_config(h.dir.path(), h.simulator(), "sim-token", &[]);
     let mut child = serve_command(&config).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     h.wait_until_serving().await;
     h.wait_health(|health| health["webex"]["connected"] == true).await;
@@ -35,12 +30,19 @@ async fn sigterm_under_load_exits_within_five_seconds() {
         let client = h.client.clone();
         async move { client.post("/v1/spaces/refresh", &serde_json::Value::Null).await }
     });
-    wait_until(|| h.sim.rest_calls().iter().any(|call| call.status == 429), "the resync meets a 429").await;
+    eventually("the resync meets a 429", || async {
+        let calls = h.sim.rest_calls();
+        calls.iter().any(|call| call.status == 429).then_some(()).ok_or_else(|| format!("{} calls", calls.len()))
+    })
+    .await;
 
     // A stalled dial: the socket is dropped and every new upgrade hangs.
     h.sim.stall_upgrades(true);
     h.sim.drop_sockets();
-    wait_until(|| h.sim.stalled_upgrades() > 0, "a dial is stalled in its upgrade").await;
+    eventually("a dial is stalled in its upgrade", || async {
+        (h.sim.stalled_upgrades() > 0).then_some(()).ok_or_else(|| "no stalled upgrade".to_owned())
+    })
+    .await;
 
     let pid = child.id().unwrap().to_string();
     let started = Instant::now();
@@ -59,12 +61,4 @@ fn background_get(client: &ApiClient, path: String) -> tokio::task::JoinHandle<(
     tokio::spawn(async move {
         let _ = client.get(&path).await;
     })
-}
-
-async fn wait_until(condition: impl Fn() -> bool, what: &str) {
-    let deadline = Instant::now() + common::WAIT;
-    while !condition() {
-        assert!(Instant::now() < deadline, "not within {:?}: {what}", common::WAIT);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
