@@ -15,6 +15,7 @@ mod crash;
 mod doctor;
 mod escalations;
 mod frames;
+mod layers;
 mod metrics;
 mod proxy;
 mod reload;
