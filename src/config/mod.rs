@@ -6,12 +6,15 @@
 //! The bot token is never required in the file: it comes from `WEBEX_HITL_TOKEN`,
 //! `webex.token_file`, or systemd's `$CREDENTIALS_DIRECTORY/webex-token`.
 
+use crate::backoff::Backoff;
 use crate::secret::Secret;
+use crate::webex::mercury::machine::Timing;
 use crate::webex::rest::DEFAULT_API_URL;
 use crate::webex::wdm::{DEFAULT_DEVICE_NAME, DEFAULT_U2C_URL};
 use reqwest::Url;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// `EX_CONFIG` from sysexits.h: the configuration is wrong; restarting won't help.
 pub const EXIT_CONFIG: i32 = 78;
@@ -182,6 +185,37 @@ pub struct LogConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         Self { level: "info".into(), format: LogFormat::Text }
+    }
+}
+
+// Durations are written as seconds (or days) in the file; each is turned into a
+// `Duration` here, once, after `validate` checked its range.
+
+impl WebexConfig {
+    /// The Mercury heartbeat and readiness timings.
+    pub fn timing(&self) -> Timing {
+        Timing {
+            ping_interval: Duration::from_secs_f64(self.ping_interval_s),
+            pong_timeout: Duration::from_secs_f64(self.pong_timeout_s),
+            ready_timeout: Duration::from_secs_f64(self.ready_timeout_s),
+        }
+    }
+
+    /// The pace of Mercury reconnects.
+    pub fn reconnect_backoff(&self) -> Backoff {
+        Backoff::new(Duration::from_secs_f64(self.backoff_base_s), Duration::from_secs_f64(self.backoff_cap_s))
+    }
+}
+
+impl SpacesConfig {
+    pub fn resync_interval(&self) -> Duration {
+        Duration::from_secs_f64(self.resync_interval_s)
+    }
+}
+
+impl StoreConfig {
+    pub fn event_retention(&self) -> Duration {
+        Duration::from_secs_f64(self.event_retention_days * 86_400.0)
     }
 }
 

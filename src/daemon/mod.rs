@@ -1,0 +1,220 @@
+//! `webex-hitl serve`: wires the Webex clients, the Mercury link, the event
+//! dispatcher and the socket API together under one shutdown token.
+//!
+//! Every task is spawned into one `JoinSet`, so none can outlive the daemon; the
+//! first task to fail cancels the rest, and its error decides the exit code.
+//! - [`clients`]: the Webex clients built from the configuration, and the token check;
+//! - [`link`]: the supervisor that keeps a Mercury connection running;
+//! - [`running`]: the started daemon, and how its tasks end.
+
+mod clients;
+mod link;
+mod running;
+
+pub(crate) use clients::webex_clients;
+pub use running::{Running, SHUTDOWN_GRACE};
+
+use crate::api::{self, health::BotIdentity, AppState, BindError};
+use crate::config::{Config, ConfigError, EXIT_CONFIG};
+use crate::dispatch::{self, Dispatcher, EventCounts, Handler};
+use crate::escalation::answer::AnswerHandler;
+use crate::escalation::delivery::Deliverer;
+use crate::escalation::expiry;
+use crate::escalation::service::Escalations;
+use crate::escalation::signature::Signer;
+use crate::escalation::Context;
+use crate::metrics::Metrics;
+use crate::spaces::{self, Spaces};
+use crate::store::{retention, Store, StoreError};
+use crate::systemd;
+use crate::webex::ids;
+use crate::webex::mercury::link::{Heartbeat, LinkState};
+use crate::webex::tls::TlsError;
+use clients::{validate_token, Clients};
+use link::{supervise_link, Link};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("configuration error: {0}")]
+    Config(#[from] ConfigError),
+    #[error("configuration error: {0}")]
+    Tls(#[from] TlsError),
+    #[error("Webex rejected the bot token ({detail}). The token is invalid, revoked, or was regenerated in the Webex Developer Portal (regenerating kills the old one). Put the current bot token in webex.token_file, WEBEX_HITL_TOKEN or the webex-token credential, then restart.")]
+    TokenInvalid { detail: String },
+    #[error("cannot serve the API socket: {0}")]
+    Bind(#[from] BindError),
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Fatal(String),
+}
+
+impl DaemonError {
+    /// 78 (EX_CONFIG) for what only an operator can fix, so systemd stops retrying.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            DaemonError::Config(_) | DaemonError::Tls(_) | DaemonError::TokenInvalid { .. } | DaemonError::Store(_) => {
+                EXIT_CONFIG
+            }
+            DaemonError::Bind(_) | DaemonError::Fatal(_) => 1,
+        }
+    }
+}
+
+/// What every part of the running daemon shares.
+struct Shared {
+    config: Config,
+    clients: Clients,
+    store: Store,
+    spaces: Spaces,
+    /// The handles of the escalation logic (store, Webex, signer, metrics…).
+    escalations: Context,
+    metrics: Arc<Metrics>,
+    link: watch::Sender<LinkState>,
+    shutdown: CancellationToken,
+}
+
+/// Starts everything; returns once the API answers and the token is known good.
+pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Running, DaemonError> {
+    let shared = open(config, shutdown).await?;
+    let listener = api::bind(&shared.config.api).await?;
+    let (bot_tx, bot_rx) = watch::channel(None);
+    let (counts_tx, counts_rx) = watch::channel(Default::default());
+    let mut tasks = JoinSet::new();
+    let socket = shared.config.api.socket.clone();
+    let app = api::access::protect(router(&shared, bot_rx, counts_rx), &shared.config.api, shared.store.clone());
+    tasks.spawn(serve_api(listener, socket.clone(), app, shared.shutdown.clone()));
+
+    systemd::status("validating the bot token…");
+    let me = match validate_token(&shared.clients.rest, &shared.shutdown).await {
+        Ok(me) => me,
+        Err(error) => {
+            shared.shutdown.cancel();
+            if tokio::time::timeout(SHUTDOWN_GRACE, async { while tasks.join_next().await.is_some() {} }).await.is_err()
+            {
+                tasks.shutdown().await;
+            }
+            return Err(error);
+        }
+    };
+    let bot =
+        BotIdentity { id: me.id.clone(), email: me.primary_email().map(str::to_owned), name: me.display_name.clone() };
+    tracing::info!(bot = %bot.name, email = ?bot.email, "bot token is valid");
+    let _ = bot_tx.send(Some(bot.clone()));
+    let bot_uuid = ids::uuid_of(&me.id).unwrap_or_else(|| me.id.clone());
+    spawn_chores(&shared, &mut tasks);
+    spawn_event_path(&shared, &mut tasks, &bot, bot_uuid, counts_tx);
+    // The store is open, the socket bound and the token valid: ready for systemd.
+    systemd::ready();
+    let token = shared.clients.token.clone();
+    Ok(Running { socket, bot, token, tasks, shutdown: shared.shutdown })
+}
+
+/// Builds the clients and opens the store: everything that can fail on bad configuration.
+async fn open(config: Config, shutdown: CancellationToken) -> Result<Shared, DaemonError> {
+    let metrics = Arc::new(Metrics::new());
+    let mut clients = clients::clients(&config)?;
+    clients.rest = clients.rest.observed(metrics.clone()).stopped_by(shutdown.clone());
+    clients.devices_factory.rest = clients.rest.clone();
+    let store = Store::open(&config.store.path).await?;
+    let signer = Arc::new(Signer::new(store.signing_key().await?));
+    let spaces = Spaces::new(clients.rest.clone(), store.clone());
+    let escalations = Context {
+        store: store.clone(),
+        rest: clients.rest.clone(),
+        spaces: spaces.clone(),
+        signer,
+        metrics: metrics.clone(),
+        config: config.escalations.clone(),
+    };
+    let (link, _) = watch::channel(LinkState::default());
+    Ok(Shared { config, clients, store, spaces, escalations, metrics, link, shutdown })
+}
+
+fn router(
+    shared: &Shared,
+    bot: watch::Receiver<Option<BotIdentity>>,
+    counts: watch::Receiver<EventCounts>,
+) -> axum::Router {
+    api::router(AppState {
+        link: shared.link.subscribe(),
+        bot,
+        counts,
+        store: shared.store.clone(),
+        spaces: shared.spaces.clone(),
+        escalations: Escalations::new(shared.escalations.clone()),
+        rest: shared.clients.rest.clone(),
+        metrics: shared.metrics.clone(),
+        shutdown: shared.shutdown.clone(),
+    })
+}
+
+/// Resync, connection events, retention, card delivery and expiry.
+fn spawn_chores(shared: &Shared, tasks: &mut JoinSet<Result<(), DaemonError>>) {
+    let (store, shutdown) = (&shared.store, &shared.shutdown);
+    let resync_every = shared.config.spaces.resync_interval();
+    let retention = shared.config.store.event_retention();
+    let link = shared.link.subscribe();
+    tasks.spawn(chore(spaces::keep_in_sync(shared.spaces.clone(), resync_every, link, shutdown.clone())));
+    tasks.spawn(chore(dispatch::record_link_changes(store.clone(), shared.link.subscribe(), shutdown.clone())));
+    tasks.spawn(chore(retention::prune_periodically(store.clone(), retention, shutdown.clone())));
+    tasks.spawn(chore(Deliverer::new(shared.escalations.clone()).run(shutdown.clone())));
+    tasks.spawn(chore(expiry::run(store.clone(), shutdown.clone())));
+}
+
+/// The Mercury link, the systemd watchdog that watches it, and the dispatcher
+/// that handles what it delivers.
+fn spawn_event_path(
+    shared: &Shared,
+    tasks: &mut JoinSet<Result<(), DaemonError>>,
+    bot: &BotIdentity,
+    bot_uuid: String,
+    counts: watch::Sender<EventCounts>,
+) {
+    let shutdown = &shared.shutdown;
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let heartbeat = Heartbeat::new();
+    let watched = systemd::Supervision {
+        watchdog: systemd::watchdog_interval(),
+        heartbeat: heartbeat.clone(),
+        link: shared.link.subscribe(),
+        bot: bot.name.clone(),
+    };
+    tasks.spawn(chore(systemd::supervise(watched, systemd::send, shutdown.clone())));
+    let link = Link { clients: shared.clients.clone(), config: shared.config.clone(), bot_uuid: bot_uuid.clone() };
+    tasks.spawn(supervise_link(link, events_tx, shared.link.clone(), heartbeat, shutdown.clone()));
+    let answers = AnswerHandler::new(shared.escalations.clone(), bot_uuid);
+    let handler = Handler {
+        counts,
+        store: shared.store.clone(),
+        spaces: shared.spaces.clone(),
+        answers,
+        metrics: shared.metrics.clone(),
+    };
+    let dispatcher = Dispatcher { events: events_rx, handler };
+    tasks.spawn(chore(dispatcher.run(shutdown.clone())));
+}
+
+/// A task that cannot fail on its own, in the `JoinSet`'s terms.
+async fn chore(work: impl std::future::Future<Output = ()>) -> Result<(), DaemonError> {
+    work.await;
+    Ok(())
+}
+
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
+    start(config, shutdown).await?.wait().await
+}
+
+async fn serve_api(
+    listener: tokio::net::UnixListener,
+    path: PathBuf,
+    app: axum::Router,
+    shutdown: CancellationToken,
+) -> Result<(), DaemonError> {
+    api::serve(listener, path, app, shutdown).await.map_err(|e| DaemonError::Fatal(format!("API socket failed: {e}")))
+}
