@@ -99,14 +99,11 @@ async fn round_trip(client: &ApiClient, sim: &SimHandle) -> anyhow::Result<SimRo
 }
 
 async fn wait_card_answered(sim: &SimHandle, message_id: &str) -> anyhow::Result<()> {
-    for _ in 0..100 {
+    until("the card shows the answer", || async {
         let card = sim.message(message_id).and_then(|m| m.card);
-        if card.is_some_and(|c| c.to_string().contains("Answered by")) {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("the card was not updated within 10 s")
+        Ok(card.filter(|c| c.to_string().contains("Answered by")).map(|_| ()))
+    })
+    .await
 }
 
 /// A configuration for a daemon in `dir` talking to `simulator`, with its token
@@ -134,16 +131,32 @@ fn step(text: &str) {
     println!("==> {text}");
 }
 
-/// Asks `path` until its answer satisfies `ready` (10 s at most).
-async fn poll<T: DeserializeOwned>(client: &ApiClient, path: &str, ready: impl Fn(&T) -> bool) -> anyhow::Result<T> {
-    for _ in 0..100 {
+/// Asks `path` until its answer satisfies `ready`.
+pub(crate) async fn poll<T: DeserializeOwned>(
+    client: &ApiClient,
+    path: &str,
+    ready: impl Fn(&T) -> bool,
+) -> anyhow::Result<T> {
+    until(path, || async {
         let body: T = expect_ok(client.get(path).await?)?;
-        if ready(&body) {
-            return Ok(body);
+        Ok(ready(&body).then_some(body))
+    })
+    .await
+}
+
+/// Runs `probe` every 100 ms until it yields a value (10 s at most); `what`
+/// names the wait in the error.
+async fn until<T, Fut>(what: &str, mut probe: impl FnMut() -> Fut) -> anyhow::Result<T>
+where
+    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
+{
+    for _ in 0..100 {
+        if let Some(value) = probe().await? {
+            return Ok(value);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    anyhow::bail!("{path} did not reach the expected state within 10 s")
+    anyhow::bail!("{what}: not within 10 s")
 }
 
 fn print_try_it(socket: &str, simulator: &Simulator, room: &SimRoom) {

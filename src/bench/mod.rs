@@ -96,13 +96,7 @@ fn populate(sim: &SimHandle, spaces: usize) -> anyhow::Result<(SimRoom, SimPerso
 
 /// Answers arrive over Mercury, so the answer phase needs the websocket up.
 async fn wait_connected(client: &ApiClient) -> anyhow::Result<()> {
-    for _ in 0..100 {
-        if crate::cli::expect_ok::<crate::api::health::Health>(client.get("/v1/health").await?)?.webex.connected {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("the daemon did not connect to the simulator's websocket within 10 s")
+    crate::demo::poll(client, "/v1/health", |h: &crate::api::health::Health| h.webex.connected).await.map(|_| ())
 }
 
 pub fn percentile(samples: &mut [Duration], q: f64) -> Duration {
