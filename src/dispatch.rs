@@ -12,8 +12,10 @@
 //! Two lanes run side by side: card submissions, and everything else (spaces).
 //! A space lookup waiting out a long `Retry-After` therefore never delays an
 //! answer. Each lane handles events in arrival order, except that an event which
-//! failed for a passing reason (Webex busy) is retried with backoff while the
-//! lane moves on, so later events may overtake it. Handlers do not depend on
+//! failed for a passing reason (Webex busy or away, the store failing) is retried
+//! with capped backoff — for as long as it takes, never dropped — while the lane
+//! moves on, so later events may overtake it. One Webex refuses for good is
+//! logged and acked. Handlers do not depend on
 //! order: a space event re-reads the room from Webex, and for answers the first
 //! one *committed* wins. An event is acked only once handled, so even a crash
 //! meanwhile loses nothing (Mercury redelivers).
@@ -25,15 +27,16 @@ use crate::spaces::{Spaces, SpacesError};
 use crate::store::{ConnectionChange, Handled, Store, StoreError};
 use crate::webex::mercury::link::{Inbound, LinkState};
 use crate::webex::mercury::Event;
+use crate::webex::rest::RetryKind;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-const MAX_ATTEMPTS: u32 = 8;
+/// Every this many failed tries of one event, a warning says it is still failing.
+const WARN_EVERY: u32 = 10;
 
 /// Events handled and duplicates dropped since start (for `/v1/health`).
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -52,18 +55,31 @@ enum HandleError {
     Store(#[from] StoreError),
 }
 
+impl HandleError {
+    /// Whether trying again later can succeed: Webex busy or away, the store
+    /// failing (a full disk). A refusal Webex would repeat is not.
+    fn is_passing(&self) -> bool {
+        match self {
+            HandleError::Answer(AnswerError::Rest(error)) => !matches!(error.retry_kind(), RetryKind::Permanent),
+            HandleError::Spaces(_) | HandleError::Answer(AnswerError::Store(_)) | HandleError::Store(_) => true,
+        }
+    }
+}
+
 pub struct Dispatcher {
     pub events: mpsc::UnboundedReceiver<Inbound>,
     pub handler: Handler,
 }
 
-/// What both lanes share: the handlers and the counters.
+/// What both lanes share: the handlers, the counters and the retry pace.
 pub struct Handler {
     pub counts: watch::Sender<EventCounts>,
     pub store: Store,
     pub spaces: Spaces,
     pub answers: AnswerHandler,
     pub metrics: Arc<Metrics>,
+    /// Between tries of an event that failed for a passing reason.
+    pub retry: Backoff,
 }
 
 /// An event waiting for another try.
@@ -134,7 +150,7 @@ impl Handler {
             Ok(false) => {}
             Err(error) => {
                 tracing::error!(%error, %activity, "cannot read the store; trying again shortly");
-                return Some(retry(inbound, attempt));
+                return Some(self.retry(inbound, attempt));
             }
         }
         match self.handle_and_record(&inbound.event).await {
@@ -144,14 +160,18 @@ impl Handler {
                 tracing::warn!(%error, kind = inbound.event.kind(), %activity, "event not handled; resyncing spaces");
                 self.spaces.request_resync();
             }
-            Err(error) if attempt + 1 < MAX_ATTEMPTS => {
-                tracing::warn!(%error, %activity, attempt, "event not handled yet; will retry");
-                return Some(retry(inbound, attempt));
+            Err(error) if error.is_passing() => {
+                // Retried for as long as it takes: a submission can still be
+                // answered when Webex comes back; one line now and then, not per try.
+                if attempt % WARN_EVERY == 0 {
+                    tracing::warn!(%error, %activity, tries = attempt + 1, "event not handled yet; retrying until it is");
+                } else {
+                    tracing::debug!(%error, %activity, tries = attempt + 1, "event not handled yet");
+                }
+                return Some(self.retry(inbound, attempt));
             }
             Err(error) => {
-                // Left unacked: Mercury redelivers it after the next reconnect.
-                tracing::error!(%error, %activity, "event still failing after {MAX_ATTEMPTS} attempts; left for redelivery");
-                return None;
+                tracing::error!(%error, %activity, kind = inbound.event.kind(), "event dropped: Webex refuses it for good");
             }
         }
         inbound.ack.send();
@@ -197,12 +217,11 @@ impl Handler {
     }
 }
 
-/// From 0.5 s doubling to a minute between tries of an event.
-const RETRY_BACKOFF: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(60));
-
-fn retry(inbound: Inbound, attempt: u32) -> Retry {
-    let delay = RETRY_BACKOFF.delay(attempt, &mut rand::rng());
-    Retry { due: Instant::now() + delay, attempt: attempt + 1, inbound }
+impl Handler {
+    fn retry(&self, inbound: Inbound, attempt: u32) -> Retry {
+        let delay = self.retry.delay(attempt, &mut rand::rng());
+        Retry { due: Instant::now() + delay, attempt: attempt.saturating_add(1), inbound }
+    }
 }
 
 async fn sleep_until_some(due: Option<Instant>) {

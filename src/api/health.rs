@@ -2,6 +2,7 @@
 
 use super::AppState;
 use crate::dispatch::EventCounts;
+use crate::escalation::delivery::Stalled;
 use crate::webex::mercury::link::LinkState;
 use axum::extract::State;
 use axum::Json;
@@ -28,6 +29,16 @@ pub struct Health {
     pub status: HealthStatus,
     pub webex: WebexHealth,
     pub events: EventCounts,
+    pub outbox: OutboxHealth,
+}
+
+/// Whether the outbox posts and updates cards, or is stopped because the store
+/// refuses writes (then `since` and `error` say since when and why).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OutboxHealth {
+    pub stalled: bool,
+    pub since: Option<DateTime<Utc>>,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -42,11 +53,12 @@ pub struct WebexHealth {
 }
 
 pub async fn get(State(state): State<AppState>) -> Json<Health> {
-    Json(snapshot(&state.link.borrow(), state.bot.borrow().clone(), *state.counts.borrow()))
+    let outbox = state.outbox.borrow().clone();
+    Json(snapshot(&state.link.borrow(), state.bot.borrow().clone(), *state.counts.borrow(), outbox))
 }
 
-pub fn snapshot(link: &LinkState, bot: Option<BotIdentity>, events: EventCounts) -> Health {
-    let ok = link.connected && bot.is_some();
+pub fn snapshot(link: &LinkState, bot: Option<BotIdentity>, events: EventCounts, outbox: Option<Stalled>) -> Health {
+    let ok = link.connected && bot.is_some() && outbox.is_none();
     Health {
         status: if ok { HealthStatus::Ok } else { HealthStatus::Degraded },
         webex: WebexHealth {
@@ -59,5 +71,10 @@ pub fn snapshot(link: &LinkState, bot: Option<BotIdentity>, events: EventCounts)
             last_error: link.last_error.clone(),
         },
         events,
+        outbox: OutboxHealth {
+            stalled: outbox.is_some(),
+            since: outbox.as_ref().map(|s| s.since),
+            error: outbox.map(|s| s.error),
+        },
     }
 }

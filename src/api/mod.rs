@@ -16,6 +16,7 @@ pub mod spaces;
 
 use crate::config::ApiConfig;
 use crate::dispatch::EventCounts;
+use crate::escalation::delivery::Stalled;
 use crate::escalation::service::Escalations;
 use crate::metrics::Metrics;
 use crate::spaces::Spaces;
@@ -39,6 +40,8 @@ const MAX_BODY_BYTES: usize = 256 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub link: watch::Receiver<LinkState>,
+    /// Set while the outbox is stopped (the store refuses writes).
+    pub outbox: watch::Receiver<Option<Stalled>>,
     pub bot: watch::Receiver<Option<BotIdentity>>,
     pub counts: watch::Receiver<EventCounts>,
     pub store: Store,

@@ -38,6 +38,11 @@ pub fn render_health(health: &Health) -> String {
     if let Some(error) = &webex.last_error {
         out.push_str(&format!("last error:    {error}\n"));
     }
+    if health.outbox.stalled {
+        let since = health.outbox.since.map(time).unwrap_or_default();
+        let error = health.outbox.error.as_deref().unwrap_or("-");
+        out.push_str(&format!("outbox:        STOPPED since {since}: the store refuses writes ({error})\n"));
+    }
     out
 }
 
@@ -56,7 +61,8 @@ mod tests {
             "webex": {"connected": true, "since": "2026-11-25T13:00:00Z",
             "bot": {"id": "x", "email": "hitl-bot@webex.bot", "name": "HITL Bot"}, "reconnects": 2,
             "last_event_at": null, "device_url": "http://d", "last_error": null},
-            "events": {"handled": 0, "duplicates": 0}}))
+            "events": {"handled": 0, "duplicates": 0},
+            "outbox": {"stalled": false, "since": null, "error": null}}))
         .unwrap();
         let text = render_health(&health);
         assert!(text.contains("connected since 2026-11-25T13:00:00Z"), "{text}");

@@ -18,7 +18,7 @@ use crate::api::{self, health::BotIdentity, AppState, BindError};
 use crate::config::{Config, ConfigError, EXIT_CONFIG};
 use crate::dispatch::{self, Dispatcher, EventCounts, Handler};
 use crate::escalation::answer::AnswerHandler;
-use crate::escalation::delivery::Deliverer;
+use crate::escalation::delivery::{Deliverer, Stalled};
 use crate::escalation::expiry;
 use crate::escalation::service::Escalations;
 use crate::escalation::signature::Signer;
@@ -76,6 +76,8 @@ struct Shared {
     escalations: Context,
     metrics: Arc<Metrics>,
     link: watch::Sender<LinkState>,
+    /// Set while the outbox is stopped because the store refuses writes.
+    outbox: watch::Sender<Option<Stalled>>,
     shutdown: CancellationToken,
 }
 
@@ -133,7 +135,8 @@ async fn open(config: Config, shutdown: CancellationToken) -> Result<Shared, Dae
         config: config.escalations.clone(),
     };
     let (link, _) = watch::channel(LinkState::default());
-    Ok(Shared { config, clients, store, spaces, escalations, metrics, link, shutdown })
+    let (outbox, _) = watch::channel(None);
+    Ok(Shared { config, clients, store, spaces, escalations, metrics, link, outbox, shutdown })
 }
 
 fn router(
@@ -143,6 +146,7 @@ fn router(
 ) -> axum::Router {
     api::router(AppState {
         link: shared.link.subscribe(),
+        outbox: shared.outbox.subscribe(),
         bot,
         counts,
         store: shared.store.clone(),
@@ -163,7 +167,7 @@ fn spawn_chores(shared: &Shared, tasks: &mut JoinSet<Result<(), DaemonError>>) {
     tasks.spawn(chore(spaces::keep_in_sync(shared.spaces.clone(), resync_every, link, shutdown.clone())));
     tasks.spawn(chore(dispatch::record_link_changes(store.clone(), shared.link.subscribe(), shutdown.clone())));
     tasks.spawn(chore(retention::prune_periodically(store.clone(), retention, shutdown.clone())));
-    tasks.spawn(chore(Deliverer::new(shared.escalations.clone()).run(shutdown.clone())));
+    tasks.spawn(chore(Deliverer::new(shared.escalations.clone(), shared.outbox.clone()).run(shutdown.clone())));
     tasks.spawn(chore(expiry::run(store.clone(), shutdown.clone())));
 }
 
@@ -195,6 +199,7 @@ fn spawn_event_path(
         spaces: shared.spaces.clone(),
         answers,
         metrics: shared.metrics.clone(),
+        retry: shared.config.webex.reconnect_backoff(),
     };
     let dispatcher = Dispatcher { events: events_rx, handler };
     tasks.spawn(chore(dispatcher.run(shutdown.clone())));

@@ -10,7 +10,7 @@ use super::card::{DATA_ESCALATION, DATA_SIGNATURE};
 use super::request::check_answer;
 use super::Context;
 use crate::model::{Answer, Answerer, DeliveryState, Escalation, Status};
-use crate::store::{CloseOutcome, Closing, Handled, Reply, StoreError};
+use crate::store::{Card, CardOrigin, CloseOutcome, Closing, Handled, Reply, ReplyQueued, ReplyTo, StoreError};
 use crate::webex::ids::{self, IdKind, RestId};
 use crate::webex::mercury::ActivityMeta;
 use crate::webex::rest::{AttachmentAction, PersonFilter, RestError};
@@ -30,12 +30,12 @@ pub struct AnswerHandler {
     bot_uuid: String,
 }
 
-/// A submission on one of our posted cards.
+/// A submission on one of our cards, with its plaintext.
 struct Submission {
     escalation: Escalation,
-    card_id: String,
-    room_id: String,
-    action_id: String,
+    /// The card pressed: the one the escalation names, or another of its cards.
+    card: Card,
+    action: AttachmentAction,
 }
 
 enum Verdict {
@@ -58,34 +58,79 @@ impl AnswerHandler {
         card_message_uuid: Option<&str>,
     ) -> Result<Handled, AnswerError> {
         let activity = meta.activity_id.as_str();
-        let Some(submission) = self.submission(meta, card_message_uuid).await? else {
-            // Not one of our cards, or our own click: nothing to do.
+        let actor_is_bot = meta.actor.as_ref().is_some_and(|a| a.uuid.eq_ignore_ascii_case(&self.bot_uuid));
+        let (Some(card_uuid), false) = (card_message_uuid, actor_is_bot) else {
+            // Not on a card, or our own click: nothing to do.
             return Ok(Handled::NoEffect);
         };
-        let action = self.ctx.rest.attachment_action(&submission.action_id).await?;
-        match self.judge(&submission.escalation, &action).await? {
+        let Some(submission) = self.submission(meta, card_uuid).await? else { return Ok(Handled::NoEffect) };
+        let (record, action) = (&submission.escalation, &submission.action);
+        match self.judge(record, action).await? {
             Verdict::Accept(answer) => self.accept(&submission, answer, activity).await,
             Verdict::Ignore => Ok(Handled::NoEffect),
             Verdict::Refuse(refusal) => {
-                let id = &submission.escalation.id;
-                tracing::info!(escalation = %id, person = %action.person_id, %refusal, "submission refused");
+                tracing::info!(escalation = %record.id, person = %action.person_id, %refusal, "submission refused");
                 self.reply(&submission, refusal, activity).await
             }
         }
     }
 
-    async fn submission(
-        &self,
-        meta: &ActivityMeta,
-        card_message_uuid: Option<&str>,
-    ) -> Result<Option<Submission>, AnswerError> {
-        let actor_is_bot = meta.actor.as_ref().is_some_and(|a| a.uuid.eq_ignore_ascii_case(&self.bot_uuid));
-        let (Some(uuid), false) = (card_message_uuid, actor_is_bot) else { return Ok(None) };
-        let Some(escalation) = self.ctx.store.escalation_by_message(uuid).await? else { return Ok(None) };
-        let Some(card) = escalation.card() else { return Ok(None) };
-        let (card_id, room_id) = (card.message_id.to_owned(), card.space_id.to_owned());
-        let Some(action_id) = attachment_action_id(&card_id, &meta.activity_id) else { return Ok(None) };
-        Ok(Some(Submission { escalation, card_id, room_id, action_id }))
+    /// The escalation, card and plaintext of a submission on one of our cards.
+    async fn submission(&self, meta: &ActivityMeta, card_uuid: &str) -> Result<Option<Submission>, AnswerError> {
+        let Some((escalation, card)) = self.ctx.store.escalation_by_card(card_uuid).await? else {
+            return self.on_unknown_card(meta, card_uuid).await;
+        };
+        let Some(action_id) = attachment_action_id(&card.message_id, &meta.activity_id) else { return Ok(None) };
+        let action = self.ctx.rest.attachment_action(&action_id).await?;
+        Ok(Some(Submission { escalation, card, action }))
+    }
+
+    /// A submission on a card we have no record of. It may be a duplicate of one
+    /// of ours: Webex stored a card whose answer never reached us, and the outbox
+    /// posted it again. Its signed data names the escalation; then the card is
+    /// recorded, and the answer honoured like one on any other card.
+    async fn on_unknown_card(&self, meta: &ActivityMeta, card_uuid: &str) -> Result<Option<Submission>, AnswerError> {
+        let cluster = self.cluster_of_room(meta).await?;
+        let action_id = RestId::new(IdKind::AttachmentAction, cluster.clone(), &meta.activity_id).encode();
+        let action = match self.ctx.rest.attachment_action(&action_id).await {
+            Ok(action) => action,
+            // Not ours (another bot's card in a shared space), or gone.
+            Err(RestError::NotFound { .. } | RestError::Forbidden { .. }) => return Ok(None),
+            Err(other) => return Err(other.into()),
+        };
+        let Some(escalation_id) = action.inputs.get(DATA_ESCALATION) else { return Ok(None) };
+        let signature = action.inputs.get(DATA_SIGNATURE).map(String::as_str).unwrap_or_default();
+        if !self.ctx.signer.verify(escalation_id, signature) {
+            return Ok(None);
+        }
+        let Some(escalation) = self.ctx.store.escalation(escalation_id).await? else { return Ok(None) };
+        // Webex names the card and its room; where it does not, the ids are built
+        // in the cluster the action was found in.
+        let in_cluster = |kind, uuid: &str| RestId::new(kind, cluster.clone(), uuid).encode();
+        let room_uuid = meta.room.as_ref().map(|room| room.uuid.as_str()).unwrap_or_default();
+        let card = Card {
+            message_uuid: card_uuid.to_owned(),
+            message_id: Some(action.message_id.clone())
+                .filter(|id| !id.is_empty())
+                .unwrap_or_else(|| in_cluster(IdKind::Message, card_uuid)),
+            escalation_id: escalation.id.clone(),
+            space_id: action.room_id.clone().unwrap_or_else(|| in_cluster(IdKind::Room, room_uuid)),
+            origin: CardOrigin::Found,
+            at: chrono::Utc::now(),
+        };
+        if self.ctx.store.record_found_card(card.clone()).await? {
+            tracing::warn!(escalation = %escalation.id, message = %card.message_id,
+                "a second card of this escalation was pressed (a post whose answer was lost); it is tracked from now on");
+        }
+        Ok(Some(Submission { escalation, card, action }))
+    }
+
+    /// The cluster the activity's room lives in (a wrong cluster is a 404): from
+    /// the spaces cache, else the original US cluster.
+    async fn cluster_of_room(&self, meta: &ActivityMeta) -> Result<String, AnswerError> {
+        let Some(room) = &meta.room else { return Ok(ids::US_CLUSTER.to_owned()) };
+        let space = self.ctx.store.space(&room.uuid).await?;
+        Ok(space.map_or_else(|| ids::US_CLUSTER.to_owned(), |space| space.cluster))
     }
 
     async fn judge(&self, record: &Escalation, action: &AttachmentAction) -> Result<Verdict, AnswerError> {
@@ -159,10 +204,19 @@ impl AnswerHandler {
         }
     }
 
-    /// A threaded reply under the card, recorded with the activity that caused it.
+    /// A threaded reply under the card pressed, recorded with the activity that
+    /// caused it; the same words go to the same person once.
     async fn reply(&self, submission: &Submission, text: String, activity: &str) -> Result<Handled, AnswerError> {
-        let reply = Reply { room_id: submission.room_id.clone(), parent_id: Some(submission.card_id.clone()), text };
-        self.ctx.store.enqueue_reply(reply, Some(activity)).await?;
+        let card = &submission.card;
+        let reply = Reply { room_id: card.space_id.clone(), parent_id: Some(card.message_id.clone()), text };
+        let to = ReplyTo { escalation_id: card.escalation_id.clone(), person_id: submission.action.person_id.clone() };
+        match self.ctx.store.enqueue_reply(reply, to, Some(activity)).await? {
+            ReplyQueued::Queued => {}
+            ReplyQueued::AlreadyOwed => tracing::debug!(escalation = %card.escalation_id, "same reply already owed"),
+            ReplyQueued::Capped => {
+                tracing::info!(escalation = %card.escalation_id, "reply not sent: the escalation had its share of replies")
+            }
+        }
         Ok(Handled::Committed)
     }
 }

@@ -5,12 +5,14 @@
 use super::card::{self, CardState, CardView, RenderedCard};
 use super::Context;
 use crate::backoff::Backoff;
-use crate::model::{Destination, Escalation, PostedCard, Status};
-use crate::store::{Delivered, Job, Reply, StoreError, Task};
+use crate::model::{Destination, Escalation, Status};
+use crate::store::{Card, Delivered, Job, Reply, StoreError, Task};
 use crate::webex::ids;
 use crate::webex::rest::{MessageEdit, NewMessage, RestError, RetryKind};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 const BATCH: usize = 32;
@@ -19,6 +21,17 @@ const MAX_JOB_DELAY: Duration = Duration::from_secs(300);
 #[derive(Clone)]
 pub struct Deliverer {
     ctx: Context,
+    /// Set while the store refuses writes, for `/v1/health`.
+    stalled: watch::Sender<Option<Stalled>>,
+}
+
+/// The outbox is stopped: the store does not take writes (a full disk, a
+/// read-only file system). Posting on would post again and again what cannot
+/// be recorded, so nothing is posted until a write works again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stalled {
+    pub since: DateTime<Utc>,
+    pub error: String,
 }
 
 /// What became of one attempt at a job.
@@ -27,33 +40,53 @@ enum Outcome {
     Retry { error: String, after: Option<Duration> },
 }
 
+/// What one pass over the due jobs found.
+enum Pass {
+    Worked,
+    Idle,
+    StoreFailing(StoreError),
+    Stopped,
+}
+
+/// From 1 s doubling to a minute between checks that the store takes writes again.
+const STORE_PROBE: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
+
 impl Deliverer {
-    pub fn new(ctx: Context) -> Self {
-        Self { ctx }
+    pub fn new(ctx: Context, stalled: watch::Sender<Option<Stalled>>) -> Self {
+        Self { ctx, stalled }
     }
 
     pub async fn run(self, shutdown: CancellationToken) {
         loop {
-            let worked = match self.ctx.store.due_jobs(Utc::now(), BATCH).await {
-                Ok(jobs) => {
-                    let any = !jobs.is_empty();
-                    for job in jobs {
-                        if shutdown.is_cancelled() {
-                            return;
-                        }
-                        self.attempt(job).await;
-                    }
-                    any
-                }
-                Err(error) => {
-                    tracing::error!(%error, "outbox: cannot read jobs");
-                    false
-                }
+            let go_on = match self.pass(&shutdown).await {
+                Pass::Worked => true,
+                Pass::Idle => self.idle(&shutdown).await,
+                Pass::StoreFailing(error) => self.wait_for_store(error, &shutdown).await,
+                Pass::Stopped => false,
             };
-            if !worked && !self.idle(&shutdown).await {
+            if !go_on {
                 return;
             }
         }
+    }
+
+    async fn pass(&self, shutdown: &CancellationToken) -> Pass {
+        let jobs = match self.ctx.store.due_jobs(Utc::now(), BATCH).await {
+            Ok(jobs) => jobs,
+            Err(error) => return Pass::StoreFailing(error),
+        };
+        if jobs.is_empty() {
+            return Pass::Idle;
+        }
+        for job in jobs {
+            if shutdown.is_cancelled() {
+                return Pass::Stopped;
+            }
+            if let Err(error) = self.attempt(job).await {
+                return Pass::StoreFailing(error);
+            }
+        }
+        Pass::Worked
     }
 
     /// Waits for a new job or the next retry; false on shutdown.
@@ -67,29 +100,52 @@ impl Deliverer {
         }
     }
 
-    async fn attempt(&self, job: Job) {
+    /// One error line and a degraded health for the whole episode; a write is
+    /// tried with backoff until one works. False on shutdown.
+    async fn wait_for_store(&self, error: StoreError, shutdown: &CancellationToken) -> bool {
+        tracing::error!(%error, "outbox stopped: the store does not take writes; nothing is posted until it does");
+        let since = Utc::now();
+        self.stalled.send_replace(Some(Stalled { since, error: error.to_string() }));
+        let mut backoff = STORE_PROBE;
+        loop {
+            let delay = backoff.next_delay(&mut rand::rng());
+            tokio::select! {
+                _ = shutdown.cancelled() => return false,
+                _ = tokio::time::sleep(delay) => {}
+            }
+            match self.ctx.store.probe_write().await {
+                Ok(()) => break,
+                Err(error) => tracing::debug!(%error, "the store still does not take writes"),
+            }
+        }
+        let stalled_for = (Utc::now() - since).to_std().unwrap_or_default();
+        tracing::info!(?stalled_for, "the store takes writes again: the outbox resumes");
+        self.stalled.send_replace(None);
+        true
+    }
+
+    /// Runs one job and records its outcome; a store error means the store failed.
+    async fn attempt(&self, job: Job) -> Result<(), StoreError> {
         let outcome = match &job.task {
-            Ok(Task::PostCard { escalation_id }) => self.post_card(job.id, escalation_id).await,
-            Ok(Task::UpdateCard { escalation_id }) => self.update_card(job.id, escalation_id).await,
-            Ok(Task::Reply(reply)) => self.reply(job.id, reply).await,
+            Ok(Task::PostCard { escalation_id }) => self.post_card(job.id, escalation_id).await?,
+            Ok(Task::UpdateCard { escalation_id, card }) => {
+                self.update_card(job.id, escalation_id, card.as_deref()).await?
+            }
+            Ok(Task::Reply(reply)) => self.reply(&job, reply).await?,
             Err(unreadable) => {
                 tracing::error!(job = job.id, %unreadable, "outbox job dropped");
-                self.done(job.id).await
+                self.done(job.id).await?
             }
         };
-        let recorded = match outcome {
-            Ok(Outcome::Done) => Ok(()),
-            Ok(Outcome::Retry { error, after }) => {
+        match outcome {
+            Outcome::Done => Ok(()),
+            Outcome::Retry { error, after } => {
                 let delay = after.unwrap_or_else(|| job_backoff(job.attempts)).min(MAX_JOB_DELAY);
                 let kind = job.task.as_ref().map_or("unreadable", Task::kind);
                 tracing::warn!(job = job.id, kind, %error, ?delay, "outbox job will be retried");
                 let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
                 self.ctx.store.retry_job(&job, at, &error).await
             }
-            Err(error) => Err(error),
-        };
-        if let Err(error) = recorded {
-            tracing::error!(job = job.id, %error, "outbox: cannot record a job's result; it will run again");
         }
     }
 
@@ -139,24 +195,32 @@ impl Deliverer {
         }
     }
 
-    async fn update_card(&self, job_id: i64, escalation_id: &str) -> Result<Outcome, StoreError> {
-        let Some(record) = self.ctx.store.escalation(escalation_id).await? else { return self.done(job_id).await };
-        let Some(card) = record.card() else { return self.done(job_id).await };
+    /// Brings one card to the escalation's state (`card` by message uuid; `None`:
+    /// the card the escalation names).
+    async fn update_card(&self, job_id: i64, escalation_id: &str, card: Option<&str>) -> Result<Outcome, StoreError> {
+        let store = &self.ctx.store;
+        let Some(record) = store.escalation(escalation_id).await? else { return self.done(job_id).await };
+        let card_uuid = card.or(record.delivery.message_uuid.as_deref());
+        let card = match card_uuid {
+            Some(uuid) => store.card(uuid).await?,
+            None => None,
+        };
+        let Some(card) = card else { return self.done(job_id).await };
         let Some(rendered) = self.render(&record) else {
             tracing::error!(escalation = %record.id, "cannot render the final card; leaving it as it is");
             return self.done(job_id).await;
         };
         let edit = MessageEdit {
-            room_id: card.space_id.to_owned(),
+            room_id: card.space_id.clone(),
             text: Some(rendered.fallback_text.clone()),
             markdown: None,
             card: Some(rendered.card.clone()),
         };
-        match self.ctx.rest.edit_message(card.message_id, &edit).await {
+        match self.ctx.rest.edit_message(&card.message_id, &edit).await {
             Ok(_) => self.done(job_id).await,
             Err(RestError::BadRequest { message, .. }) => {
                 tracing::warn!(escalation = %record.id, %message, "Webex refused to edit the card: deleting it and posting the final state instead");
-                self.replace_card(job_id, &record, card, rendered).await
+                self.replace_card(job_id, &card, rendered).await
             }
             Err(RestError::NotFound { .. }) => {
                 tracing::warn!(escalation = %record.id, "the card is gone (deleted, or the bot left): not updated");
@@ -166,22 +230,16 @@ impl Deliverer {
         }
     }
 
-    async fn replace_card(
-        &self,
-        job_id: i64,
-        record: &Escalation,
-        card: PostedCard<'_>,
-        rendered: RenderedCard,
-    ) -> Result<Outcome, StoreError> {
-        match self.ctx.rest.delete_message(card.message_id).await {
+    async fn replace_card(&self, job_id: i64, card: &Card, rendered: RenderedCard) -> Result<Outcome, StoreError> {
+        match self.ctx.rest.delete_message(&card.message_id).await {
             Ok(()) | Err(RestError::NotFound { .. }) => {}
             Err(error) => return Ok(retry_or_drop(error)),
         }
-        let to = Destination::SpaceId(card.space_id.to_owned());
+        let to = Destination::SpaceId(card.space_id.clone());
         match self.ctx.rest.create_message(&card_message(to, rendered)).await {
             Ok(posted) => {
                 let uuid = ids::uuid_of(&posted.id).unwrap_or_default();
-                self.ctx.store.replace_card_message(&record.id, &posted.id, &uuid).await?;
+                self.ctx.store.replace_card(card, &posted.id, &uuid).await?;
                 self.done(job_id).await
             }
             Err(error) => Ok(retry_or_drop(error)),
@@ -193,7 +251,17 @@ impl Deliverer {
         self.ctx.store.complete_job(job_id).await.map(|()| Outcome::Done)
     }
 
-    async fn reply(&self, job_id: i64, reply: &Reply) -> Result<Outcome, StoreError> {
+    /// Posted at most once: a reply whose post was under way when the daemon
+    /// stopped is not posted again (a missing reply is better than two).
+    async fn reply(&self, job: &Job, reply: &Reply) -> Result<Outcome, StoreError> {
+        if job.started {
+            tracing::warn!(
+                job = job.id,
+                "a reply may have been posted before the daemon stopped; not posting it twice"
+            );
+            return self.done(job.id).await;
+        }
+        self.ctx.store.start_job(job.id).await?;
         let message = NewMessage {
             to: Destination::SpaceId(reply.room_id.clone()),
             text: Some(reply.text.clone()),
@@ -202,9 +270,9 @@ impl Deliverer {
             card: None,
         };
         match self.ctx.rest.create_message(&message).await {
-            Ok(_) => self.done(job_id).await,
+            Ok(_) => self.done(job.id).await,
             Err(error) => match retry_or_drop(error) {
-                Outcome::Done => self.done(job_id).await,
+                Outcome::Done => self.done(job.id).await,
                 retry => Ok(retry),
             },
         }

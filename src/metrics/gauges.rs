@@ -3,6 +3,7 @@
 
 use super::Exposition;
 use crate::model::Status;
+use crate::store::CardOrigin;
 use crate::webex::mercury::link::LinkState;
 
 /// What the store says at scrape time; `None` when it could not be read.
@@ -10,6 +11,7 @@ use crate::webex::mercury::link::LinkState;
 pub struct StoreGauges {
     pub escalations: Option<Vec<(Status, i64)>>,
     pub outbox_jobs: Option<i64>,
+    pub cards: Option<Vec<(CardOrigin, i64)>>,
 }
 
 pub fn write_link(out: &mut Exposition, link: &LinkState) {
@@ -21,6 +23,12 @@ pub fn write_link(out: &mut Exposition, link: &LinkState) {
         out.family("webex_hitl_webex_last_event_timestamp_seconds", "gauge", "When the last Webex event arrived.");
         out.sample("webex_hitl_webex_last_event_timestamp_seconds", &[], at.timestamp_millis() as f64 / 1000.0);
     }
+}
+
+/// Whether the outbox is stopped because the store refuses writes.
+pub fn write_outbox(out: &mut Exposition, stalled: bool) {
+    out.family("webex_hitl_outbox_stalled", "gauge", "1 while the outbox is stopped because the store refuses writes.");
+    out.sample("webex_hitl_outbox_stalled", &[], if stalled { 1.0 } else { 0.0 });
 }
 
 pub fn write_store(out: &mut Exposition, gauges: &StoreGauges) {
@@ -36,6 +44,17 @@ pub fn write_store(out: &mut Exposition, gauges: &StoreGauges) {
         out.family("webex_hitl_outbox_jobs", "gauge", "Webex calls owed (cards to post or update, replies).");
         out.sample("webex_hitl_outbox_jobs", &[], jobs as f64);
     }
+    if let Some(rows) = &gauges.cards {
+        out.family(
+            "webex_hitl_cards",
+            "gauge",
+            "Escalation cards recorded; origin=found counts duplicates (a post whose answer was lost), learned of when pressed.",
+        );
+        for origin in [CardOrigin::Posted, CardOrigin::Found] {
+            let count = rows.iter().find(|(o, _)| *o == origin).map_or(0, |(_, n)| *n);
+            out.sample("webex_hitl_cards", &[("origin", origin.as_str())], count as f64);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -45,7 +64,11 @@ mod tests {
     #[test]
     fn link_and_store_gauges() {
         let link = LinkState { connected: true, reconnects: 3, ..LinkState::default() };
-        let gauges = StoreGauges { escalations: Some(vec![(Status::Answered, 2)]), outbox_jobs: Some(1) };
+        let gauges = StoreGauges {
+            escalations: Some(vec![(Status::Answered, 2)]),
+            outbox_jobs: Some(1),
+            ..StoreGauges::default()
+        };
         let mut out = Exposition::default();
         write_link(&mut out, &link);
         write_store(&mut out, &gauges);

@@ -13,7 +13,7 @@ mod gauges;
 mod histogram;
 mod text;
 
-pub use gauges::{write_link, write_store, StoreGauges};
+pub use gauges::{write_link, write_outbox, write_store, StoreGauges};
 pub use histogram::Histogram;
 pub use text::{escape_label, Exposition, CONTENT_TYPE};
 

@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use super::cards::{self, Card, CardOrigin};
 use super::error::StoreError;
 use super::events::{self, EventKind, EventPayload};
 use super::outbox::{insert_job, Task};
@@ -130,9 +131,14 @@ impl Store {
         self.read(move |conn| select_one(conn, sql::SELECT_ESCALATION_BY_KEY, &key)).await
     }
 
-    pub async fn escalation_by_message(&self, message_uuid: &str) -> Result<Option<Escalation>, StoreError> {
+    /// The escalation a card message belongs to (any of its cards), with that card.
+    pub async fn escalation_by_card(&self, message_uuid: &str) -> Result<Option<(Escalation, Card)>, StoreError> {
         let uuid = message_uuid.to_owned();
-        self.read(move |conn| select_one(conn, sql::SELECT_ESCALATION_BY_MESSAGE, &uuid)).await
+        self.read(move |conn| {
+            let Some(card) = cards::card_in(conn, &uuid)? else { return Ok(None) };
+            Ok(select_one(conn, sql::SELECT_ESCALATION, &card.escalation_id)?.map(|e| (e, card)))
+        })
+        .await
     }
 
     /// Newest first. A key names at most one escalation: it is found by its index.
@@ -215,12 +221,27 @@ impl Store {
         .await
     }
 
-    /// The card was deleted and posted anew (Webex refused the edit).
-    pub async fn replace_card_message(&self, id: &str, message_id: &str, message_uuid: &str) -> Result<(), StoreError> {
-        let (id, message_id, message_uuid) = (id.to_owned(), message_id.to_owned(), message_uuid.to_owned());
+    /// A card was deleted and posted anew (Webex refused the edit): the new
+    /// message takes the old one's place.
+    pub async fn replace_card(&self, old: &Card, message_id: &str, message_uuid: &str) -> Result<(), StoreError> {
+        let old = old.clone();
+        let new = Card {
+            message_id: message_id.to_owned(),
+            message_uuid: message_uuid.to_owned(),
+            at: time::now(),
+            ..old.clone()
+        };
         self.write(move |tx| {
+            cards::delete(tx, &old.message_uuid)?;
+            cards::insert(tx, &new)?;
             let now = time::to_text(time::now());
-            tx.prepare_cached(sql::REPLACE_CARD_MESSAGE)?.execute(params![id, message_id, message_uuid, now])?;
+            tx.prepare_cached(sql::REPLACE_CARD_MESSAGE)?.execute(params![
+                new.escalation_id,
+                old.message_uuid,
+                new.message_id,
+                new.message_uuid,
+                now
+            ])?;
             Ok(())
         })
         .await
@@ -263,13 +284,22 @@ fn delivery_in(tx: &Connection, job_id: i64, id: &str, delivered: &Delivered) ->
         now
     ])?;
     tx.prepare_cached(sql::DELETE_JOB)?.execute(params![job_id])?;
+    let card = Card {
+        message_uuid: delivered.message_uuid.clone(),
+        message_id: delivered.message_id.clone(),
+        escalation_id: id.to_owned(),
+        space_id: delivered.space_id.clone(),
+        origin: CardOrigin::Posted,
+        at: time::now(),
+    };
+    cards::insert(tx, &card)?;
     let record = require(tx, id)?;
     match record.status {
         Status::Pending => {
             append_escalation_event(tx, EventKind::EscalationDelivered, &record)?;
         }
         Status::Answered | Status::Expired | Status::Cancelled | Status::Failed => {
-            insert_job(tx, &Task::UpdateCard { escalation_id: id.to_owned() })?;
+            insert_job(tx, &update_card(&card))?;
         }
     }
     Ok(record)
@@ -308,10 +338,16 @@ fn close_in(tx: &Connection, id: &str, closing: &Closing, activity: Option<&str>
         return Ok(CloseOutcome::NotPending(record));
     }
     append_escalation_event(tx, closing.event(), &record)?;
-    if closing.updates_card() && record.delivery.message_id.is_some() {
-        insert_job(tx, &Task::UpdateCard { escalation_id: id.to_owned() })?;
+    if closing.updates_card() {
+        for card in cards::cards_of_in(tx, id)? {
+            insert_job(tx, &update_card(&card))?;
+        }
     }
     Ok(CloseOutcome::Closed(record))
+}
+
+fn update_card(card: &Card) -> Task {
+    Task::UpdateCard { escalation_id: card.escalation_id.clone(), card: Some(card.message_uuid.clone()) }
 }
 
 fn append_escalation_event(tx: &Connection, kind: EventKind, record: &Escalation) -> Result<(), StoreError> {

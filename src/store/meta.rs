@@ -7,8 +7,20 @@ use super::error::StoreError;
 use super::{sql, Store};
 
 const SIGNING_KEY: &str = "card_signing_key";
+const WRITE_PROBE: &str = "write_probe";
 
 impl Store {
+    /// A small real write (it reaches the disk), to tell whether the store takes
+    /// writes again after failing.
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let noise: [u8; 64] = rand::random();
+            tx.prepare_cached(sql::UPSERT_META)?.execute(params![WRITE_PROBE, noise.to_vec()])?;
+            Ok(())
+        })
+        .await
+    }
+
     /// The card signing key, created on first use and never changed after.
     pub async fn signing_key(&self) -> Result<[u8; 32], StoreError> {
         self.write(|tx| {

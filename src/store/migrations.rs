@@ -19,7 +19,8 @@ use super::open::inspect_error;
 use super::{sql, time};
 
 /// Migration batches, in order; the index + 1 is the version they bring the schema to.
-const MIGRATIONS: &[&str] = &[sql::MIGRATION_001_INITIAL, sql::MIGRATION_002_ESCALATIONS, sql::MIGRATION_003_AUDIT];
+const MIGRATIONS: &[&str] =
+    &[sql::MIGRATION_001_INITIAL, sql::MIGRATION_002_ESCALATIONS, sql::MIGRATION_003_AUDIT, sql::MIGRATION_004_CARDS];
 
 /// The newest schema version this build understands.
 pub const SUPPORTED_VERSION: i64 = MIGRATIONS.len() as i64;

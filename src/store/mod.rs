@@ -28,6 +28,7 @@
 
 mod activities;
 mod audit;
+mod cards;
 mod error;
 mod escalations;
 mod events;
@@ -50,11 +51,12 @@ use tokio::sync::watch;
 
 pub use activities::Handled;
 pub use audit::{AuditEntry, AuditRecord};
+pub use cards::{Card, CardOrigin};
 pub use error::StoreError;
 pub use escalations::{CloseOutcome, Closing, Delivered, EscalationFilter, Inserted, NewEscalation};
 pub use events::{ConnectionChange, EventKind, EventPayload, EventRecord, Subject};
 pub use migrations::SUPPORTED_VERSION;
-pub use outbox::{Job, Reply, Task, Unreadable};
+pub use outbox::{Job, Reply, ReplyQueued, ReplyTo, Task, Unreadable, MAX_REPLIES_PER_ESCALATION};
 pub use spaces::{ActivityOutcome, RoomSnapshot, Space, SpaceFilter};
 pub use sync::SyncReport;
 

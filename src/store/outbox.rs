@@ -2,6 +2,13 @@
 //! the change that needs them, so a crash between "accepted" and "posted" still
 //! posts after restart. A job is removed in the transaction that records its
 //! result; until then it is retried with backoff.
+//!
+//! Cards are posted at least once (a lost card is a lost escalation; a
+//! duplicate is handled, see `cards`). Replies are posted at most once: a reply
+//! job is marked started before its post, and a started reply found after a
+//! crash is dropped rather than posted twice. A reply is owed once per
+//! (escalation, person, text), and an escalation gets at most
+//! [`MAX_REPLIES_PER_ESCALATION`], so repeated or forged clicks cannot flood a space.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
@@ -10,14 +17,21 @@ use serde::{Deserialize, Serialize};
 use super::error::StoreError;
 use super::{activities, sql, time, Store};
 
+/// Enough for every honest reason a specialist may be told something; a flood of
+/// forged clicks by many people stops here.
+pub const MAX_REPLIES_PER_ESCALATION: i64 = 10;
+
 /// What a job must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Task {
     PostCard {
         escalation_id: String,
     },
+    /// Bring one card (by message uuid) to the escalation's state; `None`, in rows
+    /// written before cards were recorded, means the card the escalation names.
     UpdateCard {
         escalation_id: String,
+        card: Option<String>,
     },
     /// A short threaded reply (why a submission was refused).
     Reply(Reply),
@@ -36,6 +50,29 @@ pub struct Reply {
     pub text: String,
 }
 
+/// Who a reply answers, so the same words go to the same person once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyTo {
+    pub escalation_id: String,
+    pub person_id: String,
+}
+
+/// What became of a reply asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyQueued {
+    Queued,
+    /// The same reply is owed to the same person already.
+    AlreadyOwed,
+    /// The escalation has had [`MAX_REPLIES_PER_ESCALATION`] replies.
+    Capped,
+}
+
+/// The payload of an `update_card` job.
+#[derive(Serialize, Deserialize)]
+struct CardPayload {
+    card: String,
+}
+
 const POST_CARD: &str = "post_card";
 const UPDATE_CARD: &str = "update_card";
 const REPLY: &str = "reply";
@@ -51,10 +88,14 @@ impl Task {
     }
 
     fn from_row(kind: &str, escalation_id: Option<String>, payload: &str) -> Result<Task, Unreadable> {
+        let unreadable = |what: &str, e: serde_json::Error| Unreadable(format!("{what}: {e}"));
         match (kind, escalation_id) {
             (POST_CARD, Some(escalation_id)) => Ok(Task::PostCard { escalation_id }),
-            (UPDATE_CARD, Some(escalation_id)) => Ok(Task::UpdateCard { escalation_id }),
-            (REPLY, _) => serde_json::from_str(payload).map(Task::Reply).map_err(|e| Unreadable(format!("reply: {e}"))),
+            (UPDATE_CARD, Some(escalation_id)) => {
+                let payload: Option<CardPayload> = serde_json::from_str(payload).map_err(|e| unreadable("card", e))?;
+                Ok(Task::UpdateCard { escalation_id, card: payload.map(|p| p.card) })
+            }
+            (REPLY, _) => serde_json::from_str(payload).map(Task::Reply).map_err(|e| unreadable("reply", e)),
             (kind, _) => Err(Unreadable(format!("kind {kind:?} without an escalation, or unknown"))),
         }
     }
@@ -65,6 +106,9 @@ pub struct Job {
     pub id: i64,
     pub task: Result<Task, Unreadable>,
     pub attempts: i64,
+    /// Marked before a side effect that must not happen twice; set on a job read
+    /// back, it means the daemon stopped in the middle of that side effect.
+    pub started: bool,
 }
 
 impl Store {
@@ -77,7 +121,8 @@ impl Store {
                 let kind: String = row.get(1)?;
                 let payload: String = row.get(3)?;
                 let task = Task::from_row(&kind, row.get(2)?, &payload);
-                Ok(Job { id: row.get(0)?, task, attempts: row.get(4)? })
+                let started: Option<String> = row.get(5)?;
+                Ok(Job { id: row.get(0)?, task, attempts: row.get(4)?, started: started.is_some() })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
@@ -100,6 +145,15 @@ impl Store {
         self.write(move |tx| Ok(tx.prepare_cached(sql::DELETE_JOB)?.execute(params![job_id]).map(|_| ())?)).await
     }
 
+    /// Marks the job's side effect as under way (committed before it happens).
+    pub async fn start_job(&self, job_id: i64) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            tx.prepare_cached(sql::START_JOB)?.execute(params![job_id, time::to_text(time::now())])?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Tries again at `at`; the error is kept for operators (and shown as the
     /// escalation's delivery error for a card not yet posted).
     pub async fn retry_job(&self, job: &Job, at: DateTime<Utc>, error: &str) -> Result<(), StoreError> {
@@ -119,26 +173,51 @@ impl Store {
         .await
     }
 
-    /// Queues a threaded reply, marking the activity that caused it as processed.
-    pub async fn enqueue_reply(&self, reply: Reply, activity_id: Option<&str>) -> Result<(), StoreError> {
+    /// Queues a threaded reply to `to` (once per person and text, within the
+    /// escalation's cap), marking the activity that caused it as processed.
+    pub async fn enqueue_reply(
+        &self,
+        reply: Reply,
+        to: ReplyTo,
+        activity_id: Option<&str>,
+    ) -> Result<ReplyQueued, StoreError> {
         let activity = activity_id.map(str::to_owned);
-        self.write(move |tx| {
-            if let Some(activity) = &activity {
-                activities::mark(tx, activity)?;
-            }
-            insert_job(tx, &Task::Reply(reply))
-        })
-        .await?;
+        let queued = self
+            .write(move |tx| {
+                if let Some(activity) = &activity {
+                    activities::mark(tx, activity)?;
+                }
+                let owed: i64 =
+                    tx.prepare_cached(sql::COUNT_REPLIES_OF)?.query_row(params![to.escalation_id], |r| r.get(0))?;
+                if owed >= MAX_REPLIES_PER_ESCALATION {
+                    return Ok(ReplyQueued::Capped);
+                }
+                let now = time::to_text(time::now());
+                let new = tx.prepare_cached(sql::INSERT_REPLY)?.execute(params![
+                    to.escalation_id,
+                    to.person_id,
+                    reply.text,
+                    now
+                ])?;
+                if new == 0 {
+                    return Ok(ReplyQueued::AlreadyOwed);
+                }
+                insert_job(tx, &Task::Reply(reply))?;
+                Ok(ReplyQueued::Queued)
+            })
+            .await?;
         self.jobs_added();
-        Ok(())
+        Ok(queued)
     }
 }
 
 pub(crate) fn insert_job(conn: &Connection, task: &Task) -> Result<(), StoreError> {
     let now = time::to_text(time::now());
     let (escalation_id, payload) = match task {
-        Task::PostCard { escalation_id } | Task::UpdateCard { escalation_id } => {
-            (Some(escalation_id.as_str()), "null".to_owned())
+        Task::PostCard { escalation_id } => (Some(escalation_id.as_str()), "null".to_owned()),
+        Task::UpdateCard { escalation_id, card } => {
+            let payload = card.as_ref().map(|card| CardPayload { card: card.clone() });
+            (Some(escalation_id.as_str()), serde_json::to_string(&payload)?)
         }
         Task::Reply(reply) => (None, serde_json::to_string(reply)?),
     };

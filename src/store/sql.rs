@@ -203,8 +203,8 @@ macro_rules! escalation_select {
 }
 
 pub const SELECT_ESCALATION: &str = escalation_select!("WHERE id = ?1");
+pub const SELECT_ESCALATION_STATUS: &str = "SELECT status FROM escalations WHERE id = ?1";
 pub const SELECT_ESCALATION_BY_KEY: &str = escalation_select!("WHERE idem_key = ?1");
-pub const SELECT_ESCALATION_BY_MESSAGE: &str = escalation_select!("WHERE message_uuid = ?1");
 /// ?1 status or NULL, ?2 space id or NULL, ?3 rowid cursor (exclusive) or NULL, ?4 limit.
 /// (A key is looked up with [`SELECT_ESCALATION_BY_KEY`], on its unique index.)
 pub const SELECT_ESCALATIONS_FILTERED: &str = escalation_select!(
@@ -236,8 +236,9 @@ pub const RECORD_DELIVERY_FAILED: &str = "UPDATE escalations SET delivery_state 
 pub const CLOSE_ESCALATION: &str = "UPDATE escalations SET status = ?2, answer = ?3, closed_at = ?4, \
      close_reason = ?5, updated_at = ?4 WHERE id = ?1 AND status = 'pending'";
 
-pub const REPLACE_CARD_MESSAGE: &str =
-    "UPDATE escalations SET message_id = ?2, message_uuid = ?3, updated_at = ?4 WHERE id = ?1";
+/// `?1` escalation, `?2` the replaced card's uuid: the row names the new card if it named the old.
+pub const REPLACE_CARD_MESSAGE: &str = "UPDATE escalations SET message_id = ?3, message_uuid = ?4, updated_at = ?5 \
+     WHERE id = ?1 AND message_uuid = ?2";
 
 // ---------------------------------------------------------------------------
 // Outbox.
@@ -245,12 +246,14 @@ pub const REPLACE_CARD_MESSAGE: &str =
 
 pub const INSERT_JOB: &str = "INSERT INTO outbox (kind, escalation_id, payload, next_attempt_at, created_at) \
      VALUES (?1, ?2, ?3, ?4, ?4)";
-pub const SELECT_DUE_JOBS: &str = "SELECT id, kind, escalation_id, payload, attempts FROM outbox \
+pub const SELECT_DUE_JOBS: &str = "SELECT id, kind, escalation_id, payload, attempts, started_at FROM outbox \
      WHERE next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2";
+/// Marks a job whose side effect is about to happen (replies: posted at most once).
+pub const START_JOB: &str = "UPDATE outbox SET started_at = ?2 WHERE id = ?1";
 pub const SELECT_NEXT_JOB_AT: &str = "SELECT MIN(next_attempt_at) FROM outbox";
 pub const DELETE_JOB: &str = "DELETE FROM outbox WHERE id = ?1";
-pub const RESCHEDULE_JOB: &str =
-    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1";
+pub const RESCHEDULE_JOB: &str = "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3, \
+     started_at = NULL WHERE id = ?1";
 pub const COUNT_JOBS: &str = "SELECT COUNT(*) FROM outbox";
 
 // ---------------------------------------------------------------------------
@@ -259,6 +262,8 @@ pub const COUNT_JOBS: &str = "SELECT COUNT(*) FROM outbox";
 
 pub const SELECT_META: &str = "SELECT value FROM meta WHERE key = ?1";
 pub const INSERT_META: &str = "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING";
+pub const UPSERT_META: &str =
+    "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
 // ---------------------------------------------------------------------------
 // Audit trail of mutating API requests.
@@ -287,6 +292,58 @@ pub const INSERT_AUDIT: &str =
 pub const SELECT_AUDIT: &str = "SELECT id, at, uid, gid, pid, method, path, status, detail FROM audit \
      WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2";
 pub const DELETE_AUDIT_BEFORE: &str = "DELETE FROM audit WHERE at < ?1";
+
+// ---------------------------------------------------------------------------
+// Cards and replies (v4).
+// ---------------------------------------------------------------------------
+
+/// v4: every card posted for an escalation, the threaded replies owed (so a
+/// repeated click makes no second reply), and a mark on a reply job being posted.
+pub const MIGRATION_004_CARDS: &str = "
+-- Usually one card an escalation; more when Webex stored a card whose answer never
+-- reached us and the card was posted again (the first is learned of when someone
+-- presses it: origin 'found'), or when a card was deleted and posted anew.
+CREATE TABLE cards (
+    message_uuid  TEXT PRIMARY KEY NOT NULL,
+    message_id    TEXT NOT NULL,
+    escalation_id TEXT NOT NULL REFERENCES escalations (id),
+    space_id      TEXT NOT NULL,
+    origin        TEXT NOT NULL,
+    at            TEXT NOT NULL
+);
+CREATE INDEX cards_escalation ON cards (escalation_id);
+INSERT INTO cards (message_uuid, message_id, escalation_id, space_id, origin, at)
+    SELECT message_uuid, message_id, id, space_id, 'posted', updated_at FROM escalations
+    WHERE message_uuid IS NOT NULL AND message_id IS NOT NULL AND space_id IS NOT NULL;
+
+CREATE TABLE replies (
+    escalation_id TEXT NOT NULL,
+    person_id     TEXT NOT NULL,
+    text          TEXT NOT NULL,
+    at            TEXT NOT NULL,
+    PRIMARY KEY (escalation_id, person_id, text)
+) WITHOUT ROWID;
+
+ALTER TABLE outbox ADD COLUMN started_at TEXT;
+";
+
+macro_rules! card_select {
+    ($tail:literal) => {
+        concat!("SELECT message_uuid, message_id, escalation_id, space_id, origin, at FROM cards ", $tail)
+    };
+}
+
+pub const INSERT_CARD: &str = "INSERT INTO cards (message_uuid, message_id, escalation_id, space_id, origin, at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (message_uuid) DO NOTHING";
+pub const SELECT_CARD: &str = card_select!("WHERE message_uuid = ?1");
+pub const SELECT_CARDS_OF: &str = card_select!("WHERE escalation_id = ?1 ORDER BY at, message_uuid");
+pub const DELETE_CARD: &str = "DELETE FROM cards WHERE message_uuid = ?1";
+pub const COUNT_CARDS_BY_ORIGIN: &str = "SELECT origin, COUNT(*) FROM cards GROUP BY origin ORDER BY origin";
+
+/// `?1` escalation, `?2` person, `?3` text, `?4` now; changes nothing when owed already.
+pub const INSERT_REPLY: &str =
+    "INSERT INTO replies (escalation_id, person_id, text, at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING";
+pub const COUNT_REPLIES_OF: &str = "SELECT COUNT(*) FROM replies WHERE escalation_id = ?1";
 
 // ---------------------------------------------------------------------------
 // Test fixtures: statements that build foreign databases the store must refuse.
