@@ -17,17 +17,16 @@ use super::extract::ApiQuery;
 use super::{AppState, Page};
 use crate::config::ApiConfig;
 use crate::store::{AuditEntry, AuditRecord, Store};
-use axum::extract::connect_info::{ConnectInfo, Connected};
+use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::serve::IncomingStream;
 use axum::{Json, Router};
 use serde::Deserialize;
 use std::path::Path;
 use std::sync::Arc;
-use tokio::net::UnixListener;
+use tokio::net::UnixStream;
 
 /// The caller of one connection, as the kernel reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,9 +40,10 @@ pub struct PeerInfo {
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub Option<PeerInfo>);
 
-impl Connected<IncomingStream<'_, UnixListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, UnixListener>) -> Self {
-        match stream.io().peer_cred() {
+impl Peer {
+    /// The kernel's word on who is at the other end of `stream`.
+    pub fn of(stream: &UnixStream) -> Self {
+        match stream.peer_cred() {
             Ok(cred) => Peer(Some(PeerInfo { uid: cred.uid(), gid: cred.gid(), pid: cred.pid() })),
             Err(error) => {
                 tracing::warn!(%error, "cannot read the API caller's credentials (SO_PEERCRED)");

@@ -5,7 +5,9 @@
 //! An engine that was down asks again with the last `seq` it saw and gets
 //! exactly what it missed. With `follow=true` the answer stays open, pushes new
 //! events as they are committed, and writes a heartbeat line when idle so that
-//! the engine can tell a quiet stream from a dead one.
+//! the engine can tell a quiet stream from a dead one. A cursor the log cannot
+//! honour is answered first: `stream.gap` (retention pruned what it asked for)
+//! or `stream.reset` (it is beyond the log's head).
 
 use super::error::ApiError;
 use super::extract::ApiQuery;
@@ -44,18 +46,15 @@ pub async fn stream(
     if query.limit == Some(0) {
         return Err(ApiError::bad_request("limit: must be at least 1"));
     }
-    let mut lines = Vec::new();
-    if let Some(gap) = gap_line(&state.store, query.after).await? {
-        lines.push(gap);
-    }
+    let (after, opening) = opening(&state.store, query.after).await?;
     let cursor = Cursor {
         store: state.store.clone(),
-        after: query.after,
+        after,
         remaining: query.limit,
         follow: query.follow,
         updates: state.store.subscribe(),
         shutdown: state.shutdown.clone(),
-        pending: lines,
+        pending: opening.into_iter().collect(),
     };
     let body = Body::from_stream(futures_util::stream::unfold(cursor, |mut cursor| async move {
         cursor.next_chunk().await.map(|chunk| (Ok::<_, std::io::Error>(chunk), cursor))
@@ -67,24 +66,60 @@ pub async fn stream(
         .map_err(|e| ApiError::internal(e.to_string()))
 }
 
-/// Events older than the retention window are gone: say so instead of
-/// silently starting later.
-async fn gap_line(store: &Store, after: i64) -> Result<Option<String>, ApiError> {
-    let oldest = store.oldest_seq().await?;
+/// Where a follower starts, and the line it must read first, if any. A cursor
+/// beyond the head of the log (the store was restored from an older backup, or
+/// the cursor belongs to another store) would wait for seqs this log already
+/// gave to other events: the stream starts at the head, after a `stream.reset`.
+/// A cursor before what retention kept gets a `stream.gap`.
+async fn opening(store: &Store, after: i64) -> Result<(i64, Option<String>), ApiError> {
     let latest = store.latest_seq().await?;
-    let missing = match oldest {
-        Some(oldest) => after + 1 < oldest,
-        None => after < latest,
-    };
-    Ok(missing.then(|| {
-        ndjson(&Gap {
-            kind: GapType::StreamGap,
+    if after > latest {
+        let reset = Reset {
+            kind: ResetType::StreamReset,
             at: Utc::now(),
             after,
-            oldest_retained_seq: oldest,
-            message: "events after your seq were pruned by retention; resync your state from the API".into(),
-        })
-    }))
+            head: latest,
+            message: "your seq is beyond the head of this store's event log (restored from an older backup, or \
+                      another store): events follow from the head; resync your state from the API"
+                .into(),
+        };
+        return Ok((latest, Some(ndjson(&reset))));
+    }
+    let oldest = store.oldest_seq().await?;
+    // seq 0 is never assigned, so `oldest - 1` cannot underflow.
+    let missing = match oldest {
+        Some(oldest) => after < oldest - 1,
+        None => after < latest,
+    };
+    Ok((
+        after,
+        missing.then(|| {
+            ndjson(&Gap {
+                kind: GapType::StreamGap,
+                at: Utc::now(),
+                after,
+                oldest_retained_seq: oldest,
+                message: "events after your seq were pruned by retention; resync your state from the API".into(),
+            })
+        }),
+    ))
+}
+
+/// `{"type": "stream.reset", ...}`: the cursor does not fit this log; `head` is where it follows from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reset {
+    #[serde(rename = "type")]
+    pub kind: ResetType,
+    pub at: DateTime<Utc>,
+    pub after: i64,
+    pub head: i64,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResetType {
+    #[serde(rename = "stream.reset")]
+    StreamReset,
 }
 
 /// `{"type": "stream.gap", ...}`: what the follower asked for is partly gone.

@@ -16,11 +16,7 @@ pub async fn get(State(state): State<AppState>) -> Response {
     {
         tracing::warn!(%error, "metrics: cannot read the store; its gauges are left out");
     }
-    let gauges = StoreGauges {
-        escalations: escalations.ok(),
-        outbox_jobs: outbox.ok(),
-        cards: cards.ok(),
-    };
+    let gauges = StoreGauges { escalations: escalations.ok(), outbox_jobs: outbox.ok(), cards: cards.ok() };
     let link = state.link.borrow().clone();
     let mut out = Exposition::default();
     write_link(&mut out, &link);

@@ -12,6 +12,7 @@ pub mod events;
 pub mod extract;
 pub mod health;
 mod metrics;
+mod serve;
 pub mod spaces;
 
 use crate::config::ApiConfig;
@@ -127,16 +128,4 @@ fn set_access(path: &Path, api: &ApiConfig) -> std::io::Result<()> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
 }
 
-/// Serves until `shutdown` fires, then removes the socket file. Each connection
-/// carries its caller's credentials ([`access::Peer`]) for [`access::protect`].
-pub async fn serve(
-    listener: UnixListener,
-    path: PathBuf,
-    app: Router,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    let app = app.into_make_service_with_connect_info::<access::Peer>();
-    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
-    let _ = std::fs::remove_file(&path);
-    result
-}
+pub use serve::{serve, Limits};

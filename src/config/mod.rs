@@ -107,6 +107,9 @@ pub struct ApiConfig {
     pub allowed_uids: Vec<u32>,
     /// Peer primary gids allowed to call the API.
     pub allowed_gids: Vec<u32>,
+    /// Connections the API keeps open at most (fewer if the descriptor limit
+    /// is low); at the cap, a connection idle or slow to send its request gives way.
+    pub max_connections: usize,
 }
 
 impl Default for ApiConfig {
@@ -117,6 +120,7 @@ impl Default for ApiConfig {
             socket_group: None,
             allowed_uids: Vec::new(),
             allowed_gids: Vec::new(),
+            max_connections: 512,
         }
     }
 }
@@ -291,6 +295,9 @@ impl Config {
             return Err(ConfigError::new("api.socket", "must not be empty"));
         }
         self.api.mode()?;
+        if !(1..=100_000).contains(&self.api.max_connections) {
+            return Err(ConfigError::new("api.max_connections", "must be 1..=100000"));
+        }
         self.api.group_id()?;
         if !(self.store.event_retention_days.is_finite()
             && self.store.event_retention_days > 0.0

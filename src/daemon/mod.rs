@@ -34,6 +34,7 @@ use clients::{validate_token, Clients};
 use link::{supervise_link, Link};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -90,7 +91,9 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     let mut tasks = JoinSet::new();
     let socket = shared.config.api.socket.clone();
     let app = api::access::protect(router(&shared, bot_rx, counts_rx), &shared.config.api, shared.store.clone());
-    tasks.spawn(serve_api(listener, socket.clone(), app, shared.shutdown.clone()));
+    let limits = api::Limits::new(shared.config.api.max_connections, raise_fd_limit(), API_HEADER_TIMEOUT);
+    tracing::debug!(?limits, "API connection limits");
+    tasks.spawn(serve_api(listener, socket.clone(), app, limits, shared.shutdown.clone()));
 
     systemd::status("validating the bot token…");
     let me = match validate_token(&shared.clients.rest, &shared.shutdown).await {
@@ -219,7 +222,24 @@ async fn serve_api(
     listener: tokio::net::UnixListener,
     path: PathBuf,
     app: axum::Router,
+    limits: api::Limits,
     shutdown: CancellationToken,
 ) -> Result<(), DaemonError> {
-    api::serve(listener, path, app, shutdown).await.map_err(|e| DaemonError::Fatal(format!("API socket failed: {e}")))
+    api::serve(listener, path, app, limits, shutdown).await;
+    Ok(())
+}
+
+/// A client has this long to send a request head (and a kept-alive connection
+/// may idle this long) before the API closes it.
+const API_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Lifts the soft limit on open files to the hard one (systemd's default soft
+/// limit is 1024, the hard one far higher) and returns the limit in force.
+fn raise_fd_limit() -> u64 {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else { return 1024 };
+    if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+        return hard;
+    }
+    soft
 }

@@ -2,9 +2,8 @@
 //! No answer is expected, so nothing is stored: the engine gets Webex's message
 //! id, or a clear error, synchronously.
 
-use super::request::InvalidRequest;
+use super::request::{check_destination, InvalidRequest};
 use crate::model::Destination;
-use crate::webex::ids::{IdKind, RestId};
 use crate::webex::rest::{NewMessage, RestClient, RestError, MAX_TEXT_BYTES};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -67,12 +66,8 @@ fn validate(n: Notification) -> Result<NewMessage, InvalidRequest> {
     if let Some(card) = &n.card {
         check_card(card)?;
     }
-    if let Destination::SpaceId(id) = &n.to {
-        if !RestId::decode(id).is_ok_and(|rest_id| rest_id.kind == IdKind::Room) {
-            return Err(InvalidRequest::new("to.space_id", "not a Webex room id (see GET /v1/spaces)"));
-        }
-    }
-    Ok(NewMessage { to: n.to, text, markdown, parent_id: None, card: n.card })
+    let to = check_destination(n.to)?;
+    Ok(NewMessage { to, text, markdown, parent_id: None, card: n.card })
 }
 
 fn check_card(card: &Value) -> Result<(), InvalidRequest> {
@@ -92,6 +87,7 @@ fn check_card(card: &Value) -> Result<(), InvalidRequest> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::webex::ids::{IdKind, RestId};
 
     fn notification(json: Value) -> Notification {
         serde_json::from_value(json).unwrap()
@@ -106,6 +102,18 @@ mod tests {
         assert_eq!(validate(long).unwrap_err().field, "markdown");
         let ok = notification(serde_json::json!({"to": {"person_email": "a@b.c"}, "text": "hi"}));
         assert!(matches!(validate(ok).unwrap().to, Destination::PersonEmail(_)));
+    }
+
+    #[test]
+    fn an_empty_or_malformed_person_is_the_callers_error() {
+        for (to, field) in [
+            (serde_json::json!({"person_email": ""}), "to.person_email"),
+            (serde_json::json!({"person_email": "no-at"}), "to.person_email"),
+            (serde_json::json!({"person_id": " "}), "to.person_id"),
+        ] {
+            let n = notification(serde_json::json!({"to": to, "text": "hi"}));
+            assert_eq!(validate(n).unwrap_err().field, field);
+        }
     }
 
     #[test]

@@ -125,7 +125,7 @@ impl EscalationRequest {
     pub fn validate_with_min_timeout(self, min_timeout_s: u64) -> Result<ValidEscalation, InvalidRequest> {
         let valid = ValidEscalation {
             key: self.key.map(|k| check_key(&k)).transpose()?,
-            to: check_destination(self.to)?,
+            to: required_destination(self.to)?,
             player: check_player(self.player)?,
             summary: text("summary", &self.summary, MAX_SUMMARY_CHARS, true)?,
             question: optional(self.question.as_deref(), |q| text("question", q, MAX_QUESTION_CHARS, true))?,
@@ -203,8 +203,14 @@ fn webex_id(field: &str, raw: &str, kind: IdKind, what: &str) -> Result<String, 
     }
 }
 
-fn check_destination(to: Option<Destination>) -> Result<Destination, InvalidRequest> {
-    let to = to.ok_or_else(|| invalid("to", format!("missing destination: give exactly one of {DESTINATION_KEYS}")))?;
+fn required_destination(to: Option<Destination>) -> Result<Destination, InvalidRequest> {
+    check_destination(
+        to.ok_or_else(|| invalid("to", format!("missing destination: give exactly one of {DESTINATION_KEYS}")))?,
+    )
+}
+
+/// A destination of the right kind and shape (notifications check theirs here too).
+pub(crate) fn check_destination(to: Destination) -> Result<Destination, InvalidRequest> {
     Ok(match to {
         Destination::SpaceId(s) => Destination::SpaceId(webex_id("to.space_id", &s, IdKind::Room, "room")?),
         Destination::PersonId(s) => Destination::PersonId(webex_id("to.person_id", &s, IdKind::People, "person")?),

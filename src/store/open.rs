@@ -26,16 +26,79 @@ const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 /// applies pending migrations.
 pub(super) fn open_file(path: &Path) -> Result<Connection, StoreError> {
     check_header(path)?;
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).map_err(|e| open_error(path, &e))?;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
+        private_dir(parent).map_err(|e| open_error(path, &e))?;
     }
+    create_private(path).map_err(|e| open_error(path, &e))?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, &e))?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| open_error(path, &e))?;
     let version = migrations::current_version(&conn, path)?;
+    // Ours: only now may its files be touched.
+    make_private(path).map_err(|e| open_error(path, &e))?;
     configure(&conn, path, true)?;
     migrations::migrate(&mut conn, version)?;
     Ok(conn)
+}
+
+/// The store holds the card-signing key and player data: its directory, when
+/// we create it, is 0700, whatever the umask.
+#[cfg(unix)]
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+}
+
+#[cfg(not(unix))]
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(dir)
+}
+
+/// A new database file is created 0600 before SQLite opens it (SQLite gives its
+/// `-wal` and `-shm` files the database's mode).
+#[cfg(unix)]
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(not(unix))]
+fn create_private(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// A store file of ours found readable by others (left so by an older run, or
+/// copied in) is made private, and the operator told.
+#[cfg(unix)]
+fn make_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut companions = [path.to_path_buf(), suffixed(path, "-wal"), suffixed(path, "-shm")].into_iter();
+    companions.try_for_each(|file| {
+        let Ok(meta) = fs::metadata(&file) else { return Ok(()) };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            fs::set_permissions(&file, fs::Permissions::from_mode(0o600))?;
+            tracing::warn!(file = %file.display(), mode = format!("{mode:04o}"),
+                "the store file was readable by others (it holds the card-signing key and player data): now 0600");
+        }
+        Ok(())
+    })
+}
+
+#[cfg(not(unix))]
+fn make_private(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+fn suffixed(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
 }
 
 /// A private in-memory store for tests: same schema, no file.

@@ -66,6 +66,9 @@ enum Flow {
     End(SocketEnd),
 }
 
+/// How long a socket must have been ready to count as a working connection.
+const STABLE_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
 type Opening = Pin<Box<dyn Future<Output = Result<(Live, Vec<Action>), String>> + Send>>;
 
 impl Connection {
@@ -89,6 +92,9 @@ impl Connection {
                 }
             };
             let end = self.run_socket(&current, &ack_tx, &mut ack_rx, &shutdown).await;
+            if self.was_stable() {
+                self.settings.backoff.reset();
+            }
             let delay = match end {
                 SocketEnd::Cancelled => return Ok(()),
                 SocketEnd::Stale => {
@@ -234,6 +240,14 @@ impl Connection {
             Some(Err(error)) => return Flow::End(closed(CloseClass::Reconnect, format!("socket error: {error}"))),
             None => return Flow::End(closed(CloseClass::Reconnect, "socket ended without a close frame".into())),
         };
+        if text.len() > frame::MAX_FRAME_BYTES {
+            // Mercury would send it again on every connection: read it, ack it, skip it.
+            tracing::warn!(bytes = text.len(), limit = frame::MAX_FRAME_BYTES, "skipping an oversized frame");
+            return match frame::salvage_id(&text) {
+                Some(id) => live.send(frame::ack(&id)).await,
+                None => Flow::Continue,
+            };
+        }
         match frame::decode(&text, &self.settings.bot_uuid) {
             Ok(decoded) => {
                 let actions = live.session.on_frame(Instant::now(), decoded);
@@ -295,8 +309,17 @@ impl Connection {
         }
     }
 
+    /// Whether the socket that just ended had been ready for [`STABLE_AFTER`]:
+    /// only then does the next failure start the backoff from its base. A socket
+    /// that fails soon after it is ready (a frame that breaks it, resent on every
+    /// connection) must not make reconnecting a storm.
+    fn was_stable(&self) -> bool {
+        let state = self.state.borrow();
+        let up_for = state.since.map(|since| chrono::Utc::now() - since).unwrap_or_default();
+        state.connected && up_for.to_std().is_ok_and(|up_for| up_for >= STABLE_AFTER)
+    }
+
     fn connected(&mut self, device: &Device) {
-        self.settings.backoff.reset();
         tracing::info!(device = %device.url, "connected to Mercury");
         self.state.send_modify(|s| {
             if s.since.is_some() {

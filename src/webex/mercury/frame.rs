@@ -125,6 +125,10 @@ struct RawParent {
 
 /// Decodes one text frame. `bot_uuid` tells membership events about the bot
 /// itself apart from those about other people.
+/// Mercury's frames are a few kilobytes; a frame past this is skipped (and
+/// acked, so that it is not sent again) rather than decoded.
+pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
+
 pub fn decode(text: &str, bot_uuid: &str) -> Result<Frame, DecodeError> {
     let raw: RawFrame = serde_json::from_str(text).map_err(|e| DecodeError::NotJson(e.to_string()))?;
     let body = match (raw.frame_type.as_deref(), raw.data) {
@@ -220,7 +224,7 @@ pub fn salvage_id(text: &str) -> Option<String> {
     #[derive(Deserialize)]
     struct JustId {
         id: Option<String>,
-        data: Option<serde_json::Value>,
+        data: Option<serde::de::IgnoredAny>,
     }
     let raw: JustId = serde_json::from_str(text).ok()?;
     raw.data.and(raw.id)

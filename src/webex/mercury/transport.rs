@@ -11,10 +11,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// What the socket reads whole at most; a frame past the decoder's own limit
+/// ([`super::frame::MAX_FRAME_BYTES`]) is still read, so that it can be acked.
+pub const MAX_SOCKET_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 /// How long one step of a dial may take; twilight's gateway allows its
 /// connect the same. Generous for a TCP or TLS round trip, even through a
@@ -108,7 +113,10 @@ impl Dialer {
     async fn upgrade(&self, url: &Url, stream: TcpStream, target: String) -> Result<Socket, TransportError> {
         let request = url.as_str().into_client_request().map_err(|e| TransportError::BadUrl(e.to_string()))?;
         let connector = Connector::Rustls(self.tls.clone());
-        let handshake = tokio_tungstenite::client_async_tls_with_config(request, stream, None, Some(connector));
+        let limits = WebSocketConfig::default()
+            .max_message_size(Some(MAX_SOCKET_MESSAGE_BYTES))
+            .max_frame_size(Some(MAX_SOCKET_MESSAGE_BYTES));
+        let handshake = tokio_tungstenite::client_async_tls_with_config(request, stream, Some(limits), Some(connector));
         match self.bounded(DialStep::Upgrade(target), handshake).await? {
             Ok((socket, _response)) => Ok(socket),
             Err(tungstenite::Error::Http(response)) if response.status() == 404 => Err(TransportError::Stale),
