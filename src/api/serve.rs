@@ -98,13 +98,16 @@ pub async fn serve(listener: UnixListener, path: PathBuf, app: Router, limits: L
     connections.shutdown().await;
 }
 
+/// What a connection's service answers a request with.
+type Answer = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
 /// Each request carries its connection's peer, and counts as in flight until
 /// its response body is dropped (sent, or abandoned).
 fn request_handler(
     app: Router,
     peer: Peer,
     in_flight: Arc<AtomicUsize>,
-) -> impl Fn(Request<Incoming>) -> Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>> + Clone {
+) -> impl Fn(Request<Incoming>) -> Answer + Clone {
     move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
         let guard = InFlight::start(in_flight.clone());
