@@ -30,6 +30,7 @@ mod activities;
 mod audit;
 mod cards;
 mod error;
+mod escalation_row;
 mod escalations;
 mod events;
 mod meta;

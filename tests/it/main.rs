@@ -9,11 +9,13 @@
 mod common;
 
 mod access;
+mod chaos;
 mod cli;
 mod connection;
 mod crash;
 mod doctor;
 mod escalations;
+mod faults;
 mod frames;
 mod layers;
 mod metrics;
