@@ -16,6 +16,7 @@ mod doctor;
 mod escalations;
 mod frames;
 mod layers;
+mod mcp;
 mod metrics;
 mod proxy;
 mod reload;
