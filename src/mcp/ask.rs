@@ -1,6 +1,7 @@
 //! `ask_specialist`: the request built from the tool's arguments, its key
 //! (the caller's, or one derived from the arguments, see [`super::key`]), the
-//! escalation created or found again, and the wait for its answer.
+//! escalation created or found again, and the wait for its answer (or, for a
+//! client that runs it as a task, none: see [`super::task`]).
 
 use super::args::{self, AskArgs};
 use super::daemon::Daemon;
@@ -11,8 +12,15 @@ use crate::escalation::request::EscalationRequest;
 use crate::model::EscalationView;
 use serde_json::json;
 
+/// Asks, then waits up to the call's `wait_s` for the answer.
 pub async fn ask(daemon: &Daemon, arguments: AskArgs, wait: &Wait<'_>) -> Result<EscalationView, ToolError> {
     let wait_for = args::wait(arguments.wait_s)?;
+    let view = post(daemon, arguments).await?;
+    wait.until_closed(view, wait_for).await
+}
+
+/// The escalation these arguments ask for: created, or found again by its key.
+pub async fn post(daemon: &Daemon, arguments: AskArgs) -> Result<EscalationView, ToolError> {
     let mut request = request(arguments)?;
     let view = if request.key.is_some() {
         daemon.create(&request).await?
@@ -27,7 +35,7 @@ pub async fn ask(daemon: &Daemon, arguments: AskArgs, wait: &Wait<'_>) -> Result
         }
     };
     tracing::info!(escalation = %view.id, status = %view.status, "ask_specialist");
-    wait.until_closed(view, wait_for).await
+    Ok(view)
 }
 
 fn request(arguments: AskArgs) -> Result<EscalationRequest, ToolError> {

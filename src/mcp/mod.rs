@@ -11,6 +11,7 @@
 //! - [`server`]: the tools and the server's instructions ([`text`]);
 //! - [`args`], [`to`]: the tools' arguments and their schemas;
 //! - [`ask`], [`key`], [`wait`]: asking, the derived idempotency key, waiting with progress;
+//! - [`task`]: `ask_specialist` as an MCP task, for clients that run it so;
 //! - [`daemon`]: the socket API; [`outcome`], [`error`]: what the model reads back.
 //!
 //! stdout carries the protocol; logs go to stderr only.
@@ -22,6 +23,7 @@ pub mod error;
 pub mod key;
 pub mod outcome;
 pub mod server;
+pub mod task;
 pub mod text;
 pub mod to;
 pub mod wait;

@@ -1,18 +1,25 @@
 //! The MCP server: six tools over the daemon's socket API. Each tool parses its
 //! arguments (a bad one is a tool error naming it), makes one or two calls of
 //! the API, and answers with [`super::outcome`]'s JSON or a [`ToolError`].
+//! For a client that declared the tasks extension, `ask_specialist` runs as a
+//! task ([`super::task`]).
 
 use super::args::{self, AskArgs, CancelArgs, FindPersonArgs, GetAnswerArgs, ListSpacesArgs, SendMessageArgs};
 use super::ask::ask;
 use super::daemon::Daemon;
 use super::error::ToolError;
 use super::outcome;
+use super::task;
 use super::text;
 use super::wait::{Progress, Wait};
 use super::Options;
 use rmcp::handler::server::common::{schema_for_empty_input, schema_for_input};
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{CallToolResult, Implementation, JsonObject, ServerCapabilities, ServerConfig};
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, GetTaskParams, GetTaskResult,
+    Implementation, JsonObject, ServerCapabilities, ServerConfig, UpdateTaskParams,
+};
 use rmcp::schemars::JsonSchema;
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_handler, tool_router, ErrorData, RoleServer, ServerHandler};
@@ -113,8 +120,41 @@ impl HitlServer {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for HitlServer {
+    /// `ask_specialist` from a client that declared the tasks extension runs
+    /// as a task; every other call goes to its tool.
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let tasks = context.client_capabilities().is_some_and(|c| c.supports_tasks());
+        if tasks && request.name == "ask_specialist" {
+            let arguments = request.arguments.unwrap_or_default();
+            return Ok(task::create(&self.daemon, arguments, self.options.progress_every).await);
+        }
+        self.tool_router.call(ToolCallContext::new(self, request, context)).await
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        _: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, ErrorData> {
+        task::get(&self.daemon, request.task_id.trim(), self.options.progress_every).await
+    }
+
+    /// Our tasks never ask for input, so every response is to an unknown
+    /// request, which the extension says to ignore.
+    async fn update_task(&self, _: UpdateTaskParams, _: RequestContext<RoleServer>) -> Result<(), ErrorData> {
+        Ok(())
+    }
+
+    async fn cancel_task(&self, request: CancelTaskParams, _: RequestContext<RoleServer>) -> Result<(), ErrorData> {
+        task::cancel(&self.daemon, request.task_id.trim()).await
+    }
+
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tasks().build())
             .with_server_info(
                 Implementation::new("webex-hitl", env!("CARGO_PKG_VERSION"))
                     .with_title("Webex specialists (human in the loop)"),

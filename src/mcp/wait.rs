@@ -74,7 +74,8 @@ impl Wait<'_> {
     /// is gone is not an error here (the call's own answer will fail too).
     async fn report(&self, start: Instant, wait: Duration, id: &str) {
         let Some(progress) = &self.progress else { return };
-        let elapsed = start.elapsed().as_secs_f64();
+        // Milliseconds are enough, and read better than 1.2e-6 at the start.
+        let elapsed = (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
         let message = format!(
             "Waiting for a specialist to answer escalation {id} ({elapsed:.0} s of {:.0} s).",
             wait.as_secs_f64()

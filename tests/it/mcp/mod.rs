@@ -7,9 +7,10 @@ mod session;
 
 use crate::common::{eventually, Harness};
 use futures_util::StreamExt;
+use rmcp::model::{CallToolResponse, CallToolResult, CancelTaskParams, GetTaskParams, TaskPayload, TaskStatus};
 use rmcp::service::ServiceError;
 use serde_json::{json, Value};
-use session::{body, call, card_of, response, tool_error, Session};
+use session::{body, call, card_of, params, response, tool_error, Session};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use webex_hitl::sim::{SimPerson, SimRoom};
@@ -69,6 +70,7 @@ async fn tools_list_gives_six_tools_with_schemas_written_for_a_model() {
     let info = session.client.peer_info().expect("the server introduced itself");
     let instructions = info.instructions.clone().unwrap_or_default();
     assert!(instructions.contains("get_answer") && instructions.contains("pending"), "{instructions}");
+    assert!(info.capabilities.supports_tasks(), "the tasks extension is offered");
 
     let tools = session.client.list_all_tools().await.unwrap();
     let names: BTreeSet<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
@@ -305,4 +307,46 @@ async fn the_other_tools_and_the_daemons_errors_reach_the_model() {
     let bad = tool_error(&session.call("ask_specialist", json!({"to": "VIP Escalations", "summary": "s"})).await);
     assert_eq!(bad["code"], "invalid");
     assert!(bad["message"].as_str().unwrap().starts_with("to:"), "{bad:#}");
+}
+
+/// A client that declared the tasks extension gets `ask_specialist` as a task
+/// at once; the task is the escalation, so it outlives the server process.
+#[tokio::test]
+async fn a_client_with_tasks_gets_a_task_that_outlives_the_server_process() {
+    let w = world().await;
+    let first = Session::launch_with_tasks(&w.h).await;
+    let id = task_of(&first, question(&w, "Player asks why withdrawal #4411 is on hold.", 30.0)).await;
+    first.kill().await;
+
+    let second = Session::launch_with_tasks(&w.h).await;
+    let card = card_of(&w.h, &id).await;
+    w.h.sim.submit_card(&card, &w.ana.id, response("Release it.")).unwrap();
+    let result = eventually("the task completes", || async {
+        let got = second.client.get_task(GetTaskParams::new(id.clone())).await.map_err(|e| e.to_string())?;
+        match got.task.payload {
+            TaskPayload::Completed { result } => Ok(result),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    let result: CallToolResult = serde_json::from_value(Value::Object(result)).unwrap();
+    assert_eq!(body(&result)["answer"]["inputs"]["response"], "Release it.");
+
+    let other = task_of(&second, question(&w, "Never mind", 30.0)).await;
+    second.client.cancel_task(CancelTaskParams::new(other.clone())).await.unwrap();
+    let got = second.client.get_task(GetTaskParams::new(other)).await.unwrap();
+    assert_eq!(got.task.status(), TaskStatus::Cancelled);
+    assert_eq!(cards(&w), 2);
+}
+
+/// Calls ask_specialist expecting a working task; returns its id.
+async fn task_of(session: &Session, arguments: Value) -> String {
+    match Box::pin(session.client.call_tool_once(params("ask_specialist", arguments))).await.unwrap() {
+        CallToolResponse::Task(created) => {
+            assert_eq!(created.task.status, TaskStatus::Working);
+            assert!(created.task.task_id.starts_with("esc_"), "the task is the escalation: {created:?}");
+            created.task.task_id
+        }
+        other => panic!("not a task: {other:?}"),
+    }
 }

@@ -4,7 +4,8 @@
 
 use crate::common::{binary, eventually, Harness};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ClientRequest, ProgressNotificationParam, Request, ServerResult,
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ClientRequest, Implementation,
+    ProgressNotificationParam, Request, ServerResult,
 };
 use rmcp::service::{NotificationContext, PeerRequestOptions, RunningService, ServiceError};
 use rmcp::{ClientHandler, Peer, RoleClient, ServiceExt};
@@ -18,15 +19,25 @@ use tokio::sync::{mpsc, Mutex};
 /// Seconds between progress notifications in the tests' MCP servers (5 in real use).
 pub const PROGRESS_EVERY_S: &str = "1";
 
-/// Forwards every progress notification to the test.
+/// Forwards every progress notification to the test; declares the tasks
+/// extension when `tasks`.
 #[derive(Clone)]
 pub struct Recorder {
     progress: mpsc::UnboundedSender<ProgressNotificationParam>,
+    tasks: bool,
 }
 
 impl ClientHandler for Recorder {
     async fn on_progress(&self, params: ProgressNotificationParam, _: NotificationContext<RoleClient>) {
         let _ = self.progress.send(params);
+    }
+
+    fn get_info(&self) -> ClientConfig {
+        let capabilities = match self.tasks {
+            true => ClientCapabilities::builder().enable_tasks().build(),
+            false => ClientCapabilities::default(),
+        };
+        ClientConfig::new(capabilities, Implementation::new("webex-hitl-tests", env!("CARGO_PKG_VERSION")))
     }
 }
 
@@ -39,10 +50,19 @@ pub struct Session {
 impl Session {
     /// `webex-hitl mcp --socket` the harness's daemon socket, initialized.
     pub async fn launch(h: &Harness) -> Self {
-        Self::launch_on(&h.config.api.socket).await
+        Self::start(&h.config.api.socket, false).await
+    }
+
+    /// As [`Session::launch`], for a client that runs `ask_specialist` as a task.
+    pub async fn launch_with_tasks(h: &Harness) -> Self {
+        Self::start(&h.config.api.socket, true).await
     }
 
     pub async fn launch_on(socket: &Path) -> Self {
+        Self::start(socket, false).await
+    }
+
+    async fn start(socket: &Path, tasks: bool) -> Self {
         let mut child = tokio::process::Command::new(binary())
             .args(["mcp", "--socket", socket.to_str().expect("a UTF-8 socket path")])
             .args(["--progress-every-s", PROGRESS_EVERY_S])
@@ -56,8 +76,9 @@ impl Session {
         let (stdout, stdin) = (child.stdout.take().expect("stdout"), child.stdin.take().expect("stdin"));
         let (sender, progress) = mpsc::unbounded_channel();
         // rmcp's futures are large in a debug build: boxed, off the test thread's stack.
-        let client =
-            Box::pin(Recorder { progress: sender }.serve((stdout, stdin))).await.expect("the MCP session initializes");
+        let client = Box::pin(Recorder { progress: sender, tasks }.serve((stdout, stdin)))
+            .await
+            .expect("the MCP session initializes");
         Self { client, progress: Mutex::new(progress), child }
     }
 
@@ -79,8 +100,7 @@ impl Session {
         arguments: Value,
         timeout: Duration,
     ) -> Result<CallToolResult, ServiceError> {
-        let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(object(arguments));
-        let request = ClientRequest::CallToolRequest(Request::new(params));
+        let request = ClientRequest::CallToolRequest(Request::new(params(tool, arguments)));
         let handle =
             Box::pin(self.client.send_request_with_option(request, PeerRequestOptions::with_timeout(timeout))).await?;
         match Box::pin(handle.await_response()).await? {
@@ -106,7 +126,11 @@ impl Session {
 }
 
 pub async fn call(peer: &Peer<RoleClient>, tool: &str, arguments: Value) -> Result<CallToolResult, ServiceError> {
-    peer.call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(object(arguments))).await
+    peer.call_tool(params(tool, arguments)).await
+}
+
+pub fn params(tool: &str, arguments: Value) -> CallToolRequestParams {
+    CallToolRequestParams::new(tool.to_owned()).with_arguments(object(arguments))
 }
 
 fn object(value: Value) -> Map<String, Value> {
