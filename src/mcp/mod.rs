@@ -48,9 +48,10 @@ impl Default for Options {
 
 #[derive(Debug, thiserror::Error)]
 pub enum McpError {
-    #[error("the MCP session did not start: {0}")]
+    // The causes are sources, not part of the message: `{:#}` prints the chain once.
+    #[error("the MCP session did not start")]
     Start(#[source] Box<rmcp::service::ServerInitializeError>),
-    #[error("the MCP session failed: {0}")]
+    #[error("the MCP session failed")]
     Session(#[source] tokio::task::JoinError),
 }
 
