@@ -4,7 +4,8 @@
 //! module that owns its types and its error enum:
 //! - [`webex`]: the Webex REST API, device registration and the Mercury websocket;
 //! - [`api`]: the HTTP+JSON API on a Unix socket that the AI engine and the CLI use;
-//! - [`sim`]: a faithful Webex simulator for tests, the demo and engine developers.
+//! - [`sim`]: a faithful Webex simulator for tests, the demo and engine developers;
+//! - [`mcp`]: the same API as Model Context Protocol tools, for MCP-capable agents.
 //!
 //! [`daemon`] wires them together under one shutdown token.
 
@@ -19,6 +20,7 @@ pub mod dispatch;
 pub mod doctor;
 pub mod escalation;
 pub mod logging;
+pub mod mcp;
 pub mod metrics;
 pub mod model;
 pub mod secret;

@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 use webex_hitl::cli::escalations::EscalateArgs;
 use webex_hitl::cli::{self, client::ApiClient};
-use webex_hitl::config::{Config, EXIT_CONFIG};
+use webex_hitl::config::{Config, LogConfig, EXIT_CONFIG};
 use webex_hitl::model::Destination;
-use webex_hitl::{bench, daemon, demo, doctor, logging, signals, sim};
+use webex_hitl::{bench, daemon, demo, doctor, logging, mcp, signals, sim};
 
 #[derive(Parser)]
 #[command(name = "webex-hitl", version, about = "Human-in-the-loop escalations from an AI engine to Webex specialists")]
@@ -181,6 +181,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the daemon's escalations as MCP tools on stdio (for MCP-capable AI agents).
+    Mcp {
+        #[command(flatten)]
+        target: Target,
+        /// Seconds between progress notifications while a tool waits for an answer.
+        #[arg(long, default_value_t = 5.0, hide = true)]
+        progress_every_s: f64,
+    },
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -289,6 +297,7 @@ async fn run(command: Command) -> ExitCode {
             exit_on(async { cli::spaces(&target.client()?, refresh, json).await }.await)
         }
         Command::Config(ConfigCommand::Check { config }) => check_config(config),
+        Command::Mcp { target, progress_every_s } => serve_mcp(target, progress_every_s).await,
         Command::Audit { target, limit, json } => {
             exit_on(async { cli::audit(&target.client()?, limit, json).await }.await)
         }
@@ -358,6 +367,26 @@ async fn serve_until_stopped(
         reloader
     );
     outcome
+}
+
+/// `mcp`: stdout is the protocol, so logs go to stderr (as they always do).
+async fn serve_mcp(target: Target, progress_every_s: f64) -> ExitCode {
+    // The SDK logs every message at info: only its warnings are worth a line.
+    logging::init(&LogConfig { level: "info,rmcp=warn".into(), ..LogConfig::default() });
+    let client = match target.client() {
+        Ok(client) => client,
+        Err(error) => return fail(&format!("configuration error: {error:#}"), EXIT_CONFIG),
+    };
+    let Ok(progress_every) = std::time::Duration::try_from_secs_f64(progress_every_s.max(0.1)) else {
+        return fail("--progress-every-s: a number of seconds", 2);
+    };
+    let options = mcp::Options { progress_every };
+    let shutdown = CancellationToken::new();
+    exit_on(
+        signals::run_until_signalled(&shutdown, mcp::serve(client, options, shutdown.clone()))
+            .await
+            .map_err(Into::into),
+    )
 }
 
 fn check_config(file: Option<PathBuf>) -> ExitCode {

@@ -16,6 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["dispatch"],
     &["api"],
     &["cli"],
+    &["mcp"],
     &["daemon"],
     &["doctor", "demo"],
     &["bench"],

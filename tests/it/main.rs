@@ -18,6 +18,7 @@ mod escalations;
 mod faults;
 mod frames;
 mod layers;
+mod mcp;
 mod metrics;
 mod proxy;
 mod reload;
