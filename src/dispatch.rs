@@ -163,7 +163,7 @@ impl Handler {
             Err(error) if error.is_passing() => {
                 // Retried for as long as it takes: a submission can still be
                 // answered when Webex comes back; one line now and then, not per try.
-                if attempt % WARN_EVERY == 0 {
+                if attempt.is_multiple_of(WARN_EVERY) {
                     tracing::warn!(%error, %activity, tries = attempt + 1, "event not handled yet; retrying until it is");
                 } else {
                     tracing::debug!(%error, %activity, tries = attempt + 1, "event not handled yet");

@@ -148,7 +148,7 @@ async fn list_memberships(State(s): State<Arc<Shared>>, Query(q): Params) -> Ans
             let room = w.bot_room(id)?;
             room.members
                 .iter()
-                .filter(|m| person.as_ref().map_or(true, |p| p.as_deref() == Some(&m.person)))
+                .filter(|m| person.as_ref().is_none_or(|p| p.as_deref() == Some(&m.person)))
                 .map(|m| render::membership(&w, room, m))
                 .collect()
         }
@@ -212,7 +212,7 @@ async fn delete_message(State(s): State<Arc<Shared>>, Path(id): Path<String>) ->
 fn visible_action(w: &World, uuid: &str, cluster: Option<&str>) -> Result<Value, WorldError> {
     let action = w.action(uuid).ok_or(WorldError::ActionNotFound)?;
     let room = w.room(&action.room).ok_or(WorldError::ActionNotFound)?;
-    let cluster_ok = cluster.map_or(true, |c| c == room.cluster);
+    let cluster_ok = cluster.is_none_or(|c| c == room.cluster);
     if !cluster_ok || !room.has_member(&w.bot) {
         return Err(WorldError::ActionNotFound);
     }

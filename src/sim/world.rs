@@ -308,7 +308,7 @@ impl World {
             .range(cursor.saturating_add(1)..)
             .filter_map(|(_, u)| self.rooms.get(u))
             .filter(|r| r.has_member(&self.bot))
-            .filter(|r| direct.map_or(true, |d| r.direct == d));
+            .filter(|r| direct.is_none_or(|d| r.direct == d));
         for room in matching {
             if page.len() == max {
                 let next = page.last().map(|r: &&Room| r.seq);

@@ -107,9 +107,9 @@ pub struct EscalationFilter {
 
 impl EscalationFilter {
     fn admits(&self, e: &Escalation) -> bool {
-        self.status.map_or(true, |s| s == e.status)
-            && self.space_id.as_ref().map_or(true, |s| e.delivery.space_id.as_ref() == Some(s))
-            && self.before.map_or(true, |before| e.cursor < before)
+        self.status.is_none_or(|s| s == e.status)
+            && self.space_id.as_ref().is_none_or(|s| e.delivery.space_id.as_ref() == Some(s))
+            && self.before.is_none_or(|before| e.cursor < before)
     }
 }
 

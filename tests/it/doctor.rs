@@ -29,7 +29,7 @@ async fn a_healthy_setup_passes_every_check() {
     h.wait_health(|_| true).await;
     eventually("the space reaches the cache", || async {
         let spaces = h.client.get("/v1/spaces").await.unwrap().body;
-        if spaces["items"].as_array().map_or(true, |a| a.is_empty()) {
+        if spaces["items"].as_array().is_none_or(|a| a.is_empty()) {
             Err(format!("{spaces:#}"))
         } else {
             Ok(())
