@@ -27,7 +27,7 @@ use crate::spaces::{Spaces, SpacesError};
 use crate::store::{ConnectionChange, Handled, Store, StoreError};
 use crate::webex::mercury::link::{Inbound, LinkState};
 use crate::webex::mercury::Event;
-use crate::webex::rest::RetryKind;
+use crate::webex::rest::{RestError, RetryKind};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -60,6 +60,8 @@ impl HandleError {
     /// failing (a full disk). A refusal Webex would repeat is not.
     fn is_passing(&self) -> bool {
         match self {
+            // A rejected token is fixed by the operator; the answer must survive it.
+            HandleError::Answer(AnswerError::Rest(RestError::Unauthorized { .. })) => true,
             HandleError::Answer(AnswerError::Rest(error)) => !matches!(error.retry_kind(), RetryKind::Permanent),
             HandleError::Spaces(_) | HandleError::Answer(AnswerError::Store(_)) | HandleError::Store(_) => true,
         }

@@ -5,7 +5,8 @@
 //! value takes a deliberate call to [`Secret::expose`].
 
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+use tokio::sync::watch;
 
 /// A string whose `Debug` and `Display` print `<redacted>`.
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -40,23 +41,34 @@ impl fmt::Display for Secret {
 }
 
 /// The bot token as every Webex client holds it: shared, and replaceable at run
-/// time (SIGHUP reloads it) without rebuilding the clients.
-#[derive(Clone, Default)]
-pub struct SharedSecret(Arc<RwLock<Secret>>);
+/// time (SIGHUP, `webex-hitl token rotate`) without rebuilding the clients;
+/// whoever waits for a good token can wait for it to change.
+#[derive(Clone)]
+pub struct SharedSecret(Arc<watch::Sender<Secret>>);
+
+impl Default for SharedSecret {
+    fn default() -> Self {
+        Self::new(Secret::default())
+    }
+}
 
 impl SharedSecret {
     pub fn new(secret: Secret) -> Self {
-        Self(Arc::new(RwLock::new(secret)))
+        Self(Arc::new(watch::channel(secret).0))
     }
 
     pub fn get(&self) -> Secret {
-        // A poisoned lock only means a writer panicked mid-assignment of a String,
-        // which cannot leave it half-written: keep serving the value.
-        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0.borrow().clone()
     }
 
     pub fn set(&self, secret: Secret) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = secret;
+        self.0.send_replace(secret);
+    }
+
+    /// Resolves the next time the secret is replaced.
+    pub async fn changed(&self) {
+        let mut receiver = self.0.subscribe();
+        let _ = receiver.changed().await;
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::config::Config;
 use crate::logging;
-use crate::secret::SharedSecret;
+use crate::webex::token::{ReplaceError, TokenKeeper};
 use std::future::Future;
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
@@ -43,12 +43,18 @@ async fn wait_for_signal() {
 }
 
 /// SIGHUP re-reads the configuration and applies what can change live: the bot
-/// token and the log level. The socket API keeps serving throughout.
-pub async fn reload_on_hangup(file: Option<PathBuf>, token: SharedSecret, shutdown: CancellationToken) {
+/// token (checked with Webex first; a refused one leaves the current token in
+/// place) and the log level. The socket API keeps serving throughout.
+///
+/// A token is taken from its source only when the source changed since it was
+/// last read: under systemd the credential is a copy made at start, and a token
+/// delivered since by `webex-hitl token rotate` must not give way to it.
+pub async fn reload_on_hangup(file: Option<PathBuf>, token: TokenKeeper, shutdown: CancellationToken) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
         let Ok(mut hangups) = signal(SignalKind::hangup()) else { return };
+        let mut from_source = token.current();
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -56,9 +62,8 @@ pub async fn reload_on_hangup(file: Option<PathBuf>, token: SharedSecret, shutdo
             }
             match Config::load(file.as_deref()).and_then(|config| Ok((config.load_token()?.0, config))) {
                 Ok((new_token, config)) => {
-                    if new_token != token.get() {
-                        token.set(new_token);
-                        tracing::info!("SIGHUP: bot token reloaded");
+                    if new_token != from_source && reload_token(&token, new_token.clone()).await {
+                        from_source = new_token;
                     }
                     match logging::set_level(&config.log.level) {
                         Ok(()) => tracing::info!(level = %config.log.level, "SIGHUP: log level applied"),
@@ -71,4 +76,22 @@ pub async fn reload_on_hangup(file: Option<PathBuf>, token: SharedSecret, shutdo
     }
     #[cfg(not(unix))]
     let _ = (file, token, shutdown);
+}
+
+/// True when the new token is in use.
+async fn reload_token(token: &TokenKeeper, new_token: crate::secret::Secret) -> bool {
+    match token.replace(new_token).await {
+        Ok(bot) => {
+            tracing::info!(bot = %bot.display_name, "SIGHUP: Webex accepted the new bot token; it is in use");
+            true
+        }
+        Err(error @ ReplaceError::Rejected(_)) => {
+            tracing::error!(%error, "SIGHUP: keeping the current bot token");
+            false
+        }
+        Err(error @ ReplaceError::Unchecked(_)) => {
+            tracing::warn!(%error, "SIGHUP: send SIGHUP again once Webex is reachable");
+            false
+        }
+    }
 }

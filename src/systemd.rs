@@ -70,6 +70,16 @@ pub fn should_ping(beat_age: Duration, interval: Duration) -> bool {
 
 /// The `STATUS=` line for a link state.
 pub fn status_line(link: &LinkState, bot: &str) -> String {
+    if let Some(rejected) = &link.token_rejected {
+        let since = rejected.since.format("%Y-%m-%d %H:%M UTC");
+        return format!(
+            "Webex rejects the bot token (since {since}): put the current one in place with `webex-hitl token rotate`"
+        );
+    }
+    if let (false, Some(at)) = (link.connected, link.replaced_at) {
+        let at = at.format("%H:%M UTC");
+        return format!("another instance took over this bot's device at {at}: stop it, or set webex.device_name");
+    }
     match (link.connected, &link.last_error) {
         (true, _) => {
             let device = link.device_url.as_deref().unwrap_or("unknown device");
@@ -173,5 +183,17 @@ mod tests {
         link.connected = true;
         link.device_url = Some("https://wdm/devices/1".into());
         assert_eq!(status_line(&link, "Bot"), "connected to Webex as Bot (device https://wdm/devices/1)");
+        link.token_rejected = Some(crate::webex::mercury::link::TokenRejected {
+            since: chrono::DateTime::parse_from_rfc3339("2026-11-25T13:05:00Z").unwrap().into(),
+            detail: "401".into(),
+        });
+        assert_eq!(
+            status_line(&link, "Bot"),
+            "Webex rejects the bot token (since 2026-11-25 13:05 UTC): put the current one in place with `webex-hitl token rotate`"
+        );
+        link.token_rejected = None;
+        link.connected = false;
+        link.replaced_at = Some(chrono::DateTime::parse_from_rfc3339("2026-11-25T13:06:00Z").unwrap().into());
+        assert!(status_line(&link, "Bot").starts_with("another instance took over this bot's device at 13:06 UTC"));
     }
 }

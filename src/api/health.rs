@@ -44,12 +44,30 @@ pub struct OutboxHealth {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct WebexHealth {
     pub connected: bool,
+    /// When the current (or last) connection became ready.
     pub since: Option<DateTime<Utc>>,
+    /// When the link was lost; `null` while connected.
+    pub down_since: Option<DateTime<Utc>>,
     pub bot: Option<BotIdentity>,
     pub last_event_at: Option<DateTime<Utc>>,
     pub reconnects: u64,
     pub device_url: Option<String>,
     pub last_error: Option<String>,
+    /// Whether Webex accepts the bot token.
+    pub token: TokenHealth,
+    /// Since when Webex rejects it, and what it answered.
+    pub token_rejected_since: Option<DateTime<Utc>>,
+    pub token_error: Option<String>,
+    /// When another connection last took over this bot's device (another instance
+    /// with the same device name); `null` once this daemon is connected again.
+    pub replaced_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenHealth {
+    Valid,
+    Rejected,
 }
 
 pub async fn get(State(state): State<AppState>) -> Json<Health> {
@@ -58,17 +76,23 @@ pub async fn get(State(state): State<AppState>) -> Json<Health> {
 }
 
 pub fn snapshot(link: &LinkState, bot: Option<BotIdentity>, events: EventCounts, outbox: Option<Stalled>) -> Health {
-    let ok = link.connected && bot.is_some() && outbox.is_none();
+    let token_ok = link.token_rejected.is_none();
+    let ok = link.connected && token_ok && bot.is_some() && outbox.is_none();
     Health {
         status: if ok { HealthStatus::Ok } else { HealthStatus::Degraded },
         webex: WebexHealth {
             connected: link.connected,
             since: link.since,
+            down_since: link.down_since,
             bot,
             last_event_at: link.last_event_at,
             reconnects: link.reconnects,
             device_url: link.device_url.clone(),
             last_error: link.last_error.clone(),
+            token: if token_ok { TokenHealth::Valid } else { TokenHealth::Rejected },
+            token_rejected_since: link.token_rejected.as_ref().map(|r| r.since),
+            token_error: link.token_rejected.as_ref().map(|r| r.detail.clone()),
+            replaced_at: link.replaced_at,
         },
         events,
         outbox: OutboxHealth {

@@ -1,7 +1,7 @@
 //! `webex-hitl status`: the daemon's health, for humans or scripts.
 
 use super::client::ApiClient;
-use crate::api::health::{Health, HealthStatus};
+use crate::api::health::{Health, HealthStatus, TokenHealth};
 use chrono::{DateTime, SecondsFormat, Utc};
 
 /// `webex-hitl status`: health, for humans or (`--json`) for scripts. True when healthy.
@@ -24,11 +24,18 @@ pub fn render_health(health: &Health) -> String {
         HealthStatus::Degraded => "degraded",
     };
     out.push_str(&format!("status:        {status}\n"));
-    out.push_str(&format!(
-        "webex:         {}{}\n",
-        if webex.connected { "connected" } else { "not connected" },
-        webex.since.map(|s| format!(" since {}", time(s))).unwrap_or_default()
-    ));
+    let link = match (webex.connected, webex.since, webex.down_since) {
+        (true, since, _) => format!("connected{}", since.map(|s| format!(" since {}", time(s))).unwrap_or_default()),
+        (false, _, Some(down)) => format!("not connected since {}", time(down)),
+        (false, _, None) => "not connected yet".to_owned(),
+    };
+    out.push_str(&format!("webex:         {link}\n"));
+    if let (TokenHealth::Rejected, Some(since)) = (webex.token, webex.token_rejected_since) {
+        out.push_str(&format!("token:         REJECTED by Webex since {} (webex-hitl token rotate)\n", time(since)));
+    }
+    if let Some(at) = webex.replaced_at {
+        out.push_str(&format!("device:        taken over by another connection at {} (another instance?)\n", time(at)));
+    }
     if let Some(bot) = &webex.bot {
         out.push_str(&format!("bot:           {} <{}>\n", bot.name, bot.email.as_deref().unwrap_or("-")));
     }
@@ -60,7 +67,8 @@ mod tests {
         let health: Health = serde_json::from_value(serde_json::json!({"status": "ok",
             "webex": {"connected": true, "since": "2026-11-25T13:00:00Z",
             "bot": {"id": "x", "email": "hitl-bot@webex.bot", "name": "HITL Bot"}, "reconnects": 2,
-            "last_event_at": null, "device_url": "http://d", "last_error": null},
+            "last_event_at": null, "device_url": "http://d", "last_error": null, "down_since": null,
+            "token": "valid", "token_rejected_since": null, "token_error": null, "replaced_at": null},
             "events": {"handled": 0, "duplicates": 0},
             "outbox": {"stalled": false, "since": null, "error": null}}))
         .unwrap();

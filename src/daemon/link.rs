@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::webex::mercury::connection::{Connection, MercuryError, Settings};
 use crate::webex::mercury::link::{Heartbeat, Inbound, LinkState};
 use crate::webex::rest::RestError;
+use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -42,7 +43,8 @@ impl Link {
 }
 
 /// Keeps a Mercury connection running. A refused token is checked over REST:
-/// a 401 there ends the daemon with the clear message; anything else retries.
+/// a 401 there means Webex rejects it (the daemon says so, stays up and waits
+/// for a good token); anything else retries.
 pub(super) async fn supervise_link(
     link: Link,
     events: mpsc::UnboundedSender<Inbound>,
@@ -57,8 +59,11 @@ pub(super) async fn supervise_link(
         match connection.run(shutdown.clone()).await {
             Ok(()) => return Ok(()),
             Err(MercuryError::TokenRejected) => {
-                if let Err(RestError::Unauthorized { message, .. }) = heartbeat.cover(rest.me()).await {
-                    return Err(DaemonError::TokenInvalid { detail: format!("401: {message}") });
+                if let Err(RestError::Unauthorized { .. }) = heartbeat.cover(rest.me()).await {
+                    if !wait_for_a_good_token(&link, &heartbeat, &shutdown).await {
+                        return Ok(());
+                    }
+                    continue;
                 }
                 tracing::warn!("Mercury refused the token but REST accepts it; retrying");
             }
@@ -69,6 +74,34 @@ pub(super) async fn supervise_link(
         tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
             _ = heartbeat.cover(tokio::time::sleep(cap)) => {}
+        }
+    }
+}
+
+/// How often a rejected token is tried again without being told of a new one
+/// (a revocation can be undone; a token file can change without a SIGHUP).
+const TOKEN_RECHECK: Duration = Duration::from_secs(60);
+
+/// Waits until Webex accepts the token again: a new one arrives (SIGHUP,
+/// `token rotate`), or the current one works on a re-check. Waiting as designed
+/// is being alive, so the watchdog keeps being fed. False on shutdown.
+async fn wait_for_a_good_token(link: &Link, heartbeat: &Heartbeat, shutdown: &CancellationToken) -> bool {
+    loop {
+        let token = &link.clients.token;
+        let waited = heartbeat.cover(async {
+            tokio::select! {
+                () = token.changed() => true,
+                () = tokio::time::sleep(TOKEN_RECHECK) => true,
+                () = shutdown.cancelled() => false,
+            }
+        });
+        if !waited.await {
+            return false;
+        }
+        match heartbeat.cover(link.clients.rest.me()).await {
+            Err(RestError::Unauthorized { .. }) => continue,
+            // Accepted, or Webex unreachable: the connection will find out.
+            Ok(_) | Err(_) => return true,
         }
     }
 }

@@ -30,6 +30,7 @@ use crate::systemd;
 use crate::webex::ids;
 use crate::webex::mercury::link::{Heartbeat, LinkState};
 use crate::webex::tls::TlsError;
+use crate::webex::token::{TokenKeeper, TokenWatch};
 use clients::{validate_token, Clients};
 use link::{supervise_link, Link};
 use std::path::PathBuf;
@@ -79,6 +80,8 @@ struct Shared {
     link: watch::Sender<LinkState>,
     /// Set while the outbox is stopped because the store refuses writes.
     outbox: watch::Sender<Option<Stalled>>,
+    /// The bot token, replaced only once Webex accepted the new one.
+    token: TokenKeeper,
     shutdown: CancellationToken,
 }
 
@@ -116,16 +119,18 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     spawn_event_path(&shared, &mut tasks, &bot, bot_uuid, counts_tx);
     // The store is open, the socket bound and the token valid: ready for systemd.
     systemd::ready();
-    let token = shared.clients.token.clone();
-    Ok(Running { socket, bot, token, tasks, shutdown: shared.shutdown })
+    Ok(Running { socket, bot, token: shared.token.clone(), tasks, shutdown: shared.shutdown })
 }
 
 /// Builds the clients and opens the store: everything that can fail on bad configuration.
 async fn open(config: Config, shutdown: CancellationToken) -> Result<Shared, DaemonError> {
     let metrics = Arc::new(Metrics::new());
+    let (link, _) = watch::channel(LinkState::default());
     let mut clients = clients::clients(&config)?;
-    clients.rest = clients.rest.observed(metrics.clone()).stopped_by(shutdown.clone());
+    let token_watch = Arc::new(TokenWatch::new(link.clone()));
+    clients.rest = clients.rest.observed(metrics.clone()).observed(token_watch).stopped_by(shutdown.clone());
     clients.devices_factory.rest = clients.rest.clone();
+    let token = TokenKeeper::new(clients.token.clone(), clients.rest.clone(), link.clone());
     let store = Store::open(&config.store.path).await?;
     let signer = Arc::new(Signer::new(store.signing_key().await?));
     let spaces = Spaces::new(clients.rest.clone(), store.clone());
@@ -137,9 +142,8 @@ async fn open(config: Config, shutdown: CancellationToken) -> Result<Shared, Dae
         metrics: metrics.clone(),
         config: config.escalations.clone(),
     };
-    let (link, _) = watch::channel(LinkState::default());
     let (outbox, _) = watch::channel(None);
-    Ok(Shared { config, clients, store, spaces, escalations, metrics, link, outbox, shutdown })
+    Ok(Shared { config, clients, store, spaces, escalations, metrics, link, outbox, token, shutdown })
 }
 
 fn router(

@@ -3,7 +3,7 @@
 
 use super::DaemonError;
 use crate::api::health::BotIdentity;
-use crate::secret::SharedSecret;
+use crate::webex::token::TokenKeeper;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 pub struct Running {
     pub socket: PathBuf,
     pub bot: BotIdentity,
-    /// The token every Webex client uses; replace it to rotate the token live.
-    pub token: SharedSecret,
+    /// The token every Webex client uses; replace it (checked) to rotate it live.
+    pub token: TokenKeeper,
     pub(super) tasks: JoinSet<Result<(), DaemonError>>,
     pub(super) shutdown: CancellationToken,
 }

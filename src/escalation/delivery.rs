@@ -178,6 +178,9 @@ impl Deliverer {
     }
 
     async fn post_failed(&self, job_id: i64, record: &Escalation, error: RestError) -> Result<Outcome, StoreError> {
+        if let Some(wait) = wait_for_token(&error) {
+            return Ok(wait);
+        }
         match error.retry_kind() {
             RetryKind::Permanent => {
                 let reason = match &error {
@@ -288,8 +291,21 @@ impl Deliverer {
     }
 }
 
+/// A token Webex rejects is the operator's to fix, not the card's fault: the
+/// job waits for a good token instead of failing its escalation.
+fn wait_for_token(error: &RestError) -> Option<Outcome> {
+    matches!(error, RestError::Unauthorized { .. })
+        .then(|| Outcome::Retry { error: error.to_string(), after: Some(TOKEN_WAIT) })
+}
+
+/// How long an outbox job waits before trying a rejected token again.
+const TOKEN_WAIT: Duration = Duration::from_secs(60);
+
 /// Transient failures come back later; permanent ones are logged and dropped.
 fn retry_or_drop(error: RestError) -> Outcome {
+    if let Some(wait) = wait_for_token(&error) {
+        return wait;
+    }
     match error.retry_kind() {
         RetryKind::Permanent => {
             tracing::warn!(%error, "outbox job dropped: Webex refused it");

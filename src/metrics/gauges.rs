@@ -15,6 +15,14 @@ pub struct StoreGauges {
 }
 
 pub fn write_link(out: &mut Exposition, link: &LinkState) {
+    out.family("webex_hitl_webex_token_valid", "gauge", "1 while Webex accepts the bot token; 0 once it answered 401.");
+    out.sample("webex_hitl_webex_token_valid", &[], if link.token_rejected.is_none() { 1.0 } else { 0.0 });
+    out.family(
+        "webex_hitl_webex_replaced_total",
+        "counter",
+        "Times another connection took over this bot's device (close 4000: another instance with this device name).",
+    );
+    out.sample("webex_hitl_webex_replaced_total", &[], link.replaced as f64);
     out.family("webex_hitl_webex_connected", "gauge", "1 while the Mercury websocket is connected and ready.");
     out.sample("webex_hitl_webex_connected", &[], if link.connected { 1.0 } else { 0.0 });
     out.family("webex_hitl_webex_reconnects_total", "counter", "Ready Mercury connections lost and re-established.");

@@ -27,6 +27,7 @@
 //! | `POST /_sim/faults/refuse-card-edits` | `{refuse}` | card edits answer 400 |
 //! | `POST /_sim/faults/lose-acks` | `{lose}` | acks are dropped: frames stay unacked and come back on reconnect |
 //! | `POST /_sim/faults/stall-upgrades` | `{stall}` | websocket upgrades are held unanswered (a stalled dial) |
+//! | `POST /_sim/token` | `{token}` | the bot token is regenerated: only this one works from now on |
 
 use super::handle::{sim_person, sim_room, Shared, SimError, SimHandle};
 use axum::body::Bytes;
@@ -77,6 +78,7 @@ fn ok(v: impl serde::Serialize) -> Answer {
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/state", get(state))
+        .route("/token", post(regenerate_token))
         .route("/calls", get(calls))
         .route("/people", post(add_person))
         .route("/rooms", post(create_room))
@@ -108,6 +110,17 @@ async fn state(State(s): State<Arc<Shared>>) -> Answer {
         "stalled_upgrades": s.stalled.load(Ordering::SeqCst),
         "acked": s.acked.load(Ordering::SeqCst),
     }))
+}
+
+#[derive(Deserialize)]
+struct TokenArgs {
+    token: String,
+}
+
+async fn regenerate_token(State(s): State<Arc<Shared>>, b: Bytes) -> Answer {
+    let a: TokenArgs = body(&b)?;
+    handle(&s).regenerate_token(&a.token);
+    ok(json!({}))
 }
 
 async fn calls(State(s): State<Arc<Shared>>) -> Answer {

@@ -100,7 +100,7 @@ pub async fn track(State(shared): State<Arc<Shared>>, req: Request, next: Next) 
 
 /// Bearer token check for every Webex endpoint.
 pub async fn require_token(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
-    let expected = format!("Bearer {}", shared.token);
+    let expected = format!("Bearer {}", shared.token());
     let ok = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).is_some_and(|v| v == expected);
     if !ok {
         return ApiError::new(StatusCode::UNAUTHORIZED, UNAUTHORIZED).into_response();

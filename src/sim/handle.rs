@@ -10,7 +10,7 @@ use crate::webex::ids::{IdKind, RestId, US_CLUSTER};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -76,7 +76,8 @@ pub(crate) struct Shared {
     world: Mutex<World>,
     /// `http://127.0.0.1:PORT` (`https://localhost:PORT` with TLS), the host of every URL the simulator hands out.
     pub base: String,
-    pub token: String,
+    /// The one bot token accepted; regenerating it (as in the Developer Portal) kills the old one.
+    token: RwLock<String>,
     pub faults: Faults,
     /// Bumped after every world change; Mercury connections wait on it.
     pub changed: watch::Sender<u64>,
@@ -96,7 +97,7 @@ impl Shared {
         Self {
             world: Mutex::new(world),
             base,
-            token,
+            token: RwLock::new(token),
             faults: Faults::default(),
             changed: watch::channel(0).0,
             commands: broadcast::channel(64).0,
@@ -108,6 +109,11 @@ impl Shared {
             cancel: CancellationToken::new(),
             tasks: TaskTracker::new(),
         }
+    }
+
+    /// The bot token Webex accepts now.
+    pub fn token(&self) -> String {
+        self.token.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Read access; never held across an await.
@@ -355,6 +361,12 @@ impl SimHandle {
     /// buffered and is redelivered when the device connects again.
     pub fn lose_acks(&self, lose: bool) {
         self.shared.faults.set_lose_acks(lose);
+    }
+
+    /// The bot's token is regenerated: only `token` works from now on, on REST
+    /// and on new sockets (live sockets stay up, as on Webex).
+    pub fn regenerate_token(&self, token: &str) {
+        *self.shared.token.write().unwrap_or_else(|e| e.into_inner()) = token.to_owned();
     }
 
     /// Websocket upgrades are accepted at the TCP level and never answered, as

@@ -90,9 +90,10 @@ fn close(code: u16, reason: &str) -> Message {
 }
 
 async fn serve(mut socket: WebSocket, s: Arc<Shared>, registration: String) {
+    let token = s.token();
     let auth = tokio::select! {
         _ = s.cancel.cancelled() => return,
-        auth = authorize(&mut socket, &s.token) => auth,
+        auth = authorize(&mut socket, &token) => auth,
     };
     match auth {
         Auth::Granted => {}

@@ -6,4 +6,5 @@ pub mod mercury;
 pub mod proxy;
 pub mod rest;
 pub mod tls;
+pub mod token;
 pub mod wdm;

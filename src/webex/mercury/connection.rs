@@ -111,7 +111,7 @@ impl Connection {
                     match class {
                         CloseClass::Reconnect => Some(self.settings.backoff.next_delay(&mut rng)),
                         CloseClass::Replaced => {
-                            tracing::error!("another connection took over this device registration (4000): is a second webex-hitl running with the same token? waiting before reconnecting");
+                            self.replaced();
                             Some(self.settings.backoff.cap())
                         }
                         CloseClass::TokenProblem => return Err(MercuryError::TokenRejected),
@@ -327,16 +327,31 @@ impl Connection {
             }
             s.connected = true;
             s.since = Some(chrono::Utc::now());
+            s.down_since = None;
             s.device_url = Some(device.url.clone());
             s.last_error = None;
+            s.replaced_at = None;
         });
     }
 
     fn disconnected(&self, why: String) {
         tracing::warn!(reason = %why, "Mercury disconnected");
         self.state.send_modify(|s| {
+            if s.connected || s.down_since.is_none() {
+                s.down_since = Some(chrono::Utc::now());
+            }
             s.connected = false;
             s.last_error = Some(why);
+        });
+    }
+
+    /// Another connection took this device registration over (4000). Said
+    /// loudly, once per takeover: fighting back would only evict it in turn.
+    fn replaced(&self) {
+        tracing::error!("another connection took over this bot's device registration (close 4000): another instance uses this bot's device; stop it, or give each instance its own webex.device_name");
+        self.state.send_modify(|s| {
+            s.replaced_at = Some(chrono::Utc::now());
+            s.replaced += 1;
         });
     }
 }

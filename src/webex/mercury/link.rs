@@ -39,16 +39,34 @@ impl Ack {
     }
 }
 
-/// The connection's state, as `/v1/health` shows it.
+/// The daemon's hold on Webex, as `/v1/health`, `STATUS=` and the metrics
+/// show it: the Mercury link, and whether Webex accepts the bot token.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LinkState {
     pub connected: bool,
+    /// When the current (or, while disconnected, the last) connection became ready.
     pub since: Option<DateTime<Utc>>,
+    /// When the link was lost; `None` while connected.
+    pub down_since: Option<DateTime<Utc>>,
     pub last_event_at: Option<DateTime<Utc>>,
     /// Ready connections lost and re-established since start.
     pub reconnects: u64,
     pub device_url: Option<String>,
     pub last_error: Option<String>,
+    /// Another connection took over this device registration (close 4000), and
+    /// when; cleared once this daemon is connected again.
+    pub replaced_at: Option<DateTime<Utc>>,
+    /// How often that happened since start.
+    pub replaced: u64,
+    /// Webex refuses the bot token (a 401 on REST or the socket).
+    pub token_rejected: Option<TokenRejected>,
+}
+
+/// Since when Webex refuses the token, and what it answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRejected {
+    pub since: DateTime<Utc>,
+    pub detail: String,
 }
 
 /// Proof of life from the connection driver, for the systemd watchdog: the

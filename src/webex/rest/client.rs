@@ -50,6 +50,16 @@ impl RestClient {
         self
     }
 
+    /// The same client with another token, unobserved: for checking a candidate.
+    pub fn with_token(&self, token: crate::secret::SharedSecret) -> Self {
+        Self { transport: self.transport.with_token(token), base: self.base.clone() }
+    }
+
+    /// The same client with another retry policy (callers who cannot wait long).
+    pub fn with_policy(&self, policy: RetryPolicy) -> Self {
+        Self { transport: self.transport.with_policy(policy), base: self.base.clone() }
+    }
+
     /// The same client, giving up waits between retries once `shutdown` fires.
     pub fn stopped_by(mut self, shutdown: tokio_util::sync::CancellationToken) -> Self {
         self.transport = self.transport.stopped_by(shutdown);

@@ -47,7 +47,7 @@ pub struct Transport {
     http: reqwest::Client,
     token: SharedSecret,
     policy: RetryPolicy,
-    observer: Option<Arc<dyn RestObserver>>,
+    observers: Vec<Arc<dyn RestObserver>>,
     /// Ends a wait between attempts (a `Retry-After` can be minutes) at shutdown.
     shutdown: CancellationToken,
 }
@@ -60,7 +60,7 @@ struct Failure {
 
 impl Transport {
     pub fn new(http: reqwest::Client, token: SharedSecret, policy: RetryPolicy) -> Self {
-        Self { http, token, policy, observer: None, shutdown: CancellationToken::new() }
+        Self { http, token, policy, observers: Vec::new(), shutdown: CancellationToken::new() }
     }
 
     /// The same transport, giving up waiting to retry once `shutdown` fires
@@ -70,10 +70,21 @@ impl Transport {
         self
     }
 
-    /// The same transport, reporting every attempt to `observer`.
+    /// The same transport, reporting every attempt to `observer` too.
     pub fn observed(mut self, observer: Arc<dyn RestObserver>) -> Self {
-        self.observer = Some(observer);
+        self.observers.push(observer);
         self
+    }
+
+    /// The same transport with another retry policy.
+    pub fn with_policy(&self, policy: RetryPolicy) -> Self {
+        Self { policy, ..self.clone() }
+    }
+
+    /// The same transport (connections, policy) with another token and no
+    /// observers: for checking a candidate token without it counting as ours.
+    pub fn with_token(&self, token: SharedSecret) -> Self {
+        Self { token, observers: Vec::new(), ..self.clone() }
     }
 
     pub fn policy(&self) -> &RetryPolicy {
@@ -96,7 +107,7 @@ impl Transport {
         let mut attempt = 1;
         loop {
             let result = self.attempt(&method, &url, body.as_deref()).await;
-            if let Some(observer) = &self.observer {
+            for observer in &self.observers {
                 observer.on_attempt(&method, attempt_status(&result));
             }
             let failure = match result {
