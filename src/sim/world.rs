@@ -1,4 +1,5 @@
-//! The simulator's world: people, rooms and memberships, as pure data.
+//! The simulator's world: people (each in an organization), rooms and
+//! memberships, as pure data.
 //!
 //! Everything Webex would remember lives here so that a test can stop the
 //! simulator, keep the world and start again on the same port. Nothing here
