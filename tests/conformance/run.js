@@ -15,12 +15,15 @@ const SCENARIO_TIMEOUT_MS = 60000;
 function runOne(name, bin) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(__dirname, 'lib', 'scenario.js'), name, bin], { stdio: 'inherit' });
+    let kill;
     const timer = setTimeout(() => {
-      console.error(`conformance: scenario ${name} still running after ${SCENARIO_TIMEOUT_MS} ms, killed`);
-      child.kill('SIGKILL');
+      console.error(`conformance: scenario ${name} still running after ${SCENARIO_TIMEOUT_MS} ms, stopped`);
+      child.kill('SIGTERM'); // it stops its simulator on the way out
+      kill = setTimeout(() => child.kill('SIGKILL'), 5000);
     }, SCENARIO_TIMEOUT_MS);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(kill);
       resolve(code === 0 ? null : `${name} (exit ${code ?? signal})`);
     });
   });

@@ -25,6 +25,9 @@ function watchUnhandled(tolerate) {
 }
 
 async function main() {
+  // run.js ends a scenario that overstays with SIGTERM: exit, so that the
+  // 'exit' hooks (lib/sim.js kills its simulator) run.
+  process.on('SIGTERM', () => process.exit(1));
   const [name, bin] = process.argv.slice(2);
   const { title, steps, tolerate } = require(path.join(__dirname, '..', `${name}-scenario`));
   watchUnhandled(tolerate);

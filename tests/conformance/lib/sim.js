@@ -48,6 +48,8 @@ function startSim(bin) {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
   });
+  // The simulator never outlives this process, however it ends (see scenario.js).
+  process.on('exit', () => child.exitCode === null && child.kill('SIGKILL'));
   const stderr = [];
   child.stderr.on('data', (chunk) => stderr.push(chunk));
   return new Promise((resolve, reject) => {
