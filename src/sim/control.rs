@@ -5,30 +5,21 @@
 //!
 //! | Method & path | Body | Answer |
 //! |---|---|---|
-//! | `GET /_sim/state` | | bot, people, rooms, device/connection/ack counts |
+//! | `GET /_sim/state` | | bot, people, rooms, device/connection/ack counts (`acks_matched`, `acks_unmatched`), settings |
 //! | `GET /_sim/calls` | | log of Webex calls `[{method, path, status}]` |
-//! | `POST /_sim/people` | `{email, displayName}` | the person |
+//! | `POST /_sim/people` | `{email, displayName, orgId?}` | the person (in the bot's org, or in `orgId`) |
 //! | `POST /_sim/rooms` | `{title}` | the room (group, empty) |
 //! | `PATCH /_sim/rooms/{id}` | `{title}` | `{}` (emits `update`) |
 //! | `POST /_sim/rooms/{id}/members` | `{personId \| personEmail, actorId?}` | `{}` (emits `add`) |
 //! | `DELETE /_sim/rooms/{id}/members/{personId}` | | `{}` (emits `leave`) |
 //! | `POST /_sim/rooms/{id}/migrate` | | the room with its new id and cluster |
 //! | `GET /_sim/rooms/{id}/messages` | | messages in order, deleted ones included |
-//! | `POST /_sim/messages` | `{roomId, personId \| personEmail, text}` | `{messageId}` (emits `post`) |
+//! | `POST /_sim/messages` | `{roomId, personId \| personEmail, text, mentionedPeople?}` | `{messageId}` (emits `post`) |
 //! | `POST /_sim/cards/submit` | `{messageId, personId \| personEmail, inputs}` | `{actionId}` (emits `cardAction`) |
-//! | `POST /_sim/faults/drop` | | drop every websocket without a close frame |
-//! | `POST /_sim/faults/close` | `{code, reason}` | close every websocket with that code |
-//! | `POST /_sim/faults/shutdown` | | send `{"type":"shutdown"}`, close with 4001 after ~2 s |
-//! | `POST /_sim/faults/pong` | `{answer}` | stop/resume answering pings |
-//! | `POST /_sim/faults/rest` | `{count, status, retryAfter?, path?}` | next `count` `/v1` calls (whose path contains `path`) fail |
-//! | `POST /_sim/faults/wdm` | `{count, status, retryAfter?}` | next `count` `/wdm` calls fail |
-//! | `POST /_sim/faults/stale-devices` | | forget every device registration |
-//! | `POST /_sim/faults/duplicate-next` | | next activity frame is sent twice |
-//! | `POST /_sim/faults/refuse-card-edits` | `{refuse}` | card edits answer 400 |
-//! | `POST /_sim/faults/lose-acks` | `{lose}` | acks are dropped: frames stay unacked and come back on reconnect |
-//! | `POST /_sim/faults/stall-upgrades` | `{stall}` | websocket upgrades are held unanswered (a stalled dial) |
+//! | `POST /_sim/faults/{fault}` | | see `control_faults.rs` |
 //! | `POST /_sim/token` | `{token}` | the bot token is regenerated: only this one works from now on |
 
+use super::control_faults;
 use super::handle::{sim_person, sim_room, Shared, SimError, SimHandle};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -42,9 +33,9 @@ use serde_json::{json, Map, Value};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-type Answer = Result<Response, ControlError>;
+pub(super) type Answer = Result<Response, ControlError>;
 
-pub struct ControlError(StatusCode, &'static str, String);
+pub struct ControlError(pub StatusCode, pub &'static str, pub String);
 
 impl IntoResponse for ControlError {
     fn into_response(self) -> Response {
@@ -62,16 +53,16 @@ impl From<SimError> for ControlError {
     }
 }
 
-fn invalid(message: String) -> ControlError {
+pub(super) fn invalid(message: String) -> ControlError {
     ControlError(StatusCode::BAD_REQUEST, "invalid", message)
 }
 
-fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ControlError> {
+pub(super) fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ControlError> {
     let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { bytes };
     serde_json::from_slice(bytes).map_err(|e| invalid(format!("bad body: {e}")))
 }
 
-fn ok(v: impl serde::Serialize) -> Answer {
+pub(super) fn ok(v: impl serde::Serialize) -> Answer {
     Ok(Json(v).into_response())
 }
 
@@ -89,10 +80,10 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/rooms/{id}/messages", get(messages))
         .route("/messages", post(post_message))
         .route("/cards/submit", post(submit_card))
-        .route("/faults/{fault}", post(fault))
+        .route("/faults/{fault}", post(control_faults::fault))
 }
 
-fn handle(s: &Arc<Shared>) -> SimHandle {
+pub(super) fn handle(s: &Arc<Shared>) -> SimHandle {
     SimHandle { shared: s.clone() }
 }
 
@@ -109,6 +100,10 @@ async fn state(State(s): State<Arc<Shared>>) -> Answer {
         "connections": s.connections.load(Ordering::SeqCst),
         "stalled_upgrades": s.stalled.load(Ordering::SeqCst),
         "acked": s.acked.load(Ordering::SeqCst),
+        "acks_matched": s.acks_matched.load(Ordering::SeqCst),
+        "acks_unmatched": s.acks_unmatched.load(Ordering::SeqCst),
+        "replay_window_s": s.settings.replay_window().as_secs_f64(),
+        "auth_timeout_s": s.settings.auth_timeout().as_secs_f64(),
     }))
 }
 
@@ -132,11 +127,17 @@ async fn calls(State(s): State<Arc<Shared>>) -> Answer {
 struct NewPerson {
     email: String,
     display_name: String,
+    /// An organization (REST id or uuid) other than the bot's.
+    org_id: Option<String>,
 }
 
 async fn add_person(State(s): State<Arc<Shared>>, b: Bytes) -> Answer {
     let p: NewPerson = body(&b)?;
-    ok(handle(&s).add_person(&p.email, &p.display_name))
+    let h = handle(&s);
+    match &p.org_id {
+        Some(org) => ok(h.add_person_in_org(&p.email, &p.display_name, org)),
+        None => ok(h.add_person(&p.email, &p.display_name)),
+    }
 }
 
 #[derive(Deserialize)]
@@ -212,13 +213,24 @@ struct PersonPost {
     #[serde(flatten)]
     who: Who,
     text: String,
+    /// People mentioned, by id or email (the bot: so that it may read it).
+    #[serde(default)]
+    mentioned_people: Vec<String>,
 }
 
 async fn post_message(State(s): State<Arc<Shared>>, b: Bytes) -> Answer {
     let req: PersonPost = body(&b)?;
     let h = handle(&s);
     let person = req.who.resolve(&h)?;
-    let id = h.post_message(&req.room_id, &person, &req.text)?;
+    let mentioned = req
+        .mentioned_people
+        .iter()
+        .map(|m| match m.contains('@') {
+            true => Who { person_id: None, person_email: Some(m.clone()) }.resolve(&h),
+            false => Ok(m.clone()),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let id = h.post_message_mentioning(&req.room_id, &person, &req.text, &mentioned)?;
     ok(json!({ "messageId": id }))
 }
 
@@ -238,45 +250,4 @@ async fn submit_card(State(s): State<Arc<Shared>>, b: Bytes) -> Answer {
     let person = req.who.resolve(&h)?;
     let id = h.submit_card(&req.message_id, &person, req.inputs)?;
     ok(json!({ "actionId": id }))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct FaultArgs {
-    code: Option<u16>,
-    reason: Option<String>,
-    answer: Option<bool>,
-    count: Option<usize>,
-    status: Option<u16>,
-    retry_after: Option<u64>,
-    refuse: Option<bool>,
-    lose: Option<bool>,
-    stall: Option<bool>,
-    path: Option<String>,
-}
-
-async fn fault(State(s): State<Arc<Shared>>, Path(fault): Path<String>, b: Bytes) -> Answer {
-    let a: FaultArgs = body(&b)?;
-    let h = handle(&s);
-    match fault.as_str() {
-        "drop" => h.drop_sockets(),
-        "close" => h.close_sockets(a.code.unwrap_or(1000), a.reason.as_deref().unwrap_or("")),
-        "shutdown" => h.send_shutdown(),
-        "pong" => h.set_pong(a.answer.unwrap_or(true)),
-        "rest" => match &a.path {
-            Some(path) => h.fail_next_rest_matching(path, a.count.unwrap_or(1), a.status.unwrap_or(500), a.retry_after),
-            None => h.fail_next_rest(a.count.unwrap_or(1), a.status.unwrap_or(500), a.retry_after),
-        },
-        "wdm" => h.fail_next_wdm(a.count.unwrap_or(1), a.status.unwrap_or(500), a.retry_after),
-        "stale-devices" => h.make_devices_stale(),
-        "duplicate-next" => h.duplicate_next_event(),
-        "refuse-card-edits" => h.refuse_card_edits(a.refuse.unwrap_or(true)),
-        "lose-acks" => h.lose_acks(a.lose.unwrap_or(true)),
-        "stall-upgrades" => h.stall_upgrades(a.stall.unwrap_or(true)),
-        other => {
-            let msg = format!("unknown fault {other}");
-            return Err(ControlError(StatusCode::NOT_FOUND, "not_found", msg));
-        }
-    }
-    ok(json!({}))
 }

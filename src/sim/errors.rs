@@ -3,8 +3,12 @@
 //! Handlers return [`ApiError`]; it travels in the response's extensions to
 //! [`track`], the outermost middleware, which knows the request's tracking id
 //! and renders `{"message","errors":[{"description"}],"trackingId"}` with the
-//! same id as the `TrackingID` header. `track` also logs every Webex call.
+//! same id as the `TrackingID` header. Errors that the router itself produces
+//! (405 for a wrong method, 413 for a body over its limit, a rejected
+//! extractor) get the same body there: Webex never answers an error without
+//! it. `track` also logs every Webex call.
 
+use super::faults::RetryAfter;
 use super::handle::{RestCall, Shared};
 use super::world::WorldError;
 use axum::body::Body;
@@ -22,7 +26,7 @@ pub const UNAUTHORIZED: &str = "The request requires a valid access token set in
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
-    pub retry_after: Option<u64>,
+    pub retry_after: Option<RetryAfter>,
 }
 
 impl ApiError {
@@ -45,10 +49,22 @@ impl ApiError {
             "trackingId": tracking_id,
         });
         let mut resp = (self.status, axum::Json(body)).into_response();
-        if let Some(secs) = self.retry_after {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        if let Some(value) = self.retry_after.as_ref().and_then(|r| HeaderValue::from_str(&r.header_value()).ok()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, value);
         }
         resp
+    }
+
+    /// The Webex error for a failure the router produced before any handler ran.
+    fn for_status(status: StatusCode) -> Self {
+        let message = match status {
+            StatusCode::METHOD_NOT_ALLOWED => "The requested method is not supported for this resource.",
+            StatusCode::PAYLOAD_TOO_LARGE => "The request payload is too big",
+            StatusCode::NOT_FOUND => "The requested resource could not be found.",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "The request content type is not supported.",
+            _ => status.canonical_reason().unwrap_or("The request could not be processed."),
+        };
+        Self::new(status, message)
     }
 }
 
@@ -77,7 +93,7 @@ impl From<WorldError> for ApiError {
 
 /// Paths that belong to Webex (as opposed to the `/_sim` control API).
 fn is_webex_path(path: &str) -> bool {
-    ["/v1", "/u2c", "/wdm", "/conversation"].iter().any(|p| path.starts_with(p))
+    ["/v1", "/u2c", "/wdm", "/conversation", "/metrics"].iter().any(|p| path.starts_with(p))
 }
 
 /// Outermost middleware: tracking id header, error bodies, call log.
@@ -88,6 +104,8 @@ pub async fn track(State(shared): State<Arc<Shared>>, req: Request, next: Next) 
     let mut resp = next.run(req).await;
     if let Some(err) = resp.extensions_mut().remove::<ApiError>() {
         resp = err.render(&tracking_id);
+    } else if is_bare_error(&resp) && !path.starts_with("/_sim") {
+        resp = ApiError::for_status(resp.status()).render(&tracking_id);
     }
     if let Ok(value) = HeaderValue::from_str(&tracking_id) {
         resp.headers_mut().insert("TrackingID", value);
@@ -96,6 +114,16 @@ pub async fn track(State(shared): State<Arc<Shared>>, req: Request, next: Next) 
         shared.log_call(RestCall { method, path, status: resp.status().as_u16() });
     }
     resp
+}
+
+/// An error status whose body is not Webex's JSON (axum's own 405 and 413).
+fn is_bare_error(resp: &Response) -> bool {
+    let json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    (resp.status().is_client_error() || resp.status().is_server_error()) && !json
 }
 
 /// Bearer token check for every Webex endpoint.

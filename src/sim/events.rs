@@ -1,9 +1,11 @@
 //! Activities, the bot's devices and Mercury's per-device buffers (pure data).
 //!
 //! Every device registered for the bot receives every activity the bot may
-//! see. A frame stays in its device's buffer until the client acks it, so a
+//! see (a group message of someone else only when it mentions the bot). A frame stays in its device's buffer until the client acks it, so a
 //! reconnecting device gets the unacked frames again (same frame id), and
-//! frames emitted while nobody is connected wait there too, as Mercury does.
+//! frames emitted while nobody is connected wait there too, as Mercury does —
+//! but only for a limited time: Mercury replays roughly the last 15 minutes
+//! (`expire_frames`), and a device registered later never sees older frames.
 
 use super::world::{new_uuid, Person, World, WorldError};
 use chrono::{DateTime, Utc};
@@ -20,8 +22,8 @@ const MAX_PENDING: usize = 10_000;
 pub enum ActObject {
     /// A person added or removed (`add`, `leave`).
     Person(Person),
-    /// A posted message (`post`).
-    Comment,
+    /// A posted message (`post`), with the people it mentions (uuids).
+    Comment { mentions: Vec<String> },
     /// A card submission (`cardAction`).
     Submit,
     /// A deleted message, by uuid (`delete`).
@@ -46,6 +48,8 @@ pub struct Activity {
     pub actor: Person,
     pub object: ActObject,
     pub room: String,
+    /// The room's cluster when it happened: it picks the conversation host in `target.url`.
+    pub cluster: String,
     pub direct: bool,
     pub parent: Option<Parent>,
 }
@@ -56,6 +60,8 @@ pub struct Pending {
     /// Position in the device's buffer; connections remember the last one sent.
     pub ordinal: u64,
     pub frame_id: String,
+    /// When it entered the buffer; replay stops after the window.
+    pub queued: DateTime<Utc>,
     pub activity: Activity,
 }
 
@@ -85,7 +91,8 @@ pub struct Device {
 impl Device {
     fn push(&mut self, activity: Activity) {
         self.next_ordinal += 1;
-        self.pending.push_back(Pending { ordinal: self.next_ordinal, frame_id: new_uuid(), activity });
+        let (ordinal, frame_id, queued) = (self.next_ordinal, new_uuid(), Utc::now());
+        self.pending.push_back(Pending { ordinal, frame_id, queued, activity });
         if self.pending.len() > MAX_PENDING {
             self.pending.pop_front();
         }
@@ -111,15 +118,24 @@ impl World {
             actor: actor.clone(),
             object,
             room: room.to_owned(),
+            cluster: r.cluster.clone(),
             direct: r.direct,
             parent,
         })
     }
 
-    /// Whether the bot hears this: anything in its rooms, plus its own add/leave.
+    /// Whether the bot hears this: anything in its rooms, plus its own add/leave,
+    /// except group messages of others that do not mention it. Bots are not
+    /// shown those at all (Cisco's SDK fetches every `post` it hears and dies
+    /// of an unhandled 404 otherwise), like their `messages:created` webhooks.
     fn reaches_bot(&self, a: &Activity) -> bool {
         let about_bot = matches!(&a.object, ActObject::Person(p) if p.uuid == self.bot);
-        about_bot || self.room(&a.room).is_some_and(|r| r.has_member(&self.bot))
+        let in_room = self.room(&a.room).is_some_and(|r| r.has_member(&self.bot));
+        let for_bot = match &a.object {
+            ActObject::Comment { mentions } => a.direct || a.actor.uuid == self.bot || mentions.contains(&self.bot),
+            _ => true,
+        };
+        about_bot || (in_room && for_bot)
     }
 
     /// Queues the activity on every device of the bot, if the bot may see it.
@@ -198,6 +214,17 @@ impl World {
         device.pending.len() != before
     }
 
+    /// Forgets the device's frames queued before `oldest`, acked or not: what
+    /// Mercury no longer replays. Returns how many were dropped.
+    pub fn expire_frames(&mut self, registration: &str, oldest: DateTime<Utc>) -> usize {
+        let Some(device) = self.devices.iter_mut().find(|d| d.registration == registration) else {
+            return 0;
+        };
+        let before = device.pending.len();
+        device.pending.retain(|p| p.queued >= oldest);
+        before - device.pending.len()
+    }
+
     /// Buffered frames after `ordinal`, for a connection that sent up to it.
     pub fn frames_after(&self, registration: &str, ordinal: u64) -> Vec<Pending> {
         self.device_by_registration(registration)
@@ -207,93 +234,5 @@ impl World {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn setup() -> (World, String, String, String) {
-        let mut w = World::new();
-        let reg = w.register_device(DeviceInfo::default()).unwrap().registration.clone();
-        let ana = w.add_person("ana@example.com", "Ana");
-        let room = w.create_room("VIP", false, &w.owner.clone());
-        (w, reg, ana, room)
-    }
-
-    fn verbs(w: &World, reg: &str) -> Vec<String> {
-        w.frames_after(reg, 0).into_iter().map(|p| p.activity.verb).collect()
-    }
-
-    #[test]
-    fn routes_only_what_the_bot_may_see() {
-        let (mut w, reg, ana, room) = setup();
-        let (bot, owner) = (w.bot.clone(), w.owner.clone());
-        w.add_member(&room, &ana, &owner).unwrap(); // bot not in: unseen
-        assert!(verbs(&w, &reg).is_empty());
-        w.add_member(&room, &bot, &ana).unwrap(); // own add: seen
-        w.rename_room(&room, "New").unwrap();
-        w.remove_member(&room, &ana, &owner).unwrap(); // others in bot room: seen
-        w.remove_member(&room, &bot, &owner).unwrap(); // own leave: seen
-        w.rename_room(&room, "Later").unwrap(); // bot gone: unseen
-        assert_eq!(verbs(&w, &reg), ["add", "update", "leave", "leave"]);
-        let first = &w.frames_after(&reg, 0)[0].activity;
-        assert!(matches!(&first.object, ActObject::Person(p) if p.uuid == bot));
-        assert_eq!(first.actor.uuid, ana);
-    }
-
-    #[test]
-    fn every_device_gets_every_event_and_acks_are_per_device() {
-        let (mut w, reg, _, room) = setup();
-        let reg2 = w.register_device(DeviceInfo::default()).unwrap().registration.clone();
-        let (bot, owner) = (w.bot.clone(), w.owner.clone());
-        w.add_member(&room, &bot, &owner).unwrap();
-        let frame = w.frames_after(&reg, 0)[0].frame_id.clone();
-        assert_eq!(w.frames_after(&reg2, 0).len(), 1);
-        assert_ne!(w.frames_after(&reg2, 0)[0].frame_id, frame);
-        assert!(w.ack(&reg, &frame));
-        assert!(!w.ack(&reg, &frame));
-        assert!(w.frames_after(&reg, 0).is_empty());
-        assert_eq!(w.frames_after(&reg2, 0).len(), 1);
-    }
-
-    #[test]
-    fn unacked_frames_stay_for_redelivery_and_cursor_skips_sent() {
-        let (mut w, reg, ana, room) = setup();
-        let (bot, owner) = (w.bot.clone(), w.owner.clone());
-        w.add_member(&room, &bot, &owner).unwrap();
-        let sent = w.frames_after(&reg, 0);
-        let last = sent[0].ordinal;
-        w.add_member(&room, &ana, &owner).unwrap();
-        // A live connection only sends what is new...
-        assert_eq!(w.frames_after(&reg, last).len(), 1);
-        // ...a new connection gets everything unacked, same frame ids.
-        let again = w.frames_after(&reg, 0);
-        assert_eq!(again.len(), 2);
-        assert_eq!(again[0].frame_id, sent[0].frame_id);
-    }
-
-    #[test]
-    fn duplicate_next_sends_one_activity_twice() {
-        let (mut w, reg, _, room) = setup();
-        let (bot, owner) = (w.bot.clone(), w.owner.clone());
-        w.duplicate_next_event();
-        w.add_member(&room, &bot, &owner).unwrap();
-        w.rename_room(&room, "x").unwrap();
-        let frames = w.frames_after(&reg, 0);
-        assert_eq!(frames.len(), 3);
-        assert_eq!(frames[0].activity.id, frames[1].activity.id);
-        assert_ne!(frames[0].frame_id, frames[1].frame_id);
-    }
-
-    #[test]
-    fn device_limit_and_stale_devices() {
-        let mut w = World::new();
-        for _ in 0..MAX_DEVICES {
-            w.register_device(DeviceInfo::default()).unwrap();
-        }
-        assert!(matches!(w.register_device(DeviceInfo::default()), Err(WorldError::Forbidden(_))));
-        let id = w.devices()[0].id.clone();
-        assert!(w.refresh_device(&id, None).is_some());
-        w.forget_devices();
-        assert!(w.refresh_device(&id, None).is_none());
-        assert!(!w.delete_device(&id));
-    }
-}
+#[path = "events_tests.rs"]
+mod tests;

@@ -2,10 +2,13 @@
 //!
 //! Content fields are opaque JWE-looking strings: real bot clients have no
 //! KMS keys, so they must fetch plaintext over REST, and so must our client.
+//! A bot's actor is typed `ROBOT` (the type Cisco's SDK gives bots in its
+//! directory search; webex_bot skips its own messages by `type != "PERSON"`).
+//! `target.url` names the conversation host of the room's cluster.
 
 use super::events::{ActObject, Activity, Pending};
 use super::render::{time, Urls};
-use super::world::{Person, ORG_UUID};
+use super::world::Person;
 use serde_json::{json, Value};
 
 /// What an encrypted field looks like to a client without keys.
@@ -23,11 +26,11 @@ fn actor(p: &Person) -> Value {
         "id": p.uuid,
         "objectType": "person",
         "displayName": p.display_name,
-        "orgId": ORG_UUID,
+        "orgId": p.org,
         "emailAddress": p.email,
         "entryUUID": p.uuid,
         "entryEmail": p.email,
-        "type": "PERSON",
+        "type": if p.is_bot { "ROBOT" } else { "PERSON" },
     })
 }
 
@@ -40,14 +43,17 @@ fn object(o: &ActObject) -> Value {
             "emailAddress": p.email,
             "entryEmail": p.email,
             "displayName": p.display_name,
-            "orgId": ORG_UUID,
+            "orgId": p.org,
             "roomProperties": {"isModerator": false},
         }),
-        ActObject::Comment => json!({
-            "objectType": "comment",
-            "displayName": jwe(),
-            "content": jwe(),
-        }),
+        ActObject::Comment { mentions } => {
+            let mut comment = json!({"objectType": "comment", "displayName": jwe(), "content": jwe()});
+            if !mentions.is_empty() {
+                let items: Vec<Value> = mentions.iter().map(|id| json!({"id": id, "objectType": "person"})).collect();
+                comment["mentions"] = json!({ "items": items });
+            }
+            comment
+        }
         ActObject::Submit => json!({"objectType": "submit", "inputs": jwe()}),
         ActObject::Deleted(uuid) => json!({"objectType": "activity", "id": uuid}),
         ActObject::Conversation => json!({"objectType": "conversation", "displayName": jwe()}),
@@ -55,7 +61,7 @@ fn object(o: &ActObject) -> Value {
 }
 
 fn activity(urls: &Urls, a: &Activity) -> Value {
-    let conv = urls.conversation();
+    let conv = urls.conversation_in(&a.cluster);
     let tags: Vec<&str> = if a.direct { vec!["ONE_ON_ONE"] } else { vec![] };
     let mut v = json!({
         "id": a.id,
@@ -74,7 +80,7 @@ fn activity(urls: &Urls, a: &Activity) -> Value {
             "activities": {"items": []},
         },
     });
-    if matches!(a.object, ActObject::Comment | ActObject::Submit | ActObject::Conversation) {
+    if matches!(a.object, ActObject::Comment { .. } | ActObject::Submit | ActObject::Conversation) {
         v["encryptionKeyUrl"] = json!(format!("kms://kms-cisco.wbx2.com/keys/{}", uuid::Uuid::new_v4()));
     }
     if let Some(p) = &a.parent {
@@ -121,6 +127,39 @@ pub fn buffer_state(sequence: u64) -> Value {
     })
 }
 
+/// A frame outside the activity buffer: typing notices, KMS traffic, a
+/// registration status, or an unknown `eventType`. Clients must ignore (and
+/// may ack) them; they have an `id` but no `activity`.
+pub fn unsolicited(event_type: &str, bot: &str) -> Value {
+    let id = uuid::Uuid::new_v4().to_string();
+    let data = match event_type {
+        "status.start_typing" | "status.stop_typing" => json!({
+            "eventType": event_type,
+            "actor": {"id": uuid::Uuid::new_v4().to_string()},
+            "conversationId": uuid::Uuid::new_v4().to_string(),
+        }),
+        "encryption.kms_message" => json!({
+            "eventType": event_type,
+            "encryption": {"kmsMessages": [jwe()]},
+        }),
+        "mercury.registration_status" => json!({
+            "eventType": event_type,
+            "registrationStatus": {"userId": bot, "status": "REGISTERED"},
+            "localClusterServiceUrls": {},
+        }),
+        other => json!({"eventType": other}),
+    };
+    json!({
+        "id": id,
+        "data": data,
+        "timestamp": now_ms(),
+        "trackingId": format!("MERCURY_{}", &id[..8]),
+        "alertType": "none",
+        "headers": {},
+        "filterMessage": false,
+    })
+}
+
 pub fn pong(id: &Value) -> Value {
     json!({"id": id, "type": "pong"})
 }
@@ -157,7 +196,7 @@ mod tests {
         let msg = w.post_as_bot(req).unwrap();
         let action = w.submit_card(&msg, &ana, Default::default()).unwrap();
         let pending = w.frames_after(&reg, 0).pop().unwrap();
-        let urls = Urls("http://127.0.0.1:9");
+        let urls = Urls { base: "http://127.0.0.1:9", other: "http://localhost:9" };
         let f = activity_frame(&urls, &pending, 7);
         assert_eq!(f["sequenceNumber"], 7);
         assert_eq!(f["data"]["eventType"], "conversation.activity");
@@ -166,6 +205,7 @@ mod tests {
         assert_eq!(a["id"], json!(action));
         assert_eq!(a["parent"]["id"], json!(msg));
         assert_eq!(a["actor"]["entryUUID"], json!(ana));
+        assert_eq!(a["actor"]["type"], "PERSON");
         assert_eq!(a["target"]["id"], json!(room));
         assert!(a["object"]["inputs"].as_str().unwrap().starts_with("eyJ"));
         assert_eq!(a["target"]["url"], json!(format!("http://127.0.0.1:9/conversation/api/v1/conversations/{room}")));

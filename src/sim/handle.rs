@@ -1,10 +1,13 @@
 //! The scripting API ([`SimHandle`]) and the state every server task shares.
 //!
 //! Tests and the control API act as the humans of the simulated Webex: they
-//! add people, rooms and members, post messages, press card buttons and flip
-//! faults. Ids in and out are REST ids, as a Webex user would see them.
+//! add people, rooms and members, post messages and press card buttons here,
+//! and flip faults (`handle_faults.rs`). Ids in and out are REST ids, as a
+//! Webex user would see them.
 
-use super::faults::{ConnCommand, Faults, Target};
+use super::faults::{ConnCommand, Faults};
+use super::render::Urls;
+use super::settings::Settings;
 use super::world::{World, WorldError};
 use crate::webex::ids::{IdKind, RestId, US_CLUSTER};
 use serde::Serialize;
@@ -21,6 +24,8 @@ pub struct SimPerson {
     pub uuid: String,
     pub email: String,
     pub display_name: String,
+    /// The person's organization (REST id); the bot's unless created elsewhere.
+    pub org_id: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -76,16 +81,22 @@ pub(crate) struct Shared {
     world: Mutex<World>,
     /// `http://127.0.0.1:PORT` (`https://localhost:PORT` with TLS), the host of every URL the simulator hands out.
     pub base: String,
+    /// The same listener by another host name: the migrated cluster's conversation host.
+    pub other: String,
     /// The one bot token accepted; regenerating it (as in the Developer Portal) kills the old one.
     token: RwLock<String>,
     pub faults: Faults,
+    pub settings: Settings,
     /// Bumped after every world change; Mercury connections wait on it.
     pub changed: watch::Sender<u64>,
     pub commands: broadcast::Sender<ConnCommand>,
     pub connections: AtomicUsize,
     /// Websocket upgrade requests held unanswered by the `stall-upgrades` fault.
     pub stalled: AtomicUsize,
+    /// Every ack received; `acks_matched` removed a buffered frame, `acks_unmatched` did not.
     pub acked: AtomicUsize,
+    pub acks_matched: AtomicUsize,
+    pub acks_unmatched: AtomicUsize,
     pub next_conn_id: AtomicU64,
     calls: Mutex<Vec<RestCall>>,
     pub cancel: CancellationToken,
@@ -93,17 +104,21 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub fn new(world: World, base: String, token: String) -> Self {
+    pub fn new(world: World, base: String, other: String, token: String, settings: Settings) -> Self {
         Self {
             world: Mutex::new(world),
             base,
+            other,
             token: RwLock::new(token),
             faults: Faults::default(),
+            settings,
             changed: watch::channel(0).0,
             commands: broadcast::channel(64).0,
             connections: AtomicUsize::new(0),
             stalled: AtomicUsize::new(0),
             acked: AtomicUsize::new(0),
+            acks_matched: AtomicUsize::new(0),
+            acks_unmatched: AtomicUsize::new(0),
             next_conn_id: AtomicU64::new(1),
             calls: Mutex::new(Vec::new()),
             cancel: CancellationToken::new(),
@@ -111,9 +126,17 @@ impl Shared {
         }
     }
 
+    pub fn urls(&self) -> Urls<'_> {
+        Urls { base: &self.base, other: &self.other }
+    }
+
     /// The bot token Webex accepts now.
     pub fn token(&self) -> String {
         self.token.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn set_token(&self, token: &str) {
+        *self.token.write().unwrap_or_else(|e| e.into_inner()) = token.to_owned();
     }
 
     /// Read access; never held across an await.
@@ -150,6 +173,7 @@ pub(crate) fn sim_person(p: &super::world::Person) -> SimPerson {
         uuid: p.uuid.clone(),
         email: p.email.clone(),
         display_name: p.display_name.clone(),
+        org_id: RestId::new(IdKind::Organization, US_CLUSTER, p.org.clone()).encode(),
     }
 }
 
@@ -206,6 +230,19 @@ impl SimHandle {
     pub fn add_person(&self, email: &str, display_name: &str) -> SimPerson {
         self.shared.update(|w| {
             let uuid = w.add_person(email, display_name);
+            let person = w.person(&uuid).map(sim_person);
+            person.expect("just added")
+        })
+    }
+
+    /// A person in the organization `org` (a uuid, e.g. [`super::OTHER_ORG_UUID`],
+    /// or a REST organization id): the bot can message them by email but not
+    /// look them up.
+    pub fn add_person_in_org(&self, email: &str, display_name: &str, org: &str) -> SimPerson {
+        let org =
+            RestId::decode(org).ok().filter(|id| id.kind == IdKind::Organization).map_or(org.to_owned(), |id| id.uuid);
+        self.shared.update(|w| {
+            let uuid = w.add_person_in_org(email, display_name, &org);
             let person = w.person(&uuid).map(sim_person);
             person.expect("just added")
         })
@@ -276,10 +313,23 @@ impl SimHandle {
     }
 
     pub fn post_message(&self, room_id: &str, person_id: &str, text: &str) -> Result<String, SimError> {
+        self.post_message_mentioning(room_id, person_id, text, &[])
+    }
+
+    /// As [`SimHandle::post_message`], mentioning people (by REST id): a bot
+    /// may read a group message only when it is mentioned.
+    pub fn post_message_mentioning(
+        &self,
+        room_id: &str,
+        person_id: &str,
+        text: &str,
+        mentioned: &[String],
+    ) -> Result<String, SimError> {
         self.shared.update(|w| {
             let room = room_uuid(w, room_id)?;
             let person = person_uuid(w, person_id)?;
-            let uuid = w.post_as_person(&room, &person, text)?;
+            let mentions = mentioned.iter().map(|id| person_uuid(w, id)).collect::<Result<Vec<_>, _>>()?;
+            let uuid = w.post_as_person(&room, &person, text, &mentions)?;
             let msg = w.message(&uuid).map(|m| sim_message(w, m));
             Ok(msg.map(|m| m.id).unwrap_or_default())
         })
@@ -313,70 +363,5 @@ impl SimHandle {
 
     pub fn rest_calls(&self) -> Vec<RestCall> {
         self.shared.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    pub fn drop_sockets(&self) {
-        self.shared.command(ConnCommand::Drop);
-    }
-
-    pub fn close_sockets(&self, code: u16, reason: &str) {
-        self.shared.command(ConnCommand::Close(code, reason.to_owned()));
-    }
-
-    pub fn send_shutdown(&self) {
-        self.shared.command(ConnCommand::Shutdown);
-    }
-
-    pub fn set_pong(&self, answer: bool) {
-        self.shared.faults.set_answer_pings(answer);
-    }
-
-    pub fn fail_next_rest(&self, n: usize, status: u16, retry_after_s: Option<u64>) {
-        self.shared.faults.fail_next(Target::Rest, n, status, retry_after_s);
-    }
-
-    /// As [`SimHandle::fail_next_rest`], for `/v1` calls whose path contains
-    /// `path_part` only (e.g. `"/rooms/"`: single-room lookups); others pass.
-    pub fn fail_next_rest_matching(&self, path_part: &str, n: usize, status: u16, retry_after_s: Option<u64>) {
-        self.shared.faults.fail_next_matching(Target::Rest, Some(path_part), n, status, retry_after_s);
-    }
-
-    pub fn fail_next_wdm(&self, n: usize, status: u16, retry_after_s: Option<u64>) {
-        self.shared.faults.fail_next(Target::Wdm, n, status, retry_after_s);
-    }
-
-    pub fn make_devices_stale(&self) {
-        self.shared.update(World::forget_devices);
-    }
-
-    pub fn duplicate_next_event(&self) {
-        self.shared.update(World::duplicate_next_event);
-    }
-
-    pub fn refuse_card_edits(&self, refuse: bool) {
-        self.shared.faults.set_refuse_card_edits(refuse);
-    }
-
-    /// Acks are dropped on the floor, as if lost in transit: every frame stays
-    /// buffered and is redelivered when the device connects again.
-    pub fn lose_acks(&self, lose: bool) {
-        self.shared.faults.set_lose_acks(lose);
-    }
-
-    /// The bot's token is regenerated: only `token` works from now on, on REST
-    /// and on new sockets (live sockets stay up, as on Webex).
-    pub fn regenerate_token(&self, token: &str) {
-        *self.shared.token.write().unwrap_or_else(|e| e.into_inner()) = token.to_owned();
-    }
-
-    /// Websocket upgrades are accepted at the TCP level and never answered, as
-    /// by a proxy or load balancer that stalls: the client's dial hangs.
-    pub fn stall_upgrades(&self, stall: bool) {
-        self.shared.faults.set_stall_upgrades(stall);
-    }
-
-    /// How many upgrade requests are being held by [`SimHandle::stall_upgrades`].
-    pub fn stalled_upgrades(&self) -> usize {
-        self.shared.stalled.load(Ordering::SeqCst)
     }
 }

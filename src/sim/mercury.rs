@@ -3,12 +3,14 @@
 //!
 //! A connection remembers the last buffer position it sent; frames stay in
 //! the device's buffer until acked, so the next connection of that device
-//! starts from the beginning of the buffer and redelivers them.
+//! starts from the beginning of the buffer and redelivers them — those still
+//! inside the replay window. A socket that does not authorize in time is
+//! closed (1008), as Mercury does.
 
-use super::faults::ConnCommand;
+use super::errors::ApiError;
+use super::faults::{ConnCommand, FaultTarget, Injection};
 use super::frames;
 use super::handle::Shared;
-use super::render::Urls;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -30,13 +32,17 @@ pub fn routes() -> Router<Arc<Shared>> {
 }
 
 async fn upgrade(State(s): State<Arc<Shared>>, Path(registration): Path<String>, ws: WebSocketUpgrade) -> Response {
+    let path = format!("/mercury/v1/apps/wx2/registrations/{registration}/messages");
+    if let Some(refused) = s.faults.take(FaultTarget::Upgrade, &path) {
+        return refused.into_response();
+    }
     if s.read().device_by_registration(&registration).is_none() {
-        // A stale registration: plain 404, the client must register again.
-        return (StatusCode::NOT_FOUND, "Registration not found").into_response();
+        // A stale registration: 404, the client must register again.
+        return ApiError::new(StatusCode::NOT_FOUND, "Registration not found.").into_response();
     }
     if s.faults.stall_upgrades() {
         stall(&s).await;
-        return (StatusCode::SERVICE_UNAVAILABLE, "stalled by the simulator").into_response();
+        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Stalled by the simulator.").into_response();
     }
     let tasks = s.tasks.clone();
     ws.on_upgrade(move |socket| tasks.track_future(serve(socket, s, registration)))
@@ -60,6 +66,7 @@ enum Auth {
     Granted,
     Refused,
     Gone,
+    TimedOut,
 }
 
 /// Waits for the authorization frame; nothing else is honoured before it.
@@ -90,15 +97,20 @@ fn close(code: u16, reason: &str) -> Message {
 }
 
 async fn serve(mut socket: WebSocket, s: Arc<Shared>, registration: String) {
+    let timeout = s.settings.auth_timeout();
     let token = s.token();
     let auth = tokio::select! {
         _ = s.cancel.cancelled() => return,
-        auth = authorize(&mut socket, &token) => auth,
+        auth = tokio::time::timeout(timeout, authorize(&mut socket, &token)) => auth.unwrap_or(Auth::TimedOut),
     };
     match auth {
         Auth::Granted => {}
         Auth::Refused => {
             let _ = socket.send(close(4401, "Unauthorized")).await;
+            return;
+        }
+        Auth::TimedOut => {
+            let _ = socket.send(close(1008, &s.settings.auth_timeout_reason())).await;
             return;
         }
         Auth::Gone => return,
@@ -154,7 +166,7 @@ impl Connection {
         let pending = self.shared.read().frames_after(&self.registration, self.sent_up_to);
         for p in pending {
             let sequence = self.next_sequence();
-            let frame = frames::activity_frame(&Urls(&self.shared.base), &p, sequence);
+            let frame = frames::activity_frame(&self.shared.urls(), &p, sequence);
             self.send(frame).await?;
             self.sent_up_to = p.ordinal;
         }
@@ -166,6 +178,7 @@ impl Connection {
         let mut commands = s.commands.subscribe();
         let mut changed = s.changed.subscribe();
         s.command(ConnCommand::Replaced { registration: self.registration.clone(), keep: self.id });
+        self.expire_old_frames();
         let sequence = self.next_sequence();
         self.send(frames::buffer_state(sequence)).await?;
         self.deliver().await?;
@@ -199,6 +212,26 @@ impl Connection {
         }
     }
 
+    /// Mercury replays only the recent past: older unacked frames are gone.
+    fn expire_old_frames(&self) {
+        let window = chrono::Duration::from_std(self.shared.settings.replay_window()).unwrap_or(chrono::TimeDelta::MAX);
+        let oldest = chrono::Utc::now().checked_sub_signed(window).unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+        let dropped = self.shared.update(|w| w.expire_frames(&self.registration, oldest));
+        if dropped > 0 {
+            tracing::debug!(dropped, registration = %self.registration, "frames older than the replay window not redelivered");
+        }
+    }
+
+    async fn inject(&mut self, injection: Injection) -> Result<(), Ended> {
+        match injection {
+            Injection::Json(mut frame) => {
+                frame["sequenceNumber"] = serde_json::json!(self.next_sequence());
+                self.send(frame).await
+            }
+            Injection::Binary(bytes) => self.socket.send(Message::Binary(bytes.into())).await.map_err(|_| Ended),
+        }
+    }
+
     /// Applies a fault command; returns when to close if a shutdown was announced.
     async fn on_command(&mut self, cmd: ConnCommand) -> Result<Option<Instant>, Ended> {
         match cmd {
@@ -215,6 +248,7 @@ impl Connection {
                 self.close(4000, "replaced").await.map(|_| None)
             }
             ConnCommand::Replaced { .. } => Ok(None),
+            ConnCommand::Inject(injection) => self.inject(injection).await.map(|_| None),
         }
     }
 
@@ -227,8 +261,11 @@ impl Connection {
             Some("ack") if self.shared.faults.lose_acks() => Ok(()),
             Some("ack") => {
                 if let Some(id) = frame["messageId"].as_str() {
-                    self.shared.acked.fetch_add(1, Ordering::SeqCst);
-                    self.shared.read().ack(&self.registration, id);
+                    let s = &self.shared;
+                    s.acked.fetch_add(1, Ordering::SeqCst);
+                    let matched =
+                        if s.read().ack(&self.registration, id) { &s.acks_matched } else { &s.acks_unmatched };
+                    matched.fetch_add(1, Ordering::SeqCst);
                 }
                 Ok(())
             }

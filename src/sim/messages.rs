@@ -25,6 +25,10 @@ pub struct Message {
     /// The Adaptive Card (`attachments[0].content`), if any.
     pub card: Option<Value>,
     pub parent: Option<String>,
+    /// People mentioned (uuids): what lets a bot read a group message.
+    pub mentions: Vec<String>,
+    /// The recipient (uuid) when posted with `toPersonId`/`toPersonEmail`.
+    pub to_person: Option<String>,
     pub edits: u32,
     pub deleted: bool,
     pub created: DateTime<Utc>,
@@ -47,6 +51,17 @@ pub struct Action {
 pub struct Attachment {
     pub content_type: Option<String>,
     pub content: Option<Value>,
+}
+
+/// What a new message holds besides its room and author.
+#[derive(Default)]
+struct Draft {
+    text: Option<String>,
+    markdown: Option<String>,
+    card: Option<Value>,
+    parent: Option<String>,
+    mentions: Vec<String>,
+    to_person: Option<String>,
 }
 
 /// The body of `POST /messages`.
@@ -154,19 +169,18 @@ impl World {
         (room.cluster == id.cluster && room.has_member(&self.bot)).then_some(msg).ok_or(WorldError::MessageNotFound)
     }
 
-    fn target_room(&mut self, req: &NewMessage) -> Result<String, WorldError> {
-        match (&req.room_id, &req.to_person_id, &req.to_person_email) {
-            (Some(room), None, None) => Ok(self.bot_room(room)?.uuid.clone()),
-            (None, Some(person), None) => {
-                let uuid = self.person_by_rest(person).ok_or(WorldError::PersonNotFound)?.uuid.clone();
-                self.direct_room_with(&uuid)
-            }
-            (None, None, Some(email)) => {
-                let uuid = self.person_by_email(email).ok_or(WorldError::PersonNotFound)?.uuid.clone();
-                self.direct_room_with(&uuid)
-            }
-            _ => Err(invalid("Exactly one of roomId, toPersonId or toPersonEmail must be specified.")),
-        }
+    /// The room a new message goes to, and its recipient when addressed to a
+    /// person. A DM by email reaches people of any org: only the *lookup*
+    /// (`GET /people?email=`) is limited to the bot's own.
+    fn target_room(&mut self, req: &NewMessage) -> Result<(String, Option<String>), WorldError> {
+        let person = match (&req.room_id, &req.to_person_id, &req.to_person_email) {
+            (Some(room), None, None) => return Ok((self.bot_room(room)?.uuid.clone(), None)),
+            (None, Some(person), None) => self.person_by_rest(person),
+            (None, None, Some(email)) => self.person_by_email(email),
+            _ => return Err(invalid("Exactly one of roomId, toPersonId or toPersonEmail must be specified.")),
+        };
+        let uuid = person.ok_or(WorldError::PersonNotFound)?.uuid.clone();
+        Ok((self.direct_room_with(&uuid)?, Some(uuid)))
     }
 
     fn thread_parent(&self, room: &str, parent_id: &Option<String>) -> Result<Option<String>, WorldError> {
@@ -190,51 +204,58 @@ impl World {
             return Err(invalid("Exactly one of roomId, toPersonId or toPersonEmail must be specified."));
         }
         let card = validate_content(&req.text, &req.markdown, &req.attachments)?;
-        let room = self.target_room(&req)?;
+        let (room, to_person) = self.target_room(&req)?;
         let parent = self.thread_parent(&room, &req.parent_id)?;
+        let draft = Draft { text: req.text, markdown: req.markdown, card, parent, mentions: Vec::new(), to_person };
         let bot = self.bot.clone();
-        self.insert_message(&room, &bot, req.text, req.markdown, card, parent)
+        self.insert_message(&room, &bot, draft)
     }
 
-    /// A person writes in a room they are in (scripting).
-    pub fn post_as_person(&mut self, room: &str, person: &str, text: &str) -> Result<String, WorldError> {
+    /// A person writes in a room they are in (scripting), mentioning `mentions` (uuids).
+    pub fn post_as_person(
+        &mut self,
+        room: &str,
+        person: &str,
+        text: &str,
+        mentions: &[String],
+    ) -> Result<String, WorldError> {
         let r = self.room(room).ok_or(WorldError::RoomNotFound)?;
         if !r.has_member(person) {
             return Err(invalid("The person is not a member of the room."));
         }
-        self.insert_message(room, person, Some(text.to_owned()), None, None, None)
+        if let Some(unknown) = mentions.iter().find(|m| self.person(m).is_none()) {
+            return Err(WorldError::Invalid(format!("Cannot mention unknown person {unknown}.")));
+        }
+        let draft = Draft { text: Some(text.to_owned()), mentions: mentions.to_vec(), ..Draft::default() };
+        self.insert_message(room, person, draft)
     }
 
-    fn insert_message(
-        &mut self,
-        room: &str,
-        author: &str,
-        text: Option<String>,
-        markdown: Option<String>,
-        card: Option<Value>,
-        parent: Option<String>,
-    ) -> Result<String, WorldError> {
+    /// Stores a message and announces it. The `post` activity's id *is* the
+    /// message's uuid: clients build the REST id from it (`GET /messages/{id}`).
+    fn insert_message(&mut self, room: &str, author: &str, d: Draft) -> Result<String, WorldError> {
         let uuid = new_uuid();
-        let activity = self.activity("post", author, ActObject::Comment, room, None)?;
+        let mut activity =
+            self.activity("post", author, ActObject::Comment { mentions: d.mentions.clone() }, room, None)?;
+        activity.id = uuid.clone();
         let r = self.room_mut(room)?;
         r.messages.push(uuid.clone());
         r.last_activity = activity.published;
-        self.messages.insert(
-            uuid.clone(),
-            Message {
-                uuid: uuid.clone(),
-                room: room.to_owned(),
-                author: author.to_owned(),
-                text,
-                markdown,
-                card,
-                parent,
-                edits: 0,
-                deleted: false,
-                created: activity.published,
-                updated: None,
-            },
-        );
+        let message = Message {
+            uuid: uuid.clone(),
+            room: room.to_owned(),
+            author: author.to_owned(),
+            text: d.text,
+            markdown: d.markdown,
+            card: d.card,
+            parent: d.parent,
+            mentions: d.mentions,
+            to_person: d.to_person,
+            edits: 0,
+            deleted: false,
+            created: activity.published,
+            updated: None,
+        };
+        self.messages.insert(uuid.clone(), message);
         self.emit(activity);
         Ok(uuid)
     }

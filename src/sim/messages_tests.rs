@@ -103,7 +103,7 @@ fn edit_limit_and_ownership() {
     assert!(err.to_string().contains("Edit limit"));
     assert_eq!(f.w.message(&own).unwrap().text.as_deref(), Some("v9"));
 
-    let theirs = f.w.post_as_person(&f.room, &f.ana.clone(), "mine").unwrap();
+    let theirs = f.w.post_as_person(&f.room, &f.ana.clone(), "mine", &[]).unwrap();
     let theirs_id = msg_id(&f, &theirs);
     assert!(matches!(f.w.edit_as_bot(&theirs_id, edit("x"), false), Err(WorldError::Forbidden(_))));
 }

@@ -6,28 +6,43 @@
 //! independent implementation of the protocol notes: it shares no types with
 //! the client in `crate::webex`, only the REST id codec.
 //!
-//! Layout: `world`, `messages` and `events` are the pure state; `rest`, `wdm`,
-//! `mercury` and `control` serve it; `errors` and `faults` hold the response
-//! plumbing and the fault switches; `handle` is the scripting API.
+//! Layout: `world` (people in organizations, rooms), `messages`, `reading`
+//! (what a bot may read) and `events` (devices, Mercury buffers and their
+//! replay window) are the pure state; `rest`, `catalog` (U2C), `wdm`,
+//! `mercury`, `telemetry` (the SDK's metrics sink) and `control` serve it; `render`, `plaintext` and `frames` shape
+//! the answers; `errors`, `faults` and `settings` hold the response plumbing,
+//! the fault switches and Mercury's time limits; `handle` is the scripting API.
+//! Where Cisco's SDK and the simulator disagreed, the SDK won (see each file).
 
+mod catalog;
 mod control;
+mod control_faults;
 mod errors;
 mod events;
 mod faults;
 mod frames;
 mod handle;
+mod handle_faults;
 mod mercury;
 mod messages;
+mod plaintext;
+mod reading;
 mod render;
 mod rest;
+mod rest_messages;
 mod server;
+mod settings;
+mod telemetry;
 mod tls;
 mod wdm;
 mod world;
 
+pub use faults::{Failure, FaultTarget, RetryAfter};
 pub use handle::{RestCall, SimError, SimHandle, SimMessage, SimPerson, SimRoom};
 pub use server::{SimOptions, SimState, Simulator};
+pub use settings::{DEFAULT_AUTH_TIMEOUT, DEFAULT_REPLAY_WINDOW};
 pub use tls::SimTls;
+pub use world::{ORG_UUID, OTHER_ORG_UUID};
 
 use std::net::SocketAddr;
 use tokio_util::sync::CancellationToken;
@@ -40,7 +55,7 @@ pub async fn run(
     tls: Option<SimTls>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let sim = Simulator::start(SimOptions { listen, token: token.clone(), state: None, tls }).await?;
+    let sim = Simulator::start(SimOptions { listen, token: token.clone(), tls, ..SimOptions::default() }).await?;
     let base = sim.base_url();
     println!("Webex simulator listening on {base}");
     println!("Put these lines in the daemon's config (token: {token}):\n");
@@ -64,7 +79,15 @@ pub async fn run(
 }
 
 #[cfg(test)]
+mod errors_tests;
+#[cfg(test)]
 mod flow_tests;
+#[cfg(test)]
+mod mercury_tests;
+#[cfg(test)]
+mod people_tests;
+#[cfg(test)]
+mod rest_messages_tests;
 #[cfg(test)]
 mod server_tests;
 #[cfg(test)]

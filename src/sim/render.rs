@@ -3,7 +3,8 @@
 
 use super::events::Device;
 use super::messages::{Action, Message, CARD_CONTENT_TYPE};
-use super::world::{Member, Person, Room, World, ORG_UUID};
+use super::plaintext::text_of_markdown;
+use super::world::{Member, Person, Room, World, MIGRATED_CLUSTER};
 use crate::webex::ids::{IdKind, RestId, US_CLUSTER};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
@@ -16,8 +17,8 @@ pub fn person_id(uuid: &str) -> String {
     RestId::new(IdKind::People, US_CLUSTER, uuid).encode()
 }
 
-pub fn org_id() -> String {
-    RestId::new(IdKind::Organization, US_CLUSTER, ORG_UUID).encode()
+pub fn org_id(org: &str) -> String {
+    RestId::new(IdKind::Organization, US_CLUSTER, org).encode()
 }
 
 fn in_room(kind: IdKind, room: Option<&Room>, uuid: &str) -> String {
@@ -25,19 +26,24 @@ fn in_room(kind: IdKind, room: Option<&Room>, uuid: &str) -> String {
     RestId::new(kind, cluster, uuid).encode()
 }
 
-pub fn person(p: &Person) -> Value {
-    json!({
+/// A person as the bot sees them: presence (`status`) only for its own org,
+/// as the spec says of every presence field.
+pub fn person(w: &World, p: &Person) -> Value {
+    let mut v = json!({
         "id": person_id(&p.uuid),
         "emails": [p.email],
         "phoneNumbers": [],
         "displayName": p.display_name,
         "nickName": p.display_name,
         "avatar": "https://avatar-prod-us-east-2.webexcontent.com/default",
-        "orgId": org_id(),
+        "orgId": org_id(&p.org),
         "created": time(&p.created),
-        "status": "unknown",
         "type": if p.is_bot { "bot" } else { "person" },
-    })
+    });
+    if p.org == w.bot_org() {
+        v["status"] = json!("unknown");
+    }
+    v
 }
 
 fn room_type(r: &Room) -> &'static str {
@@ -48,7 +54,7 @@ fn room_type(r: &Room) -> &'static str {
     }
 }
 
-pub fn room(r: &Room) -> Value {
+pub fn room(w: &World, r: &Room) -> Value {
     json!({
         "id": r.rest_id(),
         "title": r.title,
@@ -57,7 +63,7 @@ pub fn room(r: &Room) -> Value {
         "lastActivity": time(&r.last_activity),
         "creatorId": person_id(&r.creator),
         "created": time(&r.created),
-        "ownerId": org_id(),
+        "ownerId": org_id(w.bot_org()),
         "isAnnouncementOnly": false,
         "isReadOnly": false,
     })
@@ -71,7 +77,7 @@ pub fn membership(w: &World, r: &Room, m: &Member) -> Value {
         "personId": person_id(&m.person),
         "personEmail": p.map(|p| p.email.as_str()),
         "personDisplayName": p.map(|p| p.display_name.as_str()),
-        "personOrgId": org_id(),
+        "personOrgId": p.map(|p| org_id(&p.org)),
         "isModerator": m.is_moderator,
         "isRoomHidden": false,
         "roomType": room_type(r),
@@ -80,7 +86,16 @@ pub fn membership(w: &World, r: &Room, m: &Member) -> Value {
     })
 }
 
-pub fn message(w: &World, m: &Message) -> Value {
+/// Which answer a message is part of: a list leaves out the recipient fields.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum MessageView {
+    /// `POST`, `PUT` and `GET /messages/{id}`.
+    Detail,
+    /// An item of `GET /messages`.
+    ListItem,
+}
+
+pub fn message(w: &World, m: &Message, view: MessageView) -> Value {
     let r = w.room(&m.room);
     let mut v = json!({
         "id": in_room(IdKind::Message, r, &m.uuid),
@@ -93,7 +108,9 @@ pub fn message(w: &World, m: &Message) -> Value {
     let Some(obj) = v.as_object_mut() else {
         return v;
     };
-    if let Some(text) = &m.text {
+    // Webex always answers with `text`: derived from the markdown if need be.
+    let text = m.text.clone().or_else(|| m.markdown.as_deref().map(text_of_markdown));
+    if let Some(text) = text {
         obj.insert("text".into(), json!(text));
     }
     if let Some(markdown) = &m.markdown {
@@ -105,6 +122,13 @@ pub fn message(w: &World, m: &Message) -> Value {
     }
     if let Some(parent) = &m.parent {
         obj.insert("parentId".into(), json!(in_room(IdKind::Message, r, parent)));
+    }
+    if !m.mentions.is_empty() {
+        obj.insert("mentionedPeople".into(), json!(m.mentions.iter().map(|u| person_id(u)).collect::<Vec<_>>()));
+    }
+    if let (Some(to), MessageView::Detail) = (&m.to_person, view) {
+        obj.insert("toPersonId".into(), json!(person_id(to)));
+        obj.insert("toPersonEmail".into(), json!(w.person(to).map(|p| p.email.as_str())));
     }
     if let Some(updated) = &m.updated {
         obj.insert("updated".into(), json!(time(updated)));
@@ -125,16 +149,31 @@ pub fn action(w: &World, a: &Action) -> Value {
     })
 }
 
-/// URLs the simulator hands out, all on its own host.
-pub struct Urls<'a>(pub &'a str);
+/// URLs the simulator hands out. Everything lives on its own listener, but
+/// the conversation service of the migrated cluster is named by a second host
+/// name for the same address (`localhost` beside `127.0.0.1`), so that a
+/// client that maps a `target.url` host to its cluster through the U2C catalog
+/// (as Cisco's SDK does) finds the room's real cluster.
+pub struct Urls<'a> {
+    /// `http://127.0.0.1:PORT`, or `https://localhost:PORT` with TLS.
+    pub base: &'a str,
+    /// The same listener under the other name (or `base` when there is none).
+    pub other: &'a str,
+}
 
 impl Urls<'_> {
     pub fn wdm(&self) -> String {
-        format!("{}/wdm/api/v1", self.0)
+        format!("{}/wdm/api/v1", self.base)
     }
 
     pub fn conversation(&self) -> String {
-        format!("{}/conversation/api/v1", self.0)
+        format!("{}/conversation/api/v1", self.base)
+    }
+
+    /// The conversation service that hosts rooms of `cluster`.
+    pub fn conversation_in(&self, cluster: &str) -> String {
+        let base = if cluster == MIGRATED_CLUSTER { self.other } else { self.base };
+        format!("{base}/conversation/api/v1")
     }
 
     pub fn device(&self, id: &str) -> String {
@@ -143,7 +182,7 @@ impl Urls<'_> {
 
     pub fn websocket(&self, registration: &str) -> String {
         // `https://` becomes `wss://`, `http://` becomes `ws://`.
-        let host = format!("ws{}", self.0.strip_prefix("http").unwrap_or(self.0));
+        let host = format!("ws{}", self.base.strip_prefix("http").unwrap_or(self.base));
         format!("{host}/mercury/v1/apps/wx2/registrations/{registration}/messages")
     }
 }

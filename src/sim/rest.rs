@@ -1,16 +1,20 @@
-//! The Messaging REST API under `/v1`, plus the two conversation-service paths
-//! that `target.url` in activities leads to. Auth and fault injection are
-//! layered on in `server.rs`; handlers only talk to the world.
+//! The Messaging REST API under `/v1` (messages are in `rest_messages.rs`),
+//! plus the conversation-service paths that `target.url` in activities leads
+//! to. Auth and fault injection are layered on in `server.rs`; handlers only
+//! talk to the world.
+//!
+//! People are found by email only in the bot's own organization (the spec:
+//! "lookup by email is only supported for people within the same org"), by id
+//! anywhere. `max` above a list's limit is clamped, as Webex does.
 
 use super::errors::ApiError;
 use super::handle::Shared;
-use super::messages::{EditMessage, NewMessage};
 use super::render;
+use super::rest_messages;
 use super::world::{Room, World, WorldError};
 use crate::webex::ids::{IdKind, RestId};
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -23,61 +27,72 @@ use std::sync::Arc;
 type Params = Query<HashMap<String, String>>;
 type Answer = Result<Response, ApiError>;
 
-/// Bodies above this are refused, as Webex refuses oversized cards.
-const MAX_BODY_BYTES: usize = 22 * 1024;
-
 pub fn v1_routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/people/me", get(me))
         .route("/people", get(list_people))
+        // Cisco's SDK asks `GET /people/?id=…` (its batcher keeps the slash).
+        .route("/people/", get(list_people))
         .route("/people/{id}", get(get_person))
         .route("/rooms", get(list_rooms))
         .route("/rooms/{id}", get(get_room))
         .route("/memberships", get(list_memberships))
-        .route("/messages", axum::routing::post(post_message))
-        .route("/messages/{id}", get(get_message).put(edit_message).delete(delete_message))
+        .route("/memberships/{id}", get(get_membership))
         .route("/attachment/actions/{id}", get(get_action))
+        .merge(rest_messages::routes())
 }
 
 pub fn conversation_routes() -> Router<Arc<Shared>> {
-    Router::new().route("/messages/{uuid}", get(conv_message)).route("/attachment/actions/{uuid}", get(conv_action))
+    Router::new()
+        .route("/messages/{uuid}", get(rest_messages::conv_message))
+        .route("/attachment/actions/{uuid}", get(conv_action))
 }
 
-fn items(list: Vec<Value>) -> Response {
+pub(super) fn items(list: Vec<Value>) -> Response {
     Json(json!({ "items": list })).into_response()
 }
 
 async fn me(State(s): State<Arc<Shared>>) -> Answer {
     let w = s.read();
     let bot = w.person(&w.bot).ok_or(WorldError::PersonNotFound)?;
-    Ok(Json(render::person(bot)).into_response())
+    Ok(Json(render::person(&w, bot)).into_response())
 }
 
+/// Anyone, in any org: an id is enough (presence fields only for the bot's org).
 async fn get_person(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
     let w = s.read();
     let p = w.person_by_rest(&id).ok_or(WorldError::PersonNotFound)?;
-    Ok(Json(render::person(p)).into_response())
+    Ok(Json(render::person(&w, p)).into_response())
 }
 
+/// `email` finds people of the bot's own org only (someone elsewhere is an
+/// empty list, not an error); `id` takes up to 85 comma-separated ids.
 async fn list_people(State(s): State<Arc<Shared>>, Query(q): Params) -> Answer {
     let w = s.read();
-    let found = match (q.get("email"), q.get("id")) {
-        (Some(email), _) => w.person_by_email(email),
-        (None, Some(id)) => w.person_by_rest(id),
+    let found: Vec<Value> = match (q.get("email"), q.get("id")) {
+        (Some(email), _) => w.person_in_bot_org(email).into_iter().map(|p| render::person(&w, p)).collect(),
+        (None, Some(ids)) if ids.split(',').count() > 85 => {
+            return Err(ApiError::bad_request("At most 85 person ids may be given."))
+        }
+        (None, Some(ids)) => {
+            ids.split(',').filter_map(|id| w.person_by_rest(id.trim())).map(|p| render::person(&w, p)).collect()
+        }
         (None, None) => return Err(ApiError::bad_request("Email, displayName, or id list should be specified.")),
     };
-    Ok(items(found.map(render::person).into_iter().collect()))
+    Ok(items(found))
 }
 
-/// `max` as Webex accepts it: 1..=1000, 100 when absent.
-fn parse_max(q: &HashMap<String, String>) -> Result<usize, ApiError> {
+/// `max` as Webex reads it: `default` when absent, at least 1, and clamped to
+/// `limit` above it (Webex answers a too-big `max` with `limit` items, not 400).
+pub(super) fn parse_max(q: &HashMap<String, String>, default: usize, limit: usize) -> Result<usize, ApiError> {
     match q.get("max") {
-        None => Ok(100),
+        None => Ok(default),
         Some(m) => m
-            .parse::<usize>()
+            .parse::<u64>()
             .ok()
-            .filter(|m| (1..=1000).contains(m))
-            .ok_or_else(|| ApiError::bad_request("max must be an integer between 1 and 1000.")),
+            .filter(|m| *m >= 1)
+            .map(|m| usize::try_from(m).unwrap_or(usize::MAX).min(limit))
+            .ok_or_else(|| ApiError::bad_request("max must be a positive integer.")),
     }
 }
 
@@ -99,7 +114,7 @@ fn decode_cursor(q: &HashMap<String, String>) -> Result<u64, ApiError> {
 
 /// Adds `Link: <next>; rel="next"`. Like the real thing has been seen to, the
 /// link carries only `cursor` and `max`: clients must re-add their filters.
-fn with_next(mut resp: Response, base: &str, path: &str, next: Option<u64>, max: usize) -> Response {
+pub(super) fn with_next(mut resp: Response, base: &str, path: &str, next: Option<u64>, max: usize) -> Response {
     if let Some(position) = next {
         let link = format!("<{base}/v1/{path}?cursor={}&max={max}>; rel=\"next\"", encode_cursor(position));
         if let Ok(value) = link.parse() {
@@ -110,7 +125,7 @@ fn with_next(mut resp: Response, base: &str, path: &str, next: Option<u64>, max:
 }
 
 async fn list_rooms(State(s): State<Arc<Shared>>, Query(q): Params) -> Answer {
-    let max = parse_max(&q)?;
+    let max = parse_max(&q, 100, 1000)?;
     let direct = match q.get("type").map(String::as_str) {
         None => None,
         Some("direct") => Some(true),
@@ -125,17 +140,17 @@ async fn list_rooms(State(s): State<Arc<Shared>>, Query(q): Params) -> Answer {
     let cursor = decode_cursor(&q)?;
     let w = s.read();
     let (page, next) = w.bot_rooms_page(cursor, max, direct);
-    let resp = items(page.into_iter().map(render::room).collect());
+    let resp = items(page.into_iter().map(|r| render::room(&w, r)).collect());
     Ok(with_next(resp, &s.base, "rooms", next, max))
 }
 
 async fn get_room(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
     let w = s.read();
-    Ok(Json(render::room(w.bot_room(&id)?)).into_response())
+    Ok(Json(render::room(&w, w.bot_room(&id)?)).into_response())
 }
 
 async fn list_memberships(State(s): State<Arc<Shared>>, Query(q): Params) -> Answer {
-    let max = parse_max(&q)?;
+    let max = parse_max(&q, 100, 1000)?;
     let offset = decode_cursor(&q)? as usize;
     let w = s.read();
     let person = match (q.get("personId"), q.get("personEmail")) {
@@ -162,6 +177,18 @@ async fn list_memberships(State(s): State<Arc<Shared>>, Query(q): Params) -> Ans
     Ok(with_next(items(page), &s.base, "memberships", next, max))
 }
 
+/// One membership by id (`<personUuid>:<roomUuid>` in the room's cluster), in
+/// a room the bot is in: what an SDK fetches after a membership event.
+async fn get_membership(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
+    let not_found = || ApiError::not_found("Could not find a membership with provided ID.");
+    let rest = RestId::decode(&id).ok().filter(|r| r.kind == IdKind::Membership).ok_or_else(not_found)?;
+    let (person, room) = rest.uuid.split_once(':').ok_or_else(not_found)?;
+    let w = s.read();
+    let r = w.room(room).filter(|r| r.cluster == rest.cluster && r.has_member(&w.bot)).ok_or_else(not_found)?;
+    let m = r.members.iter().find(|m| m.person == person).ok_or_else(not_found)?;
+    Ok(Json(render::membership(&w, r, m)).into_response())
+}
+
 fn bot_memberships(w: &World) -> Vec<Value> {
     w.rooms_in_order()
         .filter_map(|r: &Room| {
@@ -169,43 +196,6 @@ fn bot_memberships(w: &World) -> Vec<Value> {
             Some(render::membership(w, r, m))
         })
         .collect()
-}
-
-fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::bad_request("The request payload is too big"));
-    }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))
-}
-
-async fn post_message(State(s): State<Arc<Shared>>, body: Bytes) -> Answer {
-    let req: NewMessage = parse_body(&body)?;
-    s.update(|w| {
-        let uuid = w.post_as_bot(req)?;
-        let msg = w.message(&uuid).ok_or(WorldError::MessageNotFound)?;
-        Ok(Json(render::message(w, msg)).into_response())
-    })
-}
-
-async fn get_message(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
-    let w = s.read();
-    let msg = w.bot_message(&id)?;
-    Ok(Json(render::message(&w, msg)).into_response())
-}
-
-async fn edit_message(State(s): State<Arc<Shared>>, Path(id): Path<String>, body: Bytes) -> Answer {
-    let req: EditMessage = parse_body(&body)?;
-    let refuse = s.faults.refuse_card_edits();
-    s.update(|w| {
-        w.edit_as_bot(&id, req, refuse)?;
-        let msg = w.bot_message(&id)?;
-        Ok(Json(render::message(w, msg)).into_response())
-    })
-}
-
-async fn delete_message(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
-    s.update(|w| w.delete_as_bot(&id))?;
-    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// An attachment action visible to the bot, by uuid; `cluster` checked when given.
@@ -224,16 +214,6 @@ async fn get_action(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Ans
         RestId::decode(&id).ok().filter(|r| r.kind == IdKind::AttachmentAction).ok_or(WorldError::ActionNotFound)?;
     let w = s.read();
     Ok(Json(visible_action(&w, &rest.uuid, Some(&rest.cluster))?).into_response())
-}
-
-async fn conv_message(State(s): State<Arc<Shared>>, Path(uuid): Path<String>) -> Answer {
-    let w = s.read();
-    let msg = w
-        .message(&uuid)
-        .filter(|m| !m.deleted)
-        .filter(|m| w.room(&m.room).is_some_and(|r| r.has_member(&w.bot)))
-        .ok_or(WorldError::MessageNotFound)?;
-    Ok(Json(render::message(&w, msg)).into_response())
 }
 
 async fn conv_action(State(s): State<Arc<Shared>>, Path(uuid): Path<String>) -> Answer {

@@ -1,17 +1,18 @@
 //! Starting and stopping the simulator, and how its routes are layered.
 //!
 //! One loopback listener serves everything: `/v1` (REST), `/u2c`, `/wdm`,
-//! `/conversation`, the Mercury websocket and the `/_sim` control API, in plain
+//! `/conversation`, `/metrics`, the Mercury websocket and the `/_sim` control API, in plain
 //! HTTP/ws or, with [`SimOptions::tls`], HTTPS/WSS on `https://localhost:PORT`.
 //! `stop` ends every connection abruptly and hands back the world so that a
 //! test can start again on the same port, as if Webex had restarted.
 
 use super::errors::{not_found, require_token, track};
-use super::faults::{fail_rest, fail_wdm};
+use super::faults::{fail_rest, fail_u2c, fail_wdm};
 use super::handle::{Shared, SimHandle};
+use super::settings::{Settings, DEFAULT_AUTH_TIMEOUT, DEFAULT_REPLAY_WINDOW};
 use super::tls::{SimTls, TlsListener};
 use super::world::World;
-use super::{control, mercury, rest, wdm};
+use super::{catalog, control, mercury, rest, telemetry, wdm};
 use axum::middleware::from_fn_with_state;
 use axum::Router;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -33,6 +34,10 @@ pub struct SimOptions {
     /// Serve HTTPS/WSS with this certificate instead of plain HTTP/ws; every
     /// URL handed out then reads `https://localhost:PORT` (or `wss://`).
     pub tls: Option<SimTls>,
+    /// How long Mercury redelivers unacked frames (15 minutes, as observed).
+    pub replay_window: Duration,
+    /// How long a websocket may stay unauthorized before it is closed (30 s).
+    pub auth_timeout: Duration,
 }
 
 impl Default for SimOptions {
@@ -42,6 +47,8 @@ impl Default for SimOptions {
             token: "sim-token".to_owned(),
             state: None,
             tls: None,
+            replay_window: DEFAULT_REPLAY_WINDOW,
+            auth_timeout: DEFAULT_AUTH_TIMEOUT,
         }
     }
 }
@@ -72,10 +79,13 @@ fn router(s: Arc<Shared>) -> Router {
     let auth = from_fn_with_state(s.clone(), require_token);
     let v1 = rest::v1_routes().layer(auth.clone()).layer(from_fn_with_state(s.clone(), fail_rest));
     let wdm = wdm::wdm_routes().layer(auth.clone()).layer(from_fn_with_state(s.clone(), fail_wdm));
+    let u2c = catalog::routes().layer(auth.clone()).merge(catalog::public_routes());
+    let metrics = telemetry::routes().layer(auth.clone()).merge(telemetry::public_routes());
     Router::new()
         .nest("/v1", v1)
-        .nest("/u2c/api/v1", wdm::u2c_routes().layer(auth.clone()))
+        .nest("/u2c/api/v1", u2c.layer(from_fn_with_state(s.clone(), fail_u2c)))
         .nest("/wdm/api/v1", wdm)
+        .nest("/metrics/api/v1", metrics)
         .nest("/conversation/api/v1", rest::conversation_routes().layer(auth))
         .nest("/_sim", control::routes())
         .merge(mercury::routes())
@@ -94,6 +104,17 @@ fn base_url(addr: SocketAddr, tls: bool) -> String {
     }
 }
 
+/// A second name for the same listener (`localhost` for `127.0.0.1`, and back
+/// with TLS, whose test certificate carries both), for the migrated cluster's
+/// conversation host. Another address has no second name: then it is `base`.
+fn other_url(addr: SocketAddr, tls: bool) -> String {
+    match (tls, addr.ip() == Ipv4Addr::LOCALHOST) {
+        (true, _) => format!("https://127.0.0.1:{}", addr.port()),
+        (false, true) => format!("http://localhost:{}", addr.port()),
+        (false, false) => base_url(addr, false),
+    }
+}
+
 impl Simulator {
     pub async fn start(opts: SimOptions) -> std::io::Result<Simulator> {
         let listener = TcpListener::bind(opts.listen).await?;
@@ -103,7 +124,9 @@ impl Simulator {
         }
         let acceptor = opts.tls.as_ref().map(SimTls::acceptor).transpose()?;
         let world = opts.state.map(|s| s.world).unwrap_or_default();
-        let shared = Arc::new(Shared::new(world, base_url(addr, acceptor.is_some()), opts.token));
+        let tls = acceptor.is_some();
+        let settings = Settings::new(opts.replay_window, opts.auth_timeout);
+        let shared = Arc::new(Shared::new(world, base_url(addr, tls), other_url(addr, tls), opts.token, settings));
         let app = router(shared.clone());
         let cancel = shared.cancel.clone();
         let stopped = async move { cancel.cancelled().await };

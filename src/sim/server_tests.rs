@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(super) type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub(super) async fn sim() -> (Simulator, reqwest::Client) {
     let sim = Simulator::start(SimOptions::default()).await.unwrap();
@@ -107,7 +107,7 @@ pub(super) async fn next_json(ws: &mut Ws) -> Value {
     serde_json::from_str(msg.to_text().unwrap()).unwrap()
 }
 
-async fn send(ws: &mut Ws, v: Value) {
+pub(super) async fn send(ws: &mut Ws, v: Value) {
     ws.send(WsMessage::text(v.to_string())).await.unwrap();
 }
 

@@ -1,13 +1,10 @@
-//! Service discovery (U2C) and device registration (WDM).
-//!
-//! The catalog points every service at the simulator's own host, so a client
-//! that discovers its WDM and conversation hosts (as it must with real Webex)
-//! lands here without special configuration.
+//! Device registration (WDM): create, list, refresh and delete the bot's
+//! devices; each one's `webSocketUrl` leads to its Mercury registration.
 
 use super::errors::ApiError;
 use super::events::DeviceInfo;
 use super::handle::Shared;
-use super::render::{self, Urls};
+use super::render;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -19,10 +16,6 @@ use std::sync::Arc;
 
 type Answer = Result<Response, ApiError>;
 
-pub fn u2c_routes() -> Router<Arc<Shared>> {
-    Router::new().route("/catalog", get(catalog))
-}
-
 pub fn wdm_routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/devices", get(list_devices).post(create_device))
@@ -33,30 +26,15 @@ fn unknown_device() -> ApiError {
     ApiError::not_found("Device not found.")
 }
 
-async fn catalog(State(s): State<Arc<Shared>>) -> Json<Value> {
-    let urls = Urls(&s.base);
-    let host = s.base.split_once("://").map_or(s.base.as_str(), |(_, host)| host);
-    let entry = |service: &str| json!({"host": host, "ttl": -1, "priority": 5, "id": format!("urn:TEAM:us-east-2_a:{service}")});
-    Json(json!({
-        "serviceLinks": {
-            "wdm": urls.wdm(),
-            "conversation": urls.conversation(),
-            "hydra": format!("{}/v1", s.base),
-        },
-        "hostCatalog": { host: [entry("conversation"), entry("wdm")] },
-        "format": "hostmap",
-    }))
-}
-
 fn device_json(s: &Shared, id: &str) -> Option<Value> {
     let w = s.read();
     let device = w.device(id)?;
-    Some(render::device(&Urls(&s.base), &w.bot, device))
+    Some(render::device(&s.urls(), &w.bot, device))
 }
 
 async fn list_devices(State(s): State<Arc<Shared>>) -> Json<Value> {
     let w = s.read();
-    let urls = Urls(&s.base);
+    let urls = s.urls();
     let devices: Vec<Value> = w.devices().iter().map(|d| render::device(&urls, &w.bot, d)).collect();
     Json(json!({ "devices": devices }))
 }

@@ -1,4 +1,5 @@
-//! The simulator's world: people, rooms and memberships, as pure data.
+//! The simulator's world: people (each in an organization), rooms and
+//! memberships, as pure data.
 //!
 //! Everything Webex would remember lives here so that a test can stop the
 //! simulator, keep the world and start again on the same port. Nothing here
@@ -12,8 +13,10 @@ use crate::webex::ids::{IdKind, RestId, US_CLUSTER};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
 
-/// The organization every simulated person belongs to.
+/// The bot's organization, and every person's unless a script says otherwise.
 pub const ORG_UUID: &str = "1eb65fdf-9643-417f-9974-ad72cae0e10f";
+/// Another customer's organization, for people a bot can message but not look up.
+pub const OTHER_ORG_UUID: &str = "5c7d2a91-3e48-4b6f-8d17-a2e9f0c4b863";
 pub const BOT_EMAIL: &str = "hitl-bot@webex.bot";
 pub const BOT_NAME: &str = "HITL Bot";
 /// Where `migrate_room` moves a room, as Webex names a non-US cluster.
@@ -25,6 +28,8 @@ pub struct Person {
     pub email: String,
     pub display_name: String,
     pub is_bot: bool,
+    /// Organization uuid: `GET /people?email=` finds only the bot's own org.
+    pub org: String,
     pub created: DateTime<Utc>,
 }
 
@@ -119,12 +124,12 @@ impl World {
             devices: Vec::new(),
             duplicate_next: false,
         };
-        world.bot = world.insert_person(BOT_EMAIL, BOT_NAME, true);
-        world.owner = world.insert_person("space.owner@example.com", "Space Owner", false);
+        world.bot = world.insert_person(BOT_EMAIL, BOT_NAME, true, ORG_UUID);
+        world.owner = world.insert_person("space.owner@example.com", "Space Owner", false, ORG_UUID);
         world
     }
 
-    fn insert_person(&mut self, email: &str, name: &str, is_bot: bool) -> String {
+    fn insert_person(&mut self, email: &str, name: &str, is_bot: bool, org: &str) -> String {
         let uuid = new_uuid();
         self.people_by_uuid.insert(uuid.clone(), self.people.len());
         self.people.push(Person {
@@ -132,17 +137,34 @@ impl World {
             email: email.to_owned(),
             display_name: name.to_owned(),
             is_bot,
+            org: org.to_owned(),
             created: Utc::now(),
         });
         uuid
     }
 
-    /// Adds a person, or returns the one who already has that email.
+    /// Adds a person to the bot's org, or returns the one who already has that email.
     pub fn add_person(&mut self, email: &str, name: &str) -> String {
+        self.add_person_in_org(email, name, ORG_UUID)
+    }
+
+    /// Adds a person to the organization `org` (a uuid), or returns the one
+    /// who already has that email, whatever their org.
+    pub fn add_person_in_org(&mut self, email: &str, name: &str, org: &str) -> String {
         match self.person_by_email(email) {
             Some(p) => p.uuid.clone(),
-            None => self.insert_person(email, name, false),
+            None => self.insert_person(email, name, false, org),
         }
+    }
+
+    /// The bot's organization uuid.
+    pub fn bot_org(&self) -> &str {
+        self.person(&self.bot).map_or(ORG_UUID, |p| p.org.as_str())
+    }
+
+    /// What `GET /people?email=` finds: people of the bot's own org only.
+    pub fn person_in_bot_org(&self, email: &str) -> Option<&Person> {
+        self.person_by_email(email).filter(|p| p.org == self.bot_org())
     }
 
     pub fn people(&self) -> &[Person] {
@@ -153,6 +175,7 @@ impl World {
         self.people_by_uuid.get(uuid).map(|&i| &self.people[i])
     }
 
+    /// Anyone with this email, in any org (scripts, and DMs by email).
     pub fn person_by_email(&self, email: &str) -> Option<&Person> {
         self.people.iter().find(|p| p.email.eq_ignore_ascii_case(email))
     }

@@ -81,3 +81,18 @@ fn direct_room_is_reused() {
     let r = w.room(&a).unwrap();
     assert!(r.direct && r.has_member(&w.bot) && r.title == "Ana");
 }
+
+#[test]
+fn people_belong_to_orgs_and_email_lookup_stays_in_the_bots() {
+    let mut w = World::new();
+    let ana = w.add_person("ana@example.com", "Ana");
+    let bo = w.add_person_in_org("bo@partner.example", "Bo", OTHER_ORG_UUID);
+    assert_eq!(w.person(&ana).unwrap().org, w.bot_org());
+    assert_eq!(w.person(&bo).unwrap().org, OTHER_ORG_UUID);
+    assert!(w.person_in_bot_org("ANA@example.com").is_some());
+    assert!(w.person_in_bot_org("bo@partner.example").is_none(), "not by email across orgs");
+    assert_eq!(w.person_by_email("bo@partner.example").map(|p| p.uuid.clone()), Some(bo.clone()));
+    assert_eq!(w.add_person_in_org("bo@partner.example", "Bo again", ORG_UUID), bo, "one person per email");
+    let dm = w.direct_room_with(&bo).unwrap();
+    assert!(w.room(&dm).unwrap().has_member(&bo), "a DM reaches another org");
+}

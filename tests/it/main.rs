@@ -24,6 +24,7 @@ mod proxy;
 mod reload;
 mod secrets;
 mod shutdown;
+mod sim_fidelity;
 mod spaces;
 mod systemd;
 mod tls_proxy;
