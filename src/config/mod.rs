@@ -73,6 +73,8 @@ pub struct WebexConfig {
     pub ready_timeout_s: f64,
     pub backoff_base_s: f64,
     pub backoff_cap_s: f64,
+    /// One Webex request and its answer, at most (retries are timed apart).
+    pub request_timeout_s: f64,
 }
 
 impl Default for WebexConfig {
@@ -90,6 +92,7 @@ impl Default for WebexConfig {
             ready_timeout_s: 20.0,
             backoff_base_s: 1.0,
             backoff_cap_s: 32.0,
+            request_timeout_s: 30.0,
         }
     }
 }
@@ -205,6 +208,10 @@ impl WebexConfig {
         }
     }
 
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.request_timeout_s)
+    }
+
     /// The pace of Mercury reconnects.
     pub fn reconnect_backoff(&self) -> Backoff {
         Backoff::new(Duration::from_secs_f64(self.backoff_base_s), Duration::from_secs_f64(self.backoff_cap_s))
@@ -286,6 +293,7 @@ impl Config {
             ("webex.ready_timeout_s", webex.ready_timeout_s),
             ("webex.backoff_base_s", webex.backoff_base_s),
             ("webex.backoff_cap_s", webex.backoff_cap_s),
+            ("webex.request_timeout_s", webex.request_timeout_s),
         ] {
             if !(value.is_finite() && value > 0.0 && value <= 3600.0) {
                 return Err(ConfigError::new(key, format!("must be a number of seconds in (0, 3600], got {value}")));

@@ -41,7 +41,8 @@ pub(super) fn clients(config: &Config) -> Result<Clients, DaemonError> {
     let tls = tls::client_config(config.webex.ca_file.as_deref())?;
     let proxy =
         ProxyRules::new(config.webex.proxy.as_deref()).map_err(|e| ConfigError::new("webex.proxy", e.to_string()))?;
-    let http = tls::http_client(&HttpOptions::new(proxy.clone()), tls.clone())?;
+    let options = HttpOptions { request_timeout: config.webex.request_timeout(), ..HttpOptions::new(proxy.clone()) };
+    let http = tls::http_client(&options, tls.clone())?;
     let rest = RestClient::new(http, &config.webex.api_url, token.clone(), RetryPolicy::default())
         .map_err(|e| ConfigError::new("webex.api_url", e.to_string()))?;
     let devices_factory = DevicesFactory {

@@ -19,6 +19,8 @@
 //! | `replay-window` | `{seconds}` | unacked frames older than this are not redelivered (default 900) |
 //! | `auth-timeout` | `{seconds}` | a socket not authorized by then is closed with 1008 (default 30) |
 //! | `inject` | `{eventType}` or `{binary: true}` | every live socket gets a frame of that type (typing, KMS, …) or a binary frame |
+//! | `lose-answers` | `{count, method?, path?, status \| delayMs}` | the next matching `/v1` calls are carried out, and their answers lost: replaced by `status` (a proxy's 502) or sent `delayMs` late |
+//! | `oversized-frame` | `{roomId, bytes?}` | queues a room update frame of about `bytes` (default 20 MiB), redelivered until acked |
 //!
 //! `retryAfter` is a number (seconds) or a string sent verbatim (an HTTP date,
 //! or something malformed); `retryAfterHttpDate: N` sends the HTTP date N
@@ -27,8 +29,10 @@
 use super::control::{body, handle, invalid, ok, Answer, ControlError};
 use super::faults::{Failure, FaultTarget, RetryAfter};
 use super::handle::{Shared, SimHandle};
+use super::lost_answers::{Lost, LostAnswers};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::Method;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -52,6 +56,10 @@ struct FaultArgs {
     seconds: Option<f64>,
     event_type: Option<String>,
     binary: Option<bool>,
+    method: Option<String>,
+    delay_ms: Option<u64>,
+    room_id: Option<String>,
+    bytes: Option<usize>,
 }
 
 impl FaultArgs {
@@ -76,6 +84,17 @@ impl FaultArgs {
             retry_after: self.retry_after()?,
             path: self.path.clone(),
         })
+    }
+
+    fn lost_answers(&self) -> Result<LostAnswers, ControlError> {
+        let lost = match (self.status, self.delay_ms) {
+            (Some(status), None) => Lost::Status(status),
+            (None, Some(ms)) => Lost::Delay(Duration::from_millis(ms)),
+            _ => return Err(invalid("lose-answers takes status (the answer instead) or delayMs".into())),
+        };
+        let method = self.method.as_deref().map(str::parse::<Method>).transpose();
+        let method = method.map_err(|e| invalid(format!("method: {e}")))?;
+        Ok(LostAnswers { count: self.count.unwrap_or(1), method, path: self.path.clone(), lost })
     }
 
     fn duration(&self) -> Result<Duration, ControlError> {
@@ -124,6 +143,11 @@ pub async fn fault(State(s): State<Arc<Shared>>, Path(fault): Path<String>, b: B
     match fault.as_str() {
         "replay-window" => h.set_replay_window(a.duration()?),
         "auth-timeout" => h.set_auth_timeout(a.duration()?),
+        "lose-answers" => h.lose_answers(a.lost_answers()?),
+        "oversized-frame" => {
+            let room = a.room_id.as_deref().ok_or_else(|| invalid("roomId is required".into()))?;
+            h.emit_oversized_frame(room, a.bytes.unwrap_or(20 * 1024 * 1024)).map_err(ControlError::from)?
+        }
         "inject" => match (&a.event_type, a.binary.unwrap_or(false)) {
             (_, true) => h.inject_binary(b"\x00\x01binary frame".to_vec()),
             (Some(event_type), false) => h.inject_event(event_type),

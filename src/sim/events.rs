@@ -30,6 +30,9 @@ pub enum ActObject {
     Deleted(String),
     /// The room itself (`update`).
     Conversation,
+    /// A room update whose (encrypted) title is this many bytes: a frame
+    /// larger than any a client expects.
+    Padded(usize),
 }
 
 #[derive(Clone, Debug)]

@@ -8,6 +8,7 @@
 
 use super::errors::ApiError;
 use super::handle::Shared;
+use super::lost_answers::LostAnswerSlot;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
@@ -84,6 +85,8 @@ pub struct Faults {
     wdm: Mutex<Option<Failure>>,
     u2c: Mutex<Option<Failure>>,
     upgrade: Mutex<Option<Failure>>,
+    /// REST requests carried out whose answers are lost.
+    pub lost_answers: LostAnswerSlot,
 }
 
 impl Default for Faults {
@@ -97,6 +100,7 @@ impl Default for Faults {
             wdm: Mutex::new(None),
             u2c: Mutex::new(None),
             upgrade: Mutex::new(None),
+            lost_answers: LostAnswerSlot::default(),
         }
     }
 }
@@ -195,9 +199,15 @@ async fn inject(shared: &Shared, target: FaultTarget, req: Request, next: Next) 
     }
 }
 
-/// Middleware for `/v1`: answers with an armed failure instead of the handler.
+/// Middleware for `/v1`: answers with an armed failure instead of the handler,
+/// or loses the handler's answer after it did its work.
 pub async fn fail_rest(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
-    inject(&shared, FaultTarget::Rest, req, next).await
+    let lost = shared.faults.lost_answers.take(req.method(), req.uri().path());
+    let answer = inject(&shared, FaultTarget::Rest, req, next).await;
+    match lost {
+        Some(lost) => super::lost_answers::lose(lost, answer).await,
+        None => answer,
+    }
 }
 
 /// Middleware for `/wdm`.

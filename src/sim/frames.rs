@@ -57,6 +57,7 @@ fn object(o: &ActObject) -> Value {
         ActObject::Submit => json!({"objectType": "submit", "inputs": jwe()}),
         ActObject::Deleted(uuid) => json!({"objectType": "activity", "id": uuid}),
         ActObject::Conversation => json!({"objectType": "conversation", "displayName": jwe()}),
+        ActObject::Padded(bytes) => json!({"objectType": "conversation", "displayName": "x".repeat(*bytes)}),
     }
 }
 

@@ -3,7 +3,8 @@
 
 use super::faults::{ConnCommand, Failure, FaultTarget, Injection, RetryAfter};
 use super::frames;
-use super::handle::SimHandle;
+use super::handle::{SimError, SimHandle};
+use super::lost_answers::LostAnswers;
 use super::world::World;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -80,6 +81,22 @@ impl SimHandle {
     /// and on new sockets (live sockets stay up, as on Webex).
     pub fn regenerate_token(&self, token: &str) {
         self.shared.set_token(token);
+    }
+
+    /// The next matching REST requests are carried out (a card is stored) and
+    /// their answers lost: replaced by a status, or delayed past a timeout.
+    pub fn lose_answers(&self, lost: LostAnswers) {
+        self.shared.faults.lost_answers.arm(lost);
+    }
+
+    /// Queues, like any activity, a room update frame of about `bytes` bytes:
+    /// Mercury redelivers it until it is acked.
+    pub fn emit_oversized_frame(&self, room_id: &str, bytes: usize) -> Result<(), SimError> {
+        self.shared.update(|w| {
+            let room = w.room_by_rest(room_id).map(|r| r.uuid.clone());
+            let room = room.ok_or_else(|| SimError::NotFound(format!("room {room_id}")))?;
+            w.emit_padded(&room, bytes).map_err(SimError::from)
+        })
     }
 
     /// How long unacked frames are redelivered (15 minutes unless shortened).

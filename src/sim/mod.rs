@@ -23,6 +23,7 @@ mod faults;
 mod frames;
 mod handle;
 mod handle_faults;
+mod lost_answers;
 mod mercury;
 mod messages;
 mod plaintext;
@@ -39,6 +40,7 @@ mod world;
 
 pub use faults::{Failure, FaultTarget, RetryAfter};
 pub use handle::{RestCall, SimError, SimHandle, SimMessage, SimPerson, SimRoom};
+pub use lost_answers::{Lost, LostAnswers};
 pub use server::{SimOptions, SimState, Simulator};
 pub use settings::{DEFAULT_AUTH_TIMEOUT, DEFAULT_REPLAY_WINDOW};
 pub use tls::SimTls;

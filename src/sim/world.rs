@@ -302,6 +302,14 @@ impl World {
         Ok(())
     }
 
+    /// Queues a room update frame padded to about `bytes` (see [`ActObject::Padded`]).
+    pub fn emit_padded(&mut self, room: &str, bytes: usize) -> Result<(), WorldError> {
+        let actor = self.room(room).ok_or(WorldError::RoomNotFound)?.creator.clone();
+        let activity = self.activity("update", &actor, ActObject::Padded(bytes), room, None)?;
+        self.emit(activity);
+        Ok(())
+    }
+
     /// Moves a room to another cluster under a new uuid; the old id stops resolving.
     pub fn migrate_room(&mut self, room: &str) -> Result<String, WorldError> {
         let mut r = self.rooms.remove(room).ok_or(WorldError::RoomNotFound)?;

@@ -393,3 +393,48 @@ impl Drop for Unmount {
         let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
     }
 }
+
+// 1, through the simulator: Webex stores the card, its answer is lost.
+#[tokio::test]
+async fn a_card_stored_but_answered_502_or_too_late_is_posted_again_and_both_work() {
+    use webex_hitl::sim::{Lost, LostAnswers};
+    for lost in [Lost::Status(502), Lost::Delay(Duration::from_millis(1500))] {
+        let mut h = Harness::without_daemon().await;
+        h.config.webex.request_timeout_s = 0.5;
+        h.start_daemon().await;
+        h.wait_health(|health| health["webex"]["connected"] == true).await;
+        let w = world_on(h).await;
+        let post = LostAnswers { count: 1, method: Some(hyper::Method::POST), path: Some("/messages".into()), lost };
+        w.h.sim.lose_answers(post.clone());
+        let (id, tracked) = delivered(&w, "Refund request").await;
+        let cards: Vec<String> =
+            w.h.sim.messages(&w.room.id).into_iter().filter(|m| m.card.is_some()).map(|m| m.id).collect();
+        assert_eq!(cards.len(), 2, "{:?}: Webex kept the first post, the outbox posted again", post.lost);
+        let lost_card = cards.iter().find(|c| **c != tracked).unwrap();
+
+        w.h.sim.submit_card(lost_card, &w.ana.id, inputs(&[("response", "Approved")])).unwrap();
+        assert_eq!(escalation(&w.h, &id, 10).await["status"], "answered", "{:?}", post.lost);
+        card_shows(&w.h, lost_card, "Answered by Ana Specialist").await;
+        card_shows(&w.h, &tracked, "Answered by Ana Specialist").await;
+    }
+}
+
+// 8. An oversized frame that Mercury keeps resending stalls the link.
+#[tokio::test]
+async fn an_oversized_frame_is_acked_and_skipped_not_a_reconnect_storm() {
+    let w = world().await;
+    let reconnects = w.h.reconnects().await;
+    let acked = w.h.sim.matched_ack_count();
+    // Past tungstenite's default frame limit (16 MiB), which used to break the socket each time.
+    w.h.sim.emit_oversized_frame(&w.room.id, 20 * 1024 * 1024).unwrap();
+    eventually("the oversized frame is acked", || async {
+        let now = w.h.sim.matched_ack_count();
+        (now > acked).then_some(()).ok_or(format!("{now} acks"))
+    })
+    .await;
+    // The link carries on: an answer goes through on the same socket.
+    let (id, card) = delivered(&w, "After the big frame").await;
+    w.h.sim.submit_card(&card, &w.ana.id, inputs(&[("response", "fine")])).unwrap();
+    assert_eq!(escalation(&w.h, &id, 10).await["status"], "answered");
+    assert_eq!(w.h.reconnects().await, reconnects, "no reconnect");
+}
