@@ -11,6 +11,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Sent as `Retry-After` (seconds) when waiting is the remedy.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 /// The body of every error answer, as clients read it.
@@ -27,7 +29,12 @@ pub struct ErrorDetail {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, code, message: message.into(), retry_after: None }
+    }
+
+    pub fn retry_after(mut self, wait: std::time::Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -54,7 +61,13 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message } };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(wait) = self.retry_after {
+            // Whole seconds, rounded up: a client must not come back too early.
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.max(1).into());
+        }
+        response
     }
 }
 
@@ -83,9 +96,12 @@ impl From<RestError> for ApiError {
                 "webex_token_rejected",
                 "Webex rejected the bot token: it is invalid, revoked or was regenerated",
             ),
-            RestError::RateLimited { .. } => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "webex_rate_limited", error.to_string())
-            }
+            RestError::RateLimited { retry_after, .. } => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "webex_rate_limited",
+                format!("Webex is rate limiting the bot; retry after {} s", retry_after.as_secs().max(1)),
+            )
+            .retry_after(retry_after),
             RestError::Network { .. } => ApiError::new(StatusCode::BAD_GATEWAY, "webex_unreachable", error.to_string()),
             other => ApiError::new(StatusCode::BAD_GATEWAY, "webex_error", other.to_string()),
         }

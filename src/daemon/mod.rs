@@ -25,10 +25,11 @@ use crate::escalation::signature::Signer;
 use crate::escalation::Context;
 use crate::metrics::Metrics;
 use crate::spaces::{self, Spaces};
-use crate::store::{retention, Store, StoreError};
+use crate::store::{retention, InstanceLock, Store, StoreError};
 use crate::systemd;
 use crate::webex::ids;
 use crate::webex::mercury::link::{Heartbeat, LinkState};
+use crate::webex::rest::RetryPolicy;
 use crate::webex::tls::TlsError;
 use crate::webex::token::{TokenKeeper, TokenWatch};
 use clients::{validate_token, Clients};
@@ -82,6 +83,8 @@ struct Shared {
     outbox: watch::Sender<Option<Stalled>>,
     /// The bot token, replaced only once Webex accepted the new one.
     token: TokenKeeper,
+    /// This daemon's claim on the store, for its whole life.
+    lock: InstanceLock,
     shutdown: CancellationToken,
 }
 
@@ -119,7 +122,8 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     spawn_event_path(&shared, &mut tasks, &bot, bot_uuid, counts_tx);
     // The store is open, the socket bound and the token valid: ready for systemd.
     systemd::ready();
-    Ok(Running { socket, bot, token: shared.token.clone(), tasks, shutdown: shared.shutdown })
+    let token = shared.token.clone();
+    Ok(Running { socket, bot, token, tasks, shutdown: shared.shutdown, _lock: shared.lock })
 }
 
 /// Builds the clients and opens the store: everything that can fail on bad configuration.
@@ -131,6 +135,7 @@ async fn open(config: Config, shutdown: CancellationToken) -> Result<Shared, Dae
     clients.rest = clients.rest.observed(metrics.clone()).observed(token_watch).stopped_by(shutdown.clone());
     clients.devices_factory.rest = clients.rest.clone();
     let token = TokenKeeper::new(clients.token.clone(), clients.rest.clone(), link.clone());
+    let lock = InstanceLock::acquire(&config.store.path)?;
     let store = Store::open(&config.store.path).await?;
     let signer = Arc::new(Signer::new(store.signing_key().await?));
     let spaces = Spaces::new(clients.rest.clone(), store.clone());
@@ -143,7 +148,7 @@ async fn open(config: Config, shutdown: CancellationToken) -> Result<Shared, Dae
         config: config.escalations.clone(),
     };
     let (outbox, _) = watch::channel(None);
-    Ok(Shared { config, clients, store, spaces, escalations, metrics, link, outbox, token, shutdown })
+    Ok(Shared { config, clients, store, spaces, escalations, metrics, link, outbox, token, lock, shutdown })
 }
 
 fn router(
@@ -151,6 +156,10 @@ fn router(
     bot: watch::Receiver<Option<BotIdentity>>,
     counts: watch::Receiver<EventCounts>,
 ) -> axum::Router {
+    // An engine waits on these calls: Webex's rate limits reach it as 503 with
+    // Retry-After rather than as a minute of silence.
+    let rest = shared.clients.rest.with_policy(RetryPolicy::for_callers_waiting());
+    let escalations = Context { rest: rest.clone(), ..shared.escalations.clone() };
     api::router(AppState {
         link: shared.link.subscribe(),
         outbox: shared.outbox.subscribe(),
@@ -158,8 +167,8 @@ fn router(
         counts,
         store: shared.store.clone(),
         spaces: shared.spaces.clone(),
-        escalations: Escalations::new(shared.escalations.clone()),
-        rest: shared.clients.rest.clone(),
+        escalations: Escalations::new(escalations),
+        rest,
         metrics: shared.metrics.clone(),
         shutdown: shared.shutdown.clone(),
     })

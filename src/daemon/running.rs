@@ -3,6 +3,7 @@
 
 use super::DaemonError;
 use crate::api::health::BotIdentity;
+use crate::store::InstanceLock;
 use crate::webex::token::TokenKeeper;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -17,6 +18,8 @@ pub struct Running {
     pub token: TokenKeeper,
     pub(super) tasks: JoinSet<Result<(), DaemonError>>,
     pub(super) shutdown: CancellationToken,
+    /// Released when the daemon is done with the store.
+    pub(super) _lock: InstanceLock,
 }
 
 /// How long the tasks get to end on their own once shutdown began (a REST call

@@ -26,6 +26,14 @@ pub enum StoreError {
     )]
     NotOurs { path: PathBuf, reason: String },
 
+    /// Another daemon holds this store (its lock file names its pid).
+    #[error(
+        "store.path {}: another webex-hitl{} uses this store; stop it first, or give this instance its own store.path",
+        path.display(),
+        pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+    )]
+    InUse { path: PathBuf, pid: Option<u32> },
+
     #[error("store database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 

@@ -26,6 +26,10 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// Cap of one `Retry-After` wait, whatever Webex asks for.
     pub max_retry_after: Duration,
+    /// A caller who cannot wait long: when the wait before the next attempt
+    /// would be longer, the call fails at once with what Webex said (its
+    /// `Retry-After` included), for the caller's own caller to decide.
+    pub patience: Option<Duration>,
 }
 
 impl Default for RetryPolicy {
@@ -35,6 +39,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(120),
+            patience: None,
         }
     }
 }
@@ -73,6 +78,12 @@ pub fn retry_after_delay(
 }
 
 impl RetryPolicy {
+    /// For calls made while an engine waits on the API: two quick tries, and
+    /// no waiting out a long `Retry-After` (the engine is told it instead).
+    pub fn for_callers_waiting() -> Self {
+        Self { max_attempts: 2, patience: Some(Duration::from_secs(2)), ..Self::default() }
+    }
+
     /// The schedule between attempts of one call: full jitter, from
     /// `base_delay` doubling to `max_delay` (the few quick retries of one call
     /// spread best that way).

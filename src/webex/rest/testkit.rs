@@ -160,6 +160,7 @@ pub(crate) fn fast_policy() -> RetryPolicy {
         base_delay: Duration::from_millis(1),
         max_delay: Duration::from_millis(5),
         max_retry_after: Duration::from_secs(5),
+        patience: None,
     }
 }
 

@@ -120,6 +120,9 @@ impl Transport {
             }
             let delay =
                 retry::delay_for(&failure.error, attempt, failure.server_retry_after, &self.policy, &mut rand::rng());
+            if self.policy.patience.is_some_and(|patience| delay > patience) {
+                return Err(failure.error);
+            }
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
                 () = self.shutdown.cancelled() => return Err(failure.error),
