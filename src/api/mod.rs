@@ -92,10 +92,32 @@ impl<T> Page<T> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BindError {
-    #[error("{path}: another process is already serving on this socket")]
+    #[error("api.socket {path}: another process is already serving on this socket")]
     InUse { path: PathBuf },
-    #[error("{path}: {source}")]
+    #[error("api.socket {path}: {source}{}", hint(source))]
     Io { path: PathBuf, source: std::io::Error },
+}
+
+/// What an operator running the daemon by hand can do about it.
+fn hint(source: &std::io::Error) -> &'static str {
+    match source.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            " (set api.socket, or WEBEX_HITL__API__SOCKET, to a path you may write, e.g. ./webex-hitl.sock)"
+        }
+        _ => "",
+    }
+}
+
+impl BindError {
+    /// Only an operator can fix it: a path that cannot be used, or a daemon already there.
+    pub fn is_configuration(&self) -> bool {
+        match self {
+            BindError::InUse { .. } => true,
+            BindError::Io { source, .. } => {
+                matches!(source.kind(), std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::NotFound)
+            }
+        }
+    }
 }
 
 /// Binds the socket, replacing a stale file left by a crash but never one that
@@ -103,8 +125,9 @@ pub enum BindError {
 pub async fn bind(api: &ApiConfig) -> Result<UnixListener, BindError> {
     let path = api.socket.as_path();
     let io = |source| BindError::Io { path: path.to_owned(), source };
-    if let Some(parent) = path.parent() {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
         tokio::fs::create_dir_all(parent).await.map_err(io)?;
+        tracing::info!(directory = %parent.display(), "created the directory of api.socket");
     }
     if path.exists() {
         if tokio::net::UnixStream::connect(path).await.is_ok() {

@@ -64,6 +64,7 @@ impl DaemonError {
             DaemonError::Config(_) | DaemonError::Tls(_) | DaemonError::TokenInvalid { .. } | DaemonError::Store(_) => {
                 EXIT_CONFIG
             }
+            DaemonError::Bind(error) if error.is_configuration() => EXIT_CONFIG,
             DaemonError::Bind(_) | DaemonError::Fatal(_) => 1,
         }
     }

@@ -62,6 +62,10 @@ pub async fn run(
     println!("Webex simulator listening on {base}");
     println!("Put these lines in the daemon's config (token: {token}):\n");
     println!("{}", sim.config_lines());
+    println!(
+        "Run by you rather than by systemd, the daemon also needs a socket and a store it may write:\n\n\
+         [api]\nsocket = \"webex-hitl.sock\"\n[store]\npath = \"webex-hitl.db\"\n"
+    );
     if sim.is_tls() {
         println!(
             "The daemon trusts only public CAs: unless the certificate chains to one, also set\n\

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The file could not be created or opened (permissions, a directory, a full disk...).
-    #[error("cannot open store database {}: {message}", path.display())]
+    #[error("store.path {}: cannot open the store: {message}{}", path.display(), hint(message))]
     Open { path: PathBuf, message: String },
 
     /// The database was written by a newer webex-hitl; it is left untouched.
@@ -43,4 +43,13 @@ pub enum StoreError {
     /// The blocking worker running the query panicked or was cancelled.
     #[error("store worker task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+}
+
+/// What an operator running the daemon by hand can do about it.
+fn hint(message: &str) -> &'static str {
+    if message.contains("ermission denied") {
+        " (set store.path, or WEBEX_HITL__STORE__PATH, to a file you may write, e.g. ./webex-hitl.db)"
+    } else {
+        ""
+    }
 }

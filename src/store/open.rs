@@ -28,6 +28,7 @@ pub(super) fn open_file(path: &Path) -> Result<Connection, StoreError> {
     check_header(path)?;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
         private_dir(parent).map_err(|e| open_error(path, &e))?;
+        tracing::info!(directory = %parent.display(), "created the directory of store.path (0700)");
     }
     create_private(path).map_err(|e| open_error(path, &e))?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
