@@ -13,6 +13,7 @@ pub mod extract;
 pub mod health;
 mod metrics;
 pub mod spaces;
+pub mod version;
 
 use crate::config::ApiConfig;
 use crate::dispatch::EventCounts;
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(metrics::get))
         .route("/v1/health", get(health::get))
+        .route("/v1/version", get(version::get))
         .route("/v1/spaces", get(spaces::list))
         .route("/v1/spaces/refresh", post(spaces::refresh))
         .route("/v1/spaces/{id}", get(spaces::get))

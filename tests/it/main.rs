@@ -24,3 +24,4 @@ mod shutdown;
 mod spaces;
 mod systemd;
 mod tls_proxy;
+mod version;
