@@ -1,6 +1,6 @@
 //! Which build is running: `--version`, `GET /v1/version` and the
 //! `webex_hitl_build_info` gauge name the same version and commit, the commit
-//! the checkout is at.
+//! the checkout is at; and the Debian changelog's newest entry is this version.
 
 use crate::common::{binary, Harness};
 use serde_json::json;
@@ -52,4 +52,16 @@ async fn the_flag_the_endpoint_and_the_metric_name_the_same_build() {
     assert_eq!(answer.body, json!({"version": version, "commit": commit}));
     let series = format!("webex_hitl_build_info{{version=\"{version}\",commit=\"{commit}\"}}");
     assert_eq!(h.metric(&series).await, Some(1.0), "{series} 1 in /metrics");
+}
+
+#[test]
+fn the_debian_changelog_starts_with_this_version() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("debian/changelog");
+    let text = std::fs::read_to_string(&path).expect("debian/changelog exists");
+    let first = text.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with(&format!("webex-hitl ({VERSION}-")),
+        "the newest entry of {} is `{first}`: add one for {VERSION} (the package's version comes from Cargo.toml)",
+        path.display()
+    );
 }
