@@ -13,7 +13,11 @@ use webex_hitl::model::Destination;
 use webex_hitl::{bench, daemon, demo, doctor, logging, mcp, signals, sim};
 
 #[derive(Parser)]
-#[command(name = "webex-hitl", version, about = "Human-in-the-loop escalations from an AI engine to Webex specialists")]
+#[command(
+    name = "webex-hitl",
+    version = webex_hitl::metrics::build_info::VERSION_LINE,
+    about = "Human-in-the-loop escalations from an AI engine to Webex specialists"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -2,7 +2,7 @@
 //! gauges read from the link and the store at scrape time, so they never drift.
 
 use super::AppState;
-use crate::metrics::{write_link, write_outbox, write_store, Exposition, StoreGauges, CONTENT_TYPE};
+use crate::metrics::{write_build_info, write_link, write_outbox, write_store, Exposition, StoreGauges, CONTENT_TYPE};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,6 +19,7 @@ pub async fn get(State(state): State<AppState>) -> Response {
     let gauges = StoreGauges { escalations: escalations.ok(), outbox_jobs: outbox.ok(), cards: cards.ok() };
     let link = state.link.borrow().clone();
     let mut out = Exposition::default();
+    write_build_info(&mut out);
     write_link(&mut out, &link);
     write_outbox(&mut out, state.outbox.borrow().is_some());
     state.metrics.write_counters(&mut out);

@@ -14,6 +14,7 @@ pub mod health;
 mod metrics;
 mod serve;
 pub mod spaces;
+pub mod version;
 
 use crate::config::ApiConfig;
 use crate::dispatch::EventCounts;
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(metrics::get))
         .route("/v1/health", get(health::get))
+        .route("/v1/version", get(version::get))
         .route("/v1/spaces", get(spaces::list))
         .route("/v1/spaces/refresh", post(spaces::refresh))
         .route("/v1/spaces/{id}", get(spaces::get))

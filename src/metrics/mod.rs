@@ -9,10 +9,12 @@
 //! [`LinkState`](crate::webex::mercury::link::LinkState), the escalations table,
 //! the outbox — is read when scraped, so it can never drift.
 
+pub mod build_info;
 mod gauges;
 mod histogram;
 mod text;
 
+pub use build_info::write_build_info;
 pub use gauges::{write_link, write_outbox, write_store, StoreGauges};
 pub use histogram::Histogram;
 pub use text::{escape_label, Exposition, CONTENT_TYPE};

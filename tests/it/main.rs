@@ -28,3 +28,4 @@ mod sim_fidelity;
 mod spaces;
 mod systemd;
 mod tls_proxy;
+mod version;

@@ -15,7 +15,7 @@ use webex_hitl::systemd::{self, Note, Supervision};
 use webex_hitl::webex::mercury::link::{Heartbeat, LinkState};
 
 const UNIT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/systemd/webex-hitl.service");
-const INSTALLED_BINARY: &str = "/usr/local/bin/webex-hitl";
+const INSTALLED_BINARY: &str = "/usr/bin/webex-hitl";
 
 fn analyzer() -> Option<PathBuf> {
     let found = std::env::var_os("PATH")
