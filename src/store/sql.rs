@@ -15,6 +15,10 @@ pub const PRAGMA_JOURNAL_MODE_WAL: &str = "WAL";
 pub const PRAGMA_SYNCHRONOUS: &str = "synchronous";
 pub const PRAGMA_SYNCHRONOUS_NORMAL: &str = "NORMAL";
 pub const PRAGMA_FOREIGN_KEYS: &str = "foreign_keys";
+pub const PRAGMA_QUERY_ONLY: &str = "query_only";
+pub const PRAGMA_CACHE_SIZE: &str = "cache_size";
+/// A read connection's page cache, negative: in KiB (the writer keeps SQLite's 2 MiB).
+pub const READER_CACHE_KIB: i64 = -1024;
 
 /// User tables of a database; SQLite's own `sqlite_*` tables do not make a file "foreign".
 pub const LIST_USER_TABLES: &str =
