@@ -66,8 +66,8 @@ pub use escalations::{CloseOutcome, Closing, Delivered, EscalationFilter, Insert
 pub use events::{ConnectionChange, EventKind, EventPayload, EventRecord, Subject};
 pub use migrations::SUPPORTED_VERSION;
 pub use outbox::{Job, Reply, ReplyQueued, ReplyTo, Task, Unreadable, MAX_REPLIES_PER_ESCALATION};
-pub use spaces::{ActivityOutcome, RoomSnapshot, Space, SpaceFilter};
-pub use sync::SyncReport;
+pub use spaces::{ActivityOutcome, RoomSnapshot, Space, SpaceCursor, SpaceFilter};
+pub use sync::{Detail, StagedSync, SyncReport, SyncTally};
 pub use writer::WriteStats;
 
 /// Read connections of a file store (each on its own thread).

@@ -38,6 +38,8 @@ pub(super) fn open_file(path: &Path) -> Result<Connection, StoreError> {
     make_private(path).map_err(|e| open_error(path, &e))?;
     configure(&conn, path, true)?;
     migrations::migrate(&mut conn, version)?;
+    // No sync runs yet: what an interrupted one staged is dropped.
+    conn.execute(sql::DELETE_ALL_SYNC_ROOMS, [])?;
     Ok(conn)
 }
 

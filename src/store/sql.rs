@@ -151,22 +151,30 @@ pub const SELECT_SPACE_BY_ID_OR_UUID: &str =
     space_select!("WHERE id = ?1 OR uuid = ?1 ORDER BY visible DESC, updated_at DESC, id LIMIT 1");
 pub const SELECT_SPACE_BY_ID: &str = space_select!("WHERE id = ?1");
 pub const SELECT_VISIBLE_SPACES_BY_UUID: &str = space_select!("WHERE uuid = ?1 AND visible = 1 ORDER BY id");
-/// ?1: space type or NULL for any; ?2: 1 to include removed rows.
-pub const SELECT_SPACES_FILTERED: &str = space_select!("WHERE (?1 IS NULL OR space_type = ?1) AND (?2 OR visible = 1)");
-pub const SELECT_ALL_SPACES: &str = space_select!("");
+/// One page in listing order (title, case-folded, then id), after the keyset
+/// (?1 title_key, ?2 id); ?3: space type or NULL for any; ?4: rows at most.
+pub const SELECT_VISIBLE_SPACES_PAGE: &str = space_select!(
+    "WHERE (title_key, id) > (?1, ?2) AND visible = 1 AND (?3 IS NULL OR space_type = ?3) \
+     ORDER BY title_key, id LIMIT ?4"
+);
+/// The same, removed rows included.
+pub const SELECT_ANY_SPACES_PAGE: &str = space_select!(
+    "WHERE (title_key, id) > (?1, ?2) AND (?3 IS NULL OR space_type = ?3) ORDER BY title_key, id LIMIT ?4"
+);
 
+/// `?9` is the title case-folded by Rust (SQLite's lower() knows only ASCII).
 pub const INSERT_SPACE: &str = "INSERT INTO spaces (id, uuid, cluster, title, space_type, is_locked, \
-     visible, added_at, removed_at, last_activity, updated_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, NULL, ?8, ?7)";
+     visible, added_at, removed_at, last_activity, updated_at, title_key) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, NULL, ?8, ?7, ?9)";
 
 /// Makes a known row visible again (re-added): a fresh added_at, removed_at cleared.
 pub const REVIVE_SPACE: &str = "UPDATE spaces SET uuid = ?2, cluster = ?3, title = ?4, space_type = ?5, \
      is_locked = ?6, visible = 1, added_at = ?7, removed_at = NULL, \
-     last_activity = COALESCE(?8, last_activity), updated_at = ?7 WHERE id = ?1";
+     last_activity = COALESCE(?8, last_activity), updated_at = ?7, title_key = ?9 WHERE id = ?1";
 
 /// Refreshes a visible row's attributes; visibility and added/removed stay as they are.
 pub const UPDATE_SPACE: &str = "UPDATE spaces SET uuid = ?2, cluster = ?3, title = ?4, space_type = ?5, \
-     is_locked = ?6, last_activity = COALESCE(?8, last_activity), updated_at = ?7 WHERE id = ?1";
+     is_locked = ?6, last_activity = COALESCE(?8, last_activity), updated_at = ?7, title_key = ?9 WHERE id = ?1";
 
 pub const MARK_SPACE_REMOVED: &str = "UPDATE spaces SET visible = 0, removed_at = ?2, updated_at = ?2 WHERE id = ?1";
 
@@ -209,12 +217,20 @@ macro_rules! escalation_select {
 pub const SELECT_ESCALATION: &str = escalation_select!("WHERE id = ?1");
 pub const SELECT_ESCALATION_STATUS: &str = "SELECT status FROM escalations WHERE id = ?1";
 pub const SELECT_ESCALATION_BY_KEY: &str = escalation_select!("WHERE idem_key = ?1");
-/// ?1 status or NULL, ?2 space id or NULL, ?3 rowid cursor (exclusive) or NULL, ?4 limit.
-/// (A key is looked up with [`SELECT_ESCALATION_BY_KEY`], on its unique index.)
-pub const SELECT_ESCALATIONS_FILTERED: &str = escalation_select!(
-    "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR space_id = ?2) \
-     AND (?3 IS NULL OR rowid < ?3) ORDER BY rowid DESC LIMIT ?4"
-);
+/// Listing pages, newest first, below a rowid cursor (exclusive): one statement
+/// per filter, so that each is served by its own index (a key is looked up with
+/// [`SELECT_ESCALATION_BY_KEY`], on its unique index).
+/// ?1 cursor, ?2 limit.
+pub const SELECT_ESCALATIONS_PAGE: &str = escalation_select!("WHERE rowid < ?1 ORDER BY rowid DESC LIMIT ?2");
+/// ?1 status, ?2 cursor, ?3 limit.
+pub const SELECT_ESCALATIONS_PAGE_BY_STATUS: &str =
+    escalation_select!("WHERE status = ?1 AND rowid < ?2 ORDER BY rowid DESC LIMIT ?3");
+/// ?1 space id, ?2 cursor, ?3 limit.
+pub const SELECT_ESCALATIONS_PAGE_BY_SPACE: &str =
+    escalation_select!("WHERE space_id = ?1 AND rowid < ?2 ORDER BY rowid DESC LIMIT ?3");
+/// ?1 space id, ?2 status, ?3 cursor, ?4 limit.
+pub const SELECT_ESCALATIONS_PAGE_BY_SPACE_STATUS: &str =
+    escalation_select!("WHERE space_id = ?1 AND status = ?2 AND rowid < ?3 ORDER BY rowid DESC LIMIT ?4");
 pub const SELECT_PENDING_DUE: &str =
     escalation_select!("WHERE status = 'pending' AND expires_at <= ?1 ORDER BY expires_at");
 pub const SELECT_PENDING_IN_ROOM: &str = escalation_select!("WHERE status = 'pending' AND room_uuid = ?1");
@@ -292,9 +308,9 @@ CREATE INDEX audit_at ON audit (at);
 
 pub const INSERT_AUDIT: &str =
     "INSERT INTO audit (at, uid, gid, pid, method, path, status, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-/// Newest first; `?1` is an exclusive upper bound on `id` (NULL: from the newest).
+/// Newest first; `?1` is an exclusive upper bound on `id` (the largest integer: from the newest).
 pub const SELECT_AUDIT: &str = "SELECT id, at, uid, gid, pid, method, path, status, detail FROM audit \
-     WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2";
+     WHERE id < ?1 ORDER BY id DESC LIMIT ?2";
 pub const DELETE_AUDIT_BEFORE: &str = "DELETE FROM audit WHERE at < ?1";
 
 // ---------------------------------------------------------------------------
@@ -350,6 +366,62 @@ pub const INSERT_REPLY: &str =
 pub const COUNT_REPLIES_OF: &str = "SELECT COUNT(*) FROM replies WHERE escalation_id = ?1";
 
 // ---------------------------------------------------------------------------
+// Indexes for the hot paths, listing pages and the streamed spaces sync (v5).
+// ---------------------------------------------------------------------------
+
+/// v5: every statement a request or an event runs is served by an index (the
+/// listings get one per filter; spaces get their listing order as a column),
+/// and a staging table lets a resync take the room list page by page.
+pub const MIGRATION_005_SCALE: &str = "
+-- The listing order of spaces, case-folded by Rust (Unicode-aware); filled in
+-- by the migration's Rust step for rows written before.
+ALTER TABLE spaces ADD COLUMN title_key TEXT NOT NULL DEFAULT '';
+CREATE INDEX spaces_title ON spaces (title_key, id);
+
+CREATE INDEX escalations_status ON escalations (status);
+CREATE INDEX escalations_space ON escalations (space_id);
+CREATE INDEX escalations_space_status ON escalations (space_id, status);
+CREATE INDEX cards_origin ON cards (origin);
+
+-- The rooms a resync has read from Webex so far; `ord` is where a room first
+-- appeared (a later copy of a room replaces its fields, not its place).
+CREATE TABLE sync_rooms (
+    sync_id       TEXT    NOT NULL,
+    id            TEXT    NOT NULL,
+    ord           INTEGER NOT NULL,
+    uuid          TEXT    NOT NULL,
+    cluster       TEXT    NOT NULL,
+    title         TEXT    NOT NULL,
+    space_type    TEXT    NOT NULL,
+    is_locked     INTEGER NOT NULL,
+    last_activity TEXT,
+    PRIMARY KEY (sync_id, id)
+) WITHOUT ROWID;
+CREATE INDEX sync_rooms_order ON sync_rooms (sync_id, ord);
+";
+
+/// The v5 migration's Rust step: every title, to fold.
+pub const SELECT_SPACE_TITLES: &str = "SELECT id, title FROM spaces";
+pub const SET_SPACE_TITLE_KEY: &str = "UPDATE spaces SET title_key = ?2 WHERE id = ?1";
+
+/// `?1` sync, `?2` room id, `?3` its place; a room listed twice keeps its first place.
+pub const STAGE_SYNC_ROOM: &str = "INSERT INTO sync_rooms (sync_id, id, ord, uuid, cluster, title, space_type, \
+     is_locked, last_activity) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+     ON CONFLICT (sync_id, id) DO UPDATE SET uuid = excluded.uuid, cluster = excluded.cluster, \
+     title = excluded.title, space_type = excluded.space_type, is_locked = excluded.is_locked, \
+     last_activity = excluded.last_activity";
+pub const SELECT_SYNC_ROOMS: &str = "SELECT id, uuid, cluster, title, space_type, is_locked, last_activity \
+     FROM sync_rooms WHERE sync_id = ?1 ORDER BY ord";
+/// Visible spaces the sync `?1` did not list, in listing order.
+pub const SELECT_SPACES_NOT_SYNCED: &str = space_select!(
+    "WHERE visible = 1 AND NOT EXISTS \
+     (SELECT 1 FROM sync_rooms r WHERE r.sync_id = ?1 AND r.id = spaces.id) ORDER BY title_key, id"
+);
+pub const DELETE_SYNC_ROOMS: &str = "DELETE FROM sync_rooms WHERE sync_id = ?1";
+/// At open no sync runs: what an interrupted one staged is dropped.
+pub const DELETE_ALL_SYNC_ROOMS: &str = "DELETE FROM sync_rooms";
+
+// ---------------------------------------------------------------------------
 // Test fixtures: statements that build foreign databases the store must refuse.
 // ---------------------------------------------------------------------------
 
@@ -358,6 +430,12 @@ pub const TEST_CREATE_FOREIGN_TABLES: &str = "
 CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);
 INSERT INTO users (name) VALUES ('alice');
 ";
+
+/// The shape of the listing query v4 checked keys with: its ORs defeat every index.
+#[cfg(test)]
+pub const TEST_KEY_THROUGH_FILTERED_LISTING: &str = "SELECT id FROM escalations \
+     WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR space_id = ?2) AND (?3 IS NULL OR idem_key = ?3) \
+     ORDER BY rowid DESC LIMIT ?4";
 
 #[cfg(test)]
 pub const TEST_SELECT_VERSION_STAMP: &str = "SELECT updated_at FROM schema_version WHERE id = 1";
@@ -378,7 +456,8 @@ mod tests {
     #[test]
     fn space_select_lists_the_shared_columns() {
         // The macro duplicates the column list because concat! needs literals.
-        assert!(SELECT_ALL_SPACES.contains(SPACE_COLUMNS));
+        assert!(SELECT_SPACE_BY_ID_OR_UUID.contains(SPACE_COLUMNS));
+        assert!(SELECT_SPACES_NOT_SYNCED.contains(SPACE_COLUMNS));
         assert!(SELECT_SPACE_BY_ID.contains(SPACE_COLUMNS));
     }
 }
