@@ -44,6 +44,7 @@ mod open;
 mod outbox;
 mod readers;
 pub mod retention;
+mod seed;
 mod spaces;
 mod sql;
 mod stats;
@@ -66,6 +67,7 @@ pub use escalations::{CloseOutcome, Closing, Delivered, EscalationFilter, Insert
 pub use events::{ConnectionChange, EventKind, EventPayload, EventRecord, Subject};
 pub use migrations::SUPPORTED_VERSION;
 pub use outbox::{Job, Reply, ReplyQueued, ReplyTo, Task, Unreadable, MAX_REPLIES_PER_ESCALATION};
+pub use seed::SeedTarget;
 pub use spaces::{ActivityOutcome, RoomSnapshot, Space, SpaceCursor, SpaceFilter};
 pub use sync::{Detail, StagedSync, SyncReport, SyncTally};
 pub use writer::WriteStats;
