@@ -28,13 +28,24 @@ pub struct Daemon {
 pub struct Memory {
     pub hwm_kib: u64,
     pub rss_kib: u64,
+    /// Of VmRSS: heap and stacks, and the executable's pages (shared with the bench).
+    pub anon_kib: u64,
+    pub file_kib: u64,
     pub threads: u64,
 }
 
 impl std::fmt::Display for Memory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mib = |kib: u64| kib as f64 / 1024.0;
-        write!(f, "VmHWM {:.1} MiB, VmRSS {:.1} MiB, {} threads", mib(self.hwm_kib), mib(self.rss_kib), self.threads)
+        write!(
+            f,
+            "VmHWM {:.1} MiB, VmRSS {:.1} MiB (RssAnon {:.1}, RssFile {:.1}), {} threads",
+            mib(self.hwm_kib),
+            mib(self.rss_kib),
+            mib(self.anon_kib),
+            mib(self.file_kib),
+            self.threads
+        )
     }
 }
 
@@ -111,7 +122,13 @@ fn memory_of(path: &str) -> anyhow::Result<Memory> {
             .and_then(|rest| rest.trim().split_whitespace().next()?.parse::<u64>().ok())
             .with_context(|| format!("{path} has no {name}"))
     };
-    Ok(Memory { hwm_kib: field("VmHWM:")?, rss_kib: field("VmRSS:")?, threads: field("Threads:")? })
+    Ok(Memory {
+        hwm_kib: field("VmHWM:")?,
+        rss_kib: field("VmRSS:")?,
+        anon_kib: field("RssAnon:")?,
+        file_kib: field("RssFile:")?,
+        threads: field("Threads:")?,
+    })
 }
 
 /// The scratch configuration, as a file for `serve --config`.

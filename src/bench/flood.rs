@@ -1,6 +1,12 @@
 //! The Mercury flood of `bench --scale`: many events at once (messages posted in
 //! a space, which the daemon de-duplicates, records and acks), timed until the
 //! daemon says it handled every one, and checked for loss.
+//!
+//! Live, the rate is bounded by how fast the simulator emits (it says when it was
+//! done). So a second flood is a backlog: events queued while the daemon's
+//! websocket is down (upgrades stalled), delivered at once when it reconnects,
+//! timed from the first handled to the last — the daemon's own rate, beside the
+//! resync every reconnect starts.
 
 use crate::api::health::Health;
 use crate::cli::client::ApiClient;
@@ -52,6 +58,53 @@ pub async fn run(
         emitted.as_secs_f64(),
     );
     Ok(())
+}
+
+/// Simulator buffer per device is 10,000 frames: a backlog stays below it.
+const BACKLOG_MAX: usize = 9_000;
+
+pub async fn backlog(
+    client: &ApiClient,
+    sim: &SimHandle,
+    room: &SimRoom,
+    person: &SimPerson,
+    total: usize,
+) -> anyhow::Result<()> {
+    let total = total.min(BACKLOG_MAX);
+    let before = quiet(client).await?;
+    sim.stall_upgrades(true);
+    sim.drop_sockets();
+    wait_health(client, |h| !h.webex.connected).await?;
+    for n in 0..total {
+        sim.post_message(&room.id, &person.id, &format!("backlog {n}"))?;
+    }
+    sim.stall_upgrades(false);
+    let handled = |h: &Health| h.events.handled - before.events.handled;
+    let first = wait_health(client, |h| handled(h) > 0).await?;
+    let last = wait_health(client, |h| handled(h) >= total as u64).await?;
+    let took = last.1.saturating_duration_since(first.1);
+    let (got, duplicates) = (handled(&last.0), last.0.events.duplicates - before.events.duplicates);
+    println!("  backlog: {total} events queued while the websocket was down, delivered on reconnect");
+    println!(
+        "  handled {got}, duplicates {duplicates}: {} in {:.2} s = {:.0} events/s (first to last handled)",
+        if got == total as u64 && duplicates == 0 { "zero loss" } else { "LOSS" },
+        took.as_secs_f64(),
+        total as f64 / took.as_secs_f64().max(1e-6),
+    );
+    Ok(())
+}
+
+/// Polls health every millisecond until `ready`; the answer and when it came.
+async fn wait_health(client: &ApiClient, ready: impl Fn(&Health) -> bool) -> anyhow::Result<(Health, Instant)> {
+    let deadline = Instant::now() + FLOOD_TIMEOUT;
+    loop {
+        let health: Health = expect_ok(client.get("/v1/health").await?)?;
+        if ready(&health) {
+            return Ok((health, Instant::now()));
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the daemon's health did not come to what the flood waits for");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }
 
 /// Waits until the daemon has handled no event for a while (the bot's own card

@@ -76,7 +76,9 @@ async fn at_scale(setup: &Setup, options: &ScaleOptions) -> anyhow::Result<()> {
     let last: Vec<Card> = cards.iter().rev().take(options.answers).cloned().collect();
     escalations::answers(setup, &mut follower, &last).await?;
     let closed = follower.close().await;
-    flood::run(&setup.client, &setup.sim, &setup.room, &setup.specialist, options.events).await?;
+    let (client, sim, room, who) = (&setup.client, &setup.sim, &setup.room, &setup.specialist);
+    flood::run(client, sim, room, who, options.events).await?;
+    flood::backlog(client, sim, room, who, options.events).await?;
     closed
 }
 

@@ -24,6 +24,11 @@ pub const READER_CACHE_KIB: i64 = -1024;
 pub const LIST_USER_TABLES: &str =
     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name";
 
+/// Each write of a group commit runs in its own savepoint (see `writer.rs`).
+pub const SAVEPOINT_JOB: &str = "SAVEPOINT job";
+pub const RELEASE_JOB: &str = "RELEASE job";
+pub const ROLLBACK_TO_JOB: &str = "ROLLBACK TO job";
+
 // ---------------------------------------------------------------------------
 // Schema version.
 // ---------------------------------------------------------------------------

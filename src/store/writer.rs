@@ -7,7 +7,7 @@
 //! thread takes everything waiting (up to [`MAX_GROUP`]) and commits it at once.
 //!
 //! Each closure still commits or rolls back as a unit: it runs inside its own
-//! `SAVEPOINT`. A closure that fails (or panics) is rolled back to its savepoint
+//! `SAVEPOINT` (a closure alone in its group needs none: the transaction is its unit). A closure that fails (or panics) is rolled back to its savepoint
 //! and told its own error; the others of the group commit. Every caller is
 //! answered only after the group's `COMMIT` returned, and the event `seq` watch
 //! is bumped after it too. Groups commit in queue order, so a write queued after
@@ -31,8 +31,8 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{oneshot, watch};
 
 use super::error::StoreError;
-use super::events;
 use super::readers::ReadJob;
+use super::{events, sql};
 
 /// Writes committed together at most; bounds the latency a group adds.
 pub(super) const MAX_GROUP: usize = 128;
@@ -165,8 +165,9 @@ fn one_transaction(
             return Vec::new();
         }
     };
+    let alone = group.len() == 1;
     for index in 0..group.len() {
-        if let Err(lost) = in_savepoint(&tx, group[index].as_mut()) {
+        if let Err(lost) = in_savepoint(&tx, group[index].as_mut(), alone) {
             drop(tx);
             let rest = group.split_off(index + 1);
             group.into_iter().for_each(|job| job.answer(Err(&lost)));
@@ -193,14 +194,28 @@ fn one_transaction(
 
 /// Runs one job inside `SAVEPOINT job`, keeping or undoing its work. An error
 /// means the transaction itself is gone (SQLite rolled it back, or a savepoint
-/// command failed): nothing of it can be committed.
-fn in_savepoint(tx: &Transaction<'_>, job: &mut dyn WriteJob) -> Result<(), rusqlite::Error> {
-    tx.execute_batch("SAVEPOINT job")?;
+/// command failed): nothing of it can be committed. A job alone in its
+/// transaction needs no savepoint: the transaction is its unit (the savepoint's
+/// statements and its copy of every page touched are a tenth of the writer's time).
+fn in_savepoint(tx: &Transaction<'_>, job: &mut dyn WriteJob, alone: bool) -> Result<(), rusqlite::Error> {
+    if alone {
+        let kept = job.run(tx);
+        return match (kept, tx.is_autocommit()) {
+            (true, false) => Ok(()),
+            (false, _) => Err(abandoned("the write failed")),
+            (true, true) => Err(abandoned("SQLite rolled the transaction back")),
+        };
+    }
+    tx.prepare_cached(sql::SAVEPOINT_JOB)?.execute([])?;
     let kept = job.run(tx);
     if tx.is_autocommit() {
         return Err(abandoned("SQLite rolled the transaction back"));
     }
-    tx.execute_batch(if kept { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" })
+    if !kept {
+        tx.prepare_cached(sql::ROLLBACK_TO_JOB)?.execute([])?;
+    }
+    tx.prepare_cached(sql::RELEASE_JOB)?.execute([])?;
+    Ok(())
 }
 
 fn bump(seq: &watch::Sender<i64>, latest: i64) {
