@@ -119,7 +119,7 @@ fn memory_of(path: &str) -> anyhow::Result<Memory> {
     let field = |name: &str| {
         text.lines()
             .find_map(|line| line.strip_prefix(name))
-            .and_then(|rest| rest.trim().split_whitespace().next()?.parse::<u64>().ok())
+            .and_then(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
             .with_context(|| format!("{path} has no {name}"))
     };
     Ok(Memory {

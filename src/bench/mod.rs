@@ -51,8 +51,8 @@ pub struct BenchOptions {
     /// --scale: escalations created per accept measurement.
     #[arg(long, default_value_t = 2_000)]
     pub scale_accepts: usize,
-    /// --scale: Mercury events in the flood.
-    #[arg(long, default_value_t = 20_000)]
+    /// --scale: Mercury events in each flood (at most 9,000: the simulator's buffer is 10,000).
+    #[arg(long, default_value_t = 9_000)]
     pub scale_events: usize,
 }
 

@@ -20,10 +20,13 @@ use super::error::StoreError;
 use super::open::inspect_error;
 use super::{sql, time};
 
+/// What SQLite cannot compute, done in Rust inside the migration's transaction.
+type RustStep = fn(&Connection) -> Result<(), StoreError>;
+
 /// One migration: its SQL, then its Rust step if it has one.
 struct Migration {
     batch: &'static str,
-    then: Option<fn(&Connection) -> Result<(), StoreError>>,
+    then: Option<RustStep>,
 }
 
 /// Migrations, in order; the index + 1 is the version they bring the schema to.
