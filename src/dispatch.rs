@@ -97,12 +97,22 @@ impl Dispatcher {
         let (answers_tx, answers_rx) = mpsc::unbounded_channel();
         let (others_tx, others_rx) = mpsc::unbounded_channel();
         let stop_routing = shutdown.clone();
+        let answers = &handler.answers;
         // Owns the lane senders: when the link's channel closes, the lanes drain and end.
         let route = async move {
             while let Some(inbound) = tokio::select! {
                 _ = stop_routing.cancelled() => None,
                 inbound = events.recv() => inbound,
             } {
+                // Before any later event is handled, in either lane: a removed
+                // member's submission must never meet a stale membership.
+                if let Event::MemberAdded { meta, member, is_bot } | Event::MemberRemoved { meta, member, is_bot } =
+                    &inbound.event
+                {
+                    if let Some(room) = &meta.room {
+                        answers.membership_changed(&room.uuid, &member.uuid, *is_bot);
+                    }
+                }
                 let lane = if matches!(inbound.event, Event::CardSubmitted { .. }) { &answers_tx } else { &others_tx };
                 let _ = lane.send(inbound);
             }

@@ -4,10 +4,13 @@
 //! added or removed and when a room changes; a full `GET /rooms` resync (at
 //! start, after every reconnect, and periodically) repairs whatever was missed
 //! while disconnected, including rooms migrated to a new id; [`keep_in_sync`] is
-//! the loop that schedules it.
+//! the loop that schedules it. The list is staged in the store page by page as
+//! REST returns it, so its memory is one page's, not the whole list's.
 
 use crate::backoff::Backoff;
-use crate::store::{ActivityOutcome, Handled, RoomSnapshot, Store, StoreError, SyncReport};
+use crate::store::{
+    ActivityOutcome, Detail, Handled, RoomSnapshot, StagedSync, Store, StoreError, SyncReport, SyncTally,
+};
 use crate::webex::ids::{IdKind, RestId, US_CLUSTER};
 use crate::webex::mercury::link::LinkState;
 use crate::webex::rest::{RestClient, RestError, Room, RoomQuery};
@@ -38,20 +41,37 @@ impl Spaces {
         Self { rest, store, resync_wanted: Arc::new(Notify::new()) }
     }
 
-    /// Full resync from `GET /rooms` (all pages).
+    /// Full resync from `GET /rooms` (all pages), reporting every space it changed.
     pub async fn resync(&self) -> Result<SyncReport, SpacesError> {
-        let rooms = self.rest.rooms(&RoomQuery::default()).await?;
-        let snapshots = rooms.iter().filter_map(snapshot).collect();
-        let report = self.store.sync_spaces(snapshots).await?;
-        if !(report.added.is_empty() && report.removed.is_empty() && report.updated.is_empty()) {
-            tracing::info!(
-                added = report.added.len(),
-                removed = report.removed.len(),
-                updated = report.updated.len(),
-                "spaces resynced"
-            );
+        Ok(self.sync(Detail::Lists).await?.1)
+    }
+
+    /// The same, counting what changed rather than listing it.
+    pub async fn resync_counts(&self) -> Result<SyncTally, SpacesError> {
+        Ok(self.sync(Detail::Counts).await?.0)
+    }
+
+    async fn sync(&self, detail: Detail) -> Result<(SyncTally, SyncReport), SpacesError> {
+        let mut staged = self.store.begin_sync();
+        if let Err(error) = self.stage_every_page(&mut staged).await {
+            if let Err(cleanup) = self.store.abandon_sync(staged).await {
+                tracing::warn!(error = %cleanup, "cannot drop a failed resync's rooms (dropped at the next start)");
+            }
+            return Err(error);
         }
-        Ok(report)
+        let (tally, report) = self.store.finish_sync(staged, detail).await?;
+        if tally.added + tally.removed + tally.updated > 0 {
+            tracing::info!(added = tally.added, removed = tally.removed, updated = tally.updated, "spaces resynced");
+        }
+        Ok((tally, report))
+    }
+
+    async fn stage_every_page(&self, staged: &mut StagedSync) -> Result<(), SpacesError> {
+        let mut pages = self.rest.room_pages(&RoomQuery::default());
+        while let Some(rooms) = pages.next_page().await? {
+            self.store.stage_rooms(staged, rooms.iter().filter_map(snapshot).collect()).await?;
+        }
+        Ok(())
     }
 
     /// Asks the resync loop for a resync soon (an event could not be handled).
@@ -75,7 +95,7 @@ impl Spaces {
                 // Not under the id we could build (Mercury gives no cluster): the full
                 // list names every room the bot is in, in its own cluster, and also
                 // marks the room removed if the bot is not in it after all.
-                self.resync().await?;
+                self.resync_counts().await?;
                 Ok(Handled::NoEffect)
             }
         }
@@ -125,7 +145,7 @@ pub async fn keep_in_sync(
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = sleep_until(next) => {
-                next = match spaces.resync().await {
+                next = match spaces.resync_counts().await {
                     Ok(_) => {
                         backoff.reset();
                         Instant::now() + interval

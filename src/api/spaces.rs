@@ -1,15 +1,29 @@
 //! `GET /v1/spaces`, `GET /v1/spaces/{id}`, `POST /v1/spaces/refresh`, and
 //! `GET /v1/people?email=` (resolving a DM destination).
+//!
+//! The listing pages (`limit`, `cursor` → `next_cursor`), and a client that does
+//! not page still gets every space: `limit` defaults to [`MAX_LIMIT`]. Its body is
+//! streamed a store page at a time, so even a full list of 10k spaces is never
+//! held in memory whole (each full listing used to leave 4–11 MiB with glibc).
 
 use super::error::ApiError;
 use super::extract::ApiQuery;
 use super::AppState;
-use crate::store::{Space, SpaceFilter, SyncReport};
+use crate::store::{Space, SpaceCursor, SpaceFilter, Store, SyncReport};
 use crate::webex::rest::Person;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
+use base64::Engine;
 use serde::{Deserialize, Serialize};
+
+/// Spaces a listing returns at most, and by default: more than any bot is in.
+pub const MAX_LIMIT: usize = 100_000;
+
+/// Spaces serialized per chunk of the body.
+const CHUNK: usize = 500;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,24 +33,94 @@ pub struct ListQuery {
     q: Option<String>,
     #[serde(default)]
     include_removed: bool,
+    limit: Option<usize>,
+    cursor: Option<String>,
 }
 
+/// The listing's body (streamed in this shape, read back by the CLI and tools).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpaceList {
     pub items: Vec<Space>,
+    /// Where the next page starts; `None` once every space was listed.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<Json<SpaceList>, ApiError> {
+pub async fn list(State(state): State<AppState>, ApiQuery(query): ApiQuery<ListQuery>) -> Result<Response, ApiError> {
     if let Some(kind) = query.space_type.as_deref().filter(|k| !matches!(*k, "group" | "direct")) {
         return Err(ApiError::bad_request(format!("type: must be \"group\" or \"direct\", got {kind:?}")));
     }
+    let limit = query.limit.unwrap_or(MAX_LIMIT).clamp(1, MAX_LIMIT);
+    let cursor = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let filter =
         SpaceFilter { space_type: query.space_type, title_contains: query.q, include_removed: query.include_removed };
-    let items = state.store.spaces(filter).await?;
-    Ok(Json(SpaceList { items }))
+    // The first chunk is read before answering, so a failing store is a proper 500.
+    let listing = Listing { store: state.store.clone(), filter, cursor, left: limit, started: false };
+    let (first, listing) = listing.chunk().await?;
+    let body = futures_util::stream::unfold((Some(first), listing), |(ready, listing)| async move {
+        if let Some(bytes) = ready {
+            return Some((Ok::<_, std::io::Error>(bytes), (None, listing)));
+        }
+        match listing?.chunk().await {
+            Ok((bytes, next)) => Some((Ok(bytes), (None, next))),
+            Err(error) => {
+                // Nothing else can be said once the answer has begun: cut it short.
+                tracing::error!(%error, "spaces listing failed half-way");
+                Some((Err(std::io::Error::other(error.to_string())), (None, None)))
+            }
+        }
+    });
+    Ok(([(header::CONTENT_TYPE, "application/json")], Body::from_stream(body)).into_response())
+}
+
+/// A listing under way: what is left to send, and where the store resumes.
+struct Listing {
+    store: Store,
+    filter: SpaceFilter,
+    cursor: Option<SpaceCursor>,
+    left: usize,
+    started: bool,
+}
+
+impl Listing {
+    /// The next piece of the body, and the listing after it (`None`: the body is complete).
+    async fn chunk(mut self) -> Result<(Bytes, Option<Listing>), crate::store::StoreError> {
+        let mut out = Vec::new();
+        if !self.started {
+            out.extend_from_slice(b"{\"items\":[");
+        }
+        let (page, next) =
+            self.store.spaces_page(self.filter.clone(), self.cursor.take(), self.left.min(CHUNK)).await?;
+        for space in &page {
+            if std::mem::replace(&mut self.started, true) {
+                out.push(b',');
+            }
+            serde_json::to_writer(&mut out, space)?;
+        }
+        self.started = true;
+        self.left -= page.len();
+        if next.is_some() && self.left > 0 {
+            self.cursor = next;
+            return Ok((out.into(), Some(self)));
+        }
+        out.extend_from_slice(b"],\"next_cursor\":");
+        serde_json::to_writer(&mut out, &next.as_ref().map(encode_cursor))?;
+        out.push(b'}');
+        Ok((out.into(), None))
+    }
+}
+
+/// A cursor is opaque to clients: the listing key of the last space sent.
+fn encode_cursor(cursor: &SpaceCursor) -> String {
+    let json = serde_json::json!([cursor.title_key, cursor.id]).to_string();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+}
+
+fn decode_cursor(text: &str) -> Result<SpaceCursor, ApiError> {
+    let bad = || ApiError::bad_request("cursor: not a next_cursor of GET /v1/spaces");
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
+    let (title_key, id): (String, String) = serde_json::from_slice(&json).map_err(|_| bad())?;
+    Ok(SpaceCursor { title_key, id })
 }
 
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Space>, ApiError> {
@@ -93,5 +177,52 @@ pub async fn people(
             "unknown_person",
             format!("Webex knows no person with the email {email}"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::RoomSnapshot;
+
+    fn room(n: usize) -> RoomSnapshot {
+        RoomSnapshot {
+            id: format!("ROOM-{n:04}"),
+            uuid: format!("uuid-{n}"),
+            cluster: "us".into(),
+            title: format!("Room {n:04}"),
+            space_type: "group".into(),
+            is_locked: false,
+            last_activity: None,
+        }
+    }
+
+    /// The body, as the chunks of a streamed answer would make it.
+    async fn body(store: &Store, cursor: Option<SpaceCursor>, limit: usize) -> SpaceList {
+        let mut listing =
+            Some(Listing { store: store.clone(), filter: SpaceFilter::default(), cursor, left: limit, started: false });
+        let mut bytes = Vec::new();
+        while let Some(next) = listing {
+            let (chunk, after) = next.chunk().await.expect("chunk");
+            bytes.extend_from_slice(&chunk);
+            listing = after;
+        }
+        serde_json::from_slice(&bytes).expect("the chunks make one JSON body")
+    }
+
+    #[tokio::test]
+    async fn the_streamed_listing_is_one_body_and_its_cursor_pages_on() {
+        let store = Store::open_in_memory().await.expect("store");
+        assert_eq!(body(&store, None, MAX_LIMIT).await, SpaceList { items: vec![], next_cursor: None });
+        store.sync_spaces((0..1_234).map(room).collect()).await.expect("sync");
+        let all = body(&store, None, MAX_LIMIT).await;
+        assert_eq!((all.items.len(), all.next_cursor.as_deref()), (1_234, None));
+        let first = body(&store, None, 1_000).await;
+        assert_eq!(first.items[..], all.items[..1_000]);
+        let cursor = decode_cursor(first.next_cursor.as_deref().expect("more")).expect("cursor");
+        let rest = body(&store, Some(cursor), 1_000).await;
+        assert_eq!(rest.items[..], all.items[1_000..]);
+        assert_eq!(rest.next_cursor, None);
+        assert!(decode_cursor("not-a-cursor").is_err());
     }
 }

@@ -18,7 +18,7 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(120);
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A delivered card: (escalation id, card message id).
-type Card = (String, String);
+pub(super) type Card = (String, String);
 
 pub async fn run(setup: &Setup, options: &BenchOptions) -> anyhow::Result<()> {
     let after = latest_seq(&setup.client).await?;
@@ -58,7 +58,7 @@ async fn measure(setup: &Setup, options: &BenchOptions, follower: &mut Follower)
 
 /// The seq to follow from, so the stream starts with this run's escalations
 /// rather than replaying every space the resync recorded.
-async fn latest_seq(client: &ApiClient) -> anyhow::Result<i64> {
+pub(super) async fn latest_seq(client: &ApiClient) -> anyhow::Result<i64> {
     let (status, body) = client.raw(hyper::Method::GET, "/v1/events?after=0", None).await?;
     anyhow::ensure!(status.is_success(), "GET /v1/events answered {status}");
     let last = body.split(|b| *b == b'\n').rev().find_map(|line| serde_json::from_slice::<EventRecord>(line).ok());
@@ -67,10 +67,21 @@ async fn latest_seq(client: &ApiClient) -> anyhow::Result<i64> {
 
 /// `total` creations shared by `clients` concurrent clients; the latency of each.
 async fn accept(setup: &Setup, total: usize, clients: usize) -> anyhow::Result<Vec<Duration>> {
+    accept_keyed(setup, total, clients, Some("bench/")).await
+}
+
+/// The same, each with the key `{prefix}{index}`, or with no key at all.
+pub(super) async fn accept_keyed(
+    setup: &Setup,
+    total: usize,
+    clients: usize,
+    prefix: Option<&str>,
+) -> anyhow::Result<Vec<Duration>> {
     let next = Arc::new(AtomicUsize::new(0));
     let mut workers = JoinSet::new();
     for _ in 0..clients {
         let (client, next, space) = (setup.client.clone(), next.clone(), setup.room.id.clone());
+        let prefix = prefix.map(str::to_owned);
         workers.spawn(async move {
             let mut latencies = Vec::new();
             loop {
@@ -78,7 +89,8 @@ async fn accept(setup: &Setup, total: usize, clients: usize) -> anyhow::Result<V
                 if index >= total {
                     return Ok::<_, anyhow::Error>(latencies);
                 }
-                latencies.push(create(&client, &space, index).await?);
+                let key = prefix.as_ref().map(|prefix| format!("{prefix}{index}"));
+                latencies.push(create(&client, &space, key, index).await?);
             }
         });
     }
@@ -90,16 +102,11 @@ async fn accept(setup: &Setup, total: usize, clients: usize) -> anyhow::Result<V
     Ok(latencies)
 }
 
-async fn create(client: &ApiClient, space_id: &str, index: usize) -> anyhow::Result<Duration> {
-    let body = json!({
-        "key": format!("bench/{index}"),
-        "to": {"space_id": space_id},
-        "player": {"name": "Jane Doe", "email": "jane@example.com", "tags": ["VIP"], "brand": "LuckySpin"},
-        "summary": format!("Bench escalation {index}: player asks why withdrawal #4411 is on hold."),
-        "question": "Can we release the withdrawal?",
-        "timeout_s": 1800,
-        "context": {"bench_index": index}
-    });
+async fn create(client: &ApiClient, space_id: &str, key: Option<String>, index: usize) -> anyhow::Result<Duration> {
+    let mut body = escalation_body(space_id, index);
+    if let Some(key) = key {
+        body["key"] = json!(key);
+    }
     let started = Instant::now();
     let answer = client.post("/v1/escalations", &body).await?;
     let took = started.elapsed();
@@ -107,9 +114,21 @@ async fn create(client: &ApiClient, space_id: &str, index: usize) -> anyhow::Res
     Ok(took)
 }
 
+/// The body every bench escalation has (the scale seed stores the same one).
+pub(super) fn escalation_body(space_id: &str, index: usize) -> Value {
+    json!({
+        "to": {"space_id": space_id},
+        "player": {"name": "Jane Doe", "email": "jane@example.com", "tags": ["VIP"], "brand": "LuckySpin"},
+        "summary": format!("Bench escalation {index}: player asks why withdrawal #4411 is on hold."),
+        "question": "Can we release the withdrawal?",
+        "timeout_s": 1800,
+        "context": {"bench_index": index}
+    })
+}
+
 /// Waits for `total` cards; returns them in delivery order with the moment the
 /// last one was announced.
-async fn delivered(follower: &mut Follower, total: usize) -> anyhow::Result<(Vec<Card>, Instant)> {
+pub(super) async fn delivered(follower: &mut Follower, total: usize) -> anyhow::Result<(Vec<Card>, Instant)> {
     let deadline = Instant::now() + DELIVERY_TIMEOUT;
     let mut cards = Vec::with_capacity(total);
     let mut last = Instant::now();
@@ -134,7 +153,7 @@ async fn delivered(follower: &mut Follower, total: usize) -> anyhow::Result<(Vec
 
 /// One answer at a time, so each latency is that answer's alone: the click in
 /// the simulator to its `escalation.answered` line on the stream.
-async fn answers(setup: &Setup, follower: &mut Follower, cards: &[Card]) -> anyhow::Result<()> {
+pub(super) async fn answers(setup: &Setup, follower: &mut Follower, cards: &[Card]) -> anyhow::Result<()> {
     if cards.is_empty() {
         return Ok(());
     }

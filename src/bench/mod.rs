@@ -5,9 +5,14 @@
 //! Everything runs in one process: the Webex simulator on loopback, the daemon
 //! talking to it over HTTP and the Mercury websocket, and the bench itself
 //! talking to the daemon over its Unix socket, exactly as an engine would.
+//! `--scale` ([`scale`]) runs the daemon as a child process instead, on a store
+//! seeded with many escalations, and reads its memory and threads.
 
+mod child;
 mod escalations;
+mod flood;
 mod follow;
+mod scale;
 mod spaces;
 
 use crate::cli::client::ApiClient;
@@ -17,12 +22,38 @@ use anyhow::Context;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+/// The flags of `webex-hitl bench`.
+#[derive(Debug, Clone, clap::Args)]
 pub struct BenchOptions {
+    #[arg(long, default_value_t = 5000)]
     pub spaces: usize,
+    #[arg(long, default_value_t = 50)]
     pub list_calls: usize,
+    /// Escalations to create through the socket API.
+    #[arg(long, default_value_t = 500)]
     pub escalations: usize,
+    /// Of those, how many a specialist answers, one at a time.
+    #[arg(long, default_value_t = 200)]
     pub answers: usize,
+    /// Concurrent API clients creating escalations.
+    #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
+    /// The scale run instead: many spaces and escalations already stored, the
+    /// daemon as a child process, its memory and threads.
+    #[arg(long)]
+    pub scale: bool,
+    /// --scale: spaces the bot is in.
+    #[arg(long, default_value_t = 10_000)]
+    pub scale_spaces: usize,
+    /// --scale: escalations already stored.
+    #[arg(long, default_value_t = 100_000)]
+    pub scale_escalations: usize,
+    /// --scale: escalations created per accept measurement.
+    #[arg(long, default_value_t = 2_000)]
+    pub scale_accepts: usize,
+    /// --scale: Mercury events in each flood (at most 9,000: the simulator's buffer is 10,000).
+    #[arg(long, default_value_t = 9_000)]
+    pub scale_events: usize,
 }
 
 /// What the measurements need: the daemon's socket, the simulator, and a
@@ -37,6 +68,16 @@ pub(crate) struct Setup {
 
 pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
     crate::logging::init(&crate::config::LogConfig { level: "error".into(), ..Default::default() });
+    if options.scale {
+        let scale = scale::ScaleOptions {
+            spaces: options.scale_spaces,
+            escalations: options.scale_escalations,
+            accepts: options.scale_accepts,
+            answers: options.answers,
+            events: options.scale_events,
+        };
+        return scale::run(&scale).await;
+    }
     print_header(&options);
     let simulator = Simulator::start(SimOptions::default()).await.context("starting the simulator")?;
     let sim = simulator.handle();

@@ -209,7 +209,7 @@ fn spawn_event_path(
     tasks.spawn(chore(systemd::supervise(watched, systemd::send, shutdown.clone())));
     let link = Link { clients: shared.clients.clone(), config: shared.config.clone(), bot_uuid: bot_uuid.clone() };
     tasks.spawn(supervise_link(link, events_tx, shared.link.clone(), heartbeat, shutdown.clone()));
-    let answers = AnswerHandler::new(shared.escalations.clone(), bot_uuid);
+    let answers = AnswerHandler::new(shared.escalations.clone(), bot_uuid).with_link(shared.link.subscribe());
     let handler = Handler {
         counts,
         store: shared.store.clone(),

@@ -5,6 +5,15 @@
 //! `GET /attachment/actions/{id}`. A submission is refused (with a short
 //! threaded reply saying why) when its signature is not ours, when the person
 //! may not answer, when the inputs are invalid, or when someone was first.
+//!
+//! The calls are made concurrently where they are independent: the membership
+//! check and the person lookup for the actor Mercury names start with the
+//! attachment action (they are redone for its person should it differ), and
+//! [`known`] remembers confirmed members and people (its doc has the freshness
+//! rule that keeps a removed member from answering), so a warm answer costs one
+//! REST call.
+
+mod known;
 
 use super::card::{DATA_ESCALATION, DATA_SIGNATURE};
 use super::request::check_answer;
@@ -12,8 +21,12 @@ use super::Context;
 use crate::model::{Answer, Answerer, DeliveryState, Escalation, Status};
 use crate::store::{Card, CardOrigin, CloseOutcome, Closing, Handled, Reply, ReplyQueued, ReplyTo, StoreError};
 use crate::webex::ids::{self, IdKind, RestId};
+use crate::webex::mercury::link::LinkState;
 use crate::webex::mercury::ActivityMeta;
 use crate::webex::rest::{AttachmentAction, PersonFilter, RestError};
+use known::{Epoch, Known};
+use std::sync::Arc;
+use tokio::sync::watch;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnswerError {
@@ -28,6 +41,17 @@ pub struct AnswerHandler {
     ctx: Context,
     /// Our own clicks (the bot's) are not answers.
     bot_uuid: String,
+    known: Arc<Known>,
+    /// Which Mercury connection is live (`None`: not told; the TTL alone then bounds trust).
+    link: Option<watch::Receiver<LinkState>>,
+}
+
+/// Who clicked, and what Webex says of them: fetched beside the attachment action.
+struct Lookups {
+    person_id: String,
+    /// A refusal, or `None` when the person may answer.
+    refusal: Result<Option<String>, AnswerError>,
+    by: Result<Answerer, AnswerError>,
 }
 
 /// A submission on one of our cards, with its plaintext.
@@ -46,7 +70,27 @@ enum Verdict {
 
 impl AnswerHandler {
     pub fn new(ctx: Context, bot_uuid: String) -> Self {
-        Self { ctx, bot_uuid }
+        Self { ctx, bot_uuid, known: Arc::default(), link: None }
+    }
+
+    /// Trusts a remembered membership only on the Mercury connection it was
+    /// confirmed on (events missed between connections cannot leave one stale).
+    pub fn with_link(mut self, link: watch::Receiver<LinkState>) -> Self {
+        self.link = Some(link);
+        self
+    }
+
+    /// A member joined or left a room (the bot included): forget what was known.
+    /// Called as the event arrives, before any event after it is handled.
+    pub fn membership_changed(&self, room_uuid: &str, member_uuid: &str, is_bot: bool) {
+        self.known.membership_changed(room_uuid, member_uuid, is_bot);
+    }
+
+    /// The live connection; `None` while down (nothing remembered is trusted then).
+    fn epoch(&self) -> Option<Epoch> {
+        let Some(link) = &self.link else { return Some(0) };
+        let state = link.borrow();
+        state.connected.then_some(state.reconnects)
     }
 
     /// Handles one `cardAction` activity. Ok means "done, ack it" (and says whether
@@ -63,9 +107,11 @@ impl AnswerHandler {
             // Not on a card, or our own click: nothing to do.
             return Ok(Handled::NoEffect);
         };
-        let Some(submission) = self.submission(meta, card_uuid).await? else { return Ok(Handled::NoEffect) };
+        let Some((submission, early)) = self.submission(meta, card_uuid).await? else {
+            return Ok(Handled::NoEffect);
+        };
         let (record, action) = (&submission.escalation, &submission.action);
-        match self.judge(record, action).await? {
+        match self.judge(record, action, early).await? {
             Verdict::Accept(answer) => self.accept(&submission, answer, activity).await,
             Verdict::Ignore => Ok(Handled::NoEffect),
             Verdict::Refuse(refusal) => {
@@ -75,14 +121,45 @@ impl AnswerHandler {
         }
     }
 
-    /// The escalation, card and plaintext of a submission on one of our cards.
-    async fn submission(&self, meta: &ActivityMeta, card_uuid: &str) -> Result<Option<Submission>, AnswerError> {
+    /// The escalation, card and plaintext of a submission on one of our cards;
+    /// for a known card, with the lookups for the actor made meanwhile.
+    async fn submission(
+        &self,
+        meta: &ActivityMeta,
+        card_uuid: &str,
+    ) -> Result<Option<(Submission, Option<Lookups>)>, AnswerError> {
         let Some((escalation, card)) = self.ctx.store.escalation_by_card(card_uuid).await? else {
-            return self.on_unknown_card(meta, card_uuid).await;
+            return Ok(self.on_unknown_card(meta, card_uuid).await?.map(|submission| (submission, None)));
         };
         let Some(action_id) = attachment_action_id(&card.message_id, &meta.activity_id) else { return Ok(None) };
-        let action = self.ctx.rest.attachment_action(&action_id).await?;
-        Ok(Some(Submission { escalation, card, action }))
+        let actor = meta.actor.as_ref().map(|actor| RestId::new(IdKind::People, ids::US_CLUSTER, &actor.uuid).encode());
+        let early = async {
+            match &actor {
+                Some(person_id) => Some(self.lookups(&escalation, person_id).await),
+                None => None,
+            }
+        };
+        let (action, early) = tokio::join!(self.ctx.rest.attachment_action(&action_id), early);
+        Ok(Some((Submission { escalation, card, action: action? }, early)))
+    }
+
+    /// Whether the person may answer, and who they are: two independent calls at once.
+    async fn lookups(&self, record: &Escalation, person_id: &str) -> Lookups {
+        let (refusal, by) = tokio::join!(self.may_not_answer(record, person_id), self.answerer(person_id));
+        Lookups { person_id: person_id.to_owned(), refusal, by }
+    }
+
+    /// A person's name and email, from what was learned before if it is fresh.
+    async fn answerer(&self, person_id: &str) -> Result<Answerer, AnswerError> {
+        let uuid = ids::uuid_of(person_id).unwrap_or_else(|| person_id.to_owned());
+        if let Some(known) = self.known.person(&uuid) {
+            return Ok(known);
+        }
+        let person = self.ctx.rest.person(person_id).await?;
+        let by =
+            Answerer { email: person.primary_email().map(str::to_owned), id: person.id, name: person.display_name };
+        self.known.person_seen(&uuid, &by);
+        Ok(by)
     }
 
     /// A submission on a card we have no record of. It may be a duplicate of one
@@ -133,7 +210,12 @@ impl AnswerHandler {
         Ok(space.map_or_else(|| ids::US_CLUSTER.to_owned(), |space| space.cluster))
     }
 
-    async fn judge(&self, record: &Escalation, action: &AttachmentAction) -> Result<Verdict, AnswerError> {
+    async fn judge(
+        &self,
+        record: &Escalation,
+        action: &AttachmentAction,
+        early: Option<Lookups>,
+    ) -> Result<Verdict, AnswerError> {
         if ids::uuid_of(&action.person_id).is_some_and(|uuid| uuid.eq_ignore_ascii_case(&self.bot_uuid)) {
             return Ok(Verdict::Ignore);
         }
@@ -147,7 +229,12 @@ impl AnswerHandler {
             tracing::warn!(escalation = %record.id, action = %action.id, "submission with a missing or forged signature");
             return Ok(Verdict::Refuse("This card was not issued by this service; the submission was ignored.".into()));
         }
-        if let Some(refusal) = self.may_not_answer(record, action).await? {
+        // The lookups made for Mercury's actor hold if the action names the same person id.
+        let lookups = match early {
+            Some(early) if early.person_id == action.person_id => early,
+            _ => self.lookups(record, &action.person_id).await,
+        };
+        if let Some(refusal) = lookups.refusal? {
             return Ok(Verdict::Refuse(refusal));
         }
         let inputs = match check_answer(&record.request.fields, &action.inputs) {
@@ -158,24 +245,30 @@ impl AnswerHandler {
                 )))
             }
         };
-        let person = self.ctx.rest.person(&action.person_id).await?;
-        let by =
-            Answerer { email: person.primary_email().map(str::to_owned), id: person.id, name: person.display_name };
-        Ok(Verdict::Accept(Answer { inputs, by, at: action.created.unwrap_or_else(chrono::Utc::now) }))
+        Ok(Verdict::Accept(Answer { inputs, by: lookups.by?, at: action.created.unwrap_or_else(chrono::Utc::now) }))
     }
 
-    /// For a DM only its recipient may answer; in a space, any current member.
-    async fn may_not_answer(
-        &self,
-        record: &Escalation,
-        action: &AttachmentAction,
-    ) -> Result<Option<String>, AnswerError> {
+    /// For a DM only its recipient may answer; in a space, any current member
+    /// (known as one on this connection, or confirmed by Webex now).
+    async fn may_not_answer(&self, record: &Escalation, person_id: &str) -> Result<Option<String>, AnswerError> {
         if let Some(recipient) = &record.delivery.recipient_id {
-            return Ok(dm_refusal(recipient, &action.person_id));
+            return Ok(dm_refusal(recipient, person_id));
         }
         let Some(room_id) = &record.delivery.space_id else { return Ok(None) };
-        match self.ctx.rest.memberships(room_id, Some(PersonFilter::Id(action.person_id.clone()))).await {
-            Ok(members) if !members.is_empty() => Ok(None),
+        let room_uuid = record.delivery.room_uuid.clone().or_else(|| ids::uuid_of(room_id)).unwrap_or_default();
+        let person_uuid = ids::uuid_of(person_id).unwrap_or_else(|| person_id.to_owned());
+        let epoch = self.epoch();
+        if epoch.is_some_and(|epoch| self.known.is_member(&room_uuid, &person_uuid, epoch)) {
+            return Ok(None);
+        }
+        let ticket = epoch.map(|epoch| self.known.ticket(epoch));
+        match self.ctx.rest.memberships(room_id, Some(PersonFilter::Id(person_id.to_owned()))).await {
+            Ok(members) if !members.is_empty() => {
+                if let Some(ticket) = ticket {
+                    self.known.confirmed(&room_uuid, &person_uuid, ticket);
+                }
+                Ok(None)
+            }
             Ok(_) | Err(RestError::NotFound { .. }) => {
                 Ok(Some("Only members of this space can answer this request.".into()))
             }

@@ -53,7 +53,7 @@ impl Store {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(sql::SELECT_AUDIT)?;
-            let rows = stmt.query_map(params![before, limit], record_from_row)?;
+            let rows = stmt.query_map(params![before.unwrap_or(i64::MAX), limit], record_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await

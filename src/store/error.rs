@@ -40,9 +40,17 @@ pub enum StoreError {
     #[error("store could not encode or decode an event payload: {0}")]
     Serde(#[from] serde_json::Error),
 
-    /// The blocking worker running the query panicked or was cancelled.
-    #[error("store worker task failed: {0}")]
-    Join(#[from] tokio::task::JoinError),
+    /// The closure of one read or write panicked; its writes were rolled back.
+    #[error("a store operation panicked; its changes were rolled back")]
+    Panicked,
+
+    /// The store's threads have stopped (the store is being closed).
+    #[error("the store is closed")]
+    Closed,
+
+    /// A thread of the store could not be started.
+    #[error("cannot start a store thread: {0}")]
+    Thread(String),
 }
 
 /// What an operator running the daemon by hand can do about it.

@@ -149,11 +149,21 @@ impl Store {
                 let found = select_one(conn, sql::SELECT_ESCALATION_BY_KEY, key)?;
                 return Ok(found.filter(|e| filter.admits(e) && filter.limit > 0).into_iter().collect());
             }
-            let mut stmt = conn.prepare_cached(sql::SELECT_ESCALATIONS_FILTERED)?;
             let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
+            let before = filter.before.unwrap_or(i64::MAX);
             let status = filter.status.map(Status::as_str);
-            let rows = stmt.query_map(params![status, filter.space_id, filter.before, limit], from_row)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            match (&filter.space_id, status) {
+                (None, None) => listed(conn, sql::SELECT_ESCALATIONS_PAGE, params![before, limit]),
+                (None, Some(status)) => {
+                    listed(conn, sql::SELECT_ESCALATIONS_PAGE_BY_STATUS, params![status, before, limit])
+                }
+                (Some(space), None) => {
+                    listed(conn, sql::SELECT_ESCALATIONS_PAGE_BY_SPACE, params![space, before, limit])
+                }
+                (Some(space), Some(status)) => {
+                    listed(conn, sql::SELECT_ESCALATIONS_PAGE_BY_SPACE_STATUS, params![space, status, before, limit])
+                }
+            }
         })
         .await
     }
@@ -361,6 +371,12 @@ fn require(conn: &Connection, id: &str) -> Result<Escalation, StoreError> {
 
 fn select_one(conn: &Connection, statement: &str, arg: &str) -> Result<Option<Escalation>, StoreError> {
     Ok(conn.prepare_cached(statement)?.query_row(params![arg], from_row).optional()?)
+}
+
+fn listed(conn: &Connection, statement: &str, args: impl rusqlite::Params) -> Result<Vec<Escalation>, StoreError> {
+    let mut stmt = conn.prepare_cached(statement)?;
+    let rows = stmt.query_map(args, from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 fn select_many(conn: &Connection, statement: &str, arg: &str) -> Result<Vec<Escalation>, StoreError> {

@@ -8,7 +8,9 @@
 //! Migration N is `MIGRATIONS[N - 1]`; it runs in one transaction together with the
 //! version bump, so a crash leaves the database at N - 1 or N, never in between. A new
 //! migration is one more constant in `sql.rs` and one more entry here; a released
-//! one is never edited.
+//! one is never edited. A migration may have a Rust step, run in the same
+//! transaction after its SQL, for what SQLite cannot compute (v5 folds titles
+//! with Rust's Unicode-aware lowercase).
 
 use std::path::Path;
 
@@ -18,9 +20,23 @@ use super::error::StoreError;
 use super::open::inspect_error;
 use super::{sql, time};
 
-/// Migration batches, in order; the index + 1 is the version they bring the schema to.
-const MIGRATIONS: &[&str] =
-    &[sql::MIGRATION_001_INITIAL, sql::MIGRATION_002_ESCALATIONS, sql::MIGRATION_003_AUDIT, sql::MIGRATION_004_CARDS];
+/// What SQLite cannot compute, done in Rust inside the migration's transaction.
+type RustStep = fn(&Connection) -> Result<(), StoreError>;
+
+/// One migration: its SQL, then its Rust step if it has one.
+struct Migration {
+    batch: &'static str,
+    then: Option<RustStep>,
+}
+
+/// Migrations, in order; the index + 1 is the version they bring the schema to.
+const MIGRATIONS: &[Migration] = &[
+    Migration { batch: sql::MIGRATION_001_INITIAL, then: None },
+    Migration { batch: sql::MIGRATION_002_ESCALATIONS, then: None },
+    Migration { batch: sql::MIGRATION_003_AUDIT, then: None },
+    Migration { batch: sql::MIGRATION_004_CARDS, then: None },
+    Migration { batch: sql::MIGRATION_005_SCALE, then: Some(fold_titles) },
+];
 
 /// The newest schema version this build understands.
 pub const SUPPORTED_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -61,19 +77,34 @@ pub(super) fn current_version(conn: &Connection, path: &Path) -> Result<i64, Sto
 /// version.
 pub(super) fn migrate(conn: &mut Connection, from: i64) -> Result<i64, StoreError> {
     let mut version = from;
-    for (index, batch) in MIGRATIONS.iter().enumerate() {
+    for (index, migration) in MIGRATIONS.iter().enumerate() {
         let target = index as i64 + 1;
         if target <= version {
             continue;
         }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(batch)?;
+        tx.execute_batch(migration.batch)?;
+        if let Some(step) = migration.then {
+            step(&tx)?;
+        }
         tx.execute(sql::UPSERT_SCHEMA_VERSION, rusqlite::params![target, APP, time::to_text(time::now())])?;
         tx.commit()?;
         tracing::info!(version = target, "store schema migrated");
         version = target;
     }
     Ok(version)
+}
+
+/// v5: the listing order of the spaces already stored.
+fn fold_titles(conn: &Connection) -> Result<(), StoreError> {
+    let mut select = conn.prepare(sql::SELECT_SPACE_TITLES)?;
+    let titles = select.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut update = conn.prepare(sql::SET_SPACE_TITLE_KEY)?;
+    for row in titles {
+        let (id, title) = row?;
+        update.execute(rusqlite::params![id, super::spaces::title_key(&title)])?;
+    }
+    Ok(())
 }
 
 fn user_tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {

@@ -13,18 +13,23 @@
 //! Rows are parsed into typed values ([`crate::model::Escalation`], [`Space`],
 //! [`EventRecord`], [`Job`]) here, at the edge, and written from them.
 //!
-//! Design (after matrix-rust-sdk's SQLite store):
-//! - one writer connection, owned here behind a mutex; every call runs on
-//!   `spawn_blocking` so rusqlite never blocks the async threads. Reads use the same
-//!   connection: the daemon's load is small and this keeps ordering trivial;
+//! Design (after matrix-rust-sdk's SQLite store, and a database engine's group commit):
+//! - one writer thread owns the write connection and drains a queue of writes,
+//!   committing everything waiting in one transaction, each closure in its own
+//!   savepoint (`writer.rs`); callers are answered after the commit;
+//! - a fixed pool of read connections on threads of their own (`readers.rs`):
+//!   WAL lets them read while the writer writes. The in-memory store of the tests
+//!   has one connection, which serves reads between its write transactions;
+//! - so the number of threads is fixed ([`Store::threads`]), whatever the load;
 //! - numbered migrations, each in one transaction with its version bump; the version
 //!   lives in our own `schema_version` table (see `migrations.rs`), which also marks the
 //!   file as ours so a foreign database is refused and left untouched;
-//! - every SQL statement is a named constant in `sql.rs`;
+//! - every SQL statement is a named constant in `sql.rs`, and every statement a
+//!   request or an event runs is served by an index (`tests/plans.rs` checks it);
 //! - timestamps are RFC 3339 UTC text with microseconds (see `time.rs`).
 //!
 //! Each part has its own file here and writes through [`Store::write`], which runs a
-//! closure in one transaction and wakes event followers.
+//! closure in one transaction (a savepoint of the group's) and wakes event followers.
 
 mod activities;
 mod audit;
@@ -38,18 +43,22 @@ mod meta;
 mod migrations;
 mod open;
 mod outbox;
+mod readers;
 pub mod retention;
+mod seed;
 mod spaces;
 mod sql;
 mod stats;
 mod sync;
 mod time;
+mod writer;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
 
-use rusqlite::{Connection, TransactionBehavior};
-use tokio::sync::watch;
+use rusqlite::Connection;
+use tokio::sync::{oneshot, watch};
 
 pub use activities::Handled;
 pub use audit::{AuditEntry, AuditRecord};
@@ -60,19 +69,30 @@ pub use events::{ConnectionChange, EventKind, EventPayload, EventRecord, Subject
 pub use lock::InstanceLock;
 pub use migrations::SUPPORTED_VERSION;
 pub use outbox::{Job, Reply, ReplyQueued, ReplyTo, Task, Unreadable, MAX_REPLIES_PER_ESCALATION};
-pub use spaces::{ActivityOutcome, RoomSnapshot, Space, SpaceFilter};
-pub use sync::SyncReport;
+pub use seed::SeedTarget;
+pub use spaces::{ActivityOutcome, RoomSnapshot, Space, SpaceCursor, SpaceFilter};
+pub use sync::{Detail, StagedSync, SyncReport, SyncTally};
+pub use writer::WriteStats;
 
-/// Handle to the store. Cheap to clone; all clones share the one connection.
+/// Read connections of a file store (each on its own thread).
+pub const READERS: usize = 2;
+
+/// Handle to the store. Cheap to clone; all clones share the same threads.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    conn: Mutex<Connection>,
-    /// Latest committed seq; bumped after each commit that appended events.
-    seq: watch::Sender<i64>,
+    /// `None` only while the store closes (see `Drop`).
+    writes: Option<mpsc::Sender<writer::Message>>,
+    /// `None` for the in-memory store: its writer also reads.
+    reads: Option<mpsc::Sender<readers::ReadJob>>,
+    /// The writer and the readers, joined when the last handle goes.
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Latest committed seq; bumped by the writer after each commit that appended events.
+    seq: Arc<watch::Sender<i64>>,
+    counters: Arc<writer::Counters>,
     /// Wakes the outbox worker when a job was added.
     jobs: tokio::sync::Notify,
 }
@@ -83,24 +103,76 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// What the writer thread hands back once its connections are open.
+type Opened = (i64, Option<readers::Readers>);
+
 impl Store {
     /// Opens (or creates) the store at `path`, creating parent directories, and applies
     /// pending migrations. A file that is not a webex-hitl store, or one written by a
     /// newer version, is refused and left byte-for-byte untouched.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
         let path = path.to_path_buf();
-        tokio::task::spawn_blocking(move || Self::with_connection(open::open_file(&path)?)).await?
+        Self::start(move || {
+            let writer = open::open_file(&path)?;
+            let readers = (0..READERS).map(|_| open::open_reader(&path)).collect::<Result<Vec<_>, _>>()?;
+            Ok((writer, Some(readers)))
+        })
+        .await
     }
 
-    /// A fresh private in-memory store with the full schema, for tests.
+    /// A fresh private in-memory store with the full schema, for tests. One
+    /// connection, on the writer thread, serves reads and writes.
     pub async fn open_in_memory() -> Result<Store, StoreError> {
-        tokio::task::spawn_blocking(|| Self::with_connection(open::open_memory()?)).await?
+        Self::start(|| Ok((open::open_memory()?, None))).await
     }
 
-    fn with_connection(conn: Connection) -> Result<Store, StoreError> {
-        let latest = events::latest_seq_on(&conn)?;
-        let (seq, _) = watch::channel(latest);
-        Ok(Store { inner: Arc::new(Inner { conn: Mutex::new(conn), seq, jobs: tokio::sync::Notify::new() }) })
+    /// Starts the writer thread, which opens the connections with `opener` (so no
+    /// async thread ever blocks on SQLite), starts the readers and serves writes.
+    async fn start<O>(opener: O) -> Result<Store, StoreError>
+    where
+        O: FnOnce() -> Result<(Connection, Option<Vec<Connection>>), StoreError> + Send + 'static,
+    {
+        let (writes, queue) = mpsc::channel();
+        let (seq, _) = watch::channel(0);
+        let seq = Arc::new(seq);
+        let (opened_tx, opened) = oneshot::channel::<Result<Opened, StoreError>>();
+        let counters = Arc::new(writer::Counters::default());
+        let shared = writer::Shared { seq: Arc::clone(&seq), counters: Arc::clone(&counters) };
+        let writer = std::thread::Builder::new()
+            .name("store-write".into())
+            .spawn(move || match open_connections(opener) {
+                Ok((conn, latest, readers)) => {
+                    if opened_tx.send(Ok((latest, readers))).is_ok() {
+                        writer::run(conn, queue, shared);
+                    }
+                }
+                Err(error) => drop(opened_tx.send(Err(error))),
+            })
+            .map_err(|e| StoreError::Thread(e.to_string()))?;
+        let (latest, readers) = match opened.await {
+            Ok(Ok(opened)) => opened,
+            Ok(Err(error)) => return Err(joined(writer, error)),
+            Err(_) => return Err(joined(writer, StoreError::Closed)),
+        };
+        seq.send_replace(latest);
+        let mut threads = vec![writer];
+        let reads = readers.map(|readers| {
+            threads.extend(readers.threads);
+            readers.queue
+        });
+        let jobs = tokio::sync::Notify::new();
+        let inner = Inner { writes: Some(writes), reads, threads: Mutex::new(threads), seq, counters, jobs };
+        Ok(Store { inner: Arc::new(inner) })
+    }
+
+    /// The threads the store runs on: one writer and its readers. Fixed at open.
+    pub fn threads(&self) -> usize {
+        self.inner.threads.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// Writes answered and transactions committed since open: how well writes group.
+    pub fn write_stats(&self) -> WriteStats {
+        self.inner.counters.read()
     }
 
     /// Receives the latest committed event seq; it changes after every commit that
@@ -119,43 +191,82 @@ impl Store {
         self.inner.jobs.notify_one();
     }
 
-    /// Runs `f` on the connection, off the async threads. For reads only.
+    /// Runs `f` on a read connection, off the async threads. For reads only.
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || f(&inner.lock())).await?
+        let (reply, answer) = oneshot::channel();
+        let job = readers::job(f, reply);
+        let sent = match (&self.inner.reads, &self.inner.writes) {
+            (Some(reads), _) => reads.send(job).is_ok(),
+            (None, Some(writes)) => writes.send(writer::Message::Read(job)).is_ok(),
+            (None, None) => false,
+        };
+        if !sent {
+            return Err(StoreError::Closed);
+        }
+        answer.await.unwrap_or(Err(StoreError::Closed))
     }
 
     /// Runs `f` in one transaction on the writer connection, off the async threads.
-    /// Commits if `f` returns `Ok`, rolls back otherwise. If the transaction appended
-    /// events, subscribers see the new seq once it is committed.
+    /// Commits if `f` returns `Ok`, rolls back otherwise (it runs in a savepoint of
+    /// a group's transaction: the others of the group are not affected). Answers once
+    /// the commit is done; if the transaction appended events, subscribers see the
+    /// new seq then. The write happens even if the returned future is dropped.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction) -> Result<T, StoreError> + Send + 'static,
     {
-        let inner = Arc::clone(&self.inner);
-        // The bump happens inside the blocking task so that it is not lost when the
-        // awaiting future is dropped after the commit.
-        tokio::task::spawn_blocking(move || {
-            let mut conn = inner.lock();
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = f(&tx)?;
-            let latest = events::latest_seq_on(&tx)?;
-            tx.commit()?;
-            inner.seq.send_if_modified(|current| {
-                let newer = latest > *current;
-                if newer {
-                    *current = latest;
-                }
-                newer
-            });
-            Ok(value)
-        })
-        .await?
+        self.submit(f).await.unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// Queues a write now (not at the first poll) and returns where its answer comes.
+    pub(crate) fn submit<T, F>(&self, f: F) -> oneshot::Receiver<Result<T, StoreError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = writer::Message::Write(Box::new(writer::Typed::new(f, reply)));
+        // If the writer is gone, the job (and its reply sender) is dropped: `Closed`.
+        if let Some(writes) = &self.inner.writes {
+            let _ = writes.send(job);
+        }
+        answer
+    }
+}
+
+/// The writer connection, the latest seq and the started readers.
+fn open_connections<O>(opener: O) -> Result<(Connection, i64, Option<readers::Readers>), StoreError>
+where
+    O: FnOnce() -> Result<(Connection, Option<Vec<Connection>>), StoreError>,
+{
+    let (conn, readers) = opener()?;
+    let latest = events::latest_seq_on(&conn)?;
+    let readers = readers.map(readers::Readers::start).transpose()?;
+    Ok((conn, latest, readers))
+}
+
+/// Waits for a writer thread that gave up opening, and returns its error.
+fn joined(writer: JoinHandle<()>, error: StoreError) -> StoreError {
+    let _ = writer.join();
+    error
+}
+
+impl Drop for Inner {
+    /// Closes the queues, lets the threads finish what was queued, and waits for
+    /// them: the connections are closed (and the WAL checkpointed) when this returns.
+    fn drop(&mut self) {
+        drop(self.writes.take());
+        drop(self.reads.take());
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
+        let me = std::thread::current().id();
+        for thread in threads.into_iter().filter(|t| t.thread().id() != me) {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -163,14 +274,6 @@ impl Store {
 /// its column, so the caller learns which row and column, and nothing panics.
 pub(crate) fn corrupt(column: usize, why: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, why.into())
-}
-
-impl Inner {
-    /// A panic inside a closure poisons the mutex, but its transaction was rolled back
-    /// on unwind, so the connection is still consistent and safe to reuse.
-    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 #[cfg(test)]

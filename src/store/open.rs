@@ -39,6 +39,21 @@ pub(super) fn open_file(path: &Path) -> Result<Connection, StoreError> {
     make_private(path).map_err(|e| open_error(path, &e))?;
     configure(&conn, path, true)?;
     migrations::migrate(&mut conn, version)?;
+    // No sync runs yet: what an interrupted one staged is dropped.
+    conn.execute(sql::DELETE_ALL_SYNC_ROOMS, [])?;
+    Ok(conn)
+}
+
+/// A read connection to a store `open_file` has opened (so checked, migrated and
+/// in WAL mode): it may not write (`query_only`), and keeps a smaller page cache
+/// than the writer, since several of them exist.
+pub(super) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, &e))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| open_error(path, &e))?;
+    conn.pragma_update(None, sql::PRAGMA_FOREIGN_KEYS, true)?;
+    conn.pragma_update(None, sql::PRAGMA_CACHE_SIZE, sql::READER_CACHE_KIB)?;
+    conn.pragma_update(None, sql::PRAGMA_QUERY_ONLY, true)?;
     Ok(conn)
 }
 

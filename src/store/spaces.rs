@@ -46,6 +46,17 @@ pub struct SpaceFilter {
     pub include_removed: bool,
 }
 
+/// Where a page of spaces ended: the next one starts after this key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpaceCursor {
+    /// The title as [`title_key`] folds it.
+    pub title_key: String,
+    pub id: String,
+}
+
+/// Rows read from SQLite at a time while a page is filled.
+const CHUNK: usize = 512;
+
 /// What REST told us about a room.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoomSnapshot {
@@ -80,18 +91,19 @@ impl Store {
 
     /// Spaces matching `filter`, ordered by title (case-insensitive), then id.
     pub async fn spaces(&self, filter: SpaceFilter) -> Result<Vec<Space>, StoreError> {
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(sql::SELECT_SPACES_FILTERED)?;
-            let rows = stmt.query_map(params![filter.space_type, filter.include_removed], space_from_row)?;
-            let mut spaces = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-            // Title matching and ordering in Rust: SQLite's lower()/NOCASE are ASCII-only.
-            if let Some(needle) = filter.title_contains.map(|q| q.to_lowercase()) {
-                spaces.retain(|s| s.title.to_lowercase().contains(&needle));
-            }
-            sort_spaces(&mut spaces);
-            Ok(spaces)
-        })
-        .await
+        Ok(self.spaces_page(filter, None, usize::MAX).await?.0)
+    }
+
+    /// Up to `limit` spaces matching `filter` after `after`, in the order of
+    /// [`Store::spaces`], and the cursor of the next page if there may be one.
+    /// Rows are read a chunk at a time on the listing index, never all at once.
+    pub async fn spaces_page(
+        &self,
+        filter: SpaceFilter,
+        after: Option<SpaceCursor>,
+        limit: usize,
+    ) -> Result<(Vec<Space>, Option<SpaceCursor>), StoreError> {
+        self.read(move |conn| page_in(conn, &filter, after.unwrap_or_default(), limit)).await
     }
 
     /// The bot was added to a room, or a room changed. In one transaction: upserts the
@@ -189,6 +201,7 @@ pub(super) fn apply_snapshot(
         snap.is_locked,
         time::to_text(now),
         time::opt_to_text(snap.last_activity),
+        title_key(&snap.title),
     ])?;
     let space = load(conn, &snap.id)?;
     match existing {
@@ -213,16 +226,41 @@ pub(super) fn remove(conn: &Connection, space: &Space, now: DateTime<Utc>) -> Re
     Ok((space, event))
 }
 
-/// Every row, for a full resync.
-pub(super) fn all(conn: &Connection) -> Result<Vec<Space>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql::SELECT_ALL_SPACES)?;
-    let rows = stmt.query_map([], space_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+/// The listing order of a title: Rust's Unicode-aware lowercase (SQLite's
+/// `lower()` and `NOCASE` know only ASCII), compared as bytes like Rust strings.
+pub(crate) fn title_key(title: &str) -> String {
+    title.to_lowercase()
 }
 
-/// Title (case-insensitive), then id: the order lists and reports use.
-pub(super) fn sort_spaces(spaces: &mut [Space]) {
-    spaces.sort_by_cached_key(|s| (s.title.to_lowercase(), s.id.clone()));
+/// Fills one page: chunks of rows on the listing index, filtered by title here.
+fn page_in(
+    conn: &Connection,
+    filter: &SpaceFilter,
+    mut after: SpaceCursor,
+    limit: usize,
+) -> Result<(Vec<Space>, Option<SpaceCursor>), StoreError> {
+    let statement = if filter.include_removed { sql::SELECT_ANY_SPACES_PAGE } else { sql::SELECT_VISIBLE_SPACES_PAGE };
+    let mut stmt = conn.prepare_cached(statement)?;
+    let needle = filter.title_contains.as_deref().map(str::to_lowercase);
+    let (limit, mut page) = (limit.max(1), Vec::new());
+    loop {
+        let rows =
+            stmt.query_map(params![after.title_key, after.id, filter.space_type, CHUNK as i64], space_from_row)?;
+        let chunk = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        let exhausted = chunk.len() < CHUNK;
+        for space in chunk {
+            after = SpaceCursor { title_key: title_key(&space.title), id: space.id.clone() };
+            if needle.as_ref().is_none_or(|n| after.title_key.contains(n.as_str())) {
+                page.push(space);
+                if page.len() == limit {
+                    return Ok((page, Some(after)));
+                }
+            }
+        }
+        if exhausted {
+            return Ok((page, None));
+        }
+    }
 }
 
 /// Event-worthy differences: what a human would notice.
@@ -246,7 +284,7 @@ fn append_space_event(conn: &Connection, kind: EventKind, space: &Space) -> Resu
     events::append(conn, kind, EventPayload::Space(space.clone()))
 }
 
-fn find(conn: &Connection, id: &str) -> Result<Option<Space>, StoreError> {
+pub(super) fn find(conn: &Connection, id: &str) -> Result<Option<Space>, StoreError> {
     let mut stmt = conn.prepare_cached(sql::SELECT_SPACE_BY_ID)?;
     Ok(stmt.query_row(params![id], space_from_row).optional()?)
 }
@@ -262,7 +300,7 @@ fn visible_by_uuid(conn: &Connection, uuid: &str) -> Result<Vec<Space>, StoreErr
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-fn space_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Space> {
+pub(super) fn space_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Space> {
     Ok(Space {
         id: row.get(0)?,
         uuid: row.get(1)?,

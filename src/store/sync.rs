@@ -1,13 +1,19 @@
 //! Full resync of the spaces cache against the complete room list from REST, repairing
 //! whatever Mercury events were missed (while disconnected, or before the first start).
+//!
+//! The list is taken page by page as REST returns it: each page is staged in the
+//! `sync_rooms` table under the sync's id ([`Store::stage_rooms`]), so the daemon
+//! never holds the whole list (10k rooms were 25 MiB); [`Store::finish_sync`]
+//! then applies it in one transaction, reading the staged rows one at a time.
+//! Syncs that overlap (the periodic one and `POST /v1/spaces/refresh`) stage under
+//! different ids and do not see each other's rows.
 
-use std::collections::{HashMap, HashSet};
-
+use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
 use super::error::StoreError;
 use super::spaces::{self, Change, RoomSnapshot, Space};
-use super::{time, Store};
+use super::{sql, time, Store};
 
 /// What a resync changed. Every added/removed/updated space also got its event.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -20,6 +26,30 @@ pub struct SyncReport {
     pub unchanged: usize,
 }
 
+/// How many spaces a resync added, removed, updated and left as they were.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncTally {
+    pub added: usize,
+    pub removed: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+/// Whether [`Store::finish_sync`] lists the spaces that changed, or only counts them
+/// (the periodic resync logs counts; a first sync of 10k rooms would list them all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    Lists,
+    Counts,
+}
+
+/// A resync under way: its staging id and the place of the next room staged.
+#[derive(Debug)]
+pub struct StagedSync {
+    id: String,
+    next: i64,
+}
+
 impl Store {
     /// `rooms` is the complete list REST returned. In one transaction: rooms not visible
     /// in the store become visible (`space.added`), visible rows missing from the list
@@ -27,45 +57,135 @@ impl Store {
     /// changed titles/types/locks are updated (`space.updated`). Removals are applied
     /// first so a migrated room's log reads "removed old id, added new id".
     pub async fn sync_spaces(&self, rooms: Vec<RoomSnapshot>) -> Result<SyncReport, StoreError> {
-        self.write(move |tx| sync_in(tx, &rooms)).await
+        self.write(move |tx| {
+            let mut sync = StagedSync::new();
+            stage_in(tx, &mut sync, &rooms)?;
+            Ok(finish_in(tx, &sync, Detail::Lists)?.1)
+        })
+        .await
+    }
+
+    /// Starts a resync whose list comes in pages.
+    pub fn begin_sync(&self) -> StagedSync {
+        StagedSync::new()
+    }
+
+    /// Stages one page of the list (a room listed again replaces its earlier copy).
+    pub async fn stage_rooms(&self, sync: &mut StagedSync, rooms: Vec<RoomSnapshot>) -> Result<(), StoreError> {
+        let (id, first) = (sync.id.clone(), sync.next);
+        sync.next += rooms.len() as i64;
+        self.write(move |tx| stage_in(tx, &mut StagedSync { id, next: first }, &rooms)).await
+    }
+
+    /// Applies the staged list as [`Store::sync_spaces`] applies a whole one, and
+    /// drops it.
+    pub async fn finish_sync(&self, sync: StagedSync, detail: Detail) -> Result<(SyncTally, SyncReport), StoreError> {
+        self.write(move |tx| finish_in(tx, &sync, detail)).await
+    }
+
+    /// Drops what a sync that failed half-way staged.
+    pub async fn abandon_sync(&self, sync: StagedSync) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            tx.execute(sql::DELETE_SYNC_ROOMS, params![sync.id])?;
+            Ok(())
+        })
+        .await
     }
 }
 
-fn sync_in(conn: &rusqlite::Connection, rooms: &[RoomSnapshot]) -> Result<SyncReport, StoreError> {
+impl StagedSync {
+    fn new() -> Self {
+        Self { id: uuid::Uuid::new_v4().simple().to_string(), next: 0 }
+    }
+}
+
+fn stage_in(conn: &Connection, sync: &mut StagedSync, rooms: &[RoomSnapshot]) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(sql::STAGE_SYNC_ROOM)?;
+    for room in rooms {
+        stmt.execute(params![
+            sync.id,
+            room.id,
+            sync.next,
+            room.uuid,
+            room.cluster,
+            room.title,
+            room.space_type,
+            room.is_locked,
+            time::opt_to_text(room.last_activity),
+        ])?;
+        sync.next += 1;
+    }
+    Ok(())
+}
+
+/// Removals first (in listing order), then each staged room in the order REST gave it.
+fn finish_in(conn: &Connection, sync: &StagedSync, detail: Detail) -> Result<(SyncTally, SyncReport), StoreError> {
     let now = time::now();
-    let existing: HashMap<String, Space> = spaces::all(conn)?.into_iter().map(|s| (s.id.clone(), s)).collect();
-    let rooms = dedup_last_wins(rooms);
-    let listed: HashSet<&str> = rooms.iter().map(|r| r.id.as_str()).collect();
-    let mut report = SyncReport::default();
-
-    let mut gone: Vec<&Space> = existing.values().filter(|s| s.visible && !listed.contains(s.id.as_str())).collect();
-    gone.sort_by_cached_key(|s| (s.title.to_lowercase(), s.id.clone()));
-    for space in gone {
-        report.removed.push(spaces::remove(conn, space, now)?.0);
+    let mut outcome = Outcome { detail, tally: SyncTally::default(), report: SyncReport::default() };
+    let gone = {
+        let mut stmt = conn.prepare_cached(sql::SELECT_SPACES_NOT_SYNCED)?;
+        let rows = stmt.query_map(params![sync.id], spaces::space_from_row)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    for space in &gone {
+        outcome.removed(spaces::remove(conn, space, now)?.0);
     }
-
-    for room in rooms {
-        match spaces::apply_snapshot(conn, room, existing.get(&room.id), now)? {
-            Change::Added(space, _) => report.added.push(space),
-            Change::Updated(space, _) => report.updated.push(space),
-            Change::Unchanged => report.unchanged += 1,
-        }
+    let mut stmt = conn.prepare_cached(sql::SELECT_SYNC_ROOMS)?;
+    let mut rows = stmt.query(params![sync.id])?;
+    while let Some(row) = rows.next()? {
+        let room = staged_from_row(row)?;
+        let existing = spaces::find(conn, &room.id)?;
+        outcome.changed(spaces::apply_snapshot(conn, &room, existing.as_ref(), now)?);
     }
-    Ok(report)
+    drop(rows);
+    conn.execute(sql::DELETE_SYNC_ROOMS, params![sync.id])?;
+    Ok((outcome.tally, outcome.report))
 }
 
-/// REST paging can return a room twice when the list shifts; the later copy is newer.
-fn dedup_last_wins(rooms: &[RoomSnapshot]) -> Vec<&RoomSnapshot> {
-    let mut index: HashMap<&str, usize> = HashMap::with_capacity(rooms.len());
-    let mut out: Vec<&RoomSnapshot> = Vec::with_capacity(rooms.len());
-    for room in rooms {
-        match index.get(room.id.as_str()) {
-            Some(&i) => out[i] = room,
-            None => {
-                index.insert(&room.id, out.len());
-                out.push(room);
-            }
+/// The tally always; the lists only when asked for.
+struct Outcome {
+    detail: Detail,
+    tally: SyncTally,
+    report: SyncReport,
+}
+
+impl Outcome {
+    fn removed(&mut self, space: Space) {
+        self.tally.removed += 1;
+        if self.detail == Detail::Lists {
+            self.report.removed.push(space);
         }
     }
-    out
+
+    fn changed(&mut self, change: Change) {
+        let lists = self.detail == Detail::Lists;
+        match change {
+            Change::Added(space, _) => {
+                self.tally.added += 1;
+                if lists {
+                    self.report.added.push(space);
+                }
+            }
+            Change::Updated(space, _) => {
+                self.tally.updated += 1;
+                if lists {
+                    self.report.updated.push(space);
+                }
+            }
+            Change::Unchanged => self.tally.unchanged += 1,
+        }
+        self.report.unchanged = self.tally.unchanged;
+    }
+}
+
+fn staged_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RoomSnapshot> {
+    Ok(RoomSnapshot {
+        id: row.get(0)?,
+        uuid: row.get(1)?,
+        cluster: row.get(2)?,
+        title: row.get(3)?,
+        space_type: row.get(4)?,
+        is_locked: row.get(5)?,
+        last_activity: time::opt_column(row, 6)?,
+    })
 }

@@ -2,8 +2,10 @@
 //! database (in memory, or a file in a temp dir when the file matters).
 
 mod activities;
+mod engine;
 mod events;
 mod open;
+mod plans;
 mod spaces;
 mod sync;
 

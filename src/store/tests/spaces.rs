@@ -150,3 +150,36 @@ async fn last_activity_is_refreshed_without_an_event() {
     assert_eq!(kept.last_activity, row.last_activity);
     assert_eq!(store.latest_seq().await.expect("seq"), 1);
 }
+
+#[tokio::test]
+async fn pages_follow_the_listing_order_and_a_cursor_resumes_after_the_last() {
+    let store = memory().await;
+    let titles = ["Émile", "alpha", "Beta", "émile", "Zulu", "beta 2"];
+    let rooms: Vec<_> = titles
+        .iter()
+        .enumerate()
+        .map(|(n, title)| crate::store::RoomSnapshot { title: (*title).into(), ..room(n) })
+        .collect();
+    store.sync_spaces(rooms).await.expect("sync");
+    let all: Vec<String> =
+        store.spaces(SpaceFilter::default()).await.expect("list").into_iter().map(|s| s.title).collect();
+    assert_eq!(all, ["alpha", "Beta", "beta 2", "Zulu", "Émile", "émile"]);
+
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) = store.spaces_page(SpaceFilter::default(), cursor, 4).await.expect("page");
+        assert!(page.len() <= 4);
+        seen.extend(page.into_iter().map(|s| s.title));
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, all);
+    let filter = SpaceFilter { title_contains: Some("BETA".into()), ..Default::default() };
+    let (page, next) = store.spaces_page(filter.clone(), None, 1).await.expect("page");
+    assert_eq!((page[0].title.as_str(), next.is_some()), ("Beta", true));
+    let (page, _) = store.spaces_page(filter, next, 10).await.expect("page");
+    assert_eq!(page.iter().map(|s| s.title.as_str()).collect::<Vec<_>>(), ["beta 2"]);
+}

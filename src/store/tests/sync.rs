@@ -86,3 +86,34 @@ async fn five_thousand_rooms_sync_correctly() {
     assert_eq!(visible.len(), 4_991);
     assert_eq!(store.latest_seq().await.expect("seq"), 5_000 + 16);
 }
+
+#[tokio::test]
+async fn a_sync_staged_page_by_page_equals_one_of_the_whole_list() {
+    let store = memory().await;
+    store.sync_spaces(vec![room(1), room(2), room(3)]).await.expect("sync");
+    let mut renamed = room(2);
+    renamed.title = "Room two".into();
+    let mut sync = store.begin_sync();
+    // An overlapping sync stages apart and is dropped: it must not leak into this one.
+    let mut other = store.begin_sync();
+    store.stage_rooms(&mut other, vec![room(9)]).await.expect("stage other");
+    store.stage_rooms(&mut sync, vec![room(4), room(2)]).await.expect("page 1");
+    store.stage_rooms(&mut sync, vec![renamed, room(5)]).await.expect("page 2");
+    store.abandon_sync(other).await.expect("abandon");
+    let (tally, report) = store.finish_sync(sync, crate::store::Detail::Lists).await.expect("finish");
+    assert_eq!(ids(&report.removed), ["ROOM-1", "ROOM-3"]);
+    assert_eq!(ids(&report.added), ["ROOM-4", "ROOM-5"], "in the order REST listed them");
+    assert_eq!(ids(&report.updated), ["ROOM-2"], "the later copy of a room wins");
+    assert_eq!(
+        (tally.added, tally.removed, tally.updated, tally.unchanged),
+        (2, 2, 1, 0),
+        "the tally counts what the lists hold"
+    );
+    assert!(store.space("ROOM-9").await.expect("lookup").is_none());
+
+    let mut quiet = store.begin_sync();
+    store.stage_rooms(&mut quiet, vec![room(4)]).await.expect("stage");
+    let (tally, report) = store.finish_sync(quiet, crate::store::Detail::Counts).await.expect("finish");
+    assert_eq!((tally.removed, tally.unchanged), (2, 1));
+    assert!(report.removed.is_empty(), "counts only: no lists");
+}

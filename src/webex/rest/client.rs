@@ -1,5 +1,7 @@
 //! The typed Webex REST calls the daemon makes, on top of [`Transport`].
 
+use std::marker::PhantomData;
+
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 
@@ -100,6 +102,12 @@ impl RestClient {
 
     /// Every room the bot is in that matches `query`, across all pages.
     pub async fn rooms(&self, query: &RoomQuery) -> Result<Vec<Room>, RestError> {
+        self.room_pages(query).all().await
+    }
+
+    /// The same rooms, one page at a time: a caller that handles each page
+    /// before the next never holds the whole list (10k rooms are megabytes).
+    pub fn room_pages(&self, query: &RoomQuery) -> Pages<Room> {
         let mut params = Vec::new();
         if let Some(room_type) = &query.room_type {
             params.push(("type".to_string(), room_type.as_str().to_string()));
@@ -108,7 +116,7 @@ impl RestClient {
             params.push(("sortBy".to_string(), sort.as_str().to_string()));
         }
         params.push(("max".to_string(), query.page_size.clamp(1, 1000).to_string()));
-        self.list_all(&["rooms"], params).await
+        self.pages(&["rooms"], params)
     }
 
     pub async fn room(&self, id: &str) -> Result<Room, RestError> {
@@ -133,20 +141,13 @@ impl RestClient {
         path: &[&str],
         params: Vec<(String, String)>,
     ) -> Result<Vec<T>, RestError> {
+        self.pages(path, params).all().await
+    }
+
+    fn pages<T>(&self, path: &[&str], params: Vec<(String, String)>) -> Pages<T> {
         let mut url = self.endpoint(path);
         url.query_pairs_mut().extend_pairs(params.iter());
-        let mut all = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let page = self.transport.get::<Items<T>>(url.as_str()).await?;
-            all.extend(page.body.items);
-            match paging::next_page_url(&page.headers, &url, &params) {
-                Ok(Some(next)) => url = next,
-                Ok(None) => return Ok(all),
-                Err(message) => return Err(RestError::Decode { what: "Link header", message }),
-            }
-        }
-        tracing::warn!(pages = MAX_PAGES, "Webex listing stopped: too many pages");
-        Ok(all)
+        Pages { transport: self.transport.clone(), next: Some(url), params, left: MAX_PAGES, items: PhantomData }
     }
 
     /// Posts a message (validated first). Not retried once it may have
@@ -176,6 +177,41 @@ impl RestClient {
 
     pub async fn attachment_action(&self, id: &str) -> Result<AttachmentAction, RestError> {
         self.get(self.endpoint(&["attachment", "actions", id])).await
+    }
+}
+
+/// A listing read page by page, following `rel="next"` links.
+pub struct Pages<T> {
+    transport: Transport,
+    next: Option<Url>,
+    /// Our own parameters, re-added to `next` links that dropped them.
+    params: Vec<(String, String)>,
+    left: usize,
+    items: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> Pages<T> {
+    /// The next page's items; `None` after the last page.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<T>>, RestError> {
+        let Some(url) = self.next.take() else { return Ok(None) };
+        if self.left == 0 {
+            tracing::warn!(pages = MAX_PAGES, "Webex listing stopped: too many pages");
+            return Ok(None);
+        }
+        self.left -= 1;
+        let page = self.transport.get::<Items<T>>(url.as_str()).await?;
+        self.next = paging::next_page_url(&page.headers, &url, &self.params)
+            .map_err(|message| RestError::Decode { what: "Link header", message })?;
+        Ok(Some(page.body.items))
+    }
+
+    /// Every page's items, in one list.
+    pub async fn all(mut self) -> Result<Vec<T>, RestError> {
+        let mut all = Vec::new();
+        while let Some(items) = self.next_page().await? {
+            all.extend(items);
+        }
+        Ok(all)
     }
 }
 

@@ -1,0 +1,164 @@
+//! The store's engine: group commit (one failing write among others, each
+//! caller's own result, commit order) and the fixed number of threads.
+
+use std::collections::HashSet;
+use std::sync::{mpsc, Arc, Mutex};
+
+use rusqlite::{params, OptionalExtension};
+
+use super::memory;
+use crate::store::{sql, ConnectionChange, Store, StoreError, READERS};
+
+/// Queues a write that holds the writer until `release` is sent, so that the
+/// writes queued after it wait together and are committed as one group.
+fn hold_writer(store: &Store) -> (mpsc::Sender<()>, tokio::sync::oneshot::Receiver<Result<(), StoreError>>) {
+    let (release, gate) = mpsc::channel::<()>();
+    let held = store.submit(move |_| {
+        let _ = gate.recv();
+        Ok(())
+    });
+    (release, held)
+}
+
+fn put(tx: &rusqlite::Transaction<'_>, key: &str) -> Result<(), StoreError> {
+    tx.execute(sql::UPSERT_META, params![key, key.as_bytes()])?;
+    Ok(())
+}
+
+async fn stored(store: &Store, key: &str) -> bool {
+    let key = key.to_owned();
+    store
+        .read(move |c| Ok(c.query_row(sql::SELECT_META, params![key], |_| Ok(())).optional()?.is_some()))
+        .await
+        .expect("read")
+}
+
+#[tokio::test]
+async fn a_failing_write_in_a_group_rolls_back_alone_and_each_caller_gets_its_own_result() {
+    let store = memory().await;
+    let before = store.write_stats();
+    let (release, held) = hold_writer(&store);
+    let answers: Vec<_> = (0..6)
+        .map(|n| {
+            store.submit(move |tx| {
+                put(tx, &format!("k{n}"))?;
+                match n {
+                    // Its own error, after a write of its own.
+                    2 => Err(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows)),
+                    // A statement SQLite refuses (a card of no escalation), after a write.
+                    4 => {
+                        tx.execute(sql::INSERT_CARD, params!["m", "mid", "no-such-escalation", "s", "posted", "t"])?;
+                        Ok(n)
+                    }
+                    _ => Ok(n),
+                }
+            })
+        })
+        .collect();
+    release.send(()).expect("writer waits");
+    held.await.expect("answered").expect("held write");
+    let mut results = Vec::new();
+    for answer in answers {
+        results.push(answer.await.expect("answered"));
+    }
+    assert!(matches!(results[2], Err(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))), "{:?}", results[2]);
+    assert!(matches!(&results[4], Err(StoreError::Sqlite(e)) if e.to_string().contains("FOREIGN KEY")), "{results:?}");
+    for n in [0, 1, 3, 5] {
+        assert_eq!(results[n].as_ref().ok(), Some(&n));
+    }
+    for (n, kept) in [(0, true), (1, true), (2, false), (3, true), (4, false), (5, true)] {
+        assert_eq!(stored(&store, &format!("k{n}")).await, kept, "k{n}");
+    }
+    let stats = store.write_stats();
+    assert_eq!(stats.writes - before.writes, 7);
+    assert!(stats.commits - before.commits <= 2, "7 writes queued together took {stats:?}");
+}
+
+#[tokio::test]
+async fn a_panicking_write_is_rolled_back_and_the_store_goes_on() {
+    let store = memory().await;
+    let (release, held) = hold_writer(&store);
+    let first = store.submit(|tx| put(tx, "before"));
+    let panics = store.submit(|tx| -> Result<(), StoreError> {
+        put(tx, "panicked")?;
+        panic!("a bug in a closure");
+    });
+    let after = store.submit(|tx| put(tx, "after"));
+    release.send(()).expect("writer waits");
+    held.await.expect("answered").expect("held write");
+    assert!(matches!(panics.await.expect("answered"), Err(StoreError::Panicked)));
+    first.await.expect("answered").expect("first");
+    after.await.expect("answered").expect("after");
+    assert!(stored(&store, "before").await && stored(&store, "after").await);
+    assert!(!stored(&store, "panicked").await);
+    let read_panic = store.read(|_| -> Result<(), StoreError> { panic!("a bug in a read") }).await;
+    assert!(matches!(read_panic, Err(StoreError::Panicked)));
+    assert!(stored(&store, "after").await, "the reader survived");
+}
+
+#[tokio::test]
+async fn writes_are_durable_when_answered_and_commit_in_queue_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("store.db");
+    let store = Store::open(&path).await.expect("open");
+    let (release, held) = hold_writer(&store);
+    let answers: Vec<_> = (0..50)
+        .map(|n| {
+            store.submit(move |tx| {
+                let change = ConnectionChange::down(Some(format!("n{n}")));
+                let kind = crate::store::EventKind::ConnectionDown;
+                Ok(crate::store::events::append(tx, kind, crate::store::EventPayload::Connection(change))?.seq)
+            })
+        })
+        .collect();
+    release.send(()).expect("writer waits");
+    held.await.expect("answered").expect("held write");
+    // Another connection, as another process would open it.
+    let outside = rusqlite::Connection::open(&path).expect("raw open");
+    let mut last = 0;
+    for answer in answers {
+        let seq = answer.await.expect("answered").expect("append");
+        assert!(seq > last, "queued after {last}, committed as {seq}");
+        last = seq;
+        let found: Option<i64> =
+            outside.query_row(sql::SELECT_EVENTS_AFTER, params![seq - 1, 1], |r| r.get(0)).optional().expect("raw");
+        assert_eq!(found, Some(seq), "answered before it was durable");
+    }
+    assert_eq!(*store.subscribe().borrow(), last, "followers saw the last commit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hundreds_of_concurrent_calls_run_on_the_stores_few_threads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("store.db")).await.expect("open");
+    assert_eq!(store.threads(), 1 + READERS);
+    let seen: Arc<Mutex<HashSet<std::thread::ThreadId>>> = Arc::default();
+    let mut calls = tokio::task::JoinSet::new();
+    for n in 0..400 {
+        let (store, seen) = (store.clone(), Arc::clone(&seen));
+        calls.spawn(async move {
+            let note = move || seen.lock().expect("lock").insert(std::thread::current().id());
+            if n % 2 == 0 {
+                store
+                    .write(move |tx| {
+                        note();
+                        put(tx, &format!("c{n}"))
+                    })
+                    .await
+            } else {
+                store
+                    .read(move |_| {
+                        note();
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+    }
+    for result in calls.join_all().await {
+        result.expect("call");
+    }
+    let threads = seen.lock().expect("lock").len();
+    assert!(threads <= store.threads(), "400 concurrent calls ran on {threads} threads");
+    assert!(stored(&store, "c398").await);
+}
