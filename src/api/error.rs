@@ -76,6 +76,7 @@ impl IntoResponse for ApiError {
 // ---------------------------------------------------------------------------
 
 use crate::escalation::notify::NotifyError;
+use crate::escalation::request::{InvalidRequest, Problem};
 use crate::escalation::service::ServiceError;
 use crate::spaces::SpacesError;
 use crate::store::StoreError;
@@ -117,6 +118,17 @@ impl From<SpacesError> for ApiError {
     }
 }
 
+impl From<InvalidRequest> for ApiError {
+    fn from(invalid: InvalidRequest) -> Self {
+        let message = invalid.to_string();
+        match invalid.kind {
+            Problem::Field => ApiError::unprocessable("invalid", message),
+            Problem::Syntax => ApiError::bad_request(message),
+            Problem::TooLarge => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message),
+        }
+    }
+}
+
 fn not_in_space(space: &str) -> ApiError {
     ApiError::unprocessable(
         "bot_not_in_space",
@@ -127,7 +139,7 @@ fn not_in_space(space: &str) -> ApiError {
 impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         match error {
-            ServiceError::Invalid(invalid) => ApiError::unprocessable("invalid", invalid.to_string()),
+            ServiceError::Invalid(invalid) => invalid.into(),
             ServiceError::BotNotInSpace { space_id } => not_in_space(&space_id),
             e @ ServiceError::UnknownPerson { .. } => ApiError::unprocessable("unknown_person", e.to_string()),
             e @ ServiceError::KeyConflict { .. } => ApiError::new(StatusCode::CONFLICT, "key_conflict", e.to_string()),
@@ -142,7 +154,7 @@ impl From<ServiceError> for ApiError {
 impl From<NotifyError> for ApiError {
     fn from(error: NotifyError) -> Self {
         match error {
-            NotifyError::Invalid(invalid) => ApiError::unprocessable("invalid", invalid.to_string()),
+            NotifyError::Invalid(invalid) => invalid.into(),
             NotifyError::BotNotInSpace(space) => not_in_space(&space),
             NotifyError::UnknownPerson(who) => {
                 ApiError::unprocessable("unknown_person", format!("to: Webex knows no person {who}"))

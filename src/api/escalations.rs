@@ -6,6 +6,7 @@ use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery};
 use super::{AppState, Page};
 use crate::escalation::notify::{self, Notification, Sent};
+use crate::escalation::request::{InvalidRequest, Problem};
 use crate::escalation::service::Created;
 use crate::model::{EscalationView, Status};
 use crate::store::EscalationFilter;
@@ -91,7 +92,10 @@ pub async fn cancel(
     let body: CancelBody = if blank {
         CancelBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::unprocessable("invalid", format!("body: {e}")))?
+        serde_json::from_slice(&body).map_err(|e| {
+            let kind = if e.is_syntax() || e.is_eof() { Problem::Syntax } else { Problem::Field };
+            InvalidRequest { kind, ..InvalidRequest::new("body", e.to_string()) }
+        })?
     };
     if body.reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
         return Err(ApiError::unprocessable("invalid", format!("reason: at most {MAX_REASON_CHARS} characters")));

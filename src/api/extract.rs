@@ -38,7 +38,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 "unsupported_media_type",
                 "send the body as Content-Type: application/json",
             ),
-            other => ApiError::bad_request(clean(other.body_text())),
+            other => ApiError::new(other.status(), super::uniform::code_of(other.status()), clean(other.body_text())),
         })
     }
 }

@@ -14,6 +14,7 @@ pub mod health;
 mod metrics;
 mod serve;
 pub mod spaces;
+pub mod uniform;
 pub mod version;
 
 use crate::config::ApiConfig;
@@ -57,7 +58,7 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/metrics", get(metrics::get))
         .route("/v1/health", get(health::get))
         .route("/v1/version", get(version::get))
@@ -73,7 +74,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit", get(access::audit_list))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(|| async { error::ApiError::not_found("no such endpoint; see the README for the API") })
-        .with_state(state)
+        .with_state(state);
+    uniform::wrap(routes)
 }
 
 /// One page of a list, newest first; `next_cursor` asks for the next page

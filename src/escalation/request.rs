@@ -88,11 +88,27 @@ pub struct InvalidRequest {
     /// A path into the request: `summary`, `to`, `fields[1].kind`, `player.tags[3]`, `body`.
     pub field: String,
     pub message: String,
+    pub kind: Problem,
+}
+
+/// What is wrong, for the status an API answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// A field has a wrong type or value (the usual case).
+    Field,
+    /// The body is not JSON at all.
+    Syntax,
+    /// The body is over the size accepted.
+    TooLarge,
 }
 
 impl InvalidRequest {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self { field: field.into(), message: message.into(), kind: Problem::Field }
+    }
+
+    pub fn of_kind(kind: Problem, message: impl Into<String>) -> Self {
+        Self { kind, ..Self::new("body", message) }
     }
 }
 

@@ -20,6 +20,7 @@ mod frames;
 mod layers;
 mod mcp;
 mod metrics;
+mod ops;
 mod proxy;
 mod reload;
 mod secrets;

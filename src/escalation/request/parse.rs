@@ -6,7 +6,7 @@
 //! Fields the engine must give are defaulted in the request type, so that their
 //! absence reaches validation, which names them too.
 
-use super::{EscalationRequest, InvalidRequest};
+use super::{EscalationRequest, InvalidRequest, Problem};
 use serde_json::Value;
 
 /// Bodies beyond this are refused before parsing; valid requests are far smaller.
@@ -15,10 +15,11 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Parses a request body; the error names the field at fault (`body` for syntax errors).
 pub fn parse(body: &[u8]) -> Result<EscalationRequest, InvalidRequest> {
     if body.len() > MAX_BODY_BYTES {
-        return Err(InvalidRequest::new("body", format!("too large: {} bytes, at most {MAX_BODY_BYTES}", body.len())));
+        let message = format!("too large: {} bytes, at most {MAX_BODY_BYTES}", body.len());
+        return Err(InvalidRequest::of_kind(Problem::TooLarge, message));
     }
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| InvalidRequest::new("body", format!("not valid JSON: {e}")))?;
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| InvalidRequest::of_kind(Problem::Syntax, format!("not valid JSON: {e}")))?;
     if !value.is_object() {
         return Err(InvalidRequest::new("body", "must be a JSON object"));
     }
