@@ -102,7 +102,7 @@ enum Command {
         /// Idempotency key: the same key returns the same escalation.
         #[arg(long)]
         key: Option<String>,
-        /// Wait for the answer and print it.
+        /// Wait for the answer and print it; exit codes as for `wait`.
         #[arg(long)]
         wait: bool,
         #[arg(long)]
@@ -121,13 +121,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Wait until an escalation is answered (or closed otherwise).
+    /// Wait until an escalation is answered (or closed otherwise). Exit code: 0
+    /// answered, 2 still pending when --timeout ran out, 3 expired, 4 cancelled,
+    /// 5 failed (never delivered), 1 the command itself failed.
     Wait {
         #[command(flatten)]
         target: Target,
         id: String,
-        /// Give up after this many seconds.
-        #[arg(long)]
+        /// Give up after this many seconds (exit 2); without it, wait until it closes.
+        #[arg(long, value_name = "SECONDS")]
         timeout: Option<u64>,
         #[arg(long)]
         json: bool,
@@ -303,11 +305,16 @@ async fn run(command: Command) -> ExitCode {
         Command::Audit { target, limit, json } => {
             exit_on(async { cli::audit(&target.client()?, limit, json).await }.await)
         }
-        other => exit_on(escalation_verb(other).await),
+        other => match escalation_verb(other).await {
+            Ok(code) => ExitCode::from(code),
+            Err(error) => fail(&format!("{error:#}"), 1),
+        },
     }
 }
 
-async fn escalation_verb(command: Command) -> anyhow::Result<()> {
+/// Runs a verb and gives its exit code: 0, or for a wait what [`cli::exit_code`] says.
+async fn escalation_verb(command: Command) -> anyhow::Result<u8> {
+    let done = |()| 0;
     match command {
         Command::Escalate {
             target,
@@ -325,15 +332,21 @@ async fn escalation_verb(command: Command) -> anyhow::Result<()> {
         } => {
             let args =
                 EscalateArgs { summary, question, player_name, player_email, tags, brand, timeout_s: timeout, key };
-            cli::escalate(&target.client()?, to.to(), args, wait, json).await
+            Ok(cli::escalate(&target.client()?, to.to(), args, wait, json).await?.map_or(0, cli::exit_code))
         }
         Command::Escalations { target, status, space, limit, json } => {
-            cli::escalations(&target.client()?, status, space, limit, json).await
+            cli::escalations(&target.client()?, status, space, limit, json).await.map(done)
         }
-        Command::Wait { target, id, timeout, json } => cli::wait(&target.client()?, &id, timeout, json).await,
-        Command::Cancel { target, id, reason, json } => cli::cancel(&target.client()?, &id, reason, json).await,
-        Command::Notify { target, to, text, markdown } => cli::notify(&target.client()?, to.to(), text, markdown).await,
-        Command::Events { target, after, follow } => cli::events(&target.client()?, after, follow).await,
+        Command::Wait { target, id, timeout, json } => {
+            cli::wait(&target.client()?, &id, timeout, json).await.map(cli::exit_code)
+        }
+        Command::Cancel { target, id, reason, json } => {
+            cli::cancel(&target.client()?, &id, reason, json).await.map(done)
+        }
+        Command::Notify { target, to, text, markdown } => {
+            cli::notify(&target.client()?, to.to(), text, markdown).await.map(done)
+        }
+        Command::Events { target, after, follow } => cli::events(&target.client()?, after, follow).await.map(done),
         _ => anyhow::bail!("not an escalation verb"),
     }
 }

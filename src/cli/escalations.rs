@@ -7,7 +7,7 @@ use super::{expect_ok, render_table};
 use crate::api::Page;
 use crate::escalation::notify::Sent;
 use crate::escalation::request::EscalationRequest;
-use crate::model::{Destination, EscalationView, Player};
+use crate::model::{Destination, EscalationView, Player, Status};
 use serde_json::json;
 
 /// What `escalate` sends.
@@ -43,17 +43,17 @@ pub async fn escalate(
     args: EscalateArgs,
     wait_for_answer: bool,
     json: bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<Status>> {
     let body = serde_json::to_value(args.request(to))?;
     let created: EscalationView = expect_ok(client.post("/v1/escalations", &body).await?)?;
     if !wait_for_answer {
         print_escalation(&created, json)?;
-        return Ok(());
+        return Ok(None);
     }
     if !json {
         println!("{} created; waiting for a specialist...", created.id);
     }
-    wait(client, &created.id, None, json).await
+    wait(client, &created.id, None, json).await.map(Some)
 }
 
 pub async fn escalations(
@@ -93,8 +93,9 @@ fn row(escalation: &EscalationView) -> Vec<String> {
     ]
 }
 
-/// Long-polls until the escalation leaves `pending` (or `timeout_s` passes).
-pub async fn wait(client: &ApiClient, id: &str, timeout_s: Option<u64>, json: bool) -> anyhow::Result<()> {
+/// Long-polls until the escalation leaves `pending` (or `timeout_s` passes), prints
+/// it, and returns its status then (`Pending` when the wait ran out); see [`exit_code`].
+pub async fn wait(client: &ApiClient, id: &str, timeout_s: Option<u64>, json: bool) -> anyhow::Result<Status> {
     let deadline = timeout_s.map(|t| tokio::time::Instant::now() + std::time::Duration::from_secs(t));
     loop {
         let left =
@@ -104,9 +105,20 @@ pub async fn wait(client: &ApiClient, id: &str, timeout_s: Option<u64>, json: bo
         let done = escalation.status.is_final();
         if done || left == 0 {
             print_escalation(&escalation, json)?;
-            anyhow::ensure!(done, "still pending after the wait");
-            return Ok(());
+            return Ok(escalation.status);
         }
+    }
+}
+
+/// What `wait` (and `escalate --wait`) exit with, so a script can branch
+/// without parsing: 0 only for an answer. 1 stays "the command itself failed".
+pub fn exit_code(status: Status) -> u8 {
+    match status {
+        Status::Answered => 0,
+        Status::Pending => 2,
+        Status::Expired => 3,
+        Status::Cancelled => 4,
+        Status::Failed => 5,
     }
 }
 

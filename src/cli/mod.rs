@@ -14,7 +14,7 @@ use client::Answer;
 use serde::de::DeserializeOwned;
 
 pub use audit::audit;
-pub use escalations::{cancel, escalate, escalations, events, notify, wait};
+pub use escalations::{cancel, escalate, escalations, events, exit_code, notify, wait};
 pub use spaces::spaces;
 pub use status::status;
 

@@ -126,7 +126,8 @@ async fn escalate_wait_cancel_and_events_from_the_command_line() {
         out(&cancelled)
     );
     let waited = run(&["wait", "--socket", &socket, &id, "--timeout", "5"], &[]).await;
-    assert!(waited.status.success() && out(&waited).contains("cancelled"), "{}", out(&waited));
+    assert_eq!(waited.status.code(), Some(4), "a cancelled escalation exits 4: {}", out(&waited));
+    assert!(out(&waited).contains("cancelled"), "{}", out(&waited));
 
     let events = run(&["events", "--socket", &socket, "--after", "0"], &[]).await;
     let types: Vec<String> = String::from_utf8_lossy(&events.stdout)

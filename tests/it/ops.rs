@@ -2,8 +2,8 @@
 //! JSON shape, one daemon per store, a replaced socket named as such, and the
 //! exit codes of `wait`.
 
-use crate::common::{Harness, WAIT};
-use serde_json::Value;
+use crate::common::{binary, eventually, Harness, WAIT};
+use serde_json::{json, Map, Value};
 use std::path::Path;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -63,4 +63,63 @@ async fn every_error_is_json_in_the_one_shape_and_every_body_must_be_json() {
     // No body needs no content type, on every POST that takes none.
     let (status, _, answer) = exchange(socket, "POST /v1/escalations/esc_nope/cancel HTTP/1.1", b"").await;
     assert_eq!(status, 404, "{}", String::from_utf8_lossy(&answer));
+}
+
+/// `webex-hitl wait ID [--timeout N]`: its exit code and what it printed.
+async fn wait_exit(h: &Harness, id: &str, timeout: Option<&str>) -> (Option<i32>, String) {
+    let socket = h.config.api.socket.to_str().unwrap();
+    let mut args = vec!["wait", "--socket", socket, id, "--json"];
+    args.extend(timeout.map(|t| ["--timeout", t]).into_iter().flatten());
+    let output = tokio::process::Command::new(binary()).args(&args).kill_on_drop(true).output();
+    let output = tokio::time::timeout(WAIT, output).await.expect("wait exits in time").unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code(), printed)
+}
+
+/// Creates an escalation in `room` and waits until its card is posted; returns (id, card id).
+async fn posted(h: &Harness, room: &str, timeout_s: u64) -> (String, String) {
+    let body = json!({"to": {"space_id": room}, "summary": "Withdrawal on hold", "timeout_s": timeout_s});
+    let created = h.client.post("/v1/escalations", &body).await.unwrap();
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let card = eventually("the card is posted", || async {
+        let e = h.client.get(&format!("/v1/escalations/{id}")).await.unwrap().body;
+        e["delivery"]["message_id"].as_str().map(str::to_owned).ok_or_else(|| e.to_string())
+    })
+    .await;
+    (id, card)
+}
+
+#[tokio::test]
+async fn wait_exits_0_only_for_an_answer_and_a_distinct_code_for_each_other_end() {
+    let h = Harness::start().await;
+    let ana = h.sim.add_person("ana.specialist@example.com", "Ana Specialist");
+    let room = h.sim.create_room("VIP Escalations");
+    for person in [&ana.id, &h.sim.bot().id] {
+        h.sim.add_member(&room.id, person, Some(&ana.id)).unwrap();
+    }
+
+    let (pending, card) = posted(&h, &room.id, 600).await;
+    let (code, printed) = wait_exit(&h, &pending, Some("1")).await;
+    assert_eq!(code, Some(2), "still pending after --timeout 1: {printed}");
+    assert!(printed.contains("\"pending\""), "{printed}");
+    let inputs: Map<String, Value> = [("response".to_owned(), json!("Release it."))].into_iter().collect();
+    h.sim.submit_card(&card, &ana.id, inputs).unwrap();
+    let (code, printed) = wait_exit(&h, &pending, None).await;
+    assert_eq!(code, Some(0), "answered: {printed}");
+    assert!(printed.contains("Release it."), "{printed}");
+
+    let (expiring, _) = posted(&h, &room.id, 1).await;
+    assert_eq!(wait_exit(&h, &expiring, Some("30")).await.0, Some(3), "expired");
+
+    let (cancelled, _) = posted(&h, &room.id, 600).await;
+    h.client.post(&format!("/v1/escalations/{cancelled}/cancel"), &json!({})).await.unwrap();
+    assert_eq!(wait_exit(&h, &cancelled, None).await.0, Some(4), "cancelled");
+
+    let (failing, _) = posted(&h, &room.id, 600).await;
+    h.sim.remove_member(&room.id, &h.sim.bot().id, Some(&ana.id)).unwrap();
+    assert_eq!(wait_exit(&h, &failing, Some("30")).await.0, Some(5), "failed: the bot was removed");
+
+    let (code, printed) = wait_exit(&h, "esc_nope", None).await;
+    assert_eq!(code, Some(1), "the command itself failed: {printed}");
 }
