@@ -161,6 +161,10 @@ enum Command {
         target: Target,
         #[arg(long, default_value_t = 0)]
         after: i64,
+        /// The epoch `--after` came from (every line carries it): a cursor from
+        /// another store is answered with a `stream.reset` line.
+        #[arg(long)]
+        epoch: Option<String>,
         /// Keep printing new events as they happen.
         #[arg(long)]
         follow: bool,
@@ -346,7 +350,9 @@ async fn escalation_verb(command: Command) -> anyhow::Result<u8> {
         Command::Notify { target, to, text, markdown } => {
             cli::notify(&target.client()?, to.to(), text, markdown).await.map(done)
         }
-        Command::Events { target, after, follow } => cli::events(&target.client()?, after, follow).await.map(done),
+        Command::Events { target, after, epoch, follow } => {
+            cli::events(&target.client()?, after, epoch.as_deref(), follow).await.map(done)
+        }
         _ => anyhow::bail!("not an escalation verb"),
     }
 }

@@ -5,9 +5,12 @@
 //! An engine that was down asks again with the last `seq` it saw and gets
 //! exactly what it missed. With `follow=true` the answer stays open, pushes new
 //! events as they are committed, and writes a heartbeat line when idle so that
-//! the engine can tell a quiet stream from a dead one. A cursor the log cannot
-//! honour is answered first: `stream.gap` (retention pruned what it asked for)
-//! or `stream.reset` (it is beyond the log's head).
+//! the engine can tell a quiet stream from a dead one (the heartbeat carries the
+//! log's head). Every line carries the log's `epoch`: seqs count within one
+//! store, so a follower keeps the epoch with its cursor and sends both back
+//! (`&epoch=`). A cursor the log cannot honour is answered first: `stream.gap`
+//! (retention pruned what it asked for) or `stream.reset` (it is beyond the
+//! log's head, or from another epoch: a wiped or replaced store).
 
 use super::error::ApiError;
 use super::extract::ApiQuery;
@@ -19,6 +22,7 @@ use axum::http::header;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -34,6 +38,8 @@ pub struct EventsQuery {
     #[serde(default)]
     follow: bool,
     limit: Option<usize>,
+    /// The epoch the follower's `after` belongs to, from an earlier line.
+    epoch: Option<String>,
 }
 
 pub async fn stream(
@@ -46,8 +52,9 @@ pub async fn stream(
     if query.limit == Some(0) {
         return Err(ApiError::bad_request("limit: must be at least 1"));
     }
-    let (after, opening) = opening(&state.store, query.after).await?;
+    let (after, opening) = opening(&state.store, &state.epoch, &query).await?;
     let cursor = Cursor {
+        epoch: state.epoch.clone(),
         store: state.store.clone(),
         after,
         remaining: query.limit,
@@ -67,22 +74,29 @@ pub async fn stream(
 }
 
 /// Where a follower starts, and the line it must read first, if any. A cursor
-/// beyond the head of the log (the store was restored from an older backup, or
-/// the cursor belongs to another store) would wait for seqs this log already
-/// gave to other events: the stream starts at the head, after a `stream.reset`.
-/// A cursor before what retention kept gets a `stream.gap`.
-async fn opening(store: &Store, after: i64) -> Result<(i64, Option<String>), ApiError> {
-    let latest = store.latest_seq().await?;
+/// from another epoch counts seqs of another log: every event of this one is
+/// new to it, so it gets them all, after a `stream.reset`. A cursor beyond the
+/// head (a store restored from an older backup; or another store, when the
+/// follower sent no epoch) would wait for seqs this log already gave to other
+/// events: the stream starts at the head, after a `stream.reset`. A cursor
+/// before what retention kept gets a `stream.gap`.
+async fn opening(store: &Store, epoch: &str, query: &EventsQuery) -> Result<(i64, Option<String>), ApiError> {
+    let (after, latest) = (query.after, store.latest_seq().await?);
+    let reset = |from, message: &str| Reset {
+        kind: ResetType::StreamReset,
+        at: Utc::now(),
+        after,
+        epoch: epoch.to_owned(),
+        head: latest,
+        from,
+        message: format!("{message}; resync your state from the API"),
+    };
+    if query.epoch.as_deref().is_some_and(|theirs| theirs != epoch) {
+        let reset = reset(0, "your cursor is from another epoch of the event log (the store was wiped or replaced): every event of this log follows");
+        return Ok((0, Some(ndjson(&reset))));
+    }
     if after > latest {
-        let reset = Reset {
-            kind: ResetType::StreamReset,
-            at: Utc::now(),
-            after,
-            head: latest,
-            message: "your seq is beyond the head of this store's event log (restored from an older backup, or \
-                      another store): events follow from the head; resync your state from the API"
-                .into(),
-        };
+        let reset = reset(latest, "your seq is beyond the head of this store's event log (restored from an older backup, or another store): events follow from the head");
         return Ok((latest, Some(ndjson(&reset))));
     }
     let oldest = store.oldest_seq().await?;
@@ -105,14 +119,17 @@ async fn opening(store: &Store, after: i64) -> Result<(i64, Option<String>), Api
     ))
 }
 
-/// `{"type": "stream.reset", ...}`: the cursor does not fit this log; `head` is where it follows from.
+/// `{"type": "stream.reset", ...}`: the cursor does not fit this log; events
+/// follow after seq `from` of `epoch` (0: all of them; else the head).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reset {
     #[serde(rename = "type")]
     pub kind: ResetType,
     pub at: DateTime<Utc>,
     pub after: i64,
+    pub epoch: String,
     pub head: i64,
+    pub from: i64,
     pub message: String,
 }
 
@@ -139,13 +156,15 @@ pub enum GapType {
     StreamGap,
 }
 
-/// `{"type": "heartbeat", "at", "seq"}`: the stream is alive; nothing new after `seq`.
+/// `{"type": "heartbeat", "at", "seq", "epoch"}`: the stream is alive; `seq` is
+/// the head of the log (the last event committed), whatever the follower's cursor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Heartbeat {
     #[serde(rename = "type")]
     pub kind: HeartbeatType,
     pub at: DateTime<Utc>,
     pub seq: i64,
+    pub epoch: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,6 +181,7 @@ fn ndjson(value: &impl Serialize) -> String {
 }
 
 struct Cursor {
+    epoch: Arc<str>,
     store: Store,
     after: i64,
     remaining: Option<usize>,
@@ -192,7 +212,7 @@ impl Cursor {
             if let Some(last) = events.last() {
                 self.after = last.seq;
                 self.remaining = self.remaining.map(|r| r - events.len());
-                return Some(events.iter().map(line).collect());
+                return Some(events.iter().map(|event| line(event, &self.epoch)).collect());
             }
             if !self.follow {
                 return None;
@@ -201,14 +221,87 @@ impl Cursor {
                 _ = self.shutdown.cancelled() => return None,
                 changed = self.updates.changed() => if changed.is_err() { return None },
                 _ = tokio::time::sleep(HEARTBEAT) => {
-                    return Some(ndjson(&Heartbeat { kind: HeartbeatType::Heartbeat, at: Utc::now(), seq: self.after }));
+                    let head = *self.updates.borrow();
+                    let epoch = self.epoch.to_string();
+                    return Some(ndjson(&Heartbeat { kind: HeartbeatType::Heartbeat, at: Utc::now(), seq: head, epoch }));
                 }
             }
         }
     }
 }
 
-/// One NDJSON line for an event.
-pub fn line(event: &EventRecord) -> String {
-    ndjson(event)
+/// One NDJSON line for an event of the log of `epoch`.
+pub fn line(event: &EventRecord, epoch: &str) -> String {
+    #[derive(Serialize)]
+    struct Line<'a> {
+        #[serde(flatten)]
+        event: &'a EventRecord,
+        epoch: &'a str,
+    }
+    ndjson(&Line { event, epoch })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ConnectionChange;
+
+    async fn store_with(events: usize) -> Store {
+        let store = Store::open_in_memory().await.unwrap();
+        for _ in 0..events {
+            store.record_connection(ConnectionChange::down(None)).await.unwrap();
+        }
+        store
+    }
+
+    fn cursor(store: &Store, after: i64, follow: bool) -> Cursor {
+        Cursor {
+            epoch: "e1".into(),
+            store: store.clone(),
+            after,
+            remaining: None,
+            follow,
+            updates: store.subscribe(),
+            shutdown: CancellationToken::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    fn lines(chunk: &str) -> Vec<serde_json::Value> {
+        chunk.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_line_carries_the_epoch_and_an_idle_follower_gets_the_head() {
+        let store = store_with(3).await;
+        let mut follower = cursor(&store, 1, true);
+        let events = lines(&follower.next_chunk().await.unwrap());
+        assert_eq!(
+            events.iter().map(|e| (e["seq"].as_i64(), e["epoch"].as_str())).collect::<Vec<_>>(),
+            [(Some(2), Some("e1")), (Some(3), Some("e1"))]
+        );
+        let heartbeat = lines(&follower.next_chunk().await.unwrap());
+        assert_eq!((heartbeat[0]["type"].as_str(), heartbeat[0]["seq"].as_i64()), (Some("heartbeat"), Some(3)));
+        assert_eq!(heartbeat[0]["epoch"], "e1");
+    }
+
+    #[tokio::test]
+    async fn a_cursor_of_another_epoch_gets_every_event_after_a_reset() {
+        let store = store_with(2).await;
+        let query = |after, epoch: Option<&str>| EventsQuery {
+            after,
+            follow: false,
+            limit: None,
+            epoch: epoch.map(str::to_owned),
+        };
+        let (from, line) = opening(&store, "e1", &query(1, Some("e0"))).await.unwrap();
+        let reset = lines(&line.unwrap())[0].clone();
+        assert_eq!((from, reset["type"].as_str(), reset["from"].as_i64()), (0, Some("stream.reset"), Some(0)));
+        assert_eq!((reset["epoch"].as_str(), reset["head"].as_i64()), (Some("e1"), Some(2)));
+        // The same epoch: a cursor within the log is honoured as it is.
+        assert_eq!(opening(&store, "e1", &query(1, Some("e1"))).await.unwrap(), (1, None));
+        // No epoch sent, beyond the head: from the head.
+        let (from, line) = opening(&store, "e1", &query(9, None)).await.unwrap();
+        assert_eq!((from, lines(&line.unwrap())[0]["from"].as_i64()), (2, Some(2)));
+    }
 }

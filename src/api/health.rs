@@ -3,6 +3,7 @@
 use super::AppState;
 use crate::dispatch::EventCounts;
 use crate::escalation::delivery::Stalled;
+use crate::metrics::build_info::VERSION_LINE;
 use crate::webex::mercury::link::LinkState;
 use axum::extract::State;
 use axum::Json;
@@ -27,9 +28,23 @@ pub enum HealthStatus {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Health {
     pub status: HealthStatus,
+    /// The build answering, as `webex-hitl --version` prints it. (Defaults keep
+    /// a newer CLI reading an older daemon's health.)
+    #[serde(default)]
+    pub version: String,
     pub webex: WebexHealth,
     pub events: EventCounts,
     pub outbox: OutboxHealth,
+    #[serde(default)]
+    pub event_log: EventLogHealth,
+}
+
+/// Where the durable event log stands: a follower compares `epoch` with the one
+/// its cursor came from, and `head` with its cursor.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EventLogHealth {
+    pub epoch: String,
+    pub head: i64,
 }
 
 /// Whether the outbox posts and updates cards, or is stopped because the store
@@ -72,14 +87,22 @@ pub enum TokenHealth {
 
 pub async fn get(State(state): State<AppState>) -> Json<Health> {
     let outbox = state.outbox.borrow().clone();
-    Json(snapshot(&state.link.borrow(), state.bot.borrow().clone(), *state.counts.borrow(), outbox))
+    let log = EventLogHealth { epoch: state.epoch.to_string(), head: *state.store.subscribe().borrow() };
+    Json(snapshot(&state.link.borrow(), state.bot.borrow().clone(), *state.counts.borrow(), outbox, log))
 }
 
-pub fn snapshot(link: &LinkState, bot: Option<BotIdentity>, events: EventCounts, outbox: Option<Stalled>) -> Health {
+pub fn snapshot(
+    link: &LinkState,
+    bot: Option<BotIdentity>,
+    events: EventCounts,
+    outbox: Option<Stalled>,
+    event_log: EventLogHealth,
+) -> Health {
     let token_ok = link.token_rejected.is_none();
     let ok = link.connected && token_ok && bot.is_some() && outbox.is_none();
     Health {
         status: if ok { HealthStatus::Ok } else { HealthStatus::Degraded },
+        version: VERSION_LINE.to_owned(),
         webex: WebexHealth {
             connected: link.connected,
             since: link.since,
@@ -100,5 +123,6 @@ pub fn snapshot(link: &LinkState, bot: Option<BotIdentity>, events: EventCounts,
             since: outbox.as_ref().map(|s| s.since),
             error: outbox.map(|s| s.error),
         },
+        event_log,
     }
 }

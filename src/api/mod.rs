@@ -53,6 +53,8 @@ pub struct AppState {
     pub escalations: Escalations,
     /// Counters for `GET /metrics` (Prometheus text, outside `/v1/`).
     pub metrics: Arc<Metrics>,
+    /// The event log's epoch ([`Store::epoch`]), in every event line and heartbeat.
+    pub epoch: Arc<str>,
     /// Ends long-lived answers (event follow) so shutdown is not held up.
     pub shutdown: CancellationToken,
 }

@@ -141,8 +141,9 @@ pub async fn notify(
 }
 
 /// Prints the event log as NDJSON, from `after`; with `follow`, keeps printing.
-pub async fn events(client: &ApiClient, after: i64, follow: bool) -> anyhow::Result<()> {
-    let path = format!("/v1/events?after={after}&follow={follow}");
+pub async fn events(client: &ApiClient, after: i64, epoch: Option<&str>, follow: bool) -> anyhow::Result<()> {
+    let epoch = epoch.map(|e| format!("&epoch={}", encode(e))).unwrap_or_default();
+    let path = format!("/v1/events?after={after}&follow={follow}{epoch}");
     client
         .stream_lines(&path, |line| {
             println!("{line}");

@@ -24,6 +24,9 @@ pub fn render_health(health: &Health) -> String {
         HealthStatus::Degraded => "degraded",
     };
     out.push_str(&format!("status:        {status}\n"));
+    if !health.version.is_empty() {
+        out.push_str(&format!("version:       {}\n", health.version));
+    }
     let link = match (webex.connected, webex.since, webex.down_since) {
         (true, since, _) => format!("connected{}", since.map(|s| format!(" since {}", time(s))).unwrap_or_default()),
         (false, _, Some(down)) => format!("not connected since {}", time(down)),
@@ -44,6 +47,9 @@ pub fn render_health(health: &Health) -> String {
     out.push_str(&format!("device:        {}\n", or_dash(webex.device_url.clone())));
     if let Some(error) = &webex.last_error {
         out.push_str(&format!("last error:    {error}\n"));
+    }
+    if !health.event_log.epoch.is_empty() {
+        out.push_str(&format!("event log:     head {} (epoch {})\n", health.event_log.head, health.event_log.epoch));
     }
     if health.outbox.stalled {
         let since = health.outbox.since.map(time).unwrap_or_default();

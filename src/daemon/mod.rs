@@ -23,6 +23,7 @@ use crate::escalation::expiry;
 use crate::escalation::service::Escalations;
 use crate::escalation::signature::Signer;
 use crate::escalation::Context;
+use crate::metrics::build_info::VERSION_LINE;
 use crate::metrics::Metrics;
 use crate::spaces::{self, Spaces};
 use crate::store::{retention, InstanceLock, Store, StoreError};
@@ -86,6 +87,8 @@ struct Shared {
     token: TokenKeeper,
     /// This daemon's claim on the store, for its whole life.
     lock: InstanceLock,
+    /// The event log's epoch, fixed for the store's life.
+    epoch: Arc<str>,
     shutdown: CancellationToken,
 }
 
@@ -101,6 +104,8 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     let limits = api::Limits::new(shared.config.api.max_connections, raise_fd_limit(), API_HEADER_TIMEOUT);
     tracing::debug!(?limits, "API connection limits");
     tasks.spawn(serve_api(listener, socket.clone(), app, limits, shared.shutdown.clone()));
+    tracing::info!(socket = %socket.display(), store = %shared.config.store.path.display(), version = VERSION_LINE,
+        "serving the API");
 
     systemd::status("validating the bot token…");
     let me = match validate_token(&shared.clients.rest, &shared.shutdown).await {
@@ -139,6 +144,7 @@ async fn open(config: Config, shutdown: CancellationToken) -> Result<Shared, Dae
     let lock = InstanceLock::acquire(&config.store.path)?;
     let store = Store::open(&config.store.path).await?;
     let signer = Arc::new(Signer::new(store.signing_key().await?));
+    let epoch = store.epoch().await?.into();
     let spaces = Spaces::new(clients.rest.clone(), store.clone());
     let escalations = Context {
         store: store.clone(),
@@ -149,7 +155,7 @@ async fn open(config: Config, shutdown: CancellationToken) -> Result<Shared, Dae
         config: config.escalations.clone(),
     };
     let (outbox, _) = watch::channel(None);
-    Ok(Shared { config, clients, store, spaces, escalations, metrics, link, outbox, token, lock, shutdown })
+    Ok(Shared { config, clients, store, spaces, escalations, metrics, link, outbox, token, lock, epoch, shutdown })
 }
 
 fn router(
@@ -171,6 +177,7 @@ fn router(
         escalations: Escalations::new(escalations),
         rest,
         metrics: shared.metrics.clone(),
+        epoch: shared.epoch.clone(),
         shutdown: shared.shutdown.clone(),
     })
 }

@@ -123,3 +123,37 @@ async fn wait_exits_0_only_for_an_answer_and_a_distinct_code_for_each_other_end(
     let (code, printed) = wait_exit(&h, "esc_nope", None).await;
     assert_eq!(code, Some(1), "the command itself failed: {printed}");
 }
+
+async fn event_lines(h: &Harness, query: &str) -> Vec<Value> {
+    let (status, body) = h.client.raw(hyper::Method::GET, &format!("/v1/events?{query}"), None).await.unwrap();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    std::str::from_utf8(&body).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn a_cursor_from_a_wiped_store_is_reset_to_the_new_logs_start() {
+    let mut h = Harness::start().await;
+    let before = event_lines(&h, "after=0").await;
+    let last = before.last().expect("the connection was recorded");
+    let (old_seq, old_epoch) = (last["seq"].as_i64().unwrap(), last["epoch"].as_str().unwrap().to_owned());
+    let health = h.health().await;
+    assert_eq!(health["event_log"]["epoch"], old_epoch.as_str());
+    assert_eq!(health["event_log"]["head"], old_seq);
+    assert!(health["version"].as_str().is_some_and(|v| v.contains("commit")), "{health}");
+
+    h.stop_daemon().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", h.config.store.path.display()));
+    }
+    h.start_daemon().await;
+    h.wait_health(|health| health["webex"]["connected"] == true).await;
+
+    let after = event_lines(&h, &format!("after={old_seq}&epoch={old_epoch}")).await;
+    let reset = &after[0];
+    assert_eq!(reset["type"], "stream.reset", "{after:#?}");
+    let new_epoch = reset["epoch"].as_str().unwrap();
+    assert_ne!(new_epoch, old_epoch, "a wiped store has a new epoch");
+    assert_eq!(reset["from"], 0);
+    assert_eq!(after[1]["seq"], 1, "every event of the new log follows: {after:#?}");
+    assert!(after[1..].iter().all(|e| e["epoch"] == new_epoch), "{after:#?}");
+}
