@@ -23,6 +23,7 @@ pub mod logging;
 pub mod mcp;
 pub mod metrics;
 pub mod model;
+pub mod rotate;
 pub mod secret;
 pub mod signals;
 pub mod sim;

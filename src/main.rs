@@ -10,7 +10,7 @@ use webex_hitl::cli::escalations::EscalateArgs;
 use webex_hitl::cli::{self, client::ApiClient};
 use webex_hitl::config::{Config, LogConfig, EXIT_CONFIG};
 use webex_hitl::model::Destination;
-use webex_hitl::{bench, daemon, demo, doctor, logging, mcp, signals, sim};
+use webex_hitl::{bench, daemon, demo, doctor, logging, mcp, rotate, signals, sim};
 
 #[derive(Parser)]
 #[command(
@@ -189,6 +189,9 @@ enum Command {
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The bot token.
+    #[command(subcommand)]
+    Token(TokenCommand),
 }
 
 #[derive(Subcommand)]
@@ -197,6 +200,25 @@ enum ConfigCommand {
     Check {
         #[arg(long, short)]
         config: Option<PathBuf>,
+        /// Also ask Webex whether it accepts the token (GET /people/me), through
+        /// the configured proxy and CA.
+        #[arg(long)]
+        online: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Put a new bot token in use: read from standard input, checked with Webex,
+    /// handed to the running daemon (no restart), then saved where the next start
+    /// reads it (webex.token_file, else /etc/webex-hitl/token, the unit's
+    /// credential). A refused token changes nothing. `sudo webex-hitl token rotate < new-token`
+    Rotate {
+        #[command(flatten)]
+        target: Target,
+        /// Save the token here instead (default: where it came from).
+        #[arg(long, value_name = "FILE")]
+        write: Option<PathBuf>,
     },
 }
 
@@ -304,7 +326,17 @@ async fn run(command: Command) -> ExitCode {
         Command::Spaces { target, refresh, json } => {
             exit_on(async { cli::spaces(&target.client()?, refresh, json).await }.await)
         }
-        Command::Config(ConfigCommand::Check { config }) => check_config(config),
+        Command::Config(ConfigCommand::Check { config, online }) => check_config(config, online).await,
+        Command::Token(TokenCommand::Rotate { target, write }) => {
+            let options = rotate::Options { config: target.config, socket: target.socket, write };
+            match rotate::run(&options, std::io::stdin()).await {
+                Ok(report) => {
+                    println!("{report}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(&error.to_string(), error.exit_code()),
+            }
+        }
         Command::Mcp { target, progress_every_s } => serve_mcp(target, progress_every_s).await,
         Command::Audit { target, limit, json } => {
             exit_on(async { cli::audit(&target.client()?, limit, json).await }.await)
@@ -410,21 +442,29 @@ async fn serve_mcp(target: Target, progress_every_s: f64) -> ExitCode {
     )
 }
 
-fn check_config(file: Option<PathBuf>) -> ExitCode {
+async fn check_config(file: Option<PathBuf>, online: bool) -> ExitCode {
     // Warnings found while checking (a token file readable by others) must show.
     logging::init(&Default::default());
     let checked = Config::load(file.as_deref()).and_then(|config| config.load_token().map(|_| config));
-    match checked {
-        Ok(config) => {
-            println!(
-                "configuration OK: API socket {}, store {}, Webex API {}",
-                config.api.socket.display(),
-                config.store.path.display(),
-                config.webex.api_url
-            );
+    let config = match checked {
+        Ok(config) => config,
+        Err(error) => return fail(&format!("configuration error: {error}"), EXIT_CONFIG),
+    };
+    println!(
+        "configuration OK: API socket {}, store {}, Webex API {}",
+        config.api.socket.display(),
+        config.store.path.display(),
+        config.webex.api_url
+    );
+    if !online {
+        return ExitCode::SUCCESS;
+    }
+    match doctor::check_token_online(&config).await {
+        Ok(bot) => {
+            println!("token OK: Webex accepts it ({bot})");
             ExitCode::SUCCESS
         }
-        Err(error) => fail(&format!("configuration error: {error}"), EXIT_CONFIG),
+        Err(failure) => fail(&failure.to_string(), failure.exit_code()),
     }
 }
 

@@ -40,6 +40,13 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Read from a request body (`POST /v1/token`); never written back: no `Serialize`.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Secret)
+    }
+}
+
 /// The bot token as every Webex client holds it: shared, and replaceable at run
 /// time (SIGHUP, `webex-hitl token rotate`) without rebuilding the clients;
 /// whoever waits for a good token can wait for it to change.

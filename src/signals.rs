@@ -85,7 +85,7 @@ async fn reload_token(token: &TokenKeeper, new_token: crate::secret::Secret) -> 
             tracing::info!(bot = %bot.display_name, "SIGHUP: Webex accepted the new bot token; it is in use");
             true
         }
-        Err(error @ ReplaceError::Rejected(_)) => {
+        Err(error @ (ReplaceError::Rejected(_) | ReplaceError::OtherBot { .. })) => {
             tracing::error!(%error, "SIGHUP: keeping the current bot token");
             false
         }

@@ -53,6 +53,18 @@ impl Peer {
     }
 }
 
+/// The caller of this request, for a handler with its own rule on top of the
+/// allow-list; `None` when the kernel did not say.
+pub struct Caller(pub Option<PeerInfo>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Caller(parts.extensions.get::<ConnectInfo<Peer>>().and_then(|info| info.0 .0)))
+    }
+}
+
 /// The allow-list, resolved once at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessPolicy {

@@ -14,6 +14,7 @@ pub mod health;
 mod metrics;
 mod serve;
 pub mod spaces;
+pub mod token;
 pub mod uniform;
 pub mod version;
 
@@ -26,6 +27,7 @@ use crate::spaces::Spaces;
 use crate::store::Store;
 use crate::webex::mercury::link::LinkState;
 use crate::webex::rest::RestClient;
+use crate::webex::token::TokenKeeper;
 use axum::routing::{get, post};
 use axum::Router;
 use health::BotIdentity;
@@ -55,6 +57,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The event log's epoch ([`Store::epoch`]), in every event line and heartbeat.
     pub epoch: Arc<str>,
+    /// The bot token, for `POST /v1/token` (rotation without a restart).
+    pub token: TokenKeeper,
     /// Ends long-lived answers (event follow) so shutdown is not held up.
     pub shutdown: CancellationToken,
 }
@@ -74,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/escalations/{id}/cancel", post(escalations::cancel))
         .route("/v1/messages", post(escalations::notify))
         .route("/v1/audit", get(access::audit_list))
+        .route("/v1/token", post(token::rotate))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(|| async { error::ApiError::not_found("no such endpoint; see the README for the API") })
         .with_state(state);

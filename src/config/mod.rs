@@ -21,6 +21,11 @@ pub const EXIT_CONFIG: i32 = 78;
 
 /// The shortest `timeout_s` an engine may ask for, unless `escalations.min_timeout_s` says otherwise.
 pub const DEFAULT_MIN_TIMEOUT_S: u64 = 30;
+/// Where the packaged unit reads its configuration (`serve --config`), and so
+/// where the operator tools (`doctor`, `token rotate`) look without `--config`.
+pub const SYSTEM_CONFIG: &str = "/etc/webex-hitl/config.toml";
+/// The file the packaged unit loads as the `webex-token` credential.
+pub const SYSTEM_TOKEN_FILE: &str = "/etc/webex-hitl/token";
 const ENV_PREFIX: &str = "WEBEX_HITL";
 const TOKEN_ENV: &str = "WEBEX_HITL_TOKEN";
 const CREDENTIAL_NAME: &str = "webex-token";
@@ -258,6 +263,12 @@ impl Config {
         Ok(config)
     }
 
+    /// The file an operator tool reads: `given`, else [`SYSTEM_CONFIG`] when it
+    /// exists (a packaged install), else none (defaults and environment).
+    pub fn operator_file(given: Option<&Path>) -> Option<PathBuf> {
+        given.map(Path::to_owned).or_else(|| Some(PathBuf::from(SYSTEM_CONFIG)).filter(|p| p.exists()))
+    }
+
     /// Parses TOML text alone (no environment), for tests and `config check`.
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
         let raw = config::Config::builder()
@@ -325,9 +336,7 @@ impl Config {
         if self.store.path.as_os_str().is_empty() {
             return Err(ConfigError::new("store.path", "must not be empty"));
         }
-        tracing_subscriber::EnvFilter::try_new(&self.log.level)
-            .map_err(|e| ConfigError::new("log.level", format!("not a valid filter ({e})")))?;
-        Ok(())
+        level::check(&self.log.level).map_err(|e| ConfigError::new("log.level", e))
     }
 
     /// The bot token and where it came from: `WEBEX_HITL_TOKEN`, else
@@ -423,6 +432,7 @@ fn from_config_crate(error: config::ConfigError) -> ConfigError {
     ConfigError { key, message: text }
 }
 
+mod level;
 mod socket;
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,7 @@
 use super::DaemonError;
 use crate::backoff::Backoff;
 use crate::config::{Config, ConfigError};
-use crate::secret::SharedSecret;
+use crate::secret::{Secret, SharedSecret};
 use crate::webex::mercury::transport::Dialer;
 use crate::webex::proxy::ProxyRules;
 use crate::webex::rest::{Person, RestClient, RestError, RetryKind, RetryPolicy};
@@ -37,7 +37,11 @@ impl DevicesFactory {
 }
 
 pub(super) fn clients(config: &Config) -> Result<Clients, DaemonError> {
-    let token = SharedSecret::new(config.load_token()?.0);
+    clients_with(config, config.load_token()?.0)
+}
+
+fn clients_with(config: &Config, token: Secret) -> Result<Clients, DaemonError> {
+    let token = SharedSecret::new(token);
     let tls = tls::client_config(config.webex.ca_file.as_deref())?;
     let proxy =
         ProxyRules::new(config.webex.proxy.as_deref()).map_err(|e| ConfigError::new("webex.proxy", e.to_string()))?;
@@ -58,6 +62,12 @@ pub(super) fn clients(config: &Config) -> Result<Clients, DaemonError> {
 pub(crate) fn webex_clients(config: &Config) -> Result<(RestClient, DeviceManager), DaemonError> {
     let clients = clients(config)?;
     Ok((clients.rest, clients.devices_factory.build()))
+}
+
+/// The REST client as `serve` builds it, with `token` instead of the configured
+/// one: `token rotate` checks a new token with it while the daemon is stopped.
+pub(crate) fn rest_with_token(config: &Config, token: Secret) -> Result<RestClient, DaemonError> {
+    Ok(clients_with(config, token)?.rest)
 }
 
 /// `GET /people/me`, retried while Webex is unreachable; a 401 is final.

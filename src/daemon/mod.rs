@@ -11,7 +11,7 @@ mod clients;
 mod link;
 mod running;
 
-pub(crate) use clients::webex_clients;
+pub(crate) use clients::{rest_with_token, webex_clients};
 pub use running::{Running, SHUTDOWN_GRACE};
 
 use crate::api::{self, health::BotIdentity, AppState, BindError};
@@ -122,6 +122,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     let bot =
         BotIdentity { id: me.id.clone(), email: me.primary_email().map(str::to_owned), name: me.display_name.clone() };
     tracing::info!(bot = %bot.name, email = ?bot.email, "bot token is valid");
+    shared.token.pin_bot(&me.id);
     let _ = bot_tx.send(Some(bot.clone()));
     let bot_uuid = ids::uuid_of(&me.id).unwrap_or_else(|| me.id.clone());
     spawn_chores(&shared, &mut tasks);
@@ -178,6 +179,7 @@ fn router(
         rest,
         metrics: shared.metrics.clone(),
         epoch: shared.epoch.clone(),
+        token: shared.token.clone(),
         shutdown: shared.shutdown.clone(),
     })
 }

@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 
 pub const FIX_NO_SPACES: &str =
     "Add the bot to at least one Webex space (People > Add people), then `webex-hitl spaces --refresh`";
-pub const FIX_TOKEN_REJECTED: &str = "Generate a new token in the Webex Developer Portal (developer.webex.com > My Webex Apps > your bot > Regenerate) and update the token file / credential, then restart the daemon";
-pub const FIX_NO_TOKEN: &str =
-    "Put the bot token in the file named by webex.token_file, in WEBEX_HITL_TOKEN, or in the systemd credential webex-token";
+pub const FIX_TOKEN_REJECTED: &str = "Generate a new token in the Webex Developer Portal (developer.webex.com > My Webex Apps > your bot > Regenerate), then `sudo webex-hitl token rotate < FILE`: the running daemon takes it without a restart, and it is saved for the next start";
+pub const FIX_NO_TOKEN: &str = "Put the bot token in the file named by webex.token_file, in WEBEX_HITL_TOKEN, or in the systemd credential webex-token (/etc/webex-hitl/token); a credential is private to the unit: run doctor as root, or while the daemon runs";
+pub const FIX_REPLACED: &str =
+    "Another instance uses this bot's device: stop it, or give each instance its own webex.device_name";
 pub const FIX_NETWORK: &str = "Check proxy/firewall: outbound HTTPS (443) to *.wbx2.com and webexapis.com must be allowed; behind a proxy set webex.proxy (and webex.ca_file for a TLS-inspecting one)";
 pub const FIX_READD: &str =
     "Re-add the bot to the space in Webex (People > Add people), then `webex-hitl spaces --refresh`";
@@ -55,7 +56,7 @@ impl Finding {
 pub fn findings(facts: &Facts) -> Vec<Finding> {
     let mut out = vec![config(facts.config.as_ref())];
     let setup = facts.config.as_ref().and_then(|c| c.as_ref().ok());
-    out.push(token(facts.token.as_ref()));
+    out.push(token(facts.token.as_ref(), facts.me_from_daemon));
     out.push(network(setup, facts.ca.as_ref()));
     out.push(bot(facts.me.as_ref()));
     out.push(daemon(facts.daemon.as_ref(), facts.me.as_ref()));
@@ -90,9 +91,15 @@ fn config(fact: Option<&Result<Setup, String>>) -> Finding {
     }
 }
 
-fn token(fact: Option<&Result<String, String>>) -> Finding {
+fn token(fact: Option<&Result<String, String>>, daemon_asked: bool) -> Finding {
     match fact {
         Some(Ok(source)) => Finding::new("token", Level::Ok, format!("bot token found ({source})"), None),
+        Some(Err(error)) if daemon_asked => Finding::new(
+            "token",
+            Level::Ok,
+            format!("not readable here ({error}); the running daemon's token is checked instead"),
+            None,
+        ),
         Some(Err(error)) => Finding::new("token", Level::Fail, error.clone(), Some(FIX_NO_TOKEN)),
         None => skipped("token", "the configuration did not load"),
     }
@@ -119,26 +126,19 @@ fn network(setup: Option<&Setup>, ca: Option<&Result<(), String>>) -> Finding {
 fn bot(fact: Option<&Result<Bot, WebexFailure>>) -> Finding {
     match fact {
         Some(Ok(bot)) => Finding::new("bot", Level::Ok, format!("token valid: {}", describe(bot)), None),
-        Some(Err(WebexFailure::Rejected(detail))) => Finding::new(
-            "bot",
-            Level::Fail,
-            format!("Webex rejected the bot token ({detail}): invalid, revoked, expired or regenerated"),
-            Some(FIX_TOKEN_REJECTED),
-        ),
-        Some(Err(WebexFailure::Unreachable(detail))) => Finding::new(
-            "bot",
-            Level::Fail,
-            format!("cannot reach Webex to check the token: {detail}"),
-            Some(FIX_NETWORK),
-        ),
-        Some(Err(WebexFailure::Other(detail))) => {
-            Finding::new("bot", Level::Fail, format!("GET /people/me failed: {detail}"), None)
+        Some(Err(failure)) => {
+            let fix = match failure {
+                WebexFailure::Rejected(_) => Some(FIX_TOKEN_REJECTED),
+                WebexFailure::Unreachable(_) => Some(FIX_NETWORK),
+                WebexFailure::Other(_) => None,
+            };
+            Finding::new("bot", Level::Fail, failure.to_string(), fix)
         }
         None => skipped("bot", "no token"),
     }
 }
 
-fn describe(bot: &Bot) -> String {
+pub(super) fn describe(bot: &Bot) -> String {
     match &bot.email {
         Some(email) => format!("{} <{email}>", bot.name),
         None => bot.name.clone(),
@@ -147,6 +147,12 @@ fn describe(bot: &Bot) -> String {
 
 fn daemon(fact: Option<&Result<Daemon, String>>, me: Option<&Result<Bot, WebexFailure>>) -> Finding {
     match fact {
+        Some(Ok(Daemon { token_rejected: Some((since, detail)), socket, .. })) => Finding::new(
+            "daemon",
+            Level::Fail,
+            format!("answering on {socket}, but Webex rejects its bot token since {since} ({detail})"),
+            Some(FIX_TOKEN_REJECTED),
+        ),
         Some(Ok(daemon)) => {
             let token_bot = me.and_then(|m| m.as_ref().ok());
             match (&daemon.bot, token_bot) {
@@ -182,6 +188,10 @@ fn daemon(fact: Option<&Result<Daemon, String>>, me: Option<&Result<Bot, WebexFa
 
 fn websocket(fact: Option<&Result<Daemon, String>>, now: DateTime<Utc>) -> Finding {
     let Some(Ok(daemon)) = fact else { return skipped("websocket", "the daemon is not answering") };
+    if let (false, Some(at)) = (daemon.connected, daemon.replaced_at) {
+        let message = format!("not connected: another connection took over this bot's device {} ago", age(now, at));
+        return Finding::new("websocket", Level::Fail, message, Some(FIX_REPLACED));
+    }
     let last_event = match daemon.last_event_at {
         Some(at) => format!("last event {} ago", age(now, at)),
         None => "no event received yet".to_owned(),
@@ -239,7 +249,7 @@ fn devices(fact: Option<&Result<usize, String>>, daemon: Option<&Result<Daemon, 
             format!("cannot list device registrations: {error}"),
             Some(FIX_NETWORK),
         ),
-        None => skipped("devices", "the token is not valid"),
+        None => skipped("devices", "Webex did not confirm the token here"),
     }
 }
 

@@ -17,6 +17,7 @@ fn healthy() -> Facts {
         token: Some(Ok("webex.token_file".into())),
         ca: None,
         me: Some(Ok(bot.clone())),
+        me_from_daemon: false,
         daemon: Some(Ok(Daemon {
             socket: "/run/s.sock".into(),
             connected: true,
@@ -25,6 +26,8 @@ fn healthy() -> Facts {
             reconnects: 2,
             last_error: None,
             bot: Some(bot),
+            token_rejected: None,
+            replaced_at: None,
         })),
         spaces: Some(Ok(Counted { count: 3, from: "the daemon's cache" })),
         devices: Some(Ok(1)),
@@ -120,4 +123,44 @@ fn ages_read_naturally() {
         ("5s".into(), "3m 5s".into(), "2h 1m".into(), "1d 1h".into())
     );
     assert_eq!(age(now, now + chrono::Duration::seconds(3)), "0s");
+}
+
+#[test]
+fn an_unreadable_token_is_no_failure_when_the_daemon_vouches_for_its_own() {
+    let mut facts = healthy();
+    facts.token = Some(Err("$CREDENTIALS_DIRECTORY is not set".into()));
+    facts.me_from_daemon = true;
+    let found = findings(&facts);
+    let token = find(&found, "token");
+    assert_eq!(token.level, Level::Ok, "{token:?}");
+    assert!(token.message.contains("the running daemon's token is checked instead"), "{token:?}");
+    facts.me_from_daemon = false;
+    assert_eq!(find(&findings(&facts), "token").level, Level::Fail);
+}
+
+#[test]
+fn unreachable_webex_is_not_called_a_bad_token() {
+    let mut facts = healthy();
+    facts.me = Some(Err(WebexFailure::Unreachable("connection refused".into())));
+    let found = findings(&facts);
+    let bot = find(&found, "bot");
+    assert!(bot.message.starts_with("cannot reach Webex") && !bot.message.contains("rejected"), "{bot:?}");
+    assert_eq!(bot.fix.as_deref(), Some(FIX_NETWORK));
+}
+
+#[test]
+fn a_daemon_on_a_rejected_token_or_a_taken_over_device_says_what_to_do() {
+    let mut facts = healthy();
+    if let Some(Ok(daemon)) = &mut facts.daemon {
+        daemon.token_rejected = Some((facts.now, "401: token expired".into()));
+        daemon.connected = false;
+        daemon.replaced_at = Some(facts.now - chrono::Duration::seconds(30));
+    }
+    let found = findings(&facts);
+    let daemon = find(&found, "daemon");
+    assert_eq!((daemon.level, daemon.fix.as_deref()), (Level::Fail, Some(FIX_TOKEN_REJECTED)));
+    assert!(FIX_TOKEN_REJECTED.contains("webex-hitl token rotate"));
+    let websocket = find(&found, "websocket");
+    assert_eq!((websocket.level, websocket.fix.as_deref()), (Level::Fail, Some(FIX_REPLACED)));
+    assert!(websocket.message.contains("took over this bot's device 30s ago"), "{websocket:?}");
 }

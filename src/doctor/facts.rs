@@ -12,8 +12,11 @@ pub struct Facts {
     pub token: Option<Result<String, String>>,
     /// The CA bundle could be read (only checked when `webex.ca_file` is set).
     pub ca: Option<Result<(), String>>,
-    /// `GET /people/me` with the configured token.
+    /// `GET /people/me` with the configured token, or (when this process cannot
+    /// read the token) the running daemon's word on its own.
     pub me: Option<Result<Bot, WebexFailure>>,
+    /// `me` is the daemon's word, not a check made here.
+    pub me_from_daemon: bool,
     /// `GET /v1/health` on the daemon's socket.
     pub daemon: Option<Result<Daemon, String>>,
     /// Spaces the bot is in, and where that number came from.
@@ -42,13 +45,26 @@ pub struct Bot {
     pub email: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WebexFailure {
     /// 401: the token is wrong, revoked or regenerated.
+    #[error("Webex rejected the bot token ({0}): invalid, revoked, expired or regenerated")]
     Rejected(String),
-    /// No answer: network, proxy, firewall, TLS.
+    /// No answer: network, proxy, firewall, TLS. Says nothing about the token.
+    #[error("cannot reach Webex to check the token: {0}")]
     Unreachable(String),
+    #[error("GET /people/me failed: {0}")]
     Other(String),
+}
+
+impl WebexFailure {
+    /// `EX_CONFIG` for a rejected token, as `serve` exits; 1 for the rest.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            WebexFailure::Rejected(_) => crate::config::EXIT_CONFIG,
+            _ => 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +76,10 @@ pub struct Daemon {
     pub reconnects: u64,
     pub last_error: Option<String>,
     pub bot: Option<Bot>,
+    /// Since when Webex rejects the daemon's token, and what it said.
+    pub token_rejected: Option<(DateTime<Utc>, String)>,
+    /// When another connection last took over the daemon's device.
+    pub replaced_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -23,14 +23,15 @@ const DAEMON_WAIT: Duration = Duration::from_secs(5);
 
 pub async fn gather(options: &Options) -> Facts {
     let mut facts = Facts { now: chrono::Utc::now(), ..Facts::default() };
-    let config = match Config::load(options.config.as_deref()) {
+    let file = Config::operator_file(options.config.as_deref());
+    let config = match Config::load(file.as_deref()) {
         Ok(config) => config,
         Err(error) => {
             facts.config = Some(Err(error.to_string()));
             return facts;
         }
     };
-    facts.config = Some(Ok(setup(&config, options)));
+    facts.config = Some(Ok(setup(&config, file.as_deref())));
     facts.token = Some(config.load_token().map(|(_, source)| source.to_string()).map_err(|e| e.to_string()));
     if let Some(file) = &config.webex.ca_file {
         facts.ca = Some(tls::client_config(Some(file)).map(|_| ()).map_err(|e| e.to_string()));
@@ -54,6 +55,10 @@ pub async fn gather(options: &Options) -> Facts {
         if matches!(facts.me, Some(Ok(_))) {
             facts.devices = Some(count_devices(devices).await);
         }
+    } else if let (Some(Err(_)), Some(Ok(daemon))) = (&facts.token, &facts.daemon) {
+        // systemd's credential is private to the unit: the daemon knows best.
+        facts.me = daemons_token(daemon);
+        facts.me_from_daemon = facts.me.is_some();
     }
     let rest = webex.as_ref().map(|(rest, _)| rest).filter(|_| matches!(facts.me, Some(Ok(_))));
     facts.spaces = match (daemon_up, rest) {
@@ -73,7 +78,16 @@ pub async fn gather(options: &Options) -> Facts {
     facts
 }
 
-fn setup(config: &Config, options: &Options) -> Setup {
+/// What the daemon says of its own token; `None` before it validated one.
+fn daemons_token(daemon: &Daemon) -> Option<Result<Bot, WebexFailure>> {
+    match (&daemon.token_rejected, &daemon.bot) {
+        (Some((_, detail)), _) => Some(Err(WebexFailure::Rejected(detail.clone()))),
+        (None, Some(bot)) => Some(Ok(bot.clone())),
+        (None, None) => None,
+    }
+}
+
+fn setup(config: &Config, file: Option<&std::path::Path>) -> Setup {
     let proxy = match ProxyRules::new(config.webex.proxy.as_deref()) {
         Ok(rules) => reqwest::Url::parse(&config.webex.api_url)
             .ok()
@@ -82,7 +96,7 @@ fn setup(config: &Config, options: &Options) -> Setup {
         Err(error) => Some(format!("unusable proxy setting: {error}")),
     };
     Setup {
-        source: options.config.as_ref().map_or("defaults and environment".to_owned(), |p| p.display().to_string()),
+        source: file.map_or("defaults and environment".to_owned(), |p| p.display().to_string()),
         socket: config.api.socket.display().to_string(),
         api_url: config.webex.api_url.clone(),
         proxy,
@@ -95,7 +109,7 @@ async fn within<T, E: From<String>>(wait: Duration, work: impl Future<Output = R
     tokio::time::timeout(wait, work).await.unwrap_or_else(|_| Err(E::from(format!("no answer within {wait:?}"))))
 }
 
-async fn me(rest: &RestClient) -> Result<Bot, WebexFailure> {
+pub(super) async fn me(rest: &RestClient) -> Result<Bot, WebexFailure> {
     match tokio::time::timeout(WEBEX_WAIT, rest.me()).await {
         Ok(Ok(person)) => Ok(bot_of(person)),
         Ok(Err(RestError::Unauthorized { message, .. })) => Err(WebexFailure::Rejected(format!("401: {message}"))),
@@ -125,6 +139,7 @@ async fn daemon(api: &ApiClient, socket: &str) -> Result<Daemon, String> {
     let (_, health) = get::<Health>(api, "/v1/health").await?;
     let webex = health?.webex;
     let bot = webex.bot.map(|b| Bot { id: b.id, name: b.name, email: b.email });
+    let token_rejected = webex.token_rejected_since.map(|since| (since, webex.token_error.unwrap_or_default()));
     Ok(Daemon {
         socket: socket.to_owned(),
         connected: webex.connected,
@@ -133,6 +148,8 @@ async fn daemon(api: &ApiClient, socket: &str) -> Result<Daemon, String> {
         reconnects: webex.reconnects,
         last_error: webex.last_error,
         bot,
+        token_rejected,
+        replaced_at: webex.replaced_at,
     })
 }
 

@@ -10,7 +10,7 @@ pub mod facts;
 mod gather;
 
 pub use checks::{findings, Finding, Level};
-pub use facts::Facts;
+pub use facts::{Facts, WebexFailure};
 
 use std::path::PathBuf;
 
@@ -30,6 +30,12 @@ pub async fn run(options: &Options) -> bool {
     let findings = findings(&facts);
     print!("{}", render(&findings));
     !findings.iter().any(|f| f.level == Level::Fail)
+}
+
+/// `config check --online`: does Webex accept the configured token? The bot, described.
+pub async fn check_token_online(config: &crate::config::Config) -> Result<String, WebexFailure> {
+    let (rest, _) = crate::daemon::webex_clients(config).map_err(|e| WebexFailure::Other(e.to_string()))?;
+    gather::me(&rest).await.map(|bot| checks::describe(&bot))
 }
 
 /// One line per check, its fix indented under it, and a summary.

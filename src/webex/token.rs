@@ -8,6 +8,7 @@ use crate::secret::{Secret, SharedSecret};
 use crate::webex::mercury::link::{LinkState, TokenRejected};
 use crate::webex::rest::{Person, RestClient, RestError, RestObserver};
 use reqwest::Method;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::watch;
 
 /// Reads every Webex answer for what it says about the token.
@@ -61,6 +62,9 @@ pub enum ReplaceError {
     Rejected(String),
     #[error("cannot check the new bot token with Webex ({0}); the current one stays")]
     Unchecked(RestError),
+    /// A daemon's device, cards and cache belong to one bot: changing bots is a restart.
+    #[error("the new token is the bot {got}'s, not this daemon's ({expected}); the current one stays (to change bots, restart with the new token)")]
+    OtherBot { expected: String, got: String },
 }
 
 /// The daemon's token, and the one way to change it: checked first.
@@ -69,11 +73,18 @@ pub struct TokenKeeper {
     token: SharedSecret,
     rest: RestClient,
     link: watch::Sender<LinkState>,
+    /// The bot the daemon validated at start; a new token must be its too.
+    bot: Arc<OnceLock<String>>,
 }
 
 impl TokenKeeper {
     pub fn new(token: SharedSecret, rest: RestClient, link: watch::Sender<LinkState>) -> Self {
-        Self { token, rest, link }
+        Self { token, rest, link, bot: Arc::default() }
+    }
+
+    /// Fixes the bot (its person id) that every later token must belong to.
+    pub fn pin_bot(&self, id: &str) {
+        let _ = self.bot.set(id.to_owned());
     }
 
     pub fn current(&self) -> Secret {
@@ -85,6 +96,10 @@ impl TokenKeeper {
     pub async fn replace(&self, candidate: Secret) -> Result<Person, ReplaceError> {
         let check = self.rest.with_token(SharedSecret::new(candidate.clone()));
         match check.me().await {
+            Ok(me) if self.bot.get().is_some_and(|id| *id != me.id) => Err(ReplaceError::OtherBot {
+                expected: self.bot.get().cloned().unwrap_or_default(),
+                got: me.display_name,
+            }),
             Ok(me) => {
                 self.token.set(candidate);
                 self.link.send_if_modified(mark_accepted);

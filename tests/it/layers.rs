@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["cli"],
     &["mcp"],
     &["daemon"],
-    &["doctor", "demo"],
+    &["doctor", "demo", "rotate"],
     &["bench"],
 ];
 

@@ -2,7 +2,7 @@
 //! JSON shape, one daemon per store, a replaced socket named as such, and the
 //! exit codes of `wait`.
 
-use crate::common::{binary, eventually, Harness, WAIT};
+use crate::common::{binary, eventually, serve_command, write_config, Harness, WAIT};
 use serde_json::{json, Map, Value};
 use std::path::Path;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -156,4 +156,37 @@ async fn a_cursor_from_a_wiped_store_is_reset_to_the_new_logs_start() {
     assert_eq!(reset["from"], 0);
     assert_eq!(after[1]["seq"], 1, "every event of the new log follows: {after:#?}");
     assert!(after[1..].iter().all(|e| e["epoch"] == new_epoch), "{after:#?}");
+}
+
+#[tokio::test]
+async fn a_second_serve_on_the_same_store_is_refused_with_exit_78_naming_the_first() {
+    let h = Harness::start().await;
+    // Its own socket, so that only the store is shared.
+    let other_socket = h.dir.path().join("other.sock");
+    let config =
+        write_config(h.dir.path(), h.simulator(), "sim-token", &[("api.socket", other_socket.to_str().unwrap())]);
+    let output = tokio::time::timeout(WAIT, serve_command(&config).output()).await.expect("refused at once").unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(78), "{stderr}");
+    assert!(stderr.contains(&std::process::id().to_string()), "names the pid holding the store: {stderr}");
+    assert!(stderr.contains("store.path"), "{stderr}");
+    assert_eq!(h.health().await["webex"]["connected"], true, "the first daemon is undisturbed");
+}
+
+#[tokio::test]
+async fn a_device_taken_over_by_another_instance_is_reported_as_such() {
+    let h = Harness::start().await;
+    // Another instance: its own store and socket, the same bot and device name.
+    let other = tempfile::tempdir().unwrap();
+    let overrides = [
+        ("api.socket", other.path().join("api.sock").to_str().unwrap().to_owned()),
+        ("store.path", other.path().join("store.db").to_str().unwrap().to_owned()),
+    ];
+    let overrides: Vec<(&str, &str)> = overrides.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let config = write_config(other.path(), h.simulator(), "sim-token", &overrides);
+    let _intruder = serve_command(&config).spawn().unwrap();
+
+    let health = h.wait_health(|health| health["webex"]["replaced_at"].is_string()).await;
+    assert_eq!(health["status"], "degraded", "{health:#}");
+    assert!(h.metric("webex_hitl_webex_replaced_total").await >= Some(1.0));
 }

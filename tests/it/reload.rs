@@ -88,3 +88,82 @@ async fn a_revoked_token_degrades_health_and_only_a_good_sighup_recovers() {
     a_line_with(&mut lines, "DEBUG").await;
     assert_eq!(child.try_wait().unwrap(), None, "the same process served throughout");
 }
+
+/// `webex-hitl token rotate --config CONFIG --write FILE`, the token on stdin.
+async fn rotate(config: &std::path::Path, write: &std::path::Path, token: &str) -> (Option<i32>, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(crate::common::binary())
+        .args(["token", "rotate", "--config", config.to_str().unwrap(), "--write", write.to_str().unwrap()])
+        .env_remove("WEBEX_HITL_TOKEN")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{token}\n").as_bytes()).await.unwrap();
+    drop(stdin);
+    let output = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output()).await.unwrap().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code(), text)
+}
+
+/// Under systemd the token is a credential: a copy made at start, which
+/// neither the token file nor SIGHUP refreshes. `token rotate` delivers a new
+/// one to the running daemon and saves it where the next start copies it from.
+#[tokio::test]
+async fn token_rotate_reaches_a_daemon_on_a_systemd_credential_and_survives_its_restart() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = Harness::without_daemon().await;
+    let dir = h.dir.path().to_owned();
+    // What the unit does: LoadCredential=webex-token:<dir>/etc-token, no webex.token_file.
+    let (etc_token, credentials) = (dir.join("etc-token"), dir.join("credentials"));
+    std::fs::create_dir(&credentials).unwrap();
+    std::fs::write(&etc_token, "sim-token\n").unwrap();
+    std::fs::set_permissions(&etc_token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let start = || {
+        std::fs::copy(&etc_token, credentials.join("webex-token")).unwrap();
+        serve_command(&config_without_token_file(&dir, &h)).env("CREDENTIALS_DIRECTORY", &credentials).spawn().unwrap()
+    };
+    let mut daemon = start();
+    h.wait_until_serving().await;
+    h.wait_health(|health| health["status"] == "ok").await;
+
+    h.sim.regenerate_token("sim-token-2");
+    assert_eq!(refresh_status(&h).await, (502, "webex_token_rejected".to_owned()));
+    let config = dir.join("config.toml");
+
+    let (code, said) = rotate(&config, &etc_token, "a-mistyped-token").await;
+    assert_eq!(code, Some(78), "a refused token: {said}");
+    assert!(said.contains("rejected") && said.contains("nothing was changed"), "{said}");
+    assert_eq!(std::fs::read_to_string(&etc_token).unwrap(), "sim-token\n", "the saved token is untouched");
+
+    let (code, said) = rotate(&config, &etc_token, "sim-token-2").await;
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("now uses the token of"), "{said}");
+    assert_eq!(refresh_status(&h).await.0, 200, "the running daemon uses it, without a restart");
+    assert_eq!(h.health().await["webex"]["token"], "valid");
+    assert_eq!(std::fs::read_to_string(&etc_token).unwrap(), "sim-token-2\n");
+    assert_eq!(std::fs::metadata(&etc_token).unwrap().permissions().mode() & 0o777, 0o600);
+
+    // A reload must not bring back the stale copy in the credential directory.
+    hang_up(daemon.id().unwrap()).await;
+    assert_eq!(refresh_status(&h).await.0, 200, "after SIGHUP");
+
+    // And a restart (systemd copies the credential again) starts on the new token.
+    daemon.kill().await.unwrap();
+    let _daemon = start();
+    h.wait_until_serving().await;
+    h.wait_health(|health| health["status"] == "ok").await;
+}
+
+/// The harness's config file, minus `webex.token_file`: the token comes from the credential.
+fn config_without_token_file(dir: &std::path::Path, h: &Harness) -> std::path::PathBuf {
+    let path = write_config(dir, h.simulator(), "sim-token", &[]);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let kept: String = text.lines().filter(|l| !l.starts_with("token_file")).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, kept).unwrap();
+    path
+}
