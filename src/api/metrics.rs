@@ -3,20 +3,19 @@
 
 use super::AppState;
 use crate::metrics::{write_build_info, write_link, write_outbox, write_store, Exposition, StoreGauges, CONTENT_TYPE};
+use crate::store::StoreError;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 pub async fn get(State(state): State<AppState>) -> Response {
-    let escalations = state.store.escalation_counts().await;
-    let outbox = state.store.outbox_len().await;
-    let cards = state.store.card_counts().await;
-    if let Err(error) =
-        escalations.as_ref().map(|_| ()).and(outbox.as_ref().map(|_| ())).and(cards.as_ref().map(|_| ()))
-    {
-        tracing::warn!(%error, "metrics: cannot read the store; its gauges are left out");
-    }
-    let gauges = StoreGauges { escalations: escalations.ok(), outbox_jobs: outbox.ok(), cards: cards.ok() };
+    let gauges = StoreGauges {
+        escalations: readable(state.store.escalation_counts().await),
+        outbox_jobs: readable(state.store.outbox_len().await),
+        cards: readable(state.store.card_counts().await),
+        oldest_pending_age_s: readable(state.store.oldest_pending_since().await)
+            .map(|since| since.map_or(0.0, |at| (chrono::Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0)),
+    };
     let link = state.link.borrow().clone();
     let mut out = Exposition::default();
     write_build_info(&mut out);
@@ -25,4 +24,10 @@ pub async fn get(State(state): State<AppState>) -> Response {
     state.metrics.write_counters(&mut out);
     write_store(&mut out, &gauges);
     (StatusCode::OK, [(header::CONTENT_TYPE, CONTENT_TYPE)], out.finish()).into_response()
+}
+
+/// A gauge the store cannot give now is left out of this scrape (Prometheus
+/// shows the gap), not reported as zero.
+fn readable<T>(read: Result<T, StoreError>) -> Option<T> {
+    read.map_err(|error| tracing::warn!(%error, "metrics: cannot read the store; its gauges are left out")).ok()
 }

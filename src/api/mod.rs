@@ -85,6 +85,17 @@ pub fn router(state: AppState) -> Router {
     uniform::wrap(routes)
 }
 
+/// `/metrics` alone, for the optional TCP listener (`metrics.listen`): a
+/// Prometheus scrape needs nothing else, and nothing else is safe without the
+/// socket's peer credentials.
+pub fn metrics_router(state: AppState) -> Router {
+    let routes = Router::new()
+        .route("/metrics", get(metrics::get))
+        .fallback(|| async { error::ApiError::not_found("only /metrics is served here") })
+        .with_state(state);
+    uniform::wrap(routes)
+}
+
 /// One page of a list, newest first; `next_cursor` asks for the next page
 /// (`?cursor=`), absent on the last one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,6 +118,8 @@ pub enum BindError {
     InUse { path: PathBuf },
     #[error("api.socket {path}: {source}{}", hint(source))]
     Io { path: PathBuf, source: std::io::Error },
+    #[error("metrics.listen {addr}: {source}")]
+    Metrics { addr: std::net::SocketAddr, source: std::io::Error },
 }
 
 /// What an operator running the daemon by hand can do about it.
@@ -127,8 +140,20 @@ impl BindError {
             BindError::Io { source, .. } => {
                 matches!(source.kind(), std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::NotFound)
             }
+            BindError::Metrics { source, .. } => matches!(
+                source.kind(),
+                std::io::ErrorKind::PermissionDenied
+                    | std::io::ErrorKind::AddrInUse
+                    | std::io::ErrorKind::AddrNotAvailable
+            ),
         }
     }
+}
+
+/// The TCP listener for `/metrics`, when `metrics.listen` asks for one.
+pub async fn bind_metrics(listen: Option<std::net::SocketAddr>) -> Result<Option<tokio::net::TcpListener>, BindError> {
+    let Some(addr) = listen else { return Ok(None) };
+    tokio::net::TcpListener::bind(addr).await.map(Some).map_err(|source| BindError::Metrics { addr, source })
 }
 
 /// Binds the socket, replacing a stale file left by a crash but never one that
@@ -162,4 +187,4 @@ fn set_access(path: &Path, api: &ApiConfig) -> std::io::Result<()> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
 }
 
-pub use serve::{serve, Limits};
+pub use serve::{serve, serve_on, Limits};

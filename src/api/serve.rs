@@ -55,15 +55,49 @@ impl Limits {
     }
 }
 
-/// Serves `app` until `shutdown`, then removes the socket file.
+/// Where connections come from: the API's Unix socket, or the optional TCP
+/// listener that serves `/metrics` to Prometheus.
+pub trait Listener: Send {
+    type Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static;
+
+    /// The next connection, and who is at its other end.
+    fn next(&self) -> impl Future<Output = std::io::Result<(Self::Stream, Peer)>> + Send;
+}
+
+impl Listener for UnixListener {
+    type Stream = tokio::net::UnixStream;
+
+    async fn next(&self) -> std::io::Result<(Self::Stream, Peer)> {
+        let (stream, _) = self.accept().await?;
+        let peer = Peer::of(&stream);
+        Ok((stream, peer))
+    }
+}
+
+/// A TCP caller has no kernel-vouched uid: only routes open to anyone belong here.
+impl Listener for tokio::net::TcpListener {
+    type Stream = tokio::net::TcpStream;
+
+    async fn next(&self) -> std::io::Result<(Self::Stream, Peer)> {
+        Ok((self.accept().await?.0, Peer(None)))
+    }
+}
+
+/// Serves `app` on the Unix socket until `shutdown`, then removes the socket file.
 pub async fn serve(listener: UnixListener, path: PathBuf, app: Router, limits: Limits, shutdown: CancellationToken) {
+    serve_on(listener, app, limits, shutdown).await;
+    let _ = std::fs::remove_file(&path);
+}
+
+/// Serves `app` on `listener` until `shutdown`, within `limits`.
+pub async fn serve_on(listener: impl Listener, app: Router, limits: Limits, shutdown: CancellationToken) {
     let slots = Arc::new(Slots::default());
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+        let (stream, peer) = tokio::select! {
+            accepted = listener.next() => match accepted {
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // EMFILE and the like: the limits keep it rare; don't spin on it.
                     tracing::warn!(%error, "API: cannot accept a connection");
@@ -78,7 +112,7 @@ pub async fn serve(listener: UnixListener, path: PathBuf, app: Router, limits: L
             tracing::warn!(capacity = limits.capacity, "API: every connection is busy; a new one is refused");
             continue;
         };
-        let service = hyper::service::service_fn(request_handler(app.clone(), Peer::of(&stream), slot.in_flight()));
+        let service = hyper::service::service_fn(request_handler(app.clone(), peer, slot.in_flight()));
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout)
@@ -92,7 +126,6 @@ pub async fn serve(listener: UnixListener, path: PathBuf, app: Router, limits: L
         });
     }
     drop(listener);
-    let _ = std::fs::remove_file(&path);
     // Requests in flight get a moment; long polls and streams end at shutdown themselves.
     let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;
     connections.shutdown().await;

@@ -58,6 +58,17 @@ pub struct Config {
     pub escalations: EscalationsConfig,
     #[serde(default)]
     pub log: LogConfig,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+}
+
+/// `/metrics` is always on the API socket; stock Prometheus cannot scrape a
+/// Unix socket, so it can also be served on TCP (that path alone, nothing else).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// e.g. "127.0.0.1:9464"; unset (the default): no TCP listener.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

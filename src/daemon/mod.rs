@@ -100,10 +100,18 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     let (counts_tx, counts_rx) = watch::channel(Default::default());
     let mut tasks = JoinSet::new();
     let socket = shared.config.api.socket.clone();
-    let app = api::access::protect(router(&shared, bot_rx, counts_rx), &shared.config.api, shared.store.clone());
+    let metrics_listener = api::bind_metrics(shared.config.metrics.listen).await?;
+    let state = app_state(&shared, bot_rx, counts_rx);
+    let app = api::access::protect(api::router(state.clone()), &shared.config.api, shared.store.clone());
     let limits = api::Limits::new(shared.config.api.max_connections, raise_fd_limit(), API_HEADER_TIMEOUT);
     tracing::debug!(?limits, "API connection limits");
     tasks.spawn(serve_api(listener, socket.clone(), app, limits, shared.shutdown.clone()));
+    if let Some(listener) = metrics_listener {
+        let at = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        tracing::info!(url = %format!("http://{at}/metrics"), "serving /metrics on TCP (metrics.listen)");
+        let limits = api::Limits::new(METRICS_CONNECTIONS, u64::MAX, API_HEADER_TIMEOUT);
+        tasks.spawn(serve_metrics(listener, api::metrics_router(state), limits, shared.shutdown.clone()));
+    }
     tracing::info!(socket = %socket.display(), store = %shared.config.store.path.display(), version = VERSION_LINE,
         "serving the API");
 
@@ -159,16 +167,16 @@ async fn open(config: Config, shutdown: CancellationToken) -> Result<Shared, Dae
     Ok(Shared { config, clients, store, spaces, escalations, metrics, link, outbox, token, lock, epoch, shutdown })
 }
 
-fn router(
+fn app_state(
     shared: &Shared,
     bot: watch::Receiver<Option<BotIdentity>>,
     counts: watch::Receiver<EventCounts>,
-) -> axum::Router {
+) -> AppState {
     // An engine waits on these calls: Webex's rate limits reach it as 503 with
     // Retry-After rather than as a minute of silence.
     let rest = shared.clients.rest.with_policy(RetryPolicy::for_callers_waiting());
     let escalations = Context { rest: rest.clone(), ..shared.escalations.clone() };
-    api::router(AppState {
+    AppState {
         link: shared.link.subscribe(),
         outbox: shared.outbox.subscribe(),
         bot,
@@ -181,7 +189,7 @@ fn router(
         epoch: shared.epoch.clone(),
         token: shared.token.clone(),
         shutdown: shared.shutdown.clone(),
-    })
+    }
 }
 
 /// Resync, connection events, retention, card delivery and expiry.
@@ -251,6 +259,19 @@ async fn serve_api(
     api::serve(listener, path, app, limits, shutdown).await;
     Ok(())
 }
+
+async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    limits: api::Limits,
+    shutdown: CancellationToken,
+) -> Result<(), DaemonError> {
+    api::serve_on(listener, app, limits, shutdown).await;
+    Ok(())
+}
+
+/// Scrapers connect one or two at a time; this many is plenty, and bounded.
+const METRICS_CONNECTIONS: usize = 16;
 
 /// A client has this long to send a request head (and a kept-alive connection
 /// may idle this long) before the API closes it.

@@ -12,6 +12,8 @@ pub struct StoreGauges {
     pub escalations: Option<Vec<(Status, i64)>>,
     pub outbox_jobs: Option<i64>,
     pub cards: Option<Vec<(CardOrigin, i64)>>,
+    /// Seconds the oldest pending escalation has waited (0 when none waits).
+    pub oldest_pending_age_s: Option<f64>,
 }
 
 pub fn write_link(out: &mut Exposition, link: &LinkState) {
@@ -62,6 +64,14 @@ pub fn write_store(out: &mut Exposition, gauges: &StoreGauges) {
             let count = rows.iter().find(|(o, _)| *o == origin).map_or(0, |(_, n)| *n);
             out.sample("webex_hitl_cards", &[("origin", origin.as_str())], count as f64);
         }
+    }
+    if let Some(age) = gauges.oldest_pending_age_s {
+        out.family(
+            "webex_hitl_escalation_oldest_pending_seconds",
+            "gauge",
+            "How long the oldest pending escalation has waited for a specialist; 0 when none waits.",
+        );
+        out.sample("webex_hitl_escalation_oldest_pending_seconds", &[], age);
     }
 }
 

@@ -149,6 +149,11 @@ pub const SELECT_PENDING_DUE: &str =
     escalation_select!("WHERE status = 'pending' AND expires_at <= ?1 ORDER BY expires_at");
 pub const SELECT_PENDING_IN_ROOM: &str = escalation_select!("WHERE status = 'pending' AND room_uuid = ?1");
 pub const SELECT_NEXT_EXPIRY: &str = "SELECT MIN(expires_at) FROM escalations WHERE status = 'pending'";
+/// Rowid order is creation order, and `escalations_status` lists a status's
+/// rows by rowid: the first pending escalation without reading the others.
+pub const SELECT_OLDEST_PENDING: &str =
+    "SELECT created_at FROM escalations WHERE status = 'pending' ORDER BY rowid LIMIT 1";
+
 pub const COUNT_ESCALATIONS_BY_STATUS: &str =
     "SELECT status, COUNT(*) FROM escalations GROUP BY status ORDER BY status";
 

@@ -1,10 +1,21 @@
 //! Counts for monitoring (`GET /metrics`): cheap aggregate reads.
 
 use super::error::StoreError;
-use super::{corrupt, sql, Store};
+use super::{corrupt, sql, time, Store};
 use crate::model::Status;
+use chrono::{DateTime, Utc};
+use rusqlite::OptionalExtension;
 
 impl Store {
+    /// When the oldest escalation still pending was created; `None` when none is.
+    pub async fn oldest_pending_since(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(sql::SELECT_OLDEST_PENDING)?;
+            Ok(statement.query_row([], |row| time::column(row, 0)).optional()?)
+        })
+        .await
+    }
+
     /// `(status, number of escalations)` for every status present.
     pub async fn escalation_counts(&self) -> Result<Vec<(Status, i64)>, StoreError> {
         self.read(|conn| {

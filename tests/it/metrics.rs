@@ -93,3 +93,81 @@ async fn metrics_live_outside_v1_and_report_a_lost_connection() {
     let missing = h.client.get("/v1/metrics").await.unwrap();
     assert_eq!(missing.status, 404);
 }
+
+/// Parses `text` with the Prometheus project's own Python parser
+/// (`prometheus_client`); the names of the families it read, or `None` (said
+/// loudly) where Python or the package is missing. `.ci/run` installs it.
+fn prometheus_parse(text: &str) -> Option<Vec<String>> {
+    const PARSE: &str = "import sys\nfrom prometheus_client.parser import text_string_to_metric_families as parse\n\
+        for family in parse(sys.stdin.read()):\n    print(family.name, family.type, len(family.samples))\n";
+    let run = std::process::Command::new("python3")
+        .args(["-c", "import prometheus_client"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !run {
+        eprintln!("SKIPPED the Prometheus parser check: python3 with prometheus_client is not here (pip install prometheus_client)");
+        return None;
+    }
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", PARSE])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "prometheus_client refuses the exposition: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|l| l.split(' ').next().unwrap_or_default().to_owned())
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn metrics_on_tcp_are_what_prometheus_parses_and_nothing_else_is_served_there() {
+    let mut h = Harness::without_daemon().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    h.config.metrics.listen = Some(port);
+    h.start_daemon().await;
+    h.wait_health(|health| health["webex"]["connected"] == true).await;
+    let room = h.sim.create_room("VIP Escalations");
+    h.sim.add_member(&room.id, &h.sim.bot().id, None).unwrap();
+    let body = json!({"to": {"space_id": room.id}, "summary": "Withdrawal on hold"});
+    eventually("the escalation is accepted", || async {
+        let answer = h.client.post("/v1/escalations", &body).await.unwrap();
+        (answer.status == 201).then_some(()).ok_or(answer.body.to_string())
+    })
+    .await;
+
+    let http = reqwest::Client::new();
+    let scrape = http.get(format!("http://{port}/metrics")).send().await.expect("metrics answer on TCP");
+    assert_eq!(scrape.status(), 200);
+    let content_type = scrape.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
+    let text = scrape.text().await.unwrap();
+    assert!(sample(&text, "webex_hitl_escalation_oldest_pending_seconds").is_some_and(|age| age >= 0.0), "{text}");
+    assert_eq!(sample(&text, "webex_hitl_webex_token_valid"), Some(1.0));
+    assert!(text.contains("webex_hitl_build_info{version=\""), "{text}");
+    if let Some(families) = prometheus_parse(&text) {
+        for name in [
+            "webex_hitl_build_info",
+            "webex_hitl_webex_connected",
+            "webex_hitl_escalations",
+            "webex_hitl_escalation_oldest_pending_seconds",
+        ] {
+            assert!(families.iter().any(|f| f == name), "{name} not parsed: {families:?}");
+        }
+    }
+
+    let other = http.get(format!("http://{port}/v1/health")).send().await.unwrap();
+    assert_eq!(other.status(), 404, "only /metrics is served on TCP");
+    let error: Value = other.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "not_found");
+}
