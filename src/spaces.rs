@@ -9,7 +9,8 @@
 
 use crate::backoff::Backoff;
 use crate::store::{
-    ActivityOutcome, Detail, Handled, RoomSnapshot, StagedSync, Store, StoreError, SyncReport, SyncTally,
+    ActivityOutcome, Detail, EventPayload, EventRecord, Handled, RoomSnapshot, StagedSync, Store, StoreError,
+    SyncReport, SyncTally,
 };
 use crate::webex::ids::{IdKind, RestId, US_CLUSTER};
 use crate::webex::mercury::link::LinkState;
@@ -172,9 +173,16 @@ pub async fn keep_in_sync(
     }
 }
 
-fn log_outcome<T: std::fmt::Debug>(outcome: ActivityOutcome<Option<T>>) {
+/// One short line per change (the event log holds the whole record).
+fn log_outcome(outcome: ActivityOutcome<Option<EventRecord>>) {
     match outcome {
-        ActivityOutcome::Applied(Some(event)) => tracing::info!(?event, "space changed"),
+        ActivityOutcome::Applied(Some(event)) => {
+            let space = match &event.payload {
+                EventPayload::Space(space) => space.id.as_str(),
+                _ => "",
+            };
+            tracing::info!(seq = event.seq, kind = event.kind.as_str(), space, "space changed");
+        }
         ActivityOutcome::Applied(None) => {}
         ActivityOutcome::AlreadyProcessed => tracing::debug!("activity already processed"),
     }

@@ -5,6 +5,7 @@
 //! [`RestClient`] adds the typed calls. Nothing outside sees Webex's JSON.
 
 mod client;
+mod episode;
 mod error;
 mod outgoing;
 mod paging;

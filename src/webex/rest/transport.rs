@@ -10,6 +10,7 @@ use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::episode::Episodes;
 use super::error::RestError;
 use super::retry::{self, RetryPolicy};
 use crate::secret::SharedSecret;
@@ -50,6 +51,8 @@ pub struct Transport {
     observers: Vec<Arc<dyn RestObserver>>,
     /// Ends a wait between attempts (a `Retry-After` can be minutes) at shutdown.
     shutdown: CancellationToken,
+    /// Shared by every clone: an outage is one episode whoever meets it.
+    episodes: Arc<Episodes>,
 }
 
 /// One failed attempt: the error, and the `Retry-After` of a 5xx answer.
@@ -60,7 +63,14 @@ struct Failure {
 
 impl Transport {
     pub fn new(http: reqwest::Client, token: SharedSecret, policy: RetryPolicy) -> Self {
-        Self { http, token, policy, observers: Vec::new(), shutdown: CancellationToken::new() }
+        Self {
+            http,
+            token,
+            policy,
+            observers: Vec::new(),
+            shutdown: CancellationToken::new(),
+            episodes: Arc::default(),
+        }
     }
 
     /// The same transport, giving up waiting to retry once `shutdown` fires
@@ -111,10 +121,13 @@ impl Transport {
                 observer.on_attempt(&method, attempt_status(&result));
             }
             let failure = match result {
-                Ok(response) => return Ok(response),
+                Ok(response) => {
+                    self.episodes.succeeded();
+                    return Ok(response);
+                }
                 Err(failure) => failure,
             };
-            log_failure(&method, &url, attempt, &failure.error);
+            self.episodes.failed(&method, url.path(), attempt, &failure.error);
             if attempt >= max_attempts || !retry::should_retry(&method, &failure.error) {
                 return Err(failure.error);
             }
@@ -250,18 +263,6 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
-}
-
-fn log_failure(method: &Method, url: &Url, attempt: u32, error: &RestError) {
-    tracing::warn!(
-        %method,
-        path = url.path(),
-        status = error.status(),
-        attempt,
-        tracking_id = error.tracking_id(),
-        %error,
-        "Webex request failed"
-    );
 }
 
 #[cfg(test)]
