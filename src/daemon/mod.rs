@@ -94,6 +94,12 @@ struct Shared {
 
 /// Starts everything; returns once the API answers and the token is known good.
 pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Running, DaemonError> {
+    // Boxed: a caller that awaits `start` inside a larger future (a test, `run`)
+    // would otherwise carry this state machine on its stack.
+    Box::pin(start_boxed(config, shutdown)).await
+}
+
+async fn start_boxed(config: Config, shutdown: CancellationToken) -> Result<Running, DaemonError> {
     let shared = open(config, shutdown).await?;
     let listener = api::bind(&shared.config.api).await?;
     let (bot_tx, bot_rx) = watch::channel(None);
