@@ -154,6 +154,9 @@ enum Command {
         text: Option<String>,
         #[arg(long)]
         markdown: Option<String>,
+        /// Idempotency key: sent again with the same key, the message is posted once.
+        #[arg(long)]
+        key: Option<String>,
     },
     /// Print the event log as NDJSON.
     Events {
@@ -379,8 +382,8 @@ async fn escalation_verb(command: Command) -> anyhow::Result<u8> {
         Command::Cancel { target, id, reason, json } => {
             cli::cancel(&target.client()?, &id, reason, json).await.map(done)
         }
-        Command::Notify { target, to, text, markdown } => {
-            cli::notify(&target.client()?, to.to(), text, markdown).await.map(done)
+        Command::Notify { target, to, text, markdown, key } => {
+            cli::notify(&target.client()?, to.to(), text, markdown, key).await.map(done)
         }
         Command::Events { target, after, epoch, follow } => {
             cli::events(&target.client()?, after, epoch.as_deref(), follow).await.map(done)

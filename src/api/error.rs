@@ -81,6 +81,7 @@ use crate::escalation::service::ServiceError;
 use crate::spaces::SpacesError;
 use crate::store::StoreError;
 use crate::webex::rest::RestError;
+use std::time::Duration;
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
@@ -160,6 +161,10 @@ impl From<NotifyError> for ApiError {
                 ApiError::unprocessable("unknown_person", format!("to: Webex knows no person {who}"))
             }
             NotifyError::Webex(error) => error.into(),
+            e @ NotifyError::KeyConflict(_) => ApiError::new(StatusCode::CONFLICT, "key_conflict", format!("key: {e}")),
+            e @ NotifyError::InFlight(_) => ApiError::new(StatusCode::CONFLICT, "in_progress", format!("key: {e}"))
+                .retry_after(Duration::from_secs(1)),
+            NotifyError::Store(error) => error.into(),
         }
     }
 }

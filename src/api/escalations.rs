@@ -5,7 +5,7 @@
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery};
 use super::{AppState, Page};
-use crate::escalation::notify::{self, Notification, Sent};
+use crate::escalation::notify::{self, Notification, Outcome, Sent};
 use crate::escalation::request::{InvalidRequest, Problem};
 use crate::escalation::service::Created;
 use crate::model::{EscalationView, Status};
@@ -108,5 +108,8 @@ pub async fn notify(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Notification>,
 ) -> Result<(StatusCode, Json<Sent>), ApiError> {
-    Ok((StatusCode::CREATED, Json(notify::send(&state.rest, body).await?)))
+    Ok(match notify::send(&state.rest, &state.store, body).await? {
+        Outcome::New(sent) => (StatusCode::CREATED, Json(sent)),
+        Outcome::Existing(sent) => (StatusCode::OK, Json(sent)),
+    })
 }

@@ -133,8 +133,9 @@ pub async fn notify(
     to: Destination,
     text: Option<String>,
     markdown: Option<String>,
+    key: Option<String>,
 ) -> anyhow::Result<()> {
-    let body = json!({"to": to, "text": text, "markdown": markdown});
+    let body = json!({"key": key, "to": to, "text": text, "markdown": markdown});
     let sent: Sent = expect_ok(client.post("/v1/messages", &body).await?)?;
     println!("sent: message {} in space {}", sent.message_id, sent.space_id);
     Ok(())

@@ -1,12 +1,20 @@
 //! "Send External Message": a one-way notification to a space or a person.
-//! No answer is expected, so nothing is stored: the engine gets Webex's message
-//! id, or a clear error, synchronously.
+//! No answer is expected, so the message itself is not stored: the engine gets
+//! Webex's message id, or a clear error, synchronously. With an idempotency
+//! `key` the store remembers the key (see `store::notifications`), so a retry
+//! after a timeout gets the first message back instead of a second one.
 
-use super::request::{check_destination, InvalidRequest};
+use super::request::{check_destination, check_key, InvalidRequest};
 use crate::model::Destination;
+use crate::store::{Claim, Store, StoreError};
 use crate::webex::rest::{NewMessage, RestClient, RestError, MAX_TEXT_BYTES};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::time::Duration;
+
+/// A claim older than this is a daemon that died mid-call: longer than any one
+/// send takes with its retries, short enough for an engine's retry loop.
+const STALE_CLAIM: Duration = Duration::from_secs(300);
 
 /// Cards in notifications are the engine's own; keep them within a message.
 const MAX_CARD_BYTES: usize = 16 * 1024;
@@ -14,6 +22,8 @@ const MAX_CARD_BYTES: usize = 16 * 1024;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Notification {
+    /// Idempotency key: the same key and request give the same message, once.
+    pub key: Option<String>,
     pub to: Destination,
     pub markdown: Option<String>,
     pub text: Option<String>,
@@ -27,6 +37,13 @@ pub struct Sent {
     pub space_id: String,
 }
 
+/// A notification sent now, or (same key, same request) the one sent before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    New(Sent),
+    Existing(Sent),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
     #[error(transparent)]
@@ -37,12 +54,48 @@ pub enum NotifyError {
     UnknownPerson(String),
     #[error(transparent)]
     Webex(RestError),
+    #[error("key {0:?} was already used for a different notification")]
+    KeyConflict(String),
+    #[error("a notification with key {0:?} is being sent right now; ask again in a moment")]
+    InFlight(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
-pub async fn send(rest: &RestClient, notification: Notification) -> Result<Sent, NotifyError> {
+pub async fn send(rest: &RestClient, store: &Store, notification: Notification) -> Result<Outcome, NotifyError> {
+    let key = notification.key.as_deref().map(check_key).transpose()?;
+    let fingerprint = crate::model::fingerprint(fingerprinted(&notification));
     let message = validate(notification)?;
+    let Some(key) = key else { return post(rest, &message).await.map(Outcome::New) };
+    match store.claim_notification(&key, &fingerprint, STALE_CLAIM).await? {
+        Claim::Sent { message_id, space_id } => return Ok(Outcome::Existing(Sent { message_id, space_id })),
+        Claim::Conflict => return Err(NotifyError::KeyConflict(key)),
+        Claim::InFlight => return Err(NotifyError::InFlight(key)),
+        Claim::Fresh => {}
+    }
+    match post(rest, &message).await {
+        Ok(sent) => {
+            // Posted: a store failure now must not make the engine post it again.
+            if let Err(error) = store.notification_sent(&key, &sent.message_id, &sent.space_id).await {
+                tracing::error!(%error, key, "a notification went out but its key could not be recorded");
+            }
+            Ok(Outcome::New(sent))
+        }
+        Err(error) => {
+            store.release_notification(&key).await?;
+            Err(error)
+        }
+    }
+}
+
+/// What makes two requests under one key the same: everything the engine sent.
+fn fingerprinted(n: &Notification) -> Value {
+    serde_json::json!({"to": n.to, "text": n.text, "markdown": n.markdown, "card": n.card})
+}
+
+async fn post(rest: &RestClient, message: &NewMessage) -> Result<Sent, NotifyError> {
     let destination = message.to.clone();
-    match rest.create_message(&message).await {
+    match rest.create_message(message).await {
         Ok(posted) => Ok(Sent { message_id: posted.id, space_id: posted.room_id }),
         Err(RestError::NotFound { .. }) => Err(match destination {
             Destination::SpaceId(id) => NotifyError::BotNotInSpace(id),

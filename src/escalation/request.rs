@@ -183,7 +183,7 @@ where
     }
 }
 
-fn check_key(raw: &str) -> Result<String, InvalidRequest> {
+pub(crate) fn check_key(raw: &str) -> Result<String, InvalidRequest> {
     text("key", raw, MAX_KEY_CHARS, false)
 }
 

@@ -17,4 +17,4 @@ pub use escalation::{
     Answer, Answerer, Delivery, DeliveryState, DeliveryView, Escalation, EscalationView, PostedCard, Status,
     UnknownStatus,
 };
-pub use request::{ChoiceOption, FieldKind, FieldSpec, Player, ValidEscalation};
+pub use request::{fingerprint, ChoiceOption, FieldKind, FieldSpec, Player, ValidEscalation};

@@ -97,15 +97,20 @@ impl ValidEscalation {
     /// Escalations are looked up by key, so the key itself adds nothing: the same
     /// key with an equal fingerprint is a retry; with a different one, a conflict.
     pub fn fingerprint(&self) -> String {
-        let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
-        if let Some(object) = value.as_object_mut() {
-            object.remove("key");
-        }
-        let mut canonical = String::new();
-        write_canonical(&value, &mut canonical);
-        let digest = Sha256::digest(canonical.as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        fingerprint(serde_json::to_value(self).unwrap_or(serde_json::Value::Null))
     }
+}
+
+/// Hex SHA-256 of `value`'s canonical JSON (sorted keys) without its top-level
+/// `key`: what makes two requests under one idempotency key the same request.
+pub fn fingerprint(mut value: serde_json::Value) -> String {
+    if let Some(object) = value.as_object_mut() {
+        object.remove("key");
+    }
+    let mut canonical = String::new();
+    write_canonical(&value, &mut canonical);
+    let digest = Sha256::digest(canonical.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// JSON with object keys sorted at every level, whatever serde_json's map order is.

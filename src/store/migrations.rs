@@ -36,6 +36,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { batch: sql::MIGRATION_003_AUDIT, then: None },
     Migration { batch: sql::MIGRATION_004_CARDS, then: None },
     Migration { batch: sql::MIGRATION_005_SCALE, then: Some(fold_titles) },
+    Migration { batch: sql::MIGRATION_006_NOTIFICATIONS, then: None },
 ];
 
 /// The newest schema version this build understands.

@@ -41,6 +41,7 @@ mod events;
 mod lock;
 mod meta;
 mod migrations;
+mod notifications;
 mod open;
 mod outbox;
 mod readers;
@@ -68,6 +69,7 @@ pub use escalations::{CloseOutcome, Closing, Delivered, EscalationFilter, Insert
 pub use events::{ConnectionChange, EventKind, EventPayload, EventRecord, Subject};
 pub use lock::InstanceLock;
 pub use migrations::SUPPORTED_VERSION;
+pub use notifications::Claim;
 pub use outbox::{Job, Reply, ReplyQueued, ReplyTo, Task, Unreadable, MAX_REPLIES_PER_ESCALATION};
 pub use seed::SeedTarget;
 pub use spaces::{ActivityOutcome, RoomSnapshot, Space, SpaceCursor, SpaceFilter};

@@ -2,8 +2,9 @@
 //!
 //! Events are kept for the configured retention (engines replay from them),
 //! processed-activity ids past the window in which Mercury could still
-//! redeliver them, and audit records for 90 days (they answer "who did what"
-//! long after the fact).
+//! redeliver them, audit records for 90 days (they answer "who did what"
+//! long after the fact), and notification keys for 7 days (an engine retries
+//! within minutes; a key reused after that is a new message).
 
 use super::Store;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 const ACTIVITY_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
 const AUDIT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
+const NOTIFICATION_KEY_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 const EVERY: Duration = Duration::from_secs(3600);
 
 /// Prunes at start and then once an hour, until shutdown.
@@ -22,6 +24,7 @@ pub async fn prune_periodically(store: Store, event_retention: Duration, shutdow
             ("events", store.prune_events(before(event_retention)).await),
             ("activities", store.prune_activities(before(ACTIVITY_RETENTION)).await),
             ("audit", store.prune_audit(before(AUDIT_RETENTION)).await),
+            ("notification keys", store.prune_notifications(before(NOTIFICATION_KEY_RETENTION)).await),
         ];
         for (what, result) in pruned {
             match result {

@@ -215,6 +215,18 @@ pub const SELECT_AUDIT: &str = "SELECT id, at, uid, gid, pid, method, path, stat
      WHERE id < ?1 ORDER BY id DESC LIMIT ?2";
 pub const DELETE_AUDIT_BEFORE: &str = "DELETE FROM audit WHERE at < ?1";
 
+// --- notification keys (store/notifications.rs) ---
+
+pub const SELECT_NOTIFICATION: &str =
+    "SELECT fingerprint, state, message_id, space_id, updated_at FROM notifications WHERE key = ?1";
+pub const INSERT_NOTIFICATION: &str = "INSERT INTO notifications (key, fingerprint, state, created_at, updated_at) \
+     VALUES (?1, ?2, 'sending', ?3, ?3)";
+pub const RECLAIM_NOTIFICATION: &str = "UPDATE notifications SET updated_at = ?2 WHERE key = ?1 AND state = 'sending'";
+pub const MARK_NOTIFICATION_SENT: &str = "UPDATE notifications SET state = 'sent', message_id = ?2, space_id = ?3, \
+     updated_at = ?4 WHERE key = ?1";
+pub const DELETE_NOTIFICATION: &str = "DELETE FROM notifications WHERE key = ?1 AND state = 'sending'";
+pub const DELETE_NOTIFICATIONS_BEFORE: &str = "DELETE FROM notifications WHERE created_at < ?1";
+
 // ---------------------------------------------------------------------------
 // Cards and replies (v4).
 // ---------------------------------------------------------------------------

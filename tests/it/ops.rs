@@ -190,3 +190,34 @@ async fn a_device_taken_over_by_another_instance_is_reported_as_such() {
     assert_eq!(health["status"], "degraded", "{health:#}");
     assert!(h.metric("webex_hitl_webex_replaced_total").await >= Some(1.0));
 }
+
+#[tokio::test]
+async fn a_notification_retried_with_its_key_is_posted_once() {
+    let h = Harness::start().await;
+    let room = h.sim.create_room("Ops");
+    let message = |text: &str| json!({"key": "conv-8812/notice-1", "to": {"space_id": room.id}, "text": text});
+
+    // The bot is not in the space yet: the call fails, and the key stays free.
+    let refused = h.client.post("/v1/messages", &message("Deposit cleared")).await.unwrap();
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    h.sim.add_member(&room.id, &h.sim.bot().id, None).unwrap();
+
+    let first = h.client.post("/v1/messages", &message("Deposit cleared")).await.unwrap();
+    assert_eq!(first.status, 201, "{}", first.body);
+    let again = h.client.post("/v1/messages", &message("Deposit cleared")).await.unwrap();
+    assert_eq!(again.status, 200, "a retry: {}", again.body);
+    assert_eq!(again.body, first.body, "the same message");
+    let posted: Vec<_> =
+        h.sim.messages(&room.id).into_iter().filter(|m| m.text.as_deref() == Some("Deposit cleared")).collect();
+    assert_eq!(posted.len(), 1, "posted once");
+
+    let other = h.client.post("/v1/messages", &message("Something else")).await.unwrap();
+    assert_eq!(
+        (other.status.as_u16(), other.body["error"]["code"].as_str()),
+        (409, Some("key_conflict")),
+        "{}",
+        other.body
+    );
+    let unkeyed = json!({"to": {"space_id": room.id}, "text": "Deposit cleared"});
+    assert_eq!(h.client.post("/v1/messages", &unkeyed).await.unwrap().status, 201, "no key: a new message");
+}

@@ -169,3 +169,19 @@ CREATE TABLE sync_rooms (
 ) WITHOUT ROWID;
 CREATE INDEX sync_rooms_order ON sync_rooms (sync_id, ord);
 ";
+
+/// v6: idempotency keys of one-way notifications (`POST /v1/messages`), so an
+/// engine retrying after a timeout does not post the message twice.
+pub const MIGRATION_006_NOTIFICATIONS: &str = "
+-- state: 'sending' (claimed, the Webex call under way) or 'sent'.
+CREATE TABLE notifications (
+    key         TEXT PRIMARY KEY NOT NULL,
+    fingerprint TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    message_id  TEXT,
+    space_id    TEXT,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX notifications_created ON notifications (created_at);
+";
