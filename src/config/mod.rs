@@ -7,12 +7,14 @@
 //! `webex.token_file`, or systemd's `$CREDENTIALS_DIRECTORY/webex-token`.
 
 use crate::backoff::Backoff;
+use crate::model::PolicyRequest;
 use crate::secret::Secret;
 use crate::webex::mercury::machine::Timing;
 use crate::webex::rest::DEFAULT_API_URL;
 use crate::webex::wdm::{DEFAULT_DEVICE_NAME, DEFAULT_U2C_URL};
 use reqwest::Url;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -181,11 +183,51 @@ pub struct EscalationsConfig {
     pub show_answer_on_card: bool,
     /// The shortest `timeout_s` an engine may ask for.
     pub min_timeout_s: u64,
+    /// The preset an escalation without a `policy` runs under; none: no reminders, it expires.
+    pub default_policy: Option<String>,
+    /// Whether `on_deadline: {"default": …}` may answer an escalation automatically.
+    /// Off by default: the daemon cannot tell a default that approves something
+    /// (a refund, a withdrawal) from a harmless one, so the operator decides.
+    pub automatic_answers: bool,
+    /// Named policies (`[escalations.policies.standard]`) a request can name.
+    pub policies: BTreeMap<String, PolicyRequest>,
 }
 
 impl Default for EscalationsConfig {
     fn default() -> Self {
-        Self { show_answer_on_card: true, min_timeout_s: DEFAULT_MIN_TIMEOUT_S }
+        Self {
+            show_answer_on_card: true,
+            min_timeout_s: DEFAULT_MIN_TIMEOUT_S,
+            default_policy: None,
+            automatic_answers: false,
+            policies: BTreeMap::new(),
+        }
+    }
+}
+
+impl EscalationsConfig {
+    /// Presets are held to the request's rules here, so a bad one stops the
+    /// start (naming its key) instead of refusing every escalation that names it.
+    fn check_policies(&self) -> Result<(), ConfigError> {
+        for (name, preset) in &self.policies {
+            preset
+                .validate()
+                .map_err(|e| ConfigError::new(format!("escalations.policies.{name}.{}", e.field), e.message))?;
+        }
+        match &self.default_policy {
+            Some(name) if !self.policies.contains_key(name) => Err(ConfigError::new(
+                "escalations.default_policy",
+                format!("no preset {name:?} in [escalations.policies] (presets: {})", self.preset_names()),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn preset_names(&self) -> String {
+        if self.policies.is_empty() {
+            return "none".into();
+        }
+        self.policies.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -344,6 +386,7 @@ impl Config {
         if !(1..=3600).contains(&self.escalations.min_timeout_s) {
             return Err(ConfigError::new("escalations.min_timeout_s", "must be 1..=3600 seconds"));
         }
+        self.escalations.check_policies()?;
         if self.store.path.as_os_str().is_empty() {
             return Err(ConfigError::new("store.path", "must not be empty"));
         }

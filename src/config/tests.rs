@@ -32,6 +32,9 @@ fn errors_name_the_key() {
         ("[api]\nsocket_mode = 0o660", "api.socket_mode"),
         ("[api]\nsocket_group = \"no-such-group-here\"", "api.socket_group"),
         ("[api]\nallowed_uids = [-1]", "api.allowed_uids"),
+        ("[escalations.policies.standard]\nremind_after_s = 0", "escalations.policies.standard.remind_after_s"),
+        ("[escalations.policies.standard]\nclaim = {enabled = true}", "escalations.policies.standard.claim"),
+        ("[escalations]\ndefault_policy = \"standard\"", "escalations.default_policy"),
     ];
     for (toml, key) in cases {
         let error = Config::from_toml(toml).expect_err(toml);
@@ -59,4 +62,17 @@ fn a_bad_proxy_url_is_named_without_its_password() {
     let error = Config::from_toml("[webex]\nproxy = \"ftp://user:hunter2@proxy:21\"").unwrap_err();
     assert_eq!(error.key, "webex.proxy");
     assert!(!error.to_string().contains("hunter2"), "{error}");
+}
+
+#[test]
+fn policy_presets_are_read_and_the_default_names_one() {
+    let toml = "[escalations]\ndefault_policy = \"standard\"\n\
+                [escalations.policies.standard]\nremind_after_s = 600\nmax_reminders = 2\n\
+                remind = { mention = [\"ana@example.com\"] }\n";
+    let config = Config::from_toml(toml).unwrap();
+    let preset = &config.escalations.policies["standard"];
+    assert_eq!((preset.remind_after_s, preset.max_reminders), (Some(600), Some(2)));
+    assert_eq!(preset.remind.mention, ["ana@example.com"]);
+    assert_eq!(config.escalations.default_policy.as_deref(), Some("standard"));
+    assert!(!config.escalations.automatic_answers, "automatic answers are the operator's choice, off by default");
 }

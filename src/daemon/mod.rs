@@ -19,9 +19,9 @@ use crate::config::{Config, ConfigError, EXIT_CONFIG};
 use crate::dispatch::{self, Dispatcher, EventCounts, Handler};
 use crate::escalation::answer::AnswerHandler;
 use crate::escalation::delivery::{Deliverer, Stalled};
-use crate::escalation::expiry;
 use crate::escalation::service::Escalations;
 use crate::escalation::signature::Signer;
+use crate::escalation::timers;
 use crate::escalation::Context;
 use crate::metrics::build_info::VERSION_LINE;
 use crate::metrics::Metrics;
@@ -198,7 +198,7 @@ fn app_state(
     }
 }
 
-/// Resync, connection events, retention, card delivery and expiry.
+/// Resync, connection events, retention, card delivery, deadlines and reminders.
 fn spawn_chores(shared: &Shared, tasks: &mut JoinSet<Result<(), DaemonError>>) {
     let (store, shutdown) = (&shared.store, &shared.shutdown);
     let resync_every = shared.config.spaces.resync_interval();
@@ -208,7 +208,7 @@ fn spawn_chores(shared: &Shared, tasks: &mut JoinSet<Result<(), DaemonError>>) {
     tasks.spawn(chore(dispatch::record_link_changes(store.clone(), shared.link.subscribe(), shutdown.clone())));
     tasks.spawn(chore(retention::prune_periodically(store.clone(), retention, shutdown.clone())));
     tasks.spawn(chore(Deliverer::new(shared.escalations.clone(), shared.outbox.clone()).run(shutdown.clone())));
-    tasks.spawn(chore(expiry::run(store.clone(), shutdown.clone())));
+    tasks.spawn(chore(timers::run(shared.escalations.clone(), shutdown.clone())));
 }
 
 /// The Mercury link, the systemd watchdog that watches it, and the dispatcher

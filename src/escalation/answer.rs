@@ -245,7 +245,12 @@ impl AnswerHandler {
                 )))
             }
         };
-        Ok(Verdict::Accept(Answer { inputs, by: lookups.by?, at: action.created.unwrap_or_else(chrono::Utc::now) }))
+        Ok(Verdict::Accept(Answer {
+            inputs,
+            by: lookups.by?,
+            at: action.created.unwrap_or_else(chrono::Utc::now),
+            automatic: false,
+        }))
     }
 
     /// For a DM only its recipient may answer; in a space, any current member
@@ -301,7 +306,8 @@ impl AnswerHandler {
     /// caused it; the same words go to the same person once.
     async fn reply(&self, submission: &Submission, text: String, activity: &str) -> Result<Handled, AnswerError> {
         let card = &submission.card;
-        let reply = Reply { room_id: card.space_id.clone(), parent_id: Some(card.message_id.clone()), text };
+        let reply =
+            Reply { room_id: card.space_id.clone(), parent_id: Some(card.message_id.clone()), text, markdown: None };
         let to = ReplyTo { escalation_id: card.escalation_id.clone(), person_id: submission.action.person_id.clone() };
         match self.ctx.store.enqueue_reply(reply, to, Some(activity)).await? {
             ReplyQueued::Queued => {}
@@ -374,8 +380,12 @@ mod tests {
     fn late_submissions_are_told_who_was_first() {
         let closed = |status, answer| Escalation { status, answer, ..testkit::escalation() };
         let at = testkit::at();
-        let answer =
-            Answer { inputs: Default::default(), by: Answerer { id: "p".into(), email: None, name: "Ana".into() }, at };
+        let answer = Answer {
+            inputs: Default::default(),
+            by: Answerer { id: "p".into(), email: None, name: "Ana".into() },
+            at,
+            automatic: false,
+        };
         assert_eq!(
             already_closed(&closed(Status::Answered, Some(answer))).unwrap(),
             "Already answered by Ana at 13:05 UTC."

@@ -3,7 +3,7 @@
 //! result in the same transaction that removes the job.
 
 use super::card::{self, CardState, CardView, RenderedCard};
-use super::Context;
+use super::{policy, Context};
 use crate::backoff::Backoff;
 use crate::model::{Destination, Escalation, Status};
 use crate::store::{Card, Delivered, Job, Reply, StoreError, Task};
@@ -167,6 +167,7 @@ impl Deliverer {
                     space_id: posted.room_id,
                     message_id: posted.id,
                     recipient_id: None,
+                    first_reminder_at: policy::first_reminder_at(&record.request.policy, Utc::now()),
                 };
                 tracing::info!(escalation = %record.id, message = %delivered.message_id, "card posted");
                 store.record_delivery(job_id, &record.id, delivered).await?;
@@ -268,7 +269,7 @@ impl Deliverer {
         let message = NewMessage {
             to: Destination::SpaceId(reply.room_id.clone()),
             text: Some(reply.text.clone()),
-            markdown: None,
+            markdown: reply.markdown.clone(),
             parent_id: reply.parent_id.clone(),
             card: None,
         };

@@ -7,7 +7,7 @@
 //! - [`service`]: create / read / wait / cancel, used by the API;
 //! - [`delivery`]: the outbox worker that posts and updates cards;
 //! - [`answer`]: a submission from Mercury, checked, first one wins;
-//! - [`expiry`]: timeouts; [`notify`]: one-way notifications.
+//! - [`timers`]: deadlines and reminders, driven by [`policy`]; [`notify`]: one-way notifications.
 //!
 //! The types they move around (`Escalation`, `Status`, `Answer`…) are in
 //! [`crate::model`]; every state change is one compare-and-set in the store.
@@ -15,13 +15,14 @@
 pub mod answer;
 pub mod card;
 pub mod delivery;
-pub mod expiry;
 pub mod notify;
+pub mod policy;
 pub mod request;
 pub mod service;
 pub mod signature;
 #[cfg(test)]
 pub(crate) mod testkit;
+pub mod timers;
 
 use crate::config::EscalationsConfig;
 use crate::metrics::Metrics;

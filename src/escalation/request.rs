@@ -24,14 +24,17 @@
 mod answer;
 mod fields;
 mod parse;
+mod policy;
 #[cfg(test)]
 mod tests;
 
 pub use answer::check_answer;
 pub use parse::parse;
 
-use crate::config::DEFAULT_MIN_TIMEOUT_S;
-use crate::model::{ChoiceOption, Destination, FieldKind, FieldSpec, Player, ValidEscalation, DESTINATION_KEYS};
+use crate::config::EscalationsConfig;
+use crate::model::{
+    is_email, ChoiceOption, Destination, FieldKind, FieldSpec, Player, PolicyChoice, ValidEscalation, DESTINATION_KEYS,
+};
 use crate::webex::ids::{IdKind, RestId};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -80,6 +83,9 @@ pub struct EscalationRequest {
     pub timeout_s: Option<u64>,
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub context: serde_json::Value,
+    /// A preset's name or a policy inline; `escalations.default_policy` when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyChoice>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -133,13 +139,20 @@ pub fn default_field() -> FieldSpec {
 
 impl EscalationRequest {
     pub fn validate(self) -> Result<ValidEscalation, InvalidRequest> {
-        self.validate_with_min_timeout(DEFAULT_MIN_TIMEOUT_S)
+        self.validate_with(&EscalationsConfig::default())
     }
 
     /// As [`EscalationRequest::validate`], with a lower bound on `timeout_s` other
     /// than the default (`escalations.min_timeout_s`; tests use 1 s).
     pub fn validate_with_min_timeout(self, min_timeout_s: u64) -> Result<ValidEscalation, InvalidRequest> {
-        let valid = ValidEscalation {
+        self.validate_with(&EscalationsConfig { min_timeout_s, ..EscalationsConfig::default() })
+    }
+
+    /// Validates under the daemon's rules: the shortest timeout, the policy presets.
+    pub fn validate_with(self, rules: &EscalationsConfig) -> Result<ValidEscalation, InvalidRequest> {
+        let choice = self.policy.clone();
+        let min_timeout_s = rules.min_timeout_s;
+        let mut valid = ValidEscalation {
             key: self.key.map(|k| check_key(&k)).transpose()?,
             to: required_destination(self.to)?,
             player: check_player(self.player)?,
@@ -148,7 +161,9 @@ impl EscalationRequest {
             fields: fields::check_fields(self.fields)?,
             timeout: check_timeout(self.timeout_s, min_timeout_s)?,
             context: check_context(self.context)?,
+            policy: Default::default(),
         };
+        valid.policy = policy::check(choice, &valid, rules)?;
         super::card::check_fits(&valid)
             .map_err(|e| invalid("body", format!("{e}; shorten the summary, question, labels or options")))?;
         Ok(valid)
@@ -185,21 +200,6 @@ where
 
 pub(crate) fn check_key(raw: &str) -> Result<String, InvalidRequest> {
     text("key", raw, MAX_KEY_CHARS, false)
-}
-
-pub(crate) fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.rsplit_once('@') else {
-        return false;
-    };
-    let bad = |c: char| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\@".contains(c);
-    !local.is_empty()
-        && local.len() <= 64
-        && !local.chars().any(bad)
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains("..")
-        && !domain.chars().any(bad)
 }
 
 fn email(field: &str, raw: &str) -> Result<String, InvalidRequest> {

@@ -74,7 +74,7 @@ impl Escalations {
     }
 
     pub async fn create(&self, body: &[u8]) -> Result<Created, ServiceError> {
-        let valid = request::parse(body)?.validate_with_min_timeout(self.ctx.config.min_timeout_s)?;
+        let valid = request::parse(body)?.validate_with(&self.ctx.config)?;
         let fingerprint = valid.fingerprint();
         if let Some(key) = &valid.key {
             if let Some(existing) = self.ctx.store.escalation_by_key(key).await? {

@@ -18,6 +18,7 @@ pub fn request() -> ValidEscalation {
         fields: vec![super::request::default_field()],
         timeout: std::time::Duration::from_secs(1800),
         context: serde_json::Value::Null,
+        policy: Default::default(),
     }
 }
 
@@ -47,5 +48,7 @@ pub fn escalation() -> Escalation {
         closed_at: Some(at),
         close_reason: None,
         updated_at: at,
+        reminders: Default::default(),
+        deadline_passed: false,
     }
 }

@@ -47,6 +47,8 @@ fn request(arguments: AskArgs) -> Result<EscalationRequest, ToolError> {
         question: arguments.question,
         fields: arguments.fields.unwrap_or_default().into_iter().map(Into::into).collect(),
         timeout_s: arguments.timeout_s,
+        // The daemon's default policy applies (escalations.default_policy).
+        policy: None,
         // Says where the escalation came from, to whoever reads the events.
         context: json!({"via": "mcp"}),
     })

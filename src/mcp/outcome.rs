@@ -104,6 +104,8 @@ mod tests {
             answer: None,
             closed_at: None,
             close_reason: None,
+            policy: Default::default(),
+            reminders: None,
         }
     }
 
@@ -123,6 +125,7 @@ mod tests {
             inputs: [("response".to_owned(), "Release it".to_owned())].into(),
             by: Answerer { id: "P".into(), email: Some("ana@example.com".into()), name: "Ana".into() },
             at: Utc::now(),
+            automatic: false,
         });
         let out = escalation(&answered);
         assert_eq!(out["answer"]["inputs"]["response"], "Release it");

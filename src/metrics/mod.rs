@@ -29,6 +29,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// Card posting: normally well under a second, minutes when Webex throttles.
 const DELIVERY_BUCKETS: [f64; 11] = [0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0];
+/// What `webex_hitl_policy_steps_total` counts, each present from the start.
+pub const POLICY_STEPS: [&str; 3] = ["reminded", "defaulted", "kept_pending"];
 /// A human answering: seconds to hours.
 const ANSWER_BUCKETS: [f64; 12] =
     [5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 86400.0];
@@ -40,6 +42,8 @@ pub struct Metrics {
     /// (method, status or "error") → attempts.
     rest: Mutex<BTreeMap<(String, String), u64>>,
     rate_limited: AtomicU64,
+    /// Steps escalation policies took, by step.
+    policy: Mutex<BTreeMap<&'static str, u64>>,
     delivery: Mutex<Histogram>,
     answer: Mutex<Histogram>,
 }
@@ -57,6 +61,7 @@ impl Metrics {
             events: Mutex::new(events),
             rest: Mutex::new(BTreeMap::new()),
             rate_limited: AtomicU64::new(0),
+            policy: Mutex::new(POLICY_STEPS.iter().map(|step| (*step, 0)).collect()),
             delivery: Mutex::new(Histogram::new(&DELIVERY_BUCKETS)),
             answer: Mutex::new(Histogram::new(&ANSWER_BUCKETS)),
         }
@@ -74,6 +79,11 @@ impl Metrics {
         }
         let status = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
         *lock(&self.rest).entry((method.to_owned(), status)).or_default() += 1;
+    }
+
+    /// An escalation policy took a step: one of [`POLICY_STEPS`].
+    pub fn policy_step(&self, step: &'static str) {
+        *lock(&self.policy).entry(step).or_default() += 1;
     }
 
     /// A card went out: time from the engine's request to Webex accepting it.
@@ -98,6 +108,10 @@ impl Metrics {
         }
         out.family("webex_hitl_rest_rate_limited_total", "counter", "Webex answers 429 Too Many Requests.");
         out.sample("webex_hitl_rest_rate_limited_total", &[], self.rate_limited.load(Ordering::Relaxed) as f64);
+        out.family("webex_hitl_policy_steps_total", "counter", "Steps taken by escalation policies, by step.");
+        for (step, count) in lock(&self.policy).iter() {
+            out.sample("webex_hitl_policy_steps_total", &[("step", step)], *count as f64);
+        }
         out.histogram(
             "webex_hitl_escalation_delivery_seconds",
             "Escalation created until its card was posted.",

@@ -58,6 +58,22 @@ impl<'de> Deserialize<'de> for Destination {
     }
 }
 
+/// The one email rule: a destination, a player, a mention are held to it.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
+    let bad = |c: char| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\@".contains(c);
+    !local.is_empty()
+        && local.len() <= 64
+        && !local.chars().any(bad)
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && !domain.chars().any(bad)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! An escalation's life: its status, its card's delivery, its answer, and the
 //! view of it that the engine gets (API answers and event payloads).
 
-use super::{Destination, FieldSpec, Player, ValidEscalation};
+use super::{Destination, FieldSpec, Player, Policy, ValidEscalation};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -87,6 +87,9 @@ pub struct Answer {
     pub inputs: BTreeMap<String, String>,
     pub by: Answerer,
     pub at: DateTime<Utc>,
+    /// Given by the escalation's policy at its deadline, not by a person.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub automatic: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,6 +132,18 @@ pub struct Escalation {
     pub closed_at: Option<DateTime<Utc>>,
     pub close_reason: Option<String>,
     pub updated_at: DateTime<Utc>,
+    pub reminders: ReminderState,
+    /// Its deadline came with `on_deadline: keep_pending`: it stays open, and
+    /// the deadline is not acted on again.
+    pub deadline_passed: bool,
+}
+
+/// How far the policy's reminders went.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderState {
+    pub sent: u32,
+    /// When the next one is due; `null` when none is (no policy, all sent, closed).
+    pub next_at: Option<DateTime<Utc>>,
 }
 
 /// A posted card: which message, in which space.
@@ -174,6 +189,11 @@ pub struct EscalationView {
     pub answer: Option<Answer>,
     pub closed_at: Option<DateTime<Utc>>,
     pub close_reason: Option<String>,
+    /// The policy it runs under, and where its reminders stand (both absent without one).
+    #[serde(default, skip_serializing_if = "Policy::is_none")]
+    pub policy: Policy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminders: Option<ReminderState>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -210,6 +230,8 @@ impl From<&Escalation> for EscalationView {
             answer: e.answer.clone(),
             closed_at: e.closed_at,
             close_reason: e.close_reason.clone(),
+            policy: request.policy.clone(),
+            reminders: request.policy.reminders.is_some().then(|| e.reminders.clone()),
         }
     }
 }

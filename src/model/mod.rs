@@ -9,12 +9,17 @@
 
 mod destination;
 mod escalation;
+mod policy;
 mod request;
 
-pub use destination::Destination;
 pub(crate) use destination::DESTINATION_KEYS;
+pub use destination::{is_email, Destination};
 pub use escalation::{
-    Answer, Answerer, Delivery, DeliveryState, DeliveryView, Escalation, EscalationView, PostedCard, Status,
-    UnknownStatus,
+    Answer, Answerer, Delivery, DeliveryState, DeliveryView, Escalation, EscalationView, PostedCard, ReminderState,
+    Status, UnknownStatus,
+};
+pub use policy::{
+    OnDeadline, Policy, PolicyChoice, PolicyError, PolicyRequest, RemindRequest, Reminders, MAX_MENTIONS,
+    MAX_POLICY_WAIT_S, MAX_REMINDERS,
 };
 pub use request::{fingerprint, ChoiceOption, FieldKind, FieldSpec, Player, ValidEscalation};

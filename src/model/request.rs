@@ -2,7 +2,7 @@
 //! validated request as it is stored and rendered. Validation itself (limits,
 //! messages naming the field) lives in `escalation::request`.
 
-use super::Destination;
+use super::{Destination, Policy};
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -90,6 +90,10 @@ pub struct ValidEscalation {
     pub timeout: Duration,
     /// The engine's own data, returned untouched.
     pub context: serde_json::Value,
+    /// What happens while nobody answers, resolved from a preset if one was named.
+    /// (Absent from rows written before policies, and from requests without one.)
+    #[serde(default, skip_serializing_if = "Policy::is_none")]
+    pub policy: Policy,
 }
 
 impl ValidEscalation {

@@ -5,7 +5,7 @@
 use rusqlite::Row;
 
 use super::{corrupt, time};
-use crate::model::{Delivery, DeliveryState, Escalation, Status};
+use crate::model::{Delivery, DeliveryState, Escalation, ReminderState, Status};
 
 fn json_column<T: serde::de::DeserializeOwned>(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<T>> {
     let text: Option<String> = row.get(idx)?;
@@ -46,5 +46,7 @@ pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<Escalation> {
         closed_at: time::opt_column(row, 17)?,
         close_reason: row.get(18)?,
         updated_at: time::column(row, 19)?,
+        reminders: ReminderState { sent: row.get(20)?, next_at: time::opt_column(row, 21)? },
+        deadline_passed: row.get(22)?,
     })
 }

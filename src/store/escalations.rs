@@ -43,21 +43,29 @@ pub struct Delivered {
     pub message_id: String,
     pub message_uuid: String,
     pub recipient_id: Option<String>,
+    /// When the policy's first reminder is due, if it has reminders.
+    pub first_reminder_at: Option<DateTime<Utc>>,
 }
 
 /// A move out of `pending`, with what the final state carries.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Closing {
     Answered(Answer),
+    /// The policy's `on_deadline` default, recorded as an automatic answer.
+    Defaulted(Answer),
     Expired,
-    Cancelled { reason: Option<String> },
-    Failed { reason: String },
+    Cancelled {
+        reason: Option<String>,
+    },
+    Failed {
+        reason: String,
+    },
 }
 
 impl Closing {
     pub fn status(&self) -> Status {
         match self {
-            Closing::Answered(_) => Status::Answered,
+            Closing::Answered(_) | Closing::Defaulted(_) => Status::Answered,
             Closing::Expired => Status::Expired,
             Closing::Cancelled { .. } => Status::Cancelled,
             Closing::Failed { .. } => Status::Failed,
@@ -67,6 +75,7 @@ impl Closing {
     fn event(&self) -> EventKind {
         match self {
             Closing::Answered(_) => EventKind::EscalationAnswered,
+            Closing::Defaulted(_) => EventKind::EscalationDefaulted,
             Closing::Expired => EventKind::EscalationExpired,
             Closing::Cancelled { .. } => EventKind::EscalationCancelled,
             Closing::Failed { .. } => EventKind::EscalationFailed,
@@ -82,7 +91,7 @@ impl Closing {
         match self {
             Closing::Cancelled { reason } => reason.as_deref(),
             Closing::Failed { reason } => Some(reason),
-            Closing::Answered(_) | Closing::Expired => None,
+            Closing::Answered(_) | Closing::Defaulted(_) | Closing::Expired => None,
         }
     }
 }
@@ -202,18 +211,6 @@ impl Store {
         Ok(outcome)
     }
 
-    /// Expires every pending escalation whose time is up.
-    pub async fn expire_due(&self, now: DateTime<Utc>) -> Result<Vec<Escalation>, StoreError> {
-        let expired = self
-            .write(move |tx| {
-                let due = select_many(tx, sql::SELECT_PENDING_DUE, &time::to_text(now))?;
-                closed_records(tx, due, &Closing::Expired)
-            })
-            .await?;
-        self.jobs_added();
-        Ok(expired)
-    }
-
     /// The bot left the room: its pending escalations can no longer be answered.
     pub async fn fail_pending_in_room(&self, room_uuid: &str, reason: &str) -> Result<Vec<Escalation>, StoreError> {
         let (room_uuid, reason) = (room_uuid.to_owned(), reason.to_owned());
@@ -295,6 +292,9 @@ fn delivery_in(tx: &Connection, job_id: i64, id: &str, delivered: &Delivered) ->
         now
     ])?;
     tx.prepare_cached(sql::DELETE_JOB)?.execute(params![job_id])?;
+    if let Some(at) = delivered.first_reminder_at {
+        tx.prepare_cached(sql::SCHEDULE_FIRST_REMINDER)?.execute(params![id, time::to_text(at)])?;
+    }
     let card = Card {
         message_uuid: delivered.message_uuid.clone(),
         message_id: delivered.message_id.clone(),
@@ -336,7 +336,7 @@ fn close_in(tx: &Connection, id: &str, closing: &Closing, activity: Option<&str>
     }
     let now = time::to_text(time::now());
     let answer = match closing {
-        Closing::Answered(answer) => Some(serde_json::to_string(answer)?),
+        Closing::Answered(answer) | Closing::Defaulted(answer) => Some(serde_json::to_string(answer)?),
         Closing::Expired | Closing::Cancelled { .. } | Closing::Failed { .. } => None,
     };
     let status = closing.status().as_str();
@@ -361,11 +361,11 @@ fn update_card(card: &Card) -> Task {
     Task::UpdateCard { escalation_id: card.escalation_id.clone(), card: Some(card.message_uuid.clone()) }
 }
 
-fn append_escalation_event(tx: &Connection, kind: EventKind, record: &Escalation) -> Result<(), StoreError> {
+pub(super) fn append_escalation_event(tx: &Connection, kind: EventKind, record: &Escalation) -> Result<(), StoreError> {
     events::append(tx, kind, EventPayload::Escalation(Box::new(EscalationView::from(record)))).map(|_| ())
 }
 
-fn require(conn: &Connection, id: &str) -> Result<Escalation, StoreError> {
+pub(super) fn require(conn: &Connection, id: &str) -> Result<Escalation, StoreError> {
     select_one(conn, sql::SELECT_ESCALATION, id)?.ok_or(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
 }
 
@@ -379,7 +379,7 @@ fn listed(conn: &Connection, statement: &str, args: impl rusqlite::Params) -> Re
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-fn select_many(conn: &Connection, statement: &str, arg: &str) -> Result<Vec<Escalation>, StoreError> {
+pub(super) fn select_many(conn: &Connection, statement: &str, arg: &str) -> Result<Vec<Escalation>, StoreError> {
     let mut stmt = conn.prepare_cached(statement)?;
     let rows = stmt.query_map(params![arg], from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

@@ -36,6 +36,11 @@ pub enum EventKind {
     EscalationCancelled,
     #[serde(rename = "escalation.failed")]
     EscalationFailed,
+    #[serde(rename = "escalation.reminded")]
+    EscalationReminded,
+    /// Answered automatically by its policy's `on_deadline` default (status `answered`).
+    #[serde(rename = "escalation.defaulted")]
+    EscalationDefaulted,
     #[serde(rename = "connection.up")]
     ConnectionUp,
     #[serde(rename = "connection.down")]
@@ -61,7 +66,7 @@ impl Subject {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::SpaceAdded,
         EventKind::SpaceRemoved,
         EventKind::SpaceUpdated,
@@ -71,6 +76,8 @@ impl EventKind {
         EventKind::EscalationExpired,
         EventKind::EscalationCancelled,
         EventKind::EscalationFailed,
+        EventKind::EscalationReminded,
+        EventKind::EscalationDefaulted,
         EventKind::ConnectionUp,
         EventKind::ConnectionDown,
     ];
@@ -87,6 +94,8 @@ impl EventKind {
             EventKind::EscalationExpired => "escalation.expired",
             EventKind::EscalationCancelled => "escalation.cancelled",
             EventKind::EscalationFailed => "escalation.failed",
+            EventKind::EscalationReminded => "escalation.reminded",
+            EventKind::EscalationDefaulted => "escalation.defaulted",
             EventKind::ConnectionUp => "connection.up",
             EventKind::ConnectionDown => "connection.down",
         }
@@ -104,7 +113,9 @@ impl EventKind {
             | EventKind::EscalationAnswered
             | EventKind::EscalationExpired
             | EventKind::EscalationCancelled
-            | EventKind::EscalationFailed => Subject::Escalation,
+            | EventKind::EscalationFailed
+            | EventKind::EscalationReminded
+            | EventKind::EscalationDefaulted => Subject::Escalation,
             EventKind::ConnectionUp | EventKind::ConnectionDown => Subject::Connection,
         }
     }

@@ -37,6 +37,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { batch: sql::MIGRATION_004_CARDS, then: None },
     Migration { batch: sql::MIGRATION_005_SCALE, then: Some(fold_titles) },
     Migration { batch: sql::MIGRATION_006_NOTIFICATIONS, then: None },
+    Migration { batch: sql::MIGRATION_007_POLICIES, then: None },
 ];
 
 /// The newest schema version this build understands.

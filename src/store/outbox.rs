@@ -48,6 +48,9 @@ pub struct Reply {
     pub room_id: String,
     pub parent_id: Option<String>,
     pub text: String,
+    /// Sent instead of `text` when present (mentions need markdown); `text` is its fallback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub markdown: Option<String>,
 }
 
 /// Who a reply answers, so the same words go to the same person once.

@@ -122,7 +122,8 @@ macro_rules! escalation_select {
         concat!(
             "SELECT rowid, id, idem_key, fingerprint, status, request, created_at, expires_at, ",
             "delivery_state, delivery_error, delivery_attempts, space_id, room_uuid, message_id, ",
-            "message_uuid, recipient_id, answer, closed_at, close_reason, updated_at FROM escalations ",
+            "message_uuid, recipient_id, answer, closed_at, close_reason, updated_at, reminders_sent, ",
+            "next_reminder_at, deadline_passed FROM escalations ",
             $tail
         )
     };
@@ -146,9 +147,24 @@ pub const SELECT_ESCALATIONS_PAGE_BY_SPACE: &str =
 pub const SELECT_ESCALATIONS_PAGE_BY_SPACE_STATUS: &str =
     escalation_select!("WHERE space_id = ?1 AND status = ?2 AND rowid < ?3 ORDER BY rowid DESC LIMIT ?4");
 pub const SELECT_PENDING_DUE: &str =
-    escalation_select!("WHERE status = 'pending' AND expires_at <= ?1 ORDER BY expires_at");
+    escalation_select!("WHERE status = 'pending' AND expires_at <= ?1 AND deadline_passed = 0 ORDER BY expires_at");
 pub const SELECT_PENDING_IN_ROOM: &str = escalation_select!("WHERE status = 'pending' AND room_uuid = ?1");
-pub const SELECT_NEXT_EXPIRY: &str = "SELECT MIN(expires_at) FROM escalations WHERE status = 'pending'";
+pub const SELECT_NEXT_EXPIRY: &str =
+    "SELECT MIN(expires_at) FROM escalations WHERE status = 'pending' AND deadline_passed = 0";
+pub const SELECT_REMINDERS_DUE: &str = escalation_select!(
+    "WHERE next_reminder_at IS NOT NULL AND next_reminder_at <= ?1 AND status = 'pending' ORDER BY next_reminder_at"
+);
+pub const SELECT_NEXT_REMINDER: &str =
+    "SELECT MIN(next_reminder_at) FROM escalations WHERE next_reminder_at IS NOT NULL";
+/// The first reminder's time, set when the card is posted (`?2`: none without a policy).
+pub const SCHEDULE_FIRST_REMINDER: &str = "UPDATE escalations SET next_reminder_at = ?2 \
+     WHERE id = ?1 AND status = 'pending' AND reminders_sent = 0 AND next_reminder_at IS NULL";
+/// Compare-and-set on the count, so a reminder fired twice (two timers, a retry) moves once.
+pub const RECORD_REMINDER: &str = "UPDATE escalations SET reminders_sent = reminders_sent + 1, \
+     next_reminder_at = ?3, updated_at = ?4 WHERE id = ?1 AND status = 'pending' AND reminders_sent = ?2";
+/// `keep_pending`: the deadline came; the escalation stays open and the deadline is not acted on again.
+pub const PASS_DEADLINE: &str = "UPDATE escalations SET deadline_passed = 1, updated_at = ?2 \
+     WHERE id = ?1 AND status = 'pending' AND deadline_passed = 0";
 /// Rowid order is creation order, and `escalations_status` lists a status's
 /// rows by rowid: the first pending escalation without reading the others.
 pub const SELECT_OLDEST_PENDING: &str =
@@ -173,7 +189,7 @@ pub const RECORD_DELIVERY_FAILED: &str = "UPDATE escalations SET delivery_state 
 
 /// The compare-and-set at the heart of "first answer wins": only a pending row moves.
 pub const CLOSE_ESCALATION: &str = "UPDATE escalations SET status = ?2, answer = ?3, closed_at = ?4, \
-     close_reason = ?5, updated_at = ?4 WHERE id = ?1 AND status = 'pending'";
+     close_reason = ?5, updated_at = ?4, next_reminder_at = NULL WHERE id = ?1 AND status = 'pending'";
 
 /// `?1` escalation, `?2` the replaced card's uuid: the row names the new card if it named the old.
 pub const REPLACE_CARD_MESSAGE: &str = "UPDATE escalations SET message_id = ?3, message_uuid = ?4, updated_at = ?5 \

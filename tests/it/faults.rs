@@ -166,7 +166,8 @@ async fn repeated_forged_clicks_get_one_reply_and_a_flood_of_them_a_capped_few()
 async fn a_reply_under_way_when_the_daemon_died_is_not_posted_twice() {
     let mut h = Harness::without_daemon().await;
     let store = webex_hitl::store::Store::open(&h.config.store.path).await.unwrap();
-    let reply = webex_hitl::store::Reply { room_id: "R".into(), parent_id: None, text: "posted once".into() };
+    let reply =
+        webex_hitl::store::Reply { room_id: "R".into(), parent_id: None, text: "posted once".into(), markdown: None };
     let to = webex_hitl::store::ReplyTo { escalation_id: "esc_gone".into(), person_id: "P".into() };
     store.enqueue_reply(reply, to, None).await.unwrap();
     let job = store.due_jobs(chrono::Utc::now(), 10).await.unwrap().remove(0);

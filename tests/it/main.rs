@@ -21,6 +21,7 @@ mod layers;
 mod mcp;
 mod metrics;
 mod ops;
+mod policies;
 mod proxy;
 mod reload;
 mod secrets;

@@ -115,7 +115,7 @@ fn summary_question_key_timeout_and_context_are_checked() {
     assert_eq!(error_field(|b| b["timeout_s"] = json!(-1)), "timeout_s");
     assert_eq!(error_field(|b| b["context"] = json!("c".repeat(MAX_CONTEXT_BYTES))), "context");
     assert_eq!(error_field(|b| b["extra"] = json!(1)), "extra");
-    for ok in [DEFAULT_MIN_TIMEOUT_S, MAX_TIMEOUT_S] {
+    for ok in [crate::config::DEFAULT_MIN_TIMEOUT_S, MAX_TIMEOUT_S] {
         let mut body = base();
         body["timeout_s"] = json!(ok);
         assert_eq!(run(&body).unwrap().timeout, Duration::from_secs(ok));

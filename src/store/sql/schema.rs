@@ -185,3 +185,13 @@ CREATE TABLE notifications (
 ) WITHOUT ROWID;
 CREATE INDEX notifications_created ON notifications (created_at);
 ";
+
+/// v7: where an escalation's policy stands — its reminders (how many went, when
+/// the next is due) and whether a `keep_pending` deadline was already passed.
+pub const MIGRATION_007_POLICIES: &str = "
+ALTER TABLE escalations ADD COLUMN reminders_sent INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE escalations ADD COLUMN next_reminder_at TEXT;
+ALTER TABLE escalations ADD COLUMN deadline_passed INTEGER NOT NULL DEFAULT 0;
+-- Only escalations with a reminder due are in it: the timer's lookups stay small.
+CREATE INDEX escalations_reminder_due ON escalations (next_reminder_at) WHERE next_reminder_at IS NOT NULL;
+";

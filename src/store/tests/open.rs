@@ -55,16 +55,23 @@ async fn newer_schema_is_refused_and_file_untouched() {
     drop(Store::open(&path).await.expect("create"));
     {
         let conn = Connection::open(&path).expect("raw open");
-        conn.execute(sql::UPSERT_SCHEMA_VERSION, rusqlite::params![7, "webex-hitl", time::to_text(time::now())])
-            .expect("bump version");
+        conn.execute(
+            sql::UPSERT_SCHEMA_VERSION,
+            rusqlite::params![SUPPORTED_VERSION + 1, "webex-hitl", time::to_text(time::now())],
+        )
+        .expect("bump version");
     }
     let before = std::fs::read(&path).expect("read");
     let err = Store::open(&path).await.expect_err("too new");
-    assert!(matches!(err, StoreError::TooNew { found: 7, supported } if supported == SUPPORTED_VERSION), "{err:?}");
+    let newer = SUPPORTED_VERSION + 1;
+    assert!(
+        matches!(err, StoreError::TooNew { found, supported } if found == newer && supported == SUPPORTED_VERSION),
+        "{err:?}"
+    );
     assert_eq!(
         err.to_string(),
         format!(
-            "database schema version 7 is newer than this webex-hitl supports ({SUPPORTED_VERSION}); \
+            "database schema version {newer} is newer than this webex-hitl supports ({SUPPORTED_VERSION}); \
              upgrade webex-hitl or point store.path elsewhere"
         )
     );

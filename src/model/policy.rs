@@ -1,0 +1,279 @@
+//! What happens while nobody answers: an escalation's policy, as the engine
+//! (or a preset in the configuration) asks for it, and as it is validated and
+//! stored with the escalation.
+//!
+//! Why in the model: the request, the configuration's presets and the stored
+//! escalation all carry it, and the timers read it. The policy is resolved
+//! and stored with the escalation at creation, so a configuration change
+//! never alters the ladder of an escalation already running.
+//!
+//! Validation is here too (pure, no I/O), so that a preset in the
+//! configuration and a policy in a request are held to the same rules; its
+//! errors name the field inside the policy (`remind_after_s`) and the caller
+//! adds where the policy came from (`policy.` or `policies.standard.`).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The longest wait a policy may name: the longest escalation (`timeout_s`).
+pub const MAX_POLICY_WAIT_S: u64 = 604_800;
+/// Reminders are threaded replies under the card: a few help, many are spam.
+pub const MAX_REMINDERS: u32 = 20;
+pub const MAX_MENTIONS: usize = 10;
+
+/// `policy` in a request: a preset's name, or a policy given inline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum PolicyChoice {
+    Preset(String),
+    Inline(Box<PolicyRequest>),
+}
+
+/// By hand rather than `untagged`: an untagged enum reports only "matched no
+/// variant", while this lets a mistake inside an inline policy keep its path
+/// (`policy.max_reminders: invalid type…`).
+impl<'de> Deserialize<'de> for PolicyChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Choice;
+        impl<'de> serde::de::Visitor<'de> for Choice {
+            type Value = PolicyChoice;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a policy: the name of a preset, or an object such as {\"remind_after_s\": 600}")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<PolicyChoice, E> {
+                Ok(PolicyChoice::Preset(name.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<PolicyChoice, A::Error> {
+                PolicyRequest::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|p| PolicyChoice::Inline(Box::new(p)))
+            }
+        }
+        deserializer.deserialize_any(Choice)
+    }
+}
+
+/// A policy as written in a request or a preset. Fields this version does
+/// not act on yet are parsed, so that asking for one is refused by name
+/// instead of being silently ignored.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remind_after_s: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remind_every_s: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_reminders: Option<u32>,
+    #[serde(default, skip_serializing_if = "RemindRequest::is_empty")]
+    pub remind: RemindRequest,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_deadline: Option<OnDeadline>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalate_after_s: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalate_to: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub business_hours: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemindRequest {
+    /// People a reminder mentions, by email (in a space; a DM notifies anyway).
+    #[serde(default)]
+    pub mention: Vec<String>,
+}
+
+impl RemindRequest {
+    fn is_empty(&self) -> bool {
+        self.mention.is_empty()
+    }
+}
+
+/// What happens when the escalation's time is up and nobody answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDeadline {
+    /// It expires (`escalation.expired`), as without a policy.
+    #[default]
+    Expire,
+    /// It stays open: a late answer is still taken.
+    KeepPending,
+    /// A default answer is recorded, as automatic (`escalation.defaulted`).
+    Default(BTreeMap<String, String>),
+}
+
+/// A validated policy, as stored with its escalation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminders: Option<Reminders>,
+    #[serde(default, skip_serializing_if = "OnDeadline::is_expire")]
+    pub on_deadline: OnDeadline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reminders {
+    /// After the card is posted.
+    pub first_after_s: u64,
+    pub every_s: u64,
+    pub max: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mention: Vec<String>,
+}
+
+impl OnDeadline {
+    fn is_expire(&self) -> bool {
+        *self == OnDeadline::Expire
+    }
+}
+
+impl Policy {
+    pub fn is_none(&self) -> bool {
+        *self == Policy::default()
+    }
+}
+
+/// A policy field at fault, named inside the policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct PolicyError {
+    pub field: String,
+    pub message: String,
+}
+
+fn error(field: &str, message: impl Into<String>) -> PolicyError {
+    PolicyError { field: field.to_owned(), message: message.into() }
+}
+
+impl PolicyRequest {
+    /// The parts that do not depend on the escalation: durations in range,
+    /// mentions that are emails, nothing asked for that this version cannot do.
+    pub fn validate(&self) -> Result<Policy, PolicyError> {
+        self.refuse_unsupported()?;
+        Ok(Policy { reminders: self.reminders()?, on_deadline: self.on_deadline.clone().unwrap_or_default() })
+    }
+
+    fn refuse_unsupported(&self) -> Result<(), PolicyError> {
+        let unsupported = [
+            ("escalate_after_s", self.escalate_after_s.is_some()),
+            ("escalate_to", self.escalate_to.is_some()),
+            ("claim", self.claim.is_some()),
+            ("business_hours", self.business_hours.is_some()),
+        ];
+        match unsupported.iter().find(|(_, asked)| *asked) {
+            Some((field, _)) => Err(error(
+                field,
+                "not supported by this version of webex-hitl yet (reminders and on_deadline are); leave it out",
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn reminders(&self) -> Result<Option<Reminders>, PolicyError> {
+        let Some(first_after_s) = self.remind_after_s else {
+            let stray = [
+                ("remind_every_s", self.remind_every_s.is_some()),
+                ("max_reminders", self.max_reminders.is_some()),
+                ("remind.mention", !self.remind.mention.is_empty()),
+            ];
+            return match stray.iter().find(|(_, given)| *given) {
+                Some((field, _)) => Err(error(field, "needs remind_after_s: when the first reminder goes")),
+                None => Ok(None),
+            };
+        };
+        let every_s = self.remind_every_s.unwrap_or(first_after_s);
+        for (field, s) in [("remind_after_s", first_after_s), ("remind_every_s", every_s)] {
+            if !(1..=MAX_POLICY_WAIT_S).contains(&s) {
+                return Err(error(field, format!("must be 1..={MAX_POLICY_WAIT_S} seconds, got {s}")));
+            }
+        }
+        let max = self.max_reminders.unwrap_or(1);
+        if !(1..=MAX_REMINDERS).contains(&max) {
+            return Err(error("max_reminders", format!("must be 1..={MAX_REMINDERS}, got {max}")));
+        }
+        Ok(Some(Reminders { first_after_s, every_s, max, mention: mentions(&self.remind.mention)? }))
+    }
+}
+
+fn mentions(raw: &[String]) -> Result<Vec<String>, PolicyError> {
+    if raw.len() > MAX_MENTIONS {
+        return Err(error("remind.mention", format!("too many: {}, at most {MAX_MENTIONS}", raw.len())));
+    }
+    raw.iter()
+        .enumerate()
+        .map(|(i, email)| {
+            let email = email.trim();
+            if super::is_email(email) && email.len() <= 254 {
+                Ok(email.to_owned())
+            } else {
+                Err(error(&format!("remind.mention[{i}]"), format!("not an email address: {email:?}")))
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: serde_json::Value) -> PolicyRequest {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn reminders_default_to_one_at_the_first_interval() {
+        let policy = parse(serde_json::json!({"remind_after_s": 600})).validate().unwrap();
+        assert_eq!(policy.reminders, Some(Reminders { first_after_s: 600, every_s: 600, max: 1, mention: vec![] }));
+        assert_eq!(policy.on_deadline, OnDeadline::Expire);
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let cases = [
+            (serde_json::json!({"remind_after_s": 0}), "remind_after_s"),
+            (serde_json::json!({"remind_after_s": 5, "remind_every_s": 700_000}), "remind_every_s"),
+            (serde_json::json!({"remind_after_s": 5, "max_reminders": 0}), "max_reminders"),
+            (serde_json::json!({"remind_after_s": 5, "max_reminders": 21}), "max_reminders"),
+            (serde_json::json!({"remind_every_s": 5}), "remind_every_s"),
+            (serde_json::json!({"remind": {"mention": ["ana@example.com"]}}), "remind.mention"),
+            (
+                serde_json::json!({"remind_after_s": 5, "remind": {"mention": ["ana@example.com", "nope"]}}),
+                "remind.mention[1]",
+            ),
+            (serde_json::json!({"claim": {"enabled": true}}), "claim"),
+            (serde_json::json!({"escalate_to": []}), "escalate_to"),
+            (serde_json::json!({"business_hours": {}}), "business_hours"),
+        ];
+        for (json, field) in cases {
+            let err = parse(json.clone()).validate().unwrap_err();
+            assert_eq!(err.field, field, "{json}: {err}");
+        }
+    }
+
+    #[test]
+    fn on_deadline_reads_the_three_forms() {
+        let of = |v: serde_json::Value| parse(serde_json::json!({"on_deadline": v})).validate().unwrap().on_deadline;
+        assert_eq!(of("expire".into()), OnDeadline::Expire);
+        assert_eq!(of("keep_pending".into()), OnDeadline::KeepPending);
+        let inputs = BTreeMap::from([("decision".to_owned(), "hold".to_owned())]);
+        assert_eq!(of(serde_json::json!({"default": {"decision": "hold"}})), OnDeadline::Default(inputs));
+        assert!(serde_json::from_value::<PolicyRequest>(serde_json::json!({"on_deadline": "later"})).is_err());
+    }
+
+    #[test]
+    fn a_policy_is_a_preset_name_or_inline() {
+        let named: PolicyChoice = serde_json::from_value(serde_json::json!("standard")).unwrap();
+        assert_eq!(named, PolicyChoice::Preset("standard".into()));
+        let inline: PolicyChoice = serde_json::from_value(serde_json::json!({"remind_after_s": 3})).unwrap();
+        assert!(matches!(inline, PolicyChoice::Inline(p) if p.remind_after_s == Some(3)));
+    }
+
+    #[test]
+    fn no_policy_stores_nothing() {
+        assert_eq!(serde_json::to_value(Policy::default()).unwrap(), serde_json::json!({}));
+        assert!(Policy::default().is_none());
+    }
+}

@@ -1,0 +1,217 @@
+//! Escalation policies end to end, with durations of a second or two: reminders
+//! threaded under the card, the deadline's outcomes, presets from the configuration.
+
+use crate::common::{eventually, Harness};
+use serde_json::{json, Map, Value};
+use webex_hitl::model::PolicyRequest;
+use webex_hitl::sim::{SimPerson, SimRoom};
+
+struct World {
+    h: Harness,
+    ana: SimPerson,
+    room: SimRoom,
+}
+
+/// A daemon whose configuration `configure` may change first, and a space with Ana and the bot.
+async fn world(configure: impl FnOnce(&mut webex_hitl::config::Config)) -> World {
+    let mut h = Harness::without_daemon().await;
+    configure(&mut h.config);
+    h.start_daemon().await;
+    h.wait_health(|h| h["webex"]["connected"] == true).await;
+    let ana = h.sim.add_person("ana.specialist@example.com", "Ana Specialist");
+    let room = h.sim.create_room("VIP Escalations");
+    for person in [&ana.id, &h.sim.bot().id] {
+        h.sim.add_member(&room.id, person, Some(&ana.id)).unwrap();
+    }
+    World { h, ana, room }
+}
+
+fn request(w: &World, timeout_s: u64, policy: Option<Value>) -> Value {
+    let mut body = json!({
+        "to": {"space_id": w.room.id},
+        "summary": "Player asks why withdrawal #4411 is on hold.",
+        "timeout_s": timeout_s,
+    });
+    if let Some(policy) = policy {
+        body["policy"] = policy;
+    }
+    body
+}
+
+async fn create(w: &World, body: &Value) -> (u16, Value) {
+    let answer = w.h.client.post("/v1/escalations", body).await.unwrap();
+    (answer.status.as_u16(), answer.body)
+}
+
+/// Creates it and waits for its card: (escalation id, card message id).
+async fn delivered(w: &World, body: &Value) -> (String, String) {
+    let (status, created) = create(w, body).await;
+    assert_eq!(status, 201, "{created:#}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let posted = until(w, &id, |e| e["delivery"]["state"] == "posted").await;
+    (id, posted["delivery"]["message_id"].as_str().unwrap().to_owned())
+}
+
+async fn until(w: &World, id: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let check = &check;
+    eventually(&format!("escalation {id} reaches the state"), || async move {
+        let escalation = w.h.client.get(&format!("/v1/escalations/{id}")).await.unwrap().body;
+        if check(&escalation) {
+            Ok(escalation)
+        } else {
+            Err(format!("{escalation:#}"))
+        }
+    })
+    .await
+}
+
+/// The threaded replies under a card.
+fn replies_to(w: &World, card: &str) -> Vec<webex_hitl::sim::SimMessage> {
+    w.h.sim.messages(&w.room.id).into_iter().filter(|m| m.parent_id.as_deref() == Some(card)).collect()
+}
+
+async fn event_types(w: &World, id: &str) -> Vec<String> {
+    let (_, body) = w.h.client.raw(hyper::Method::GET, "/v1/events?after=0", None).await.unwrap();
+    std::str::from_utf8(&body)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["escalation"]["id"] == id)
+        .map(|e| e["type"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn inputs(pairs: &[(&str, &str)]) -> Map<String, Value> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect()
+}
+
+#[tokio::test]
+async fn two_reminders_are_threaded_under_the_card_mention_and_stop_at_the_last() {
+    let w = world(|_| {}).await;
+    let policy = json!({"remind_after_s": 1, "remind_every_s": 1, "max_reminders": 2,
+                        "remind": {"mention": ["ana.specialist@example.com"]}});
+    let (id, card) = delivered(&w, &request(&w, 120, Some(policy))).await;
+    let done = until(&w, &id, |e| e["reminders"]["sent"] == 2).await;
+    assert_eq!(done["reminders"]["next_at"], Value::Null, "two of two went: no third is due");
+    assert_eq!(done["policy"]["reminders"]["max"], 2);
+    w.h.wait_outbox_empty().await;
+    let replies = replies_to(&w, &card);
+    assert_eq!(replies.len(), 2, "{replies:#?}");
+    for (n, reply) in replies.iter().enumerate() {
+        let markdown = reply.markdown.as_deref().unwrap_or_default();
+        assert!(markdown.starts_with("<@personEmail:ana.specialist@example.com> "), "{markdown}");
+        assert!(markdown.contains(&format!("Reminder {} of 2", n + 1)), "{markdown}");
+        assert!(reply.text.as_deref().unwrap_or_default().contains("waiting for input"), "{reply:#?}");
+    }
+    let reminded = event_types(&w, &id).await.iter().filter(|t| *t == "escalation.reminded").count();
+    assert_eq!(reminded, 2);
+    assert_eq!(w.h.metric("webex_hitl_policy_steps_total{step=\"reminded\"}").await, Some(2.0));
+
+    // The last reminder does not stop the answer.
+    w.h.sim.submit_card(&card, &w.ana.id, inputs(&[("response", "Released")])).unwrap();
+    until(&w, &id, |e| e["status"] == "answered").await;
+}
+
+#[tokio::test]
+async fn an_answer_before_the_reminder_stops_it() {
+    let w = world(|_| {}).await;
+    let policy = json!({"remind_after_s": 2});
+    let (answered, card) = delivered(&w, &request(&w, 120, Some(policy.clone()))).await;
+    w.h.sim.submit_card(&card, &w.ana.id, inputs(&[("response", "Released")])).unwrap();
+    let closed = until(&w, &answered, |e| e["status"] == "answered").await;
+    assert_eq!(closed["reminders"], json!({"sent": 0, "next_at": null}), "an answer cancels what was due");
+
+    // A second escalation's reminder, due after the first one's would have been, does go.
+    let (later, later_card) = delivered(&w, &request(&w, 120, Some(policy))).await;
+    until(&w, &later, |e| e["reminders"]["sent"] == 1).await;
+    w.h.wait_outbox_empty().await;
+    assert_eq!(replies_to(&w, &later_card).len(), 1);
+    assert!(replies_to(&w, &card).is_empty(), "the answered one was not reminded");
+    assert!(!event_types(&w, &answered).await.contains(&"escalation.reminded".to_owned()));
+}
+
+#[tokio::test]
+async fn a_default_at_the_deadline_is_an_automatic_answer_when_the_operator_allows_it() {
+    let w = world(|config| config.escalations.automatic_answers = true).await;
+    let policy = json!({"on_deadline": {"default": {"response": "Hold the withdrawal; a specialist follows up."}}});
+    let (id, card) = delivered(&w, &request(&w, 2, Some(policy))).await;
+    let answered = until(&w, &id, |e| e["status"] == "answered").await;
+    assert_eq!(answered["answer"]["automatic"], true, "{answered:#}");
+    assert_eq!(answered["answer"]["by"]["id"], "policy");
+    assert_eq!(answered["answer"]["inputs"]["response"], "Hold the withdrawal; a specialist follows up.");
+    let types = event_types(&w, &id).await;
+    assert_eq!(types, ["escalation.created", "escalation.delivered", "escalation.defaulted"]);
+    eventually("the card says it was answered automatically", || async {
+        let text = w.h.sim.message(&card).unwrap().card.map(|c| c.to_string()).unwrap_or_default();
+        if text.contains("automatic") && !text.contains("Provide Input") {
+            Ok(())
+        } else {
+            Err(text)
+        }
+    })
+    .await;
+    assert_eq!(w.h.metric("webex_hitl_policy_steps_total{step=\"defaulted\"}").await, Some(1.0));
+}
+
+#[tokio::test]
+async fn without_the_operators_consent_a_default_answer_is_refused_by_name() {
+    let w = world(|_| {}).await;
+    let policy = json!({"on_deadline": {"default": {"response": "Approve the refund"}}});
+    let (status, body) = create(&w, &request(&w, 60, Some(policy))).await;
+    assert_eq!(status, 422, "{body:#}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("policy.on_deadline.default: automatic answers are off"));
+
+    let w = world(|config| config.escalations.automatic_answers = true).await;
+    let policy = json!({"on_deadline": {"default": {"nope": "x"}}});
+    let (status, body) = create(&w, &request(&w, 60, Some(policy))).await;
+    assert_eq!(status, 422, "a default the fields would refuse: {body:#}");
+    assert!(body["error"]["message"].as_str().unwrap().starts_with("policy.on_deadline.default.response: is required"));
+}
+
+#[tokio::test]
+async fn keep_pending_outlives_its_deadline_and_still_takes_an_answer() {
+    let w = world(|_| {}).await;
+    let (id, card) = delivered(&w, &request(&w, 1, Some(json!({"on_deadline": "keep_pending"})))).await;
+    eventually("the deadline is passed once", || async {
+        match w.h.metric("webex_hitl_policy_steps_total{step=\"kept_pending\"}").await {
+            Some(n) if n >= 1.0 => Ok(n),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    let pending = until(&w, &id, |_| true).await;
+    assert_eq!(pending["status"], "pending", "{pending:#}");
+    w.h.sim.submit_card(&card, &w.ana.id, inputs(&[("response", "Late, but here")])).unwrap();
+    until(&w, &id, |e| e["status"] == "answered").await;
+    assert_eq!(w.h.metric("webex_hitl_policy_steps_total{step=\"kept_pending\"}").await, Some(1.0));
+}
+
+#[tokio::test]
+async fn presets_come_from_the_configuration_by_name_or_as_the_default() {
+    let preset = |remind_after_s| PolicyRequest { remind_after_s: Some(remind_after_s), ..PolicyRequest::default() };
+    let w = world(|config| {
+        config.escalations.policies.insert("standard".into(), preset(600));
+        config.escalations.policies.insert("fast".into(), preset(30));
+        config.escalations.default_policy = Some("standard".into());
+    })
+    .await;
+    let (status, named) = create(&w, &request(&w, 1800, Some(json!("fast")))).await;
+    assert_eq!((status, &named["policy"]["reminders"]["first_after_s"]), (201, &json!(30)), "{named:#}");
+    let (status, defaulted) = create(&w, &request(&w, 1800, None)).await;
+    assert_eq!((status, &defaulted["policy"]["reminders"]["first_after_s"]), (201, &json!(600)), "{defaulted:#}");
+    let (status, unknown) = create(&w, &request(&w, 1800, Some(json!("slow")))).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        unknown["error"]["message"],
+        "policy: no preset \"slow\" in this daemon's configuration (presets: fast, standard)"
+    );
+    let (status, late) = create(&w, &request(&w, 60, Some(json!({"remind_after_s": 60})))).await;
+    assert_eq!(status, 422, "{late:#}");
+    assert!(late["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("policy.remind_after_s: 60 s is not before the deadline"));
+}
