@@ -215,3 +215,60 @@ async fn presets_come_from_the_configuration_by_name_or_as_the_default() {
         .unwrap()
         .starts_with("policy.remind_after_s: 60 s is not before the deadline"));
 }
+
+/// Reminders under `kill -9` at random moments: every reminder is recorded
+/// once (its count and its event), and a threaded reply is never posted twice.
+#[tokio::test]
+async fn kill_9_during_a_policy_run_reminds_each_once_and_never_twice() {
+    use crate::crash::Daemon;
+    use rand::Rng;
+    const ESCALATIONS: usize = 10;
+    const REMINDERS: u64 = 3;
+    let h = Harness::without_daemon().await;
+    let config = crate::common::write_config(h.dir.path(), h.simulator(), "sim-token", &[]);
+    let room = h.sim.create_room("VIP Escalations");
+    h.sim.add_member(&room.id, &h.sim.bot().id, None).unwrap();
+    let mut daemon = Daemon::start(&config, &h).await;
+    let ana = h.sim.add_person("ana.specialist@example.com", "Ana Specialist");
+    let w = World { h, ana, room };
+    let policy = json!({"remind_after_s": 1, "remind_every_s": 1, "max_reminders": REMINDERS});
+    let mut ids = Vec::new();
+    for _ in 0..ESCALATIONS {
+        let (status, created) = create(&w, &request(&w, 600, Some(policy.clone()))).await;
+        assert_eq!(status, 201, "{created:#}");
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let mut kills = 0;
+    let all_sent = || async {
+        let listed = w.h.client.get("/v1/escalations?limit=100").await.unwrap().body;
+        listed["items"].as_array().unwrap().iter().all(|e| e["reminders"]["sent"] == REMINDERS)
+    };
+    while !all_sent().await {
+        let pause = rand::rng().random_range(100..900);
+        tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+        daemon.kill_9().await;
+        kills += 1;
+        daemon = Daemon::start(&config, &w.h).await;
+        assert!(kills < 60, "the reminders never all went");
+    }
+    w.h.wait_outbox_empty().await;
+    let (_, body) = w.h.client.raw(hyper::Method::GET, "/v1/events?after=0", None).await.unwrap();
+    let events: Vec<Value> =
+        std::str::from_utf8(&body).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let (mut replies, mut missing) = (0, 0);
+    for id in &ids {
+        let reminded =
+            events.iter().filter(|e| e["type"] == "escalation.reminded" && e["escalation"]["id"] == id.as_str());
+        let sent: Vec<u64> = reminded.map(|e| e["escalation"]["reminders"]["sent"].as_u64().unwrap()).collect();
+        assert_eq!(sent, (1..=REMINDERS).collect::<Vec<_>>(), "{id}: each reminder's event once, in order");
+        let card =
+            w.h.client.get(&format!("/v1/escalations/{id}")).await.unwrap().body["delivery"]["message_id"].clone();
+        let under = replies_to(&w, card.as_str().unwrap()).len();
+        assert!(under as u64 <= REMINDERS, "{id}: {under} replies: one was posted twice");
+        replies += under;
+        missing += REMINDERS as usize - under;
+    }
+    eprintln!("{kills} kill -9s: {replies} reminders posted, {missing} lost to a crash mid-post");
+    assert!(missing <= kills, "a reply can be lost only to a crash in the middle of its post");
+    daemon.kill_9().await;
+}
