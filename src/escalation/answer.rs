@@ -18,7 +18,7 @@ mod known;
 use super::card::{DATA_ESCALATION, DATA_SIGNATURE};
 use super::request::check_answer;
 use super::Context;
-use crate::model::{Answer, Answerer, DeliveryState, Escalation, Status};
+use crate::model::{Answer, Answerer, Escalation, Status};
 use crate::store::{Card, CardOrigin, CloseOutcome, Closing, Handled, Reply, ReplyQueued, ReplyTo, StoreError};
 use crate::webex::ids::{self, IdKind, RestId};
 use crate::webex::mercury::link::LinkState;
@@ -287,10 +287,10 @@ impl AnswerHandler {
         match self.ctx.store.close_escalation(&record.id, Closing::Answered(answer), Some(activity)).await? {
             CloseOutcome::Closed(closed) => {
                 tracing::info!(escalation = %record.id, %by, "answered");
-                // While pending and posted, nothing but the delivery touches the
-                // row, so its `updated_at` is when the card was posted.
-                if record.delivery.state == DeliveryState::Posted {
-                    self.ctx.metrics.answered(record.updated_at, closed.closed_or_updated_at());
+                // From the posting of the card pressed (a found duplicate's
+                // posting is unknown; reminders touch the row, so not `updated_at`).
+                if submission.card.origin == CardOrigin::Posted {
+                    self.ctx.metrics.answered(submission.card.at, closed.closed_or_updated_at());
                 }
                 Ok(Handled::Committed)
             }
