@@ -45,6 +45,8 @@ pub struct AskArgs {
     pub fields: Option<Vec<FieldArg>>,
     /// How long specialists have to answer before the escalation expires, in seconds. Default 1800 (30 minutes), at most 604800.
     pub timeout_s: Option<u64>,
+    /// The name of a policy preset the operator configured (e.g. "standard"): who gets reminded and when, and what happens at the deadline. Omit for the daemon's default policy. An unknown name is an error that lists the presets.
+    pub policy: Option<String>,
     /// Your idempotency key for this question, e.g. "conversation-8812/turn-14" (at most 200 characters). Calling again with the same key returns the same escalation instead of posting a second card. Without it, a key is derived from the other arguments, so an identical call within 5 minutes returns the same escalation too.
     pub key: Option<String>,
     /// How long this call waits for the answer, in seconds (0 to 300, default 45). Keep it below your client's time limit for one tool call; if no answer came by then you get status "pending" and call get_answer.

@@ -9,7 +9,7 @@ use super::error::ToolError;
 use super::key;
 use super::wait::Wait;
 use crate::escalation::request::EscalationRequest;
-use crate::model::EscalationView;
+use crate::model::{EscalationView, PolicyChoice};
 use serde_json::json;
 
 /// Asks, then waits up to the call's `wait_s` for the answer.
@@ -47,8 +47,8 @@ fn request(arguments: AskArgs) -> Result<EscalationRequest, ToolError> {
         question: arguments.question,
         fields: arguments.fields.unwrap_or_default().into_iter().map(Into::into).collect(),
         timeout_s: arguments.timeout_s,
-        // The daemon's default policy applies (escalations.default_policy).
-        policy: None,
+        // Without one, the daemon's default policy applies (escalations.default_policy).
+        policy: arguments.policy.map(PolicyChoice::Preset),
         // Says where the escalation came from, to whoever reads the events.
         context: json!({"via": "mcp"}),
     })
