@@ -102,6 +102,9 @@ enum Command {
         /// Idempotency key: the same key returns the same escalation.
         #[arg(long)]
         key: Option<String>,
+        /// A policy preset of the daemon's configuration (reminders, deadline outcome).
+        #[arg(long)]
+        policy: Option<String>,
         /// Wait for the answer and print it; exit codes as for `wait`.
         #[arg(long)]
         wait: bool,
@@ -366,11 +369,21 @@ async fn escalation_verb(command: Command) -> anyhow::Result<u8> {
             brand,
             timeout,
             key,
+            policy,
             wait,
             json,
         } => {
-            let args =
-                EscalateArgs { summary, question, player_name, player_email, tags, brand, timeout_s: timeout, key };
+            let args = EscalateArgs {
+                summary,
+                question,
+                player_name,
+                player_email,
+                tags,
+                brand,
+                timeout_s: timeout,
+                key,
+                policy,
+            };
             Ok(cli::escalate(&target.client()?, to.to(), args, wait, json).await?.map_or(0, cli::exit_code))
         }
         Command::Escalations { target, status, space, limit, json } => {

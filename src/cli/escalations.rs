@@ -7,7 +7,7 @@ use super::{expect_ok, render_table};
 use crate::api::Page;
 use crate::escalation::notify::Sent;
 use crate::escalation::request::EscalationRequest;
-use crate::model::{Destination, EscalationView, Player, Status};
+use crate::model::{Destination, EscalationView, Player, PolicyChoice, Status};
 use serde_json::json;
 
 /// What `escalate` sends.
@@ -21,6 +21,8 @@ pub struct EscalateArgs {
     pub brand: Option<String>,
     pub timeout_s: Option<u64>,
     pub key: Option<String>,
+    /// A policy preset's name.
+    pub policy: Option<String>,
 }
 
 impl EscalateArgs {
@@ -32,6 +34,7 @@ impl EscalateArgs {
             summary: self.summary,
             question: self.question,
             timeout_s: self.timeout_s,
+            policy: self.policy.map(PolicyChoice::Preset),
             ..EscalationRequest::default()
         }
     }
