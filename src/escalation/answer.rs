@@ -111,7 +111,7 @@ impl AnswerHandler {
             return Ok(Handled::NoEffect);
         };
         let (record, action) = (&submission.escalation, &submission.action);
-        match self.judge(record, action, early).await? {
+        match self.judge(record, &submission.card, action, early).await? {
             Verdict::Accept(answer) => self.accept(&submission, answer, activity).await,
             Verdict::Ignore => Ok(Handled::NoEffect),
             Verdict::Refuse(refusal) => {
@@ -135,7 +135,7 @@ impl AnswerHandler {
         let actor = meta.actor.as_ref().map(|actor| RestId::new(IdKind::People, ids::US_CLUSTER, &actor.uuid).encode());
         let early = async {
             match &actor {
-                Some(person_id) => Some(self.lookups(&escalation, person_id).await),
+                Some(person_id) => Some(self.lookups(&escalation, &card, person_id).await),
                 None => None,
             }
         };
@@ -143,9 +143,9 @@ impl AnswerHandler {
         Ok(Some((Submission { escalation, card, action: action? }, early)))
     }
 
-    /// Whether the person may answer, and who they are: two independent calls at once.
-    async fn lookups(&self, record: &Escalation, person_id: &str) -> Lookups {
-        let (refusal, by) = tokio::join!(self.may_not_answer(record, person_id), self.answerer(person_id));
+    /// Whether the person may answer on this card, and who they are: two independent calls at once.
+    async fn lookups(&self, record: &Escalation, card: &Card, person_id: &str) -> Lookups {
+        let (refusal, by) = tokio::join!(self.may_not_answer(record, card, person_id), self.answerer(person_id));
         Lookups { person_id: person_id.to_owned(), refusal, by }
     }
 
@@ -213,6 +213,7 @@ impl AnswerHandler {
     async fn judge(
         &self,
         record: &Escalation,
+        card: &Card,
         action: &AttachmentAction,
         early: Option<Lookups>,
     ) -> Result<Verdict, AnswerError> {
@@ -232,7 +233,7 @@ impl AnswerHandler {
         // The lookups made for Mercury's actor hold if the action names the same person id.
         let lookups = match early {
             Some(early) if early.person_id == action.person_id => early,
-            _ => self.lookups(record, &action.person_id).await,
+            _ => self.lookups(record, card, &action.person_id).await,
         };
         if let Some(refusal) = lookups.refusal? {
             return Ok(Verdict::Refuse(refusal));
@@ -255,12 +256,21 @@ impl AnswerHandler {
 
     /// For a DM only its recipient may answer; in a space, any current member
     /// (known as one on this connection, or confirmed by Webex now).
-    async fn may_not_answer(&self, record: &Escalation, person_id: &str) -> Result<Option<String>, AnswerError> {
-        if let Some(recipient) = &record.delivery.recipient_id {
+    /// On the card in the escalation's own DM, only its recipient; on any other
+    /// card (a space, or a policy's fallback destination), a current member of
+    /// the card's space.
+    async fn may_not_answer(
+        &self,
+        record: &Escalation,
+        card: &Card,
+        person_id: &str,
+    ) -> Result<Option<String>, AnswerError> {
+        let in_own_space = record.delivery.space_id.as_deref().is_none_or(|space| space == card.space_id);
+        if let (Some(recipient), true) = (&record.delivery.recipient_id, in_own_space) {
             return Ok(dm_refusal(recipient, person_id));
         }
-        let Some(room_id) = &record.delivery.space_id else { return Ok(None) };
-        let room_uuid = record.delivery.room_uuid.clone().or_else(|| ids::uuid_of(room_id)).unwrap_or_default();
+        let room_id = &card.space_id;
+        let room_uuid = ids::uuid_of(room_id).unwrap_or_default();
         let person_uuid = ids::uuid_of(person_id).unwrap_or_else(|| person_id.to_owned());
         let epoch = self.epoch();
         if epoch.is_some_and(|epoch| self.known.is_member(&room_uuid, &person_uuid, epoch)) {

@@ -1,6 +1,9 @@
 //! The delivery worker: performs the outbox's jobs — post a card, update a card
 //! in place, post a threaded reply — with retries and backoff, recording each
-//! result in the same transaction that removes the job.
+//! result in the same transaction that removes the job. A policy's fallback
+//! cards are posted by `fallback`.
+
+mod fallback;
 
 use super::card::{self, CardState, CardView, RenderedCard};
 use super::{policy, Context};
@@ -132,6 +135,9 @@ impl Deliverer {
                 self.update_card(job.id, escalation_id, card.as_deref()).await?
             }
             Ok(Task::Reply(reply)) => self.reply(&job, reply).await?,
+            Ok(Task::PostFallbackCard { escalation_id, to }) => {
+                self.post_fallback_card(job.id, escalation_id, to).await?
+            }
             Err(unreadable) => {
                 tracing::error!(job = job.id, %unreadable, "outbox job dropped");
                 self.done(job.id).await?
@@ -168,6 +174,7 @@ impl Deliverer {
                     message_id: posted.id,
                     recipient_id: None,
                     first_reminder_at: policy::first_reminder_at(&record.request.policy, Utc::now()),
+                    first_fallback_at: policy::first_fallback_at(&record.request.policy, Utc::now()),
                 };
                 tracing::info!(escalation = %record.id, message = %delivered.message_id, "card posted");
                 store.record_delivery(job_id, &record.id, delivered).await?;

@@ -2,7 +2,7 @@
 //! what it says, and what the deadline turns into. Pure, so the timing and
 //! the words are tested without a store or a clock.
 
-use crate::model::{Answer, Answerer, Destination, Escalation, OnDeadline, Policy, Reminders};
+use crate::model::{Answer, Answerer, Destination, Escalation, Fallback, OnDeadline, Policy, Reminders};
 use crate::store::{Closing, ReminderText};
 use chrono::{DateTime, Duration, Utc};
 
@@ -34,6 +34,34 @@ pub fn reminder_text(record: &Escalation, reminders: &Reminders, n: u32, now: Da
         format!("{} {text}", mentions.join(" "))
     });
     ReminderText { text, markdown }
+}
+
+/// The first fallback destination's turn, counted from the card's posting.
+pub fn first_fallback_at(policy: &Policy, posted_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    policy.fallback.as_ref().map(|f| posted_at + seconds(f.after_s))
+}
+
+/// The destination of fallback step `step` (1-based), and when the one after
+/// it is due (`None`: it is the last).
+pub fn fallback_step(
+    fallback: &Fallback,
+    step: u32,
+    now: DateTime<Utc>,
+) -> Option<(Destination, Option<DateTime<Utc>>)> {
+    let index = usize::try_from(step).ok()?.checked_sub(1)?;
+    let to = fallback.to.get(index)?.clone();
+    let next = (index + 1 < fallback.to.len()).then(|| now + seconds(fallback.after_s));
+    Some((to, next))
+}
+
+/// The note threaded under the cards the escalation already has, when it goes
+/// to `label` too: whoever sees it there knows they may still answer.
+pub fn fallback_note(label: &str, now: DateTime<Utc>) -> ReminderText {
+    let text = format!(
+        "No answer yet: at {} UTC this request was also sent to {label}. The first answer on any of its cards counts.",
+        now.format("%H:%M")
+    );
+    ReminderText { text, markdown: None }
 }
 
 /// What the deadline does to a pending escalation.
@@ -121,6 +149,25 @@ mod tests {
         assert!(answer.automatic);
         assert_eq!(answer.by.id, AUTOMATIC_ID);
         assert_eq!(answer.inputs["decision"], "hold");
+    }
+
+    #[test]
+    fn fallbacks_go_down_the_list_one_interval_apart() {
+        let t0 = testkit::at();
+        let to = vec![Destination::SpaceId("A".into()), Destination::PersonEmail("lead@example.com".into())];
+        let fallback = Fallback { after_s: 1800, to: to.clone() };
+        let policy = Policy { fallback: Some(fallback.clone()), ..Policy::default() };
+        assert_eq!(first_fallback_at(&policy, t0), Some(t0 + Duration::seconds(1800)));
+        assert_eq!(fallback_step(&fallback, 1, t0), Some((to[0].clone(), Some(t0 + Duration::seconds(1800)))));
+        assert_eq!(fallback_step(&fallback, 2, t0), Some((to[1].clone(), None)), "the last has no next");
+        assert_eq!(fallback_step(&fallback, 3, t0), None);
+        assert_eq!(fallback_step(&fallback, 0, t0), None);
+        let note = fallback_note("lead@example.com", t0);
+        assert_eq!(
+            note.text,
+            "No answer yet: at 13:05 UTC this request was also sent to lead@example.com. \
+             The first answer on any of its cards counts."
+        );
     }
 
     #[test]

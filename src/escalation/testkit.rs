@@ -49,6 +49,7 @@ pub fn escalation() -> Escalation {
         close_reason: None,
         updated_at: at,
         reminders: Default::default(),
+        fallback: Default::default(),
         deadline_passed: false,
     }
 }

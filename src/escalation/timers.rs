@@ -6,7 +6,7 @@
 
 use super::policy::{self, AtDeadline};
 use super::Context;
-use crate::model::Escalation;
+use crate::model::{Destination, Escalation};
 use crate::store::{CloseOutcome, StoreError};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -41,15 +41,20 @@ pub async fn run(ctx: Context, shutdown: CancellationToken) {
 }
 
 async fn next_due(ctx: &Context) -> Result<Option<DateTime<Utc>>, StoreError> {
-    let (deadline, reminder) = (ctx.store.next_expiry().await?, ctx.store.next_reminder().await?);
-    Ok(deadline.into_iter().chain(reminder).min())
+    let store = &ctx.store;
+    let (deadline, reminder, fallback) =
+        (store.next_expiry().await?, store.next_reminder().await?, store.next_fallback().await?);
+    Ok(deadline.into_iter().chain(reminder).chain(fallback).min())
 }
 
 /// Takes every step due at `now`: deadlines first (an escalation whose time is
-/// up gets no reminder), then reminders.
+/// up gets no reminder), then fallbacks, then reminders.
 pub async fn fire(ctx: &Context, now: DateTime<Utc>) -> Result<(), StoreError> {
     for record in ctx.store.deadlines_due(now).await? {
         deadline(ctx, &record, now).await?;
+    }
+    for record in ctx.store.fallbacks_due(now).await? {
+        escalate(ctx, &record, now).await?;
     }
     for record in ctx.store.reminders_due(now).await? {
         remind(ctx, &record, now).await?;
@@ -78,6 +83,37 @@ async fn deadline(ctx: &Context, record: &Escalation, now: DateTime<Utc>) -> Res
         }
     }
     Ok(())
+}
+
+async fn escalate(ctx: &Context, record: &Escalation, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let Some(fallback) = &record.request.policy.fallback else {
+        return Ok(());
+    };
+    let step = record.fallback.step + 1;
+    let Some((to, next)) = policy::fallback_step(fallback, step, now) else {
+        return Ok(());
+    };
+    let note = policy::fallback_note(&label(ctx, &to).await?, now);
+    if ctx.store.record_fallback(&record.id, record.fallback.step, next, to, note).await?.is_some() {
+        ctx.metrics.policy_step("escalated");
+        tracing::info!(escalation = %record.id, step, of = fallback.to.len(), "escalated to a fallback destination");
+    }
+    Ok(())
+}
+
+/// How a destination reads in a note: the space's title when the cache knows it.
+async fn label(ctx: &Context, to: &Destination) -> Result<String, StoreError> {
+    Ok(match to {
+        Destination::SpaceId(id) => {
+            let uuid = crate::webex::ids::uuid_of(id).unwrap_or_default();
+            match ctx.store.space(&uuid).await? {
+                Some(space) => format!("the space \"{}\"", space.title),
+                None => "another space".to_owned(),
+            }
+        }
+        Destination::PersonEmail(email) => email.clone(),
+        Destination::PersonId(_) => "a specialist, directly".to_owned(),
+    })
 }
 
 async fn remind(ctx: &Context, record: &Escalation, now: DateTime<Utc>) -> Result<(), StoreError> {

@@ -106,6 +106,7 @@ mod tests {
             close_reason: None,
             policy: Default::default(),
             reminders: None,
+            fallback: None,
         }
     }
 

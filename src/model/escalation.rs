@@ -133,6 +133,7 @@ pub struct Escalation {
     pub close_reason: Option<String>,
     pub updated_at: DateTime<Utc>,
     pub reminders: ReminderState,
+    pub fallback: FallbackState,
     /// Its deadline came with `on_deadline: keep_pending`: it stays open, and
     /// the deadline is not acted on again.
     pub deadline_passed: bool,
@@ -144,6 +145,17 @@ pub struct ReminderState {
     pub sent: u32,
     /// When the next one is due; `null` when none is (no policy, all sent, closed).
     pub next_at: Option<DateTime<Utc>>,
+}
+
+/// How far down its policy's fallback destinations it went.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FallbackState {
+    /// Destinations sent to so far (`escalate_to[..step]`).
+    pub step: u32,
+    /// When the next is due; `null` when none is.
+    pub next_at: Option<DateTime<Utc>>,
+    /// Why the last destination could not be reached, if it could not.
+    pub error: Option<String>,
 }
 
 /// A posted card: which message, in which space.
@@ -194,6 +206,8 @@ pub struct EscalationView {
     pub policy: Policy,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminders: Option<ReminderState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<FallbackState>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -232,6 +246,7 @@ impl From<&Escalation> for EscalationView {
             close_reason: e.close_reason.clone(),
             policy: request.policy.clone(),
             reminders: request.policy.reminders.is_some().then(|| e.reminders.clone()),
+            fallback: request.policy.fallback.is_some().then(|| e.fallback.clone()),
         }
     }
 }

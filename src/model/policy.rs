@@ -12,6 +12,7 @@
 //! errors name the field inside the policy (`remind_after_s`) and the caller
 //! adds where the policy came from (`policy.` or `policies.standard.`).
 
+use super::Destination;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -20,6 +21,8 @@ pub const MAX_POLICY_WAIT_S: u64 = 604_800;
 /// Reminders are threaded replies under the card: a few help, many are spam.
 pub const MAX_REMINDERS: u32 = 20;
 pub const MAX_MENTIONS: usize = 10;
+/// Fallback destinations: a ladder of a few, not a broadcast.
+pub const MAX_FALLBACKS: usize = 5;
 
 /// `policy` in a request: a preset's name, or a policy given inline.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -69,9 +72,9 @@ pub struct PolicyRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_deadline: Option<OnDeadline>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub escalate_after_s: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub escalate_to: Option<serde_json::Value>,
+    pub escalate_after_s: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalate_to: Vec<Destination>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claim: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -110,6 +113,8 @@ pub enum OnDeadline {
 pub struct Policy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminders: Option<Reminders>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Fallback>,
     #[serde(default, skip_serializing_if = "OnDeadline::is_expire")]
     pub on_deadline: OnDeadline,
 }
@@ -122,6 +127,14 @@ pub struct Reminders {
     pub max: u32,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mention: Vec<String>,
+}
+
+/// Where the escalation goes next when nobody answered: destination `k`
+/// (1-based) gets a fresh card `k × after_s` after the first card was posted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fallback {
+    pub after_s: u64,
+    pub to: Vec<Destination>,
 }
 
 impl OnDeadline {
@@ -153,20 +166,19 @@ impl PolicyRequest {
     /// mentions that are emails, nothing asked for that this version cannot do.
     pub fn validate(&self) -> Result<Policy, PolicyError> {
         self.refuse_unsupported()?;
-        Ok(Policy { reminders: self.reminders()?, on_deadline: self.on_deadline.clone().unwrap_or_default() })
+        Ok(Policy {
+            reminders: self.reminders()?,
+            fallback: self.fallback()?,
+            on_deadline: self.on_deadline.clone().unwrap_or_default(),
+        })
     }
 
     fn refuse_unsupported(&self) -> Result<(), PolicyError> {
-        let unsupported = [
-            ("escalate_after_s", self.escalate_after_s.is_some()),
-            ("escalate_to", self.escalate_to.is_some()),
-            ("claim", self.claim.is_some()),
-            ("business_hours", self.business_hours.is_some()),
-        ];
+        let unsupported = [("claim", self.claim.is_some()), ("business_hours", self.business_hours.is_some())];
         match unsupported.iter().find(|(_, asked)| *asked) {
             Some((field, _)) => Err(error(
                 field,
-                "not supported by this version of webex-hitl yet (reminders and on_deadline are); leave it out",
+                "not supported by this version of webex-hitl yet (reminders, escalate_to and on_deadline are); leave it out",
             )),
             None => Ok(()),
         }
@@ -195,6 +207,29 @@ impl PolicyRequest {
             return Err(error("max_reminders", format!("must be 1..={MAX_REMINDERS}, got {max}")));
         }
         Ok(Some(Reminders { first_after_s, every_s, max, mention: mentions(&self.remind.mention)? }))
+    }
+}
+
+impl PolicyRequest {
+    fn fallback(&self) -> Result<Option<Fallback>, PolicyError> {
+        match (self.escalate_after_s, self.escalate_to.is_empty()) {
+            (None, true) => Ok(None),
+            (None, false) => Err(error("escalate_to", "needs escalate_after_s: when to escalate")),
+            (Some(_), true) => Err(error("escalate_to", "needs at least one destination to escalate to")),
+            (Some(after_s), false) => {
+                if !(1..=MAX_POLICY_WAIT_S).contains(&after_s) {
+                    return Err(error(
+                        "escalate_after_s",
+                        format!("must be 1..={MAX_POLICY_WAIT_S} seconds, got {after_s}"),
+                    ));
+                }
+                if self.escalate_to.len() > MAX_FALLBACKS {
+                    let n = self.escalate_to.len();
+                    return Err(error("escalate_to", format!("too many: {n}, at most {MAX_FALLBACKS}")));
+                }
+                Ok(Some(Fallback { after_s, to: self.escalate_to.clone() }))
+            }
+        }
     }
 }
 
@@ -244,7 +279,9 @@ mod tests {
                 "remind.mention[1]",
             ),
             (serde_json::json!({"claim": {"enabled": true}}), "claim"),
-            (serde_json::json!({"escalate_to": []}), "escalate_to"),
+            (serde_json::json!({"escalate_to": [{"space_id": "R"}]}), "escalate_to"),
+            (serde_json::json!({"escalate_after_s": 60}), "escalate_to"),
+            (serde_json::json!({"escalate_after_s": 0, "escalate_to": [{"space_id": "R"}]}), "escalate_after_s"),
             (serde_json::json!({"business_hours": {}}), "business_hours"),
         ];
         for (json, field) in cases {

@@ -5,7 +5,7 @@
 use rusqlite::Row;
 
 use super::{corrupt, time};
-use crate::model::{Delivery, DeliveryState, Escalation, ReminderState, Status};
+use crate::model::{Delivery, DeliveryState, Escalation, FallbackState, ReminderState, Status};
 
 fn json_column<T: serde::de::DeserializeOwned>(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<T>> {
     let text: Option<String> = row.get(idx)?;
@@ -48,5 +48,6 @@ pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<Escalation> {
         updated_at: time::column(row, 19)?,
         reminders: ReminderState { sent: row.get(20)?, next_at: time::opt_column(row, 21)? },
         deadline_passed: row.get(22)?,
+        fallback: FallbackState { step: row.get(23)?, next_at: time::opt_column(row, 24)?, error: row.get(25)? },
     })
 }

@@ -43,8 +43,9 @@ pub struct Delivered {
     pub message_id: String,
     pub message_uuid: String,
     pub recipient_id: Option<String>,
-    /// When the policy's first reminder is due, if it has reminders.
+    /// When the policy's first reminder and first fallback are due, if it has them.
     pub first_reminder_at: Option<DateTime<Utc>>,
+    pub first_fallback_at: Option<DateTime<Utc>>,
 }
 
 /// A move out of `pending`, with what the final state carries.
@@ -292,8 +293,10 @@ fn delivery_in(tx: &Connection, job_id: i64, id: &str, delivered: &Delivered) ->
         now
     ])?;
     tx.prepare_cached(sql::DELETE_JOB)?.execute(params![job_id])?;
-    if let Some(at) = delivered.first_reminder_at {
-        tx.prepare_cached(sql::SCHEDULE_FIRST_REMINDER)?.execute(params![id, time::to_text(at)])?;
+    if delivered.first_reminder_at.is_some() || delivered.first_fallback_at.is_some() {
+        let (reminder, fallback) =
+            (delivered.first_reminder_at.map(time::to_text), delivered.first_fallback_at.map(time::to_text));
+        tx.prepare_cached(sql::SCHEDULE_POLICY)?.execute(params![id, reminder, fallback])?;
     }
     let card = Card {
         message_uuid: delivered.message_uuid.clone(),

@@ -41,6 +41,12 @@ pub enum EventKind {
     /// Answered automatically by its policy's `on_deadline` default (status `answered`).
     #[serde(rename = "escalation.defaulted")]
     EscalationDefaulted,
+    /// Sent to its policy's next fallback destination.
+    #[serde(rename = "escalation.escalated")]
+    EscalationEscalated,
+    /// A fallback destination could not be reached (`fallback.error` says why).
+    #[serde(rename = "escalation.fallback_failed")]
+    EscalationFallbackFailed,
     #[serde(rename = "connection.up")]
     ConnectionUp,
     #[serde(rename = "connection.down")]
@@ -66,7 +72,7 @@ impl Subject {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::SpaceAdded,
         EventKind::SpaceRemoved,
         EventKind::SpaceUpdated,
@@ -78,6 +84,8 @@ impl EventKind {
         EventKind::EscalationFailed,
         EventKind::EscalationReminded,
         EventKind::EscalationDefaulted,
+        EventKind::EscalationEscalated,
+        EventKind::EscalationFallbackFailed,
         EventKind::ConnectionUp,
         EventKind::ConnectionDown,
     ];
@@ -96,6 +104,8 @@ impl EventKind {
             EventKind::EscalationFailed => "escalation.failed",
             EventKind::EscalationReminded => "escalation.reminded",
             EventKind::EscalationDefaulted => "escalation.defaulted",
+            EventKind::EscalationEscalated => "escalation.escalated",
+            EventKind::EscalationFallbackFailed => "escalation.fallback_failed",
             EventKind::ConnectionUp => "connection.up",
             EventKind::ConnectionDown => "connection.down",
         }
@@ -115,7 +125,9 @@ impl EventKind {
             | EventKind::EscalationCancelled
             | EventKind::EscalationFailed
             | EventKind::EscalationReminded
-            | EventKind::EscalationDefaulted => Subject::Escalation,
+            | EventKind::EscalationDefaulted
+            | EventKind::EscalationEscalated
+            | EventKind::EscalationFallbackFailed => Subject::Escalation,
             EventKind::ConnectionUp | EventKind::ConnectionDown => Subject::Connection,
         }
     }

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::StoreError;
 use super::{activities, sql, time, Store};
+use crate::model::Destination;
 
 /// Enough for every honest reason a specialist may be told something; a flood of
 /// forged clicks by many people stops here.
@@ -33,8 +34,13 @@ pub enum Task {
         escalation_id: String,
         card: Option<String>,
     },
-    /// A short threaded reply (why a submission was refused).
+    /// A short threaded reply (why a submission was refused, a reminder…).
     Reply(Reply),
+    /// A fresh card of the escalation to its policy's next fallback destination.
+    PostFallbackCard {
+        escalation_id: String,
+        to: Destination,
+    },
 }
 
 /// A job row this version cannot read, and why; the worker drops it.
@@ -79,6 +85,7 @@ struct CardPayload {
 const POST_CARD: &str = "post_card";
 const UPDATE_CARD: &str = "update_card";
 const REPLY: &str = "reply";
+const POST_FALLBACK_CARD: &str = "post_fallback_card";
 
 impl Task {
     /// The stored `kind`, also used in logs.
@@ -87,6 +94,7 @@ impl Task {
             Task::PostCard { .. } => POST_CARD,
             Task::UpdateCard { .. } => UPDATE_CARD,
             Task::Reply(_) => REPLY,
+            Task::PostFallbackCard { .. } => POST_FALLBACK_CARD,
         }
     }
 
@@ -99,6 +107,9 @@ impl Task {
                 Ok(Task::UpdateCard { escalation_id, card: payload.map(|p| p.card) })
             }
             (REPLY, _) => serde_json::from_str(payload).map(Task::Reply).map_err(|e| unreadable("reply", e)),
+            (POST_FALLBACK_CARD, Some(escalation_id)) => serde_json::from_str(payload)
+                .map(|to| Task::PostFallbackCard { escalation_id, to })
+                .map_err(|e| unreadable("fallback destination", e)),
             (kind, _) => Err(Unreadable(format!("kind {kind:?} without an escalation, or unknown"))),
         }
     }
@@ -163,7 +174,7 @@ impl Store {
         let (job_id, error) = (job.id, error.to_owned());
         let posting = match &job.task {
             Ok(Task::PostCard { escalation_id }) => Some(escalation_id.clone()),
-            Ok(Task::UpdateCard { .. } | Task::Reply(_)) | Err(_) => None,
+            Ok(Task::UpdateCard { .. } | Task::Reply(_) | Task::PostFallbackCard { .. }) | Err(_) => None,
         };
         self.write(move |tx| {
             let now = time::to_text(time::now());
@@ -223,6 +234,7 @@ pub(crate) fn insert_job(conn: &Connection, task: &Task) -> Result<(), StoreErro
             (Some(escalation_id.as_str()), serde_json::to_string(&payload)?)
         }
         Task::Reply(reply) => (None, serde_json::to_string(reply)?),
+        Task::PostFallbackCard { escalation_id, to } => (Some(escalation_id.as_str()), serde_json::to_string(to)?),
     };
     conn.prepare_cached(sql::INSERT_JOB)?.execute(params![task.kind(), escalation_id, payload, now])?;
     Ok(())

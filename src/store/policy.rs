@@ -1,5 +1,5 @@
-//! The store's side of escalation policies: which reminders and deadlines are
-//! due, and each step recorded by compare-and-set with its event and its
+//! The store's side of escalation policies: which reminders, fallbacks and
+//! deadlines are due, and each step recorded by compare-and-set with its event and its
 //! Webex calls in one transaction — so a step is taken once, whatever crashes
 //! or repeats around it. What to say and when the next step is due is the
 //! logic's (`escalation::timers`); this module only moves the row.
@@ -7,13 +7,13 @@
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
-use super::cards;
+use super::cards::{self, Card};
 use super::error::StoreError;
 use super::escalations::{append_escalation_event, require, select_many};
 use super::events::EventKind;
 use super::outbox::{insert_job, Reply, Task};
 use super::{sql, time, Store};
-use crate::model::Escalation;
+use crate::model::{Destination, Escalation};
 
 /// A reminder's words: `markdown` (with the mentions) and its plain-text fallback.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,15 +61,7 @@ impl Store {
                 if moved == 0 {
                     return Ok(None);
                 }
-                for card in cards::cards_of_in(tx, &id)? {
-                    let reply = Reply {
-                        room_id: card.space_id,
-                        parent_id: Some(card.message_id),
-                        text: words.text.clone(),
-                        markdown: words.markdown.clone(),
-                    };
-                    insert_job(tx, &Task::Reply(reply))?;
-                }
+                queue_replies(tx, &id, &words)?;
                 let record = require(tx, &id)?;
                 append_escalation_event(tx, EventKind::EscalationReminded, &record)?;
                 Ok(Some(record))
@@ -77,6 +69,85 @@ impl Store {
             .await?;
         self.jobs_added();
         Ok(recorded)
+    }
+
+    /// Pending escalations whose next fallback destination is due at `now`.
+    pub async fn fallbacks_due(&self, now: DateTime<Utc>) -> Result<Vec<Escalation>, StoreError> {
+        self.read(move |conn| select_many(conn, sql::SELECT_FALLBACKS_DUE, &time::to_text(now))).await
+    }
+
+    pub async fn next_fallback(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.read(|conn| {
+            let text: Option<String> = conn.prepare_cached(sql::SELECT_NEXT_FALLBACK)?.query_row([], |r| r.get(0))?;
+            text.map(|t| time::parse_text(&t)).transpose()
+        })
+        .await
+    }
+
+    /// Records fallback step `step_before + 1`: the step, when the next is due,
+    /// the `escalation.escalated` event, the job posting a fresh card to `to`,
+    /// and a threaded note under each card it already has (`note`). `None`
+    /// when it moved meanwhile.
+    pub async fn record_fallback(
+        &self,
+        id: &str,
+        step_before: u32,
+        next_at: Option<DateTime<Utc>>,
+        to: Destination,
+        note: ReminderText,
+    ) -> Result<Option<Escalation>, StoreError> {
+        let id = id.to_owned();
+        let recorded = self
+            .write(move |tx| {
+                let now = time::to_text(time::now());
+                let next = next_at.map(time::to_text);
+                let moved = tx.prepare_cached(sql::RECORD_FALLBACK)?.execute(params![id, step_before, next, now])?;
+                if moved == 0 {
+                    return Ok(None);
+                }
+                queue_replies(tx, &id, &note)?;
+                insert_job(tx, &Task::PostFallbackCard { escalation_id: id.clone(), to })?;
+                let record = require(tx, &id)?;
+                append_escalation_event(tx, EventKind::EscalationEscalated, &record)?;
+                Ok(Some(record))
+            })
+            .await?;
+        self.jobs_added();
+        Ok(recorded)
+    }
+
+    /// A fallback card was posted: it is one of the escalation's cards from now
+    /// on (answers on it count; closing updates it). If the escalation closed
+    /// meanwhile, the fresh card is stale at once: queue its update.
+    pub async fn record_fallback_card(&self, job_id: i64, card: Card) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            tx.prepare_cached(sql::DELETE_JOB)?.execute(params![job_id])?;
+            cards::insert(tx, &card)?;
+            let record = require(tx, &card.escalation_id)?;
+            if record.status.is_final() {
+                let task =
+                    Task::UpdateCard { escalation_id: card.escalation_id.clone(), card: Some(card.message_uuid) };
+                insert_job(tx, &task)?;
+            }
+            Ok(())
+        })
+        .await?;
+        self.jobs_added();
+        Ok(())
+    }
+
+    /// A fallback destination cannot be reached: the job ends, the reason is
+    /// kept, and `escalation.fallback_failed` tells the engine. The other cards
+    /// and the next steps carry on.
+    pub async fn record_fallback_failed(&self, job_id: i64, id: &str, error: &str) -> Result<(), StoreError> {
+        let (id, error) = (id.to_owned(), error.to_owned());
+        self.write(move |tx| {
+            tx.prepare_cached(sql::DELETE_JOB)?.execute(params![job_id])?;
+            tx.prepare_cached(sql::RECORD_FALLBACK_ERROR)?.execute(params![id, error, time::to_text(time::now())])?;
+            let record = require(tx, &id)?;
+            append_escalation_event(tx, EventKind::EscalationFallbackFailed, &record)
+        })
+        .await
     }
 
     /// `on_deadline: keep_pending`: the deadline came, the escalation stays
@@ -89,4 +160,18 @@ impl Store {
         })
         .await
     }
+}
+
+/// A threaded reply with `words` under every card of the escalation.
+fn queue_replies(tx: &rusqlite::Connection, id: &str, words: &ReminderText) -> Result<(), StoreError> {
+    for card in cards::cards_of_in(tx, id)? {
+        let reply = Reply {
+            room_id: card.space_id,
+            parent_id: Some(card.message_id),
+            text: words.text.clone(),
+            markdown: words.markdown.clone(),
+        };
+        insert_job(tx, &Task::Reply(reply))?;
+    }
+    Ok(())
 }

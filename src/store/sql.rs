@@ -123,7 +123,7 @@ macro_rules! escalation_select {
             "SELECT rowid, id, idem_key, fingerprint, status, request, created_at, expires_at, ",
             "delivery_state, delivery_error, delivery_attempts, space_id, room_uuid, message_id, ",
             "message_uuid, recipient_id, answer, closed_at, close_reason, updated_at, reminders_sent, ",
-            "next_reminder_at, deadline_passed FROM escalations ",
+            "next_reminder_at, deadline_passed, fallback_step, next_fallback_at, fallback_error FROM escalations ",
             $tail
         )
     };
@@ -156,9 +156,18 @@ pub const SELECT_REMINDERS_DUE: &str = escalation_select!(
 );
 pub const SELECT_NEXT_REMINDER: &str =
     "SELECT MIN(next_reminder_at) FROM escalations WHERE next_reminder_at IS NOT NULL";
-/// The first reminder's time, set when the card is posted (`?2`: none without a policy).
-pub const SCHEDULE_FIRST_REMINDER: &str = "UPDATE escalations SET next_reminder_at = ?2 \
-     WHERE id = ?1 AND status = 'pending' AND reminders_sent = 0 AND next_reminder_at IS NULL";
+/// The first reminder's and fallback's times, set when the card is posted (NULL: none).
+pub const SCHEDULE_POLICY: &str = "UPDATE escalations SET next_reminder_at = ?2, next_fallback_at = ?3 \
+     WHERE id = ?1 AND status = 'pending' AND reminders_sent = 0 AND fallback_step = 0";
+pub const SELECT_FALLBACKS_DUE: &str = escalation_select!(
+    "WHERE next_fallback_at IS NOT NULL AND next_fallback_at <= ?1 AND status = 'pending' ORDER BY next_fallback_at"
+);
+pub const SELECT_NEXT_FALLBACK: &str =
+    "SELECT MIN(next_fallback_at) FROM escalations WHERE next_fallback_at IS NOT NULL";
+/// Compare-and-set on the step, as for reminders.
+pub const RECORD_FALLBACK: &str = "UPDATE escalations SET fallback_step = fallback_step + 1, \
+     next_fallback_at = ?3, updated_at = ?4 WHERE id = ?1 AND status = 'pending' AND fallback_step = ?2";
+pub const RECORD_FALLBACK_ERROR: &str = "UPDATE escalations SET fallback_error = ?2, updated_at = ?3 WHERE id = ?1";
 /// Compare-and-set on the count, so a reminder fired twice (two timers, a retry) moves once.
 pub const RECORD_REMINDER: &str = "UPDATE escalations SET reminders_sent = reminders_sent + 1, \
      next_reminder_at = ?3, updated_at = ?4 WHERE id = ?1 AND status = 'pending' AND reminders_sent = ?2";
@@ -189,7 +198,8 @@ pub const RECORD_DELIVERY_FAILED: &str = "UPDATE escalations SET delivery_state 
 
 /// The compare-and-set at the heart of "first answer wins": only a pending row moves.
 pub const CLOSE_ESCALATION: &str = "UPDATE escalations SET status = ?2, answer = ?3, closed_at = ?4, \
-     close_reason = ?5, updated_at = ?4, next_reminder_at = NULL WHERE id = ?1 AND status = 'pending'";
+     close_reason = ?5, updated_at = ?4, next_reminder_at = NULL, next_fallback_at = NULL \
+     WHERE id = ?1 AND status = 'pending'";
 
 /// `?1` escalation, `?2` the replaced card's uuid: the row names the new card if it named the old.
 pub const REPLACE_CARD_MESSAGE: &str = "UPDATE escalations SET message_id = ?3, message_uuid = ?4, updated_at = ?5 \

@@ -214,6 +214,10 @@ async fn presets_come_from_the_configuration_by_name_or_as_the_default() {
         .as_str()
         .unwrap()
         .starts_with("policy.remind_after_s: 60 s is not before the deadline"));
+    let policy = json!({"escalate_after_s": 60, "escalate_to": [{"space_id": "not-a-room"}]});
+    let (status, bad) = create(&w, &request(&w, 1800, Some(policy))).await;
+    assert_eq!(status, 422, "{bad:#}");
+    assert_eq!(bad["error"]["message"], "policy.escalate_to[0].space_id: not a Webex room id");
 }
 
 /// Reminders under `kill -9` at random moments: every reminder is recorded
@@ -271,4 +275,67 @@ async fn kill_9_during_a_policy_run_reminds_each_once_and_never_twice() {
     eprintln!("{kills} kill -9s: {replies} reminders posted, {missing} lost to a crash mid-post");
     assert!(missing <= kills, "a reply can be lost only to a crash in the middle of its post");
     daemon.kill_9().await;
+}
+
+#[tokio::test]
+async fn two_reminders_then_a_fallback_space_answered_there_closes_both_cards() {
+    let w = world(|_| {}).await;
+    let ben = w.h.sim.add_person("ben.lead@example.com", "Ben Lead");
+    let leads = w.h.sim.create_room("Escalation Leads");
+    for person in [&ben.id, &w.h.sim.bot().id] {
+        w.h.sim.add_member(&leads.id, person, Some(&ben.id)).unwrap();
+    }
+    let policy = json!({"remind_after_s": 1, "max_reminders": 2,
+                        "escalate_after_s": 3, "escalate_to": [{"space_id": leads.id}]});
+    let (id, card) = delivered(&w, &request(&w, 120, Some(policy))).await;
+    let escalated = until(&w, &id, |e| e["fallback"]["step"] == 1).await;
+    assert_eq!(escalated["fallback"]["next_at"], Value::Null, "one destination: no further step");
+    let fallback_card = eventually("a card in the fallback space", || async {
+        let cards: Vec<_> = w.h.sim.messages(&leads.id).into_iter().filter(|m| m.card.is_some()).collect();
+        match cards.as_slice() {
+            [one] => Ok(one.id.clone()),
+            other => Err(format!("{other:#?}")),
+        }
+    })
+    .await;
+    until(&w, &id, |e| e["reminders"]["sent"] == 2).await;
+    w.h.sim.submit_card(&fallback_card, &ben.id, inputs(&[("response", "Release it")])).unwrap();
+    let answered = until(&w, &id, |e| e["status"] == "answered").await;
+    assert_eq!(answered["answer"]["by"]["email"], "ben.lead@example.com");
+    for message in [&card, &fallback_card] {
+        eventually(&format!("card {message} shows the answer"), || async {
+            let text = w.h.sim.message(message).unwrap().card.map(|c| c.to_string()).unwrap_or_default();
+            if text.contains("Ben Lead") && !text.contains("Provide Input") {
+                Ok(())
+            } else {
+                Err(text)
+            }
+        })
+        .await;
+    }
+    w.h.wait_outbox_empty().await;
+    let notes: Vec<String> = replies_to(&w, &card).into_iter().filter_map(|m| m.text).collect();
+    assert_eq!(notes.iter().filter(|t| t.starts_with("Reminder")).count(), 2, "{notes:#?}");
+    assert!(notes.iter().any(|t| t.contains("also sent to the space \"Escalation Leads\"")), "{notes:#?}");
+    let types = event_types(&w, &id).await;
+    let expected = ["escalation.created", "escalation.delivered", "escalation.reminded", "escalation.reminded"];
+    assert_eq!(types[..4], expected, "{types:?}");
+    let mut rest = types[4..].to_vec();
+    rest.sort();
+    assert_eq!(rest, ["escalation.answered", "escalation.escalated"], "{types:?}");
+    assert_eq!(w.h.metric("webex_hitl_policy_steps_total{step=\"escalated\"}").await, Some(1.0));
+}
+
+#[tokio::test]
+async fn a_fallback_the_bot_cannot_reach_is_skipped_and_said_and_the_first_card_still_works() {
+    let w = world(|_| {}).await;
+    let elsewhere = w.h.sim.create_room("A space without the bot");
+    let policy = json!({"escalate_after_s": 1, "escalate_to": [{"space_id": elsewhere.id}]});
+    let (id, card) = delivered(&w, &request(&w, 120, Some(policy))).await;
+    let failed = until(&w, &id, |e| e["fallback"]["error"].is_string()).await;
+    assert_eq!(failed["status"], "pending");
+    assert!(failed["fallback"]["error"].as_str().unwrap().contains("cannot reach"), "{failed:#}");
+    assert!(event_types(&w, &id).await.contains(&"escalation.fallback_failed".to_owned()));
+    w.h.sim.submit_card(&card, &w.ana.id, inputs(&[("response", "Handled")])).unwrap();
+    until(&w, &id, |e| e["status"] == "answered").await;
 }

@@ -1,9 +1,10 @@
 //! The request's `policy`: a preset resolved, then held to what only the
-//! escalation itself can tell — a reminder that would come after the deadline,
+//! escalation itself can tell — a reminder or a fallback that would come after
+//! the deadline, a fallback destination of the wrong shape,
 //! a default answer that the fields would refuse, an automatic answer the
 //! operator did not allow.
 
-use super::{check_answer, invalid, InvalidRequest};
+use super::{check_answer, check_destination, invalid, InvalidRequest};
 use crate::config::EscalationsConfig;
 use crate::model::{OnDeadline, Policy, PolicyChoice, PolicyRequest, ValidEscalation};
 
@@ -26,6 +27,24 @@ pub(super) fn check(
                 reminders.first_after_s
             );
             return Err(named(&from, "remind_after_s", message));
+        }
+    }
+    if let Some(fallback) = &mut policy.fallback {
+        let timeout_s = valid.timeout.as_secs();
+        if policy.on_deadline != OnDeadline::KeepPending && fallback.after_s >= timeout_s {
+            let message = format!(
+                "{} s is not before the deadline (timeout_s {timeout_s}): nobody would be escalated to",
+                fallback.after_s
+            );
+            return Err(named(&from, "escalate_after_s", message));
+        }
+        for (i, to) in std::mem::take(&mut fallback.to).into_iter().enumerate() {
+            // The destination rule is the request's own; only the field's name differs.
+            let checked = check_destination(to).map_err(|e| {
+                let inner = e.field.strip_prefix("to").unwrap_or(&e.field);
+                named(&from, &format!("escalate_to[{i}]{inner}"), e.message)
+            })?;
+            fallback.to.push(checked);
         }
     }
     if let OnDeadline::Default(inputs) = &policy.on_deadline {

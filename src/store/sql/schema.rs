@@ -187,11 +187,17 @@ CREATE INDEX notifications_created ON notifications (created_at);
 ";
 
 /// v7: where an escalation's policy stands — its reminders (how many went, when
-/// the next is due) and whether a `keep_pending` deadline was already passed.
+/// the next is due), its fallback destinations (how many were sent to, when the
+/// next is due, why the last failed) and whether a `keep_pending` deadline was
+/// already passed.
 pub const MIGRATION_007_POLICIES: &str = "
 ALTER TABLE escalations ADD COLUMN reminders_sent INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE escalations ADD COLUMN next_reminder_at TEXT;
 ALTER TABLE escalations ADD COLUMN deadline_passed INTEGER NOT NULL DEFAULT 0;
--- Only escalations with a reminder due are in it: the timer's lookups stay small.
+ALTER TABLE escalations ADD COLUMN fallback_step INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE escalations ADD COLUMN next_fallback_at TEXT;
+ALTER TABLE escalations ADD COLUMN fallback_error TEXT;
+-- Only escalations with a step due are in them: the timer's lookups stay small.
 CREATE INDEX escalations_reminder_due ON escalations (next_reminder_at) WHERE next_reminder_at IS NOT NULL;
+CREATE INDEX escalations_fallback_due ON escalations (next_fallback_at) WHERE next_fallback_at IS NOT NULL;
 ";
