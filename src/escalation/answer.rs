@@ -13,6 +13,7 @@
 //! rule that keeps a removed member from answering), so a warm answer costs one
 //! REST call.
 
+mod claim;
 mod known;
 
 use super::card::{DATA_ESCALATION, DATA_SIGNATURE};
@@ -64,6 +65,8 @@ struct Submission {
 
 enum Verdict {
     Accept(Answer),
+    /// "I'm on it", by this person.
+    Claim(Answerer),
     Refuse(String),
     Ignore,
 }
@@ -113,6 +116,7 @@ impl AnswerHandler {
         let (record, action) = (&submission.escalation, &submission.action);
         match self.judge(record, &submission.card, action, early).await? {
             Verdict::Accept(answer) => self.accept(&submission, answer, activity).await,
+            Verdict::Claim(by) => self.claim(&submission, by, activity).await,
             Verdict::Ignore => Ok(Handled::NoEffect),
             Verdict::Refuse(refusal) => {
                 tracing::info!(escalation = %record.id, person = %action.person_id, %refusal, "submission refused");
@@ -238,6 +242,12 @@ impl AnswerHandler {
         if let Some(refusal) = lookups.refusal? {
             return Ok(Verdict::Refuse(refusal));
         }
+        if claim::is_claim(action) {
+            return Ok(claim::judge(record, lookups.by?));
+        }
+        if let Some(refusal) = claim::held_by_another(record, &action.person_id) {
+            return Ok(Verdict::Refuse(refusal));
+        }
         let inputs = match check_answer(&record.request.fields, &action.inputs) {
             Ok(inputs) => inputs,
             Err(invalid) => {
@@ -254,11 +264,9 @@ impl AnswerHandler {
         }))
     }
 
-    /// For a DM only its recipient may answer; in a space, any current member
-    /// (known as one on this connection, or confirmed by Webex now).
     /// On the card in the escalation's own DM, only its recipient; on any other
     /// card (a space, or a policy's fallback destination), a current member of
-    /// the card's space.
+    /// the card's space (known as one on this connection, or confirmed by Webex now).
     async fn may_not_answer(
         &self,
         record: &Escalation,

@@ -13,11 +13,12 @@
 //! until the card fits.
 
 mod blocks;
+mod claim;
 #[cfg(test)]
 mod tests;
 mod text;
 
-use crate::model::{Escalation, Status, ValidEscalation};
+use crate::model::{ClaimState, Escalation, Status, ValidEscalation};
 use blocks::{answer_pairs, header, input, player_facts, status, status_line, submit, summary};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -27,6 +28,10 @@ pub const SUBMIT_TITLE: &str = "Provide Input";
 /// Keys of the `Action.Submit` data; field ids may not start with `_`.
 pub const DATA_ESCALATION: &str = "_escalation";
 pub const DATA_SIGNATURE: &str = "_sig";
+/// Which button was pressed, when it is not Provide Input.
+pub const DATA_ACTION: &str = "_action";
+pub const ACTION_CLAIM: &str = "claim";
+pub const CLAIM_TITLE: &str = "I'm on it";
 pub const CARD_VERSION: &str = "1.3";
 pub const CARD_SCHEMA: &str = "http://adaptivecards.io/schemas/adaptive-card.json";
 /// Webex's limit on `text` and `markdown`.
@@ -50,6 +55,8 @@ pub struct CardView<'a> {
     pub escalation_id: &'a str,
     pub signature: &'a str,
     pub request: &'a ValidEscalation,
+    /// Who holds a claim on the escalation, shown while it is pending.
+    pub claim: Option<&'a ClaimState>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -132,7 +139,7 @@ pub fn render(view: &CardView, state: &CardState) -> Result<RenderedCard, Render
 /// Whether `request`'s pending card leaves room for every final state; run by validation.
 pub fn check_fits(request: &ValidEscalation) -> Result<(), RenderError> {
     let planned = "x".repeat(PLANNED_ID_CHARS);
-    let view = CardView { escalation_id: &planned, signature: &planned, request };
+    let view = CardView { escalation_id: &planned, signature: &planned, request, claim: None };
     render_within(&view, &CardState::Pending, MAX_RENDERED_BYTES - FINAL_RESERVE_BYTES).map(|_| ())
 }
 
@@ -172,8 +179,13 @@ fn build(view: &CardView, state: &CardState, answers: &[(String, String)]) -> Re
     match status(state, answers) {
         Some(block) => body.push(block),
         None => {
+            body.extend(view.claim.map(claim::block));
             body.extend(request.fields.iter().map(input));
-            card["actions"] = json!([submit(view.escalation_id, view.signature)]);
+            let mut actions = vec![submit(view.escalation_id, view.signature)];
+            if request.policy.claim.is_some() && view.claim.is_none() {
+                actions.push(claim::button(view.escalation_id, view.signature));
+            }
+            card["actions"] = Value::Array(actions);
         }
     }
     card["body"] = Value::Array(body);

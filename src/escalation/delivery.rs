@@ -292,7 +292,12 @@ impl Deliverer {
     fn render(&self, record: &Escalation) -> Option<RenderedCard> {
         let signature = self.ctx.signer.sign(&record.id);
         let state = CardState::of(record, self.ctx.config.show_answer_on_card);
-        let card_view = CardView { escalation_id: &record.id, signature: &signature, request: &record.request };
+        let card_view = CardView {
+            escalation_id: &record.id,
+            signature: &signature,
+            request: &record.request,
+            claim: record.claim.as_ref(),
+        };
         card::render(&card_view, &state)
             .map_err(|e| tracing::error!(escalation = %record.id, %e, "card render failed"))
             .ok()

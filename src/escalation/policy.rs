@@ -64,6 +64,31 @@ pub fn fallback_note(label: &str, now: DateTime<Utc>) -> ReminderText {
     ReminderText { text, markdown: None }
 }
 
+/// A claim lapsed unanswered at `now`: when reminders and fallbacks resume
+/// (where any are left), and the note that says so under every card,
+/// mentioning the policy's people as a reminder does.
+pub fn after_lapse(
+    record: &Escalation,
+    now: DateTime<Utc>,
+) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>, ReminderText) {
+    let policy = &record.request.policy;
+    let reminder = policy.reminders.as_ref().and_then(|r| next_reminder_at(r, record.reminders.sent, now));
+    let fallback = policy
+        .fallback
+        .as_ref()
+        .filter(|f| usize::try_from(record.fallback.step).is_ok_and(|step| step < f.to.len()))
+        .map(|f| now + seconds(f.after_s));
+    let who = record.claim.as_ref().map_or_else(|| "The claim".to_owned(), |c| format!("{}'s claim", c.by.name));
+    let text = format!("{who} ran out without an answer: this request is waiting for input again.");
+    let in_space = matches!(record.request.to, Destination::SpaceId(_));
+    let mention = policy.reminders.as_ref().map(|r| r.mention.as_slice()).unwrap_or_default();
+    let markdown = (in_space && !mention.is_empty()).then(|| {
+        let mentions: Vec<String> = mention.iter().map(|email| format!("<@personEmail:{email}>")).collect();
+        format!("{} {text}", mentions.join(" "))
+    });
+    (reminder, fallback, ReminderText { text, markdown })
+}
+
 /// What the deadline does to a pending escalation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AtDeadline {

@@ -50,6 +50,7 @@ pub fn escalation() -> Escalation {
         updated_at: at,
         reminders: Default::default(),
         fallback: Default::default(),
+        claim: None,
         deadline_passed: false,
     }
 }

@@ -42,16 +42,19 @@ pub async fn run(ctx: Context, shutdown: CancellationToken) {
 
 async fn next_due(ctx: &Context) -> Result<Option<DateTime<Utc>>, StoreError> {
     let store = &ctx.store;
-    let (deadline, reminder, fallback) =
-        (store.next_expiry().await?, store.next_reminder().await?, store.next_fallback().await?);
-    Ok(deadline.into_iter().chain(reminder).chain(fallback).min())
+    let (deadline, reminder) = (store.next_expiry().await?, store.next_reminder().await?);
+    let (fallback, claim) = (store.next_fallback().await?, store.next_claim_expiry().await?);
+    Ok([deadline, reminder, fallback, claim].into_iter().flatten().min())
 }
 
 /// Takes every step due at `now`: deadlines first (an escalation whose time is
-/// up gets no reminder), then fallbacks, then reminders.
+/// up gets no reminder), then lapsed claims, fallbacks and reminders.
 pub async fn fire(ctx: &Context, now: DateTime<Utc>) -> Result<(), StoreError> {
     for record in ctx.store.deadlines_due(now).await? {
         deadline(ctx, &record, now).await?;
+    }
+    for record in ctx.store.claims_due(now).await? {
+        lapse(ctx, &record, now).await?;
     }
     for record in ctx.store.fallbacks_due(now).await? {
         escalate(ctx, &record, now).await?;
@@ -81,6 +84,15 @@ async fn deadline(ctx: &Context, record: &Escalation, now: DateTime<Utc>) -> Res
                 tracing::info!(escalation = %record.id, "deadline passed: kept pending, as its policy says");
             }
         }
+    }
+    Ok(())
+}
+
+async fn lapse(ctx: &Context, record: &Escalation, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let (reminder, fallback, note) = policy::after_lapse(record, now);
+    if ctx.store.release_claim(&record.id, now, reminder, fallback, note).await?.is_some() {
+        ctx.metrics.policy_step("unclaimed");
+        tracing::info!(escalation = %record.id, "claim lapsed without an answer: reminders and fallbacks resume");
     }
     Ok(())
 }

@@ -107,6 +107,7 @@ mod tests {
             policy: Default::default(),
             reminders: None,
             fallback: None,
+            claim: None,
         }
     }
 

@@ -30,7 +30,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 /// Card posting: normally well under a second, minutes when Webex throttles.
 const DELIVERY_BUCKETS: [f64; 11] = [0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0];
 /// What `webex_hitl_policy_steps_total` counts, each present from the start.
-pub const POLICY_STEPS: [&str; 4] = ["reminded", "escalated", "defaulted", "kept_pending"];
+pub const POLICY_STEPS: [&str; 6] = ["reminded", "escalated", "claimed", "unclaimed", "defaulted", "kept_pending"];
 /// A human answering: seconds to hours.
 const ANSWER_BUCKETS: [f64; 12] =
     [5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 86400.0];

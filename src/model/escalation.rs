@@ -134,6 +134,8 @@ pub struct Escalation {
     pub updated_at: DateTime<Utc>,
     pub reminders: ReminderState,
     pub fallback: FallbackState,
+    /// Who said "I'm on it", while their claim holds.
+    pub claim: Option<ClaimState>,
     /// Its deadline came with `on_deadline: keep_pending`: it stays open, and
     /// the deadline is not acted on again.
     pub deadline_passed: bool,
@@ -145,6 +147,15 @@ pub struct ReminderState {
     pub sent: u32,
     /// When the next one is due; `null` when none is (no policy, all sent, closed).
     pub next_at: Option<DateTime<Utc>>,
+}
+
+/// A claim on a pending escalation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimState {
+    pub by: Answerer,
+    pub at: DateTime<Utc>,
+    /// When it lapses unless answered; `null`: it holds until the escalation ends.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// How far down its policy's fallback destinations it went.
@@ -208,6 +219,9 @@ pub struct EscalationView {
     pub reminders: Option<ReminderState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<FallbackState>,
+    /// Present while someone holds a claim on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<ClaimState>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -247,6 +261,7 @@ impl From<&Escalation> for EscalationView {
             policy: request.policy.clone(),
             reminders: request.policy.reminders.is_some().then(|| e.reminders.clone()),
             fallback: request.policy.fallback.is_some().then(|| e.fallback.clone()),
+            claim: e.claim.clone(),
         }
     }
 }

@@ -15,11 +15,11 @@ mod request;
 pub(crate) use destination::DESTINATION_KEYS;
 pub use destination::{is_email, Destination};
 pub use escalation::{
-    Answer, Answerer, Delivery, DeliveryState, DeliveryView, Escalation, EscalationView, FallbackState, PostedCard,
-    ReminderState, Status, UnknownStatus,
+    Answer, Answerer, ClaimState, Delivery, DeliveryState, DeliveryView, Escalation, EscalationView, FallbackState,
+    PostedCard, ReminderState, Status, UnknownStatus,
 };
 pub use policy::{
-    Fallback, OnDeadline, Policy, PolicyChoice, PolicyError, PolicyRequest, RemindRequest, Reminders, MAX_FALLBACKS,
-    MAX_MENTIONS, MAX_POLICY_WAIT_S, MAX_REMINDERS,
+    Claim, ClaimRequest, Fallback, OnDeadline, Policy, PolicyChoice, PolicyError, PolicyRequest, RemindRequest,
+    Reminders, MAX_FALLBACKS, MAX_MENTIONS, MAX_POLICY_WAIT_S, MAX_REMINDERS,
 };
 pub use request::{fingerprint, ChoiceOption, FieldKind, FieldSpec, Player, ValidEscalation};

@@ -76,7 +76,7 @@ pub struct PolicyRequest {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub escalate_to: Vec<Destination>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub claim: Option<serde_json::Value>,
+    pub claim: Option<ClaimRequest>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub business_hours: Option<serde_json::Value>,
 }
@@ -87,6 +87,22 @@ pub struct RemindRequest {
     /// People a reminder mentions, by email (in a space; a DM notifies anyway).
     #[serde(default)]
     pub mention: Vec<String>,
+}
+
+/// `"claim": {"enabled": true, "claim_timeout_s": 900, "only_claimer_answers": false}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimRequest {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim_timeout_s: Option<u64>,
+    #[serde(default)]
+    pub only_claimer_answers: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl RemindRequest {
@@ -115,6 +131,8 @@ pub struct Policy {
     pub reminders: Option<Reminders>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<Fallback>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<Claim>,
     #[serde(default, skip_serializing_if = "OnDeadline::is_expire")]
     pub on_deadline: OnDeadline,
 }
@@ -127,6 +145,17 @@ pub struct Reminders {
     pub max: u32,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mention: Vec<String>,
+}
+
+/// "I'm on it": a specialist may claim the escalation, which stops its
+/// reminders and fallbacks; a claim not answered within `timeout_s` lapses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<u64>,
+    /// Whether only the claimer may answer (otherwise anyone may, first answer wins).
+    #[serde(default)]
+    pub only_claimer: bool,
 }
 
 /// Where the escalation goes next when nobody answered: destination `k`
@@ -169,16 +198,17 @@ impl PolicyRequest {
         Ok(Policy {
             reminders: self.reminders()?,
             fallback: self.fallback()?,
+            claim: self.claim()?,
             on_deadline: self.on_deadline.clone().unwrap_or_default(),
         })
     }
 
     fn refuse_unsupported(&self) -> Result<(), PolicyError> {
-        let unsupported = [("claim", self.claim.is_some()), ("business_hours", self.business_hours.is_some())];
+        let unsupported = [("business_hours", self.business_hours.is_some())];
         match unsupported.iter().find(|(_, asked)| *asked) {
             Some((field, _)) => Err(error(
                 field,
-                "not supported by this version of webex-hitl yet (reminders, escalate_to and on_deadline are); leave it out",
+                "not supported by this version of webex-hitl yet (reminders, escalate_to, claim and on_deadline are); leave it out",
             )),
             None => Ok(()),
         }
@@ -211,6 +241,19 @@ impl PolicyRequest {
 }
 
 impl PolicyRequest {
+    fn claim(&self) -> Result<Option<Claim>, PolicyError> {
+        let Some(claim) = self.claim.as_ref().filter(|c| c.enabled) else { return Ok(None) };
+        if let Some(s) = claim.claim_timeout_s {
+            if !(1..=MAX_POLICY_WAIT_S).contains(&s) {
+                return Err(error(
+                    "claim.claim_timeout_s",
+                    format!("must be 1..={MAX_POLICY_WAIT_S} seconds, got {s}"),
+                ));
+            }
+        }
+        Ok(Some(Claim { timeout_s: claim.claim_timeout_s, only_claimer: claim.only_claimer_answers }))
+    }
+
     fn fallback(&self) -> Result<Option<Fallback>, PolicyError> {
         match (self.escalate_after_s, self.escalate_to.is_empty()) {
             (None, true) => Ok(None),
@@ -278,7 +321,7 @@ mod tests {
                 serde_json::json!({"remind_after_s": 5, "remind": {"mention": ["ana@example.com", "nope"]}}),
                 "remind.mention[1]",
             ),
-            (serde_json::json!({"claim": {"enabled": true}}), "claim"),
+            (serde_json::json!({"claim": {"claim_timeout_s": 0}}), "claim.claim_timeout_s"),
             (serde_json::json!({"escalate_to": [{"space_id": "R"}]}), "escalate_to"),
             (serde_json::json!({"escalate_after_s": 60}), "escalate_to"),
             (serde_json::json!({"escalate_after_s": 0, "escalate_to": [{"space_id": "R"}]}), "escalate_after_s"),

@@ -15,7 +15,7 @@
 //! | `POST /_sim/rooms/{id}/migrate` | | the room with its new id and cluster |
 //! | `GET /_sim/rooms/{id}/messages` | | messages in order, deleted ones included |
 //! | `POST /_sim/messages` | `{roomId, personId \| personEmail, text, mentionedPeople?}` | `{messageId}` (emits `post`) |
-//! | `POST /_sim/cards/submit` | `{messageId, personId \| personEmail, inputs}` | `{actionId}` (emits `cardAction`) |
+//! | `POST /_sim/cards/submit` | `{messageId, personId \| personEmail, inputs, button?}` | `{actionId}` (emits `cardAction`; `button`: the title of the one pressed) |
 //! | `POST /_sim/faults/{fault}` | | see `control_faults.rs` |
 //! | `POST /_sim/token` | `{token}` | the bot token is regenerated: only this one works from now on |
 
@@ -242,12 +242,15 @@ struct Submit {
     who: Who,
     #[serde(default)]
     inputs: Map<String, Value>,
+    /// The title of the button pressed; the card's first when absent.
+    #[serde(default)]
+    button: Option<String>,
 }
 
 async fn submit_card(State(s): State<Arc<Shared>>, b: Bytes) -> Answer {
     let req: Submit = body(&b)?;
     let h = handle(&s);
     let person = req.who.resolve(&h)?;
-    let id = h.submit_card(&req.message_id, &person, req.inputs)?;
+    let id = h.press(&req.message_id, &person, req.button.as_deref(), req.inputs)?;
     ok(json!({ "actionId": id }))
 }

@@ -302,10 +302,21 @@ impl SimHandle {
         person_id: &str,
         inputs: Map<String, Value>,
     ) -> Result<String, SimError> {
+        self.press(message_id, person_id, None, inputs)
+    }
+
+    /// A member presses the card's button titled `title` (the first one when `None`).
+    pub fn press(
+        &self,
+        message_id: &str,
+        person_id: &str,
+        title: Option<&str>,
+        inputs: Map<String, Value>,
+    ) -> Result<String, SimError> {
         self.shared.update(|w| {
             let message = message_uuid(w, message_id)?;
             let person = person_uuid(w, person_id)?;
-            let action = w.submit_card(&message, &person, inputs)?;
+            let action = w.press(&message, &person, title, inputs)?;
             let cluster = w.action(&action).and_then(|a| w.room(&a.room));
             let cluster = cluster.map_or(US_CLUSTER.to_owned(), |r| r.cluster.clone());
             Ok(RestId::new(IdKind::AttachmentAction, cluster, action).encode())

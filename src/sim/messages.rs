@@ -130,22 +130,23 @@ fn validate_content(
     Ok(card)
 }
 
-/// The `data` of the card's first Action.Submit, searched depth-first.
-fn submit_data(card: &Value) -> Map<String, Value> {
+/// The `data` of the card's first Action.Submit (titled `title`, if given),
+/// searched depth-first; `None` when the card has no such button.
+fn submit_data(card: &Value, title: Option<&str>) -> Option<Map<String, Value>> {
     match card {
         Value::Object(map) => {
-            if map.get("type").and_then(Value::as_str) == Some("Action.Submit") {
-                return match map.get("data") {
+            let titled = title.is_none_or(|t| map.get("title").and_then(Value::as_str) == Some(t));
+            if map.get("type").and_then(Value::as_str) == Some("Action.Submit") && titled {
+                return Some(match map.get("data") {
                     Some(Value::Object(data)) => data.clone(),
                     _ => Map::new(),
-                };
+                });
             }
-            map.values().map(submit_data).find(|d| !d.is_empty())
+            map.values().find_map(|v| submit_data(v, title))
         }
-        Value::Array(items) => items.iter().map(submit_data).find(|d| !d.is_empty()),
+        Value::Array(items) => items.iter().find_map(|v| submit_data(v, title)),
         _ => None,
     }
-    .unwrap_or_default()
 }
 
 impl World {
@@ -305,11 +306,24 @@ impl World {
         Ok(())
     }
 
-    /// A member presses the card's Action.Submit; returns the action's uuid.
+    /// A member presses the card's (first) Action.Submit; returns the action's uuid.
+    #[cfg(test)]
     pub fn submit_card(
         &mut self,
         message: &str,
         person: &str,
+        inputs: Map<String, Value>,
+    ) -> Result<String, WorldError> {
+        self.press(message, person, None, inputs)
+    }
+
+    /// A member presses the card's Action.Submit titled `title` (the first one
+    /// when `None`); returns the action's uuid.
+    pub fn press(
+        &mut self,
+        message: &str,
+        person: &str,
+        title: Option<&str>,
         inputs: Map<String, Value>,
     ) -> Result<String, WorldError> {
         let msg = self.messages.get(message).filter(|m| !m.deleted).ok_or(WorldError::MessageNotFound)?;
@@ -319,7 +333,11 @@ impl World {
             return Err(invalid("The person is not a member of the room."));
         }
         // Inputs merged with the pressed button's data; typed values win.
-        let mut merged = submit_data(card);
+        let mut merged = match (submit_data(card, title), title) {
+            (Some(data), _) => data,
+            (None, None) => Map::new(),
+            (None, Some(_)) => return Err(invalid("The card has no such button.")),
+        };
         merged.extend(inputs);
         let parent = Parent { id: msg.uuid.clone(), actor: msg.author.clone(), published: msg.created };
         let (room, message) = (msg.room.clone(), msg.uuid.clone());

@@ -5,7 +5,7 @@
 use rusqlite::Row;
 
 use super::{corrupt, time};
-use crate::model::{Delivery, DeliveryState, Escalation, FallbackState, ReminderState, Status};
+use crate::model::{ClaimState, Delivery, DeliveryState, Escalation, FallbackState, ReminderState, Status};
 
 fn json_column<T: serde::de::DeserializeOwned>(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<T>> {
     let text: Option<String> = row.get(idx)?;
@@ -49,5 +49,9 @@ pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<Escalation> {
         reminders: ReminderState { sent: row.get(20)?, next_at: time::opt_column(row, 21)? },
         deadline_passed: row.get(22)?,
         fallback: FallbackState { step: row.get(23)?, next_at: time::opt_column(row, 24)?, error: row.get(25)? },
+        claim: match json_column(row, 26)? {
+            Some(by) => Some(ClaimState { by, at: time::column(row, 27)?, expires_at: time::opt_column(row, 28)? }),
+            None => None,
+        },
     })
 }

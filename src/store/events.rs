@@ -47,6 +47,11 @@ pub enum EventKind {
     /// A fallback destination could not be reached (`fallback.error` says why).
     #[serde(rename = "escalation.fallback_failed")]
     EscalationFallbackFailed,
+    #[serde(rename = "escalation.claimed")]
+    EscalationClaimed,
+    /// A claim lapsed unanswered (`claim_timeout_s`): the ladder resumes.
+    #[serde(rename = "escalation.unclaimed")]
+    EscalationUnclaimed,
     #[serde(rename = "connection.up")]
     ConnectionUp,
     #[serde(rename = "connection.down")]
@@ -72,7 +77,7 @@ impl Subject {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 17] = [
         EventKind::SpaceAdded,
         EventKind::SpaceRemoved,
         EventKind::SpaceUpdated,
@@ -86,6 +91,8 @@ impl EventKind {
         EventKind::EscalationDefaulted,
         EventKind::EscalationEscalated,
         EventKind::EscalationFallbackFailed,
+        EventKind::EscalationClaimed,
+        EventKind::EscalationUnclaimed,
         EventKind::ConnectionUp,
         EventKind::ConnectionDown,
     ];
@@ -106,6 +113,8 @@ impl EventKind {
             EventKind::EscalationDefaulted => "escalation.defaulted",
             EventKind::EscalationEscalated => "escalation.escalated",
             EventKind::EscalationFallbackFailed => "escalation.fallback_failed",
+            EventKind::EscalationClaimed => "escalation.claimed",
+            EventKind::EscalationUnclaimed => "escalation.unclaimed",
             EventKind::ConnectionUp => "connection.up",
             EventKind::ConnectionDown => "connection.down",
         }
@@ -127,7 +136,9 @@ impl EventKind {
             | EventKind::EscalationReminded
             | EventKind::EscalationDefaulted
             | EventKind::EscalationEscalated
-            | EventKind::EscalationFallbackFailed => Subject::Escalation,
+            | EventKind::EscalationFallbackFailed
+            | EventKind::EscalationClaimed
+            | EventKind::EscalationUnclaimed => Subject::Escalation,
             EventKind::ConnectionUp | EventKind::ConnectionDown => Subject::Connection,
         }
     }

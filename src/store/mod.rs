@@ -34,6 +34,7 @@
 mod activities;
 mod audit;
 mod cards;
+mod claims;
 mod error;
 mod escalation_row;
 mod escalations;
@@ -65,6 +66,7 @@ use tokio::sync::{oneshot, watch};
 pub use activities::Handled;
 pub use audit::{AuditEntry, AuditRecord};
 pub use cards::{Card, CardOrigin};
+pub use claims::ClaimOutcome;
 pub use error::StoreError;
 pub use escalations::{CloseOutcome, Closing, Delivered, EscalationFilter, Inserted, NewEscalation};
 pub use events::{ConnectionChange, EventKind, EventPayload, EventRecord, Subject};

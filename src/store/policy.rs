@@ -163,7 +163,7 @@ impl Store {
 }
 
 /// A threaded reply with `words` under every card of the escalation.
-fn queue_replies(tx: &rusqlite::Connection, id: &str, words: &ReminderText) -> Result<(), StoreError> {
+pub(super) fn queue_replies(tx: &rusqlite::Connection, id: &str, words: &ReminderText) -> Result<(), StoreError> {
     for card in cards::cards_of_in(tx, id)? {
         let reply = Reply {
             room_id: card.space_id,

@@ -123,7 +123,8 @@ macro_rules! escalation_select {
             "SELECT rowid, id, idem_key, fingerprint, status, request, created_at, expires_at, ",
             "delivery_state, delivery_error, delivery_attempts, space_id, room_uuid, message_id, ",
             "message_uuid, recipient_id, answer, closed_at, close_reason, updated_at, reminders_sent, ",
-            "next_reminder_at, deadline_passed, fallback_step, next_fallback_at, fallback_error FROM escalations ",
+            "next_reminder_at, deadline_passed, fallback_step, next_fallback_at, fallback_error, claimed_by, ",
+            "claimed_at, claim_expires_at FROM escalations ",
             $tail
         )
     };
@@ -167,6 +168,20 @@ pub const SELECT_NEXT_FALLBACK: &str =
 /// Compare-and-set on the step, as for reminders.
 pub const RECORD_FALLBACK: &str = "UPDATE escalations SET fallback_step = fallback_step + 1, \
      next_fallback_at = ?3, updated_at = ?4 WHERE id = ?1 AND status = 'pending' AND fallback_step = ?2";
+/// The first claim wins; a claim pauses reminders and fallbacks.
+pub const CLAIM_ESCALATION: &str = "UPDATE escalations SET claimed_by = ?2, claimed_at = ?3, claim_expires_at = ?4, \
+     next_reminder_at = NULL, next_fallback_at = NULL, updated_at = ?3 \
+     WHERE id = ?1 AND status = 'pending' AND claimed_by IS NULL";
+pub const SELECT_CLAIMS_DUE: &str = escalation_select!(
+    "WHERE claim_expires_at IS NOT NULL AND claim_expires_at <= ?1 AND status = 'pending' ORDER BY claim_expires_at"
+);
+pub const SELECT_NEXT_CLAIM_EXPIRY: &str =
+    "SELECT MIN(claim_expires_at) FROM escalations WHERE claim_expires_at IS NOT NULL";
+/// A claim lapsed at `?2`: reminders and fallbacks resume at `?3`/`?4`. Only a
+/// claim whose time is up moves (a newer claim expires later).
+pub const RELEASE_CLAIM: &str = "UPDATE escalations SET claimed_by = NULL, claimed_at = NULL, \
+     claim_expires_at = NULL, next_reminder_at = ?3, next_fallback_at = ?4, updated_at = ?2 \
+     WHERE id = ?1 AND status = 'pending' AND claim_expires_at IS NOT NULL AND claim_expires_at <= ?2";
 pub const RECORD_FALLBACK_ERROR: &str = "UPDATE escalations SET fallback_error = ?2, updated_at = ?3 WHERE id = ?1";
 /// Compare-and-set on the count, so a reminder fired twice (two timers, a retry) moves once.
 pub const RECORD_REMINDER: &str = "UPDATE escalations SET reminders_sent = reminders_sent + 1, \
@@ -198,7 +213,7 @@ pub const RECORD_DELIVERY_FAILED: &str = "UPDATE escalations SET delivery_state 
 
 /// The compare-and-set at the heart of "first answer wins": only a pending row moves.
 pub const CLOSE_ESCALATION: &str = "UPDATE escalations SET status = ?2, answer = ?3, closed_at = ?4, \
-     close_reason = ?5, updated_at = ?4, next_reminder_at = NULL, next_fallback_at = NULL \
+     close_reason = ?5, updated_at = ?4, next_reminder_at = NULL, next_fallback_at = NULL, claim_expires_at = NULL \
      WHERE id = ?1 AND status = 'pending'";
 
 /// `?1` escalation, `?2` the replaced card's uuid: the row names the new card if it named the old.

@@ -339,3 +339,94 @@ async fn a_fallback_the_bot_cannot_reach_is_skipped_and_said_and_the_first_card_
     w.h.sim.submit_card(&card, &w.ana.id, inputs(&[("response", "Handled")])).unwrap();
     until(&w, &id, |e| e["status"] == "answered").await;
 }
+
+fn claim_policy(extra: Value) -> Value {
+    let mut policy =
+        json!({"remind_after_s": 1, "remind_every_s": 1, "max_reminders": 5, "claim": {"claim_timeout_s": 2}});
+    if let (Some(policy), Value::Object(extra)) = (policy.as_object_mut(), extra) {
+        policy.extend(extra);
+    }
+    policy
+}
+
+async fn card_text(w: &World, message: &str, check: impl Fn(&str) -> bool) -> String {
+    let check = &check;
+    eventually(&format!("card {message} matches"), || async move {
+        let text = w.h.sim.message(message).unwrap().card.map(|c| c.to_string()).unwrap_or_default();
+        if check(&text) {
+            Ok(text)
+        } else {
+            Err(text)
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_claim_stops_the_reminders_and_when_it_lapses_they_resume() {
+    let w = world(|_| {}).await;
+    let (id, card) = delivered(&w, &request(&w, 120, Some(claim_policy(json!({}))))).await;
+    card_text(&w, &card, |c| c.contains("I'm on it")).await;
+    w.h.sim.press(&card, &w.ana.id, Some("I'm on it"), Map::new()).unwrap();
+    let claimed = until(&w, &id, |e| e["claim"].is_object()).await;
+    assert_eq!(claimed["claim"]["by"]["email"], "ana.specialist@example.com");
+    assert_eq!(claimed["reminders"]["next_at"], Value::Null, "a claim stops the reminders at once");
+    let sent_at_claim = claimed["reminders"]["sent"].as_u64().unwrap();
+    card_text(&w, &card, |c| c.contains("Claimed by Ana Specialist") && !c.contains("I'm on it")).await;
+
+    // claim_timeout_s = 2 without an answer: the claim lapses and reminding resumes.
+    let lapsed =
+        until(&w, &id, |e| e["claim"].is_null() && e["reminders"]["sent"].as_u64() > Some(sent_at_claim)).await;
+    assert_eq!(lapsed["status"], "pending");
+    let types = event_types(&w, &id).await;
+    assert_eq!(types.iter().filter(|t| *t == "escalation.claimed").count(), 1, "{types:?}");
+    assert_eq!(types.iter().filter(|t| *t == "escalation.unclaimed").count(), 1, "{types:?}");
+    let claimed_at = types.iter().position(|t| t == "escalation.claimed").unwrap();
+    let unclaimed_at = types.iter().position(|t| t == "escalation.unclaimed").unwrap();
+    assert!(
+        !types[claimed_at..unclaimed_at].contains(&"escalation.reminded".to_owned()),
+        "none while claimed: {types:?}"
+    );
+    w.h.wait_outbox_empty().await;
+    let notes: Vec<String> = replies_to(&w, &card).into_iter().filter_map(|m| m.text).collect();
+    assert!(notes.iter().any(|t| t.starts_with("Ana Specialist's claim ran out")), "{notes:#?}");
+    card_text(&w, &card, |c| c.contains("I'm on it") && !c.contains("Claimed by")).await;
+    assert_eq!(w.h.metric("webex_hitl_policy_steps_total{step=\"unclaimed\"}").await, Some(1.0));
+}
+
+#[tokio::test]
+async fn two_specialists_claiming_at_once_one_wins_and_both_are_told() {
+    let w = world(|_| {}).await;
+    let ben = w.h.sim.add_person("ben.ops@example.com", "Ben Ops");
+    w.h.sim.add_member(&w.room.id, &ben.id, Some(&w.ana.id)).unwrap();
+    let policy = json!({"claim": {"only_claimer_answers": true}});
+    let (id, card) = delivered(&w, &request(&w, 120, Some(policy))).await;
+    w.h.sim.press(&card, &w.ana.id, Some("I'm on it"), Map::new()).unwrap();
+    w.h.sim.press(&card, &ben.id, Some("I'm on it"), Map::new()).unwrap();
+    let claimed = until(&w, &id, |e| e["claim"].is_object()).await;
+    let winner = claimed["claim"]["by"]["name"].as_str().unwrap().to_owned();
+    let (winner_id, loser_id) = if winner == "Ana Specialist" { (&w.ana.id, &ben.id) } else { (&ben.id, &w.ana.id) };
+    card_text(&w, &card, |c| c.contains(&format!("Claimed by {winner}"))).await;
+    w.h.wait_outbox_empty().await;
+    let told: Vec<String> = replies_to(&w, &card).into_iter().filter_map(|m| m.text).collect();
+    assert_eq!(told.len(), 1, "the loser is told once: {told:?}");
+    assert!(told[0].starts_with(&format!("Already claimed by {winner} at ")), "{told:?}");
+    assert_eq!(event_types(&w, &id).await.iter().filter(|t| *t == "escalation.claimed").count(), 1);
+
+    // Only the claimer may answer: the other is told why, the claimer's answer wins.
+    w.h.sim.submit_card(&card, loser_id, inputs(&[("response", "Mine")])).unwrap();
+    let refused = format!("{winner} claimed this request: only they can answer it.");
+    eventually("the other specialist is told", || async {
+        let texts: Vec<String> = replies_to(&w, &card).into_iter().filter_map(|m| m.text).collect();
+        if texts.contains(&refused) {
+            Ok(())
+        } else {
+            Err(format!("{texts:?}"))
+        }
+    })
+    .await;
+    w.h.sim.submit_card(&card, winner_id, inputs(&[("response", "Released")])).unwrap();
+    let answered = until(&w, &id, |e| e["status"] == "answered").await;
+    assert_eq!(answered["answer"]["by"]["name"], winner.as_str());
+    assert_eq!(answered["claim"]["by"]["name"], winner.as_str(), "who claimed it stays on record");
+}

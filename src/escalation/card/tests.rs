@@ -39,7 +39,7 @@ fn example() -> ValidEscalation {
 }
 
 fn view(request: &ValidEscalation) -> CardView<'_> {
-    CardView { escalation_id: "esc_01", signature: "c2lnbmF0dXJlLXNpZ24", request }
+    CardView { escalation_id: "esc_01", signature: "c2lnbmF0dXJlLXNpZ24", request, claim: None }
 }
 
 fn at() -> DateTime<Utc> {

@@ -188,7 +188,7 @@ CREATE INDEX notifications_created ON notifications (created_at);
 
 /// v7: where an escalation's policy stands — its reminders (how many went, when
 /// the next is due), its fallback destinations (how many were sent to, when the
-/// next is due, why the last failed) and whether a `keep_pending` deadline was
+/// next is due, why the last failed), its claim, and whether a `keep_pending` deadline was
 /// already passed.
 pub const MIGRATION_007_POLICIES: &str = "
 ALTER TABLE escalations ADD COLUMN reminders_sent INTEGER NOT NULL DEFAULT 0;
@@ -197,7 +197,12 @@ ALTER TABLE escalations ADD COLUMN deadline_passed INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE escalations ADD COLUMN fallback_step INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE escalations ADD COLUMN next_fallback_at TEXT;
 ALTER TABLE escalations ADD COLUMN fallback_error TEXT;
+-- A claim: who (the person, as JSON), since when, until when.
+ALTER TABLE escalations ADD COLUMN claimed_by TEXT;
+ALTER TABLE escalations ADD COLUMN claimed_at TEXT;
+ALTER TABLE escalations ADD COLUMN claim_expires_at TEXT;
 -- Only escalations with a step due are in them: the timer's lookups stay small.
 CREATE INDEX escalations_reminder_due ON escalations (next_reminder_at) WHERE next_reminder_at IS NOT NULL;
 CREATE INDEX escalations_fallback_due ON escalations (next_fallback_at) WHERE next_fallback_at IS NOT NULL;
+CREATE INDEX escalations_claim_due ON escalations (claim_expires_at) WHERE claim_expires_at IS NOT NULL;
 ";
