@@ -13,6 +13,7 @@ mod chaos;
 mod cli;
 mod connection;
 mod crash;
+mod dm_by_email;
 mod doctor;
 mod escalations;
 mod faults;
