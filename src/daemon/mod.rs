@@ -240,6 +240,7 @@ fn spawn_event_path(
         answers,
         metrics: shared.metrics.clone(),
         retry: shared.config.webex.reconnect_backoff(),
+        unfamiliar: Default::default(),
     };
     let dispatcher = Dispatcher { events: events_rx, handler };
     tasks.spawn(chore(dispatcher.run(shutdown.clone())));
