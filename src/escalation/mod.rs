@@ -7,7 +7,9 @@
 //! - [`service`]: create / read / wait / cancel, used by the API;
 //! - [`delivery`]: the outbox worker that posts and updates cards;
 //! - [`answer`]: a submission from Mercury, checked, first one wins;
-//! - [`expiry`]: timeouts; [`notify`]: one-way notifications.
+//! - [`expiry`]: timeouts; [`notify`]: one-way notifications;
+//! - [`outage`]: after an outage longer than Webex replays events, the live
+//!   cards ask to press again and the engine hears `escalation.maybe_lost`.
 //!
 //! The types they move around (`Escalation`, `Status`, `Answer`…) are in
 //! [`crate::model`]; every state change is one compare-and-set in the store.
@@ -17,6 +19,7 @@ pub mod card;
 pub mod delivery;
 pub mod expiry;
 pub mod notify;
+pub mod outage;
 pub mod request;
 pub mod service;
 pub mod signature;

@@ -40,6 +40,7 @@ pub struct Metrics {
     /// (method, status or "error") → attempts.
     rest: Mutex<BTreeMap<(String, String), u64>>,
     rate_limited: AtomicU64,
+    maybe_lost: AtomicU64,
     delivery: Mutex<Histogram>,
     answer: Mutex<Histogram>,
 }
@@ -57,6 +58,7 @@ impl Metrics {
             events: Mutex::new(events),
             rest: Mutex::new(BTreeMap::new()),
             rate_limited: AtomicU64::new(0),
+            maybe_lost: AtomicU64::new(0),
             delivery: Mutex::new(Histogram::new(&DELIVERY_BUCKETS)),
             answer: Mutex::new(Histogram::new(&ANSWER_BUCKETS)),
         }
@@ -74,6 +76,11 @@ impl Metrics {
         }
         let status = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
         *lock(&self.rest).entry((method.to_owned(), status)).or_default() += 1;
+    }
+
+    /// Escalations whose answer an outage longer than Webex's replay window may have lost.
+    pub fn maybe_lost(&self, escalations: usize) {
+        self.maybe_lost.fetch_add(escalations as u64, Ordering::Relaxed);
     }
 
     /// A card went out: time from the engine's request to Webex accepting it.
@@ -98,6 +105,12 @@ impl Metrics {
         }
         out.family("webex_hitl_rest_rate_limited_total", "counter", "Webex answers 429 Too Many Requests.");
         out.sample("webex_hitl_rest_rate_limited_total", &[], self.rate_limited.load(Ordering::Relaxed) as f64);
+        out.family(
+            "webex_hitl_escalations_maybe_lost_total",
+            "counter",
+            "Escalations whose card was live during an outage longer than Webex's replay window.",
+        );
+        out.sample("webex_hitl_escalations_maybe_lost_total", &[], self.maybe_lost.load(Ordering::Relaxed) as f64);
         out.histogram(
             "webex_hitl_escalation_delivery_seconds",
             "Escalation created until its card was posted.",

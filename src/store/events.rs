@@ -11,6 +11,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::error::StoreError;
+use super::outage::MaybeLost;
 use super::spaces::Space;
 use super::{sql, time, Store};
 use crate::model::EscalationView;
@@ -36,6 +37,10 @@ pub enum EventKind {
     EscalationCancelled,
     #[serde(rename = "escalation.failed")]
     EscalationFailed,
+    /// Its card was live during an outage longer than Webex's replay window:
+    /// an answer given then may be lost (the specialist is asked to press again).
+    #[serde(rename = "escalation.maybe_lost")]
+    EscalationMaybeLost,
     #[serde(rename = "connection.up")]
     ConnectionUp,
     #[serde(rename = "connection.down")]
@@ -61,7 +66,7 @@ impl Subject {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::SpaceAdded,
         EventKind::SpaceRemoved,
         EventKind::SpaceUpdated,
@@ -71,6 +76,7 @@ impl EventKind {
         EventKind::EscalationExpired,
         EventKind::EscalationCancelled,
         EventKind::EscalationFailed,
+        EventKind::EscalationMaybeLost,
         EventKind::ConnectionUp,
         EventKind::ConnectionDown,
     ];
@@ -87,6 +93,7 @@ impl EventKind {
             EventKind::EscalationExpired => "escalation.expired",
             EventKind::EscalationCancelled => "escalation.cancelled",
             EventKind::EscalationFailed => "escalation.failed",
+            EventKind::EscalationMaybeLost => "escalation.maybe_lost",
             EventKind::ConnectionUp => "connection.up",
             EventKind::ConnectionDown => "connection.down",
         }
@@ -104,7 +111,8 @@ impl EventKind {
             | EventKind::EscalationAnswered
             | EventKind::EscalationExpired
             | EventKind::EscalationCancelled
-            | EventKind::EscalationFailed => Subject::Escalation,
+            | EventKind::EscalationFailed
+            | EventKind::EscalationMaybeLost => Subject::Escalation,
             EventKind::ConnectionUp | EventKind::ConnectionDown => Subject::Connection,
         }
     }
@@ -141,13 +149,18 @@ impl ConnectionChange {
 pub enum EventPayload {
     Space(Space),
     Escalation(Box<EscalationView>),
+    /// `escalation.maybe_lost`: the escalation, with the outage's window.
+    MaybeLost(Box<MaybeLost>),
     Connection(ConnectionChange),
 }
 
 impl EventPayload {
-    fn parse(subject: Subject, text: &str) -> Result<Self, serde_json::Error> {
-        Ok(match subject {
+    fn parse(kind: EventKind, text: &str) -> Result<Self, serde_json::Error> {
+        Ok(match kind.subject() {
             Subject::Space => EventPayload::Space(serde_json::from_str(text)?),
+            Subject::Escalation if kind == EventKind::EscalationMaybeLost => {
+                EventPayload::MaybeLost(serde_json::from_str(text)?)
+            }
             Subject::Escalation => EventPayload::Escalation(serde_json::from_str(text)?),
             Subject::Connection => EventPayload::Connection(serde_json::from_str(text)?),
         })
@@ -195,7 +208,7 @@ impl<'de> Deserialize<'de> for EventRecord {
             .remove(subject.as_str())
             .ok_or_else(|| D::Error::missing_field(subject.as_str()))?
             .to_string();
-        let payload = EventPayload::parse(subject, &payload).map_err(D::Error::custom)?;
+        let payload = EventPayload::parse(line.kind, &payload).map_err(D::Error::custom)?;
         Ok(EventRecord { seq: line.seq, kind: line.kind, at: line.at, payload })
     }
 }
@@ -260,7 +273,7 @@ fn event_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventRecord> {
     let kind =
         EventKind::parse(&kind_text).ok_or_else(|| super::corrupt(1, format!("unknown event type {kind_text:?}")))?;
     let text: String = row.get(3)?;
-    let payload = EventPayload::parse(kind.subject(), &text).map_err(|e| super::corrupt(3, e))?;
+    let payload = EventPayload::parse(kind, &text).map_err(|e| super::corrupt(3, e))?;
     Ok(EventRecord { seq: row.get(0)?, kind, at: time::column(row, 2)?, payload })
 }
 

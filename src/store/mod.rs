@@ -43,6 +43,7 @@ mod meta;
 mod migrations;
 mod notifications;
 mod open;
+mod outage;
 mod outbox;
 mod readers;
 pub mod retention;
@@ -70,6 +71,7 @@ pub use events::{ConnectionChange, EventKind, EventPayload, EventRecord, Subject
 pub use lock::InstanceLock;
 pub use migrations::SUPPORTED_VERSION;
 pub use notifications::Claim;
+pub use outage::{LinkAlive, MaybeLost, Outage};
 pub use outbox::{Job, Reply, ReplyQueued, ReplyTo, Task, Unreadable, MAX_REPLIES_PER_ESCALATION};
 pub use seed::SeedTarget;
 pub use spaces::{ActivityOutcome, RoomSnapshot, Space, SpaceCursor, SpaceFilter};

@@ -21,6 +21,7 @@ mod frames;
 mod layers;
 mod mcp;
 mod metrics;
+mod outage;
 mod ops;
 mod proxy;
 mod reload;

@@ -1,0 +1,97 @@
+//! An outage longer than Webex's replay window: answers pressed meanwhile are
+//! dropped by Webex, so on reconnect every live card gets a threaded reply
+//! asking to press again, the engine gets `escalation.maybe_lost`, and the
+//! second press wins — once.
+
+use crate::common::{eventually, Harness};
+use serde_json::{json, Map, Value};
+use std::time::Duration;
+
+/// Shortened for the test, in the daemon and in the simulator alike.
+const WINDOW: Duration = Duration::from_millis(1000);
+
+fn inputs(text: &str) -> Map<String, Value> {
+    [("response".to_owned(), json!(text))].into_iter().collect()
+}
+
+async fn events(h: &Harness) -> Vec<Value> {
+    let (_, body) = h.client.raw(hyper::Method::GET, "/v1/events?after=0", None).await.unwrap();
+    std::str::from_utf8(&body).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+async fn of_type(h: &Harness, kind: &str, id: &str) -> Vec<Value> {
+    events(h).await.into_iter().filter(|e| e["type"] == kind && e["escalation"]["id"] == id).collect()
+}
+
+async fn escalation(h: &Harness, id: &str) -> Value {
+    h.client.get(&format!("/v1/escalations/{id}")).await.unwrap().body
+}
+
+#[tokio::test]
+async fn answers_lost_in_a_long_outage_are_asked_again_and_the_second_press_wins_once() {
+    let mut h = Harness::without_daemon().await;
+    h.config.webex.replay_window_s = WINDOW.as_secs_f64();
+    h.sim.set_replay_window(WINDOW);
+    h.start_daemon().await;
+    h.wait_health(|health| health["webex"]["connected"] == true).await;
+    let ana = h.sim.add_person("ana.specialist@example.com", "Ana Specialist");
+    let room = h.sim.create_room("VIP Escalations");
+    for person in [&ana.id, &h.sim.bot().id] {
+        h.sim.add_member(&room.id, person, Some(&ana.id)).unwrap();
+    }
+    let body = json!({"to": {"space_id": room.id}, "summary": "Release withdrawal #4411?"});
+    let id = h.client.post("/v1/escalations", &body).await.unwrap().body["id"].as_str().unwrap().to_owned();
+    let card = eventually("the card is posted", || async {
+        let e = escalation(&h, &id).await;
+        e["delivery"]["message_id"].as_str().map(str::to_owned).ok_or(format!("{e:#}"))
+    })
+    .await;
+
+    h.stop_daemon().await;
+    h.sim.submit_card(&card, &ana.id, inputs("lost in the outage")).unwrap();
+    // The outage itself: time must pass beyond the window, so that the
+    // simulator, as Webex, no longer replays the answer.
+    tokio::time::sleep(WINDOW + Duration::from_millis(300)).await;
+    h.start_daemon().await;
+
+    let reply = eventually("the specialist is told under the card", || async {
+        let messages = h.sim.messages(&room.id);
+        let replies: Vec<_> = messages.iter().filter(|m| m.parent_id.as_deref() == Some(card.as_str())).collect();
+        match replies.as_slice() {
+            [one] => Ok(one.text.clone().unwrap_or_default()),
+            other => Err(format!("{other:#?}")),
+        }
+    })
+    .await;
+    assert!(reply.contains("If you already answered this request, press Provide Input again."), "{reply}");
+    let lost = eventually("the engine hears escalation.maybe_lost", || async {
+        let all = events(&h).await;
+        let lost = all.iter().find(|e| e["type"] == "escalation.maybe_lost" && e["escalation"]["id"] == id.as_str());
+        lost.cloned().ok_or_else(|| format!("{all:#?}"))
+    })
+    .await;
+    let outage = &lost["escalation"]["outage"];
+    let (start, end) = (outage["start"].as_str().unwrap(), outage["end"].as_str().unwrap());
+    assert!(start < end, "{outage:#}");
+    assert_eq!(lost["escalation"]["status"], "pending", "the first press never arrived");
+    assert_eq!(h.metric("webex_hitl_escalations_maybe_lost_total").await, Some(1.0));
+
+    h.sim.submit_card(&card, &ana.id, inputs("pressed again")).unwrap();
+    let answered = eventually("the second press wins", || async {
+        let e = escalation(&h, &id).await;
+        (e["status"] == "answered").then(|| e.clone()).ok_or(format!("{e:#}"))
+    })
+    .await;
+    assert_eq!(answered["answer"]["inputs"], json!({"response": "pressed again"}));
+
+    // A restart (within the window or not) reports nothing more: the answered
+    // escalation has no live card, and the outage was recorded once.
+    h.stop_daemon().await;
+    h.start_daemon().await;
+    h.wait_health(|health| health["webex"]["connected"] == true).await;
+    h.wait_outbox_empty().await;
+    assert_eq!(of_type(&h, "escalation.answered", &id).await.len(), 1, "answered once");
+    assert_eq!(of_type(&h, "escalation.maybe_lost", &id).await.len(), 1, "reported once");
+    let replies = h.sim.messages(&room.id).into_iter().filter(|m| m.parent_id.as_deref() == Some(card.as_str())).count();
+    assert_eq!(replies, 1, "one reply under the card");
+}
