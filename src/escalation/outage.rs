@@ -27,7 +27,12 @@ pub struct OutageWatch {
 
 /// The outage to report, if the link comes up at `now` on `device_url` after
 /// being last known up as `last` says. The first start ever reports nothing.
-pub fn detect(last: Option<&LinkAlive>, now: DateTime<Utc>, device_url: Option<&str>, window: Duration) -> Option<Outage> {
+pub fn detect(
+    last: Option<&LinkAlive>,
+    now: DateTime<Utc>,
+    device_url: Option<&str>,
+    window: Duration,
+) -> Option<Outage> {
     let last = last?;
     let gap = (now - last.at).to_std().unwrap_or_default();
     let new_device = last.device_url.is_some() && device_url.is_some() && last.device_url.as_deref() != device_url;
@@ -83,7 +88,12 @@ impl OutageWatch {
     /// Moves the mark to now; false if the store failed.
     async fn beat(&self, device_url: Option<String>) -> bool {
         let alive = LinkAlive { at: Utc::now(), device_url };
-        self.ctx.store.mark_link_alive(alive).await.map_err(|e| tracing::warn!(%e, "cannot mark the link alive")).is_ok()
+        self.ctx
+            .store
+            .mark_link_alive(alive)
+            .await
+            .map_err(|e| tracing::warn!(%e, "cannot mark the link alive"))
+            .is_ok()
     }
 
     /// The link just came up: records an outage if there was one; false if the store failed.

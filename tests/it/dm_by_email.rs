@@ -50,7 +50,8 @@ async fn a_dm_to_another_orgs_person_is_posted_answered_and_reaches_the_engine()
     assert_eq!(answered["answer"]["by"]["email"], "bo@partner.example");
 
     let (_, log) = h.client.raw(hyper::Method::GET, "/v1/events?after=0", None).await.unwrap();
-    let events: Vec<Value> = std::str::from_utf8(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events: Vec<Value> =
+        std::str::from_utf8(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let answer = events.iter().find(|e| e["type"] == "escalation.answered" && e["escalation"]["id"] == id.as_str());
     assert_eq!(answer.expect("escalation.answered in the log")["escalation"]["answer"]["by"]["id"], bo.id.as_str());
 }

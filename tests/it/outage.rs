@@ -92,6 +92,7 @@ async fn answers_lost_in_a_long_outage_are_asked_again_and_the_second_press_wins
     h.wait_outbox_empty().await;
     assert_eq!(of_type(&h, "escalation.answered", &id).await.len(), 1, "answered once");
     assert_eq!(of_type(&h, "escalation.maybe_lost", &id).await.len(), 1, "reported once");
-    let replies = h.sim.messages(&room.id).into_iter().filter(|m| m.parent_id.as_deref() == Some(card.as_str())).count();
+    let replies =
+        h.sim.messages(&room.id).into_iter().filter(|m| m.parent_id.as_deref() == Some(card.as_str())).count();
     assert_eq!(replies, 1, "one reply under the card");
 }

@@ -256,9 +256,12 @@ mod tests {
 
     #[test]
     fn the_bot_is_recognised_by_its_uuid_alone() {
-        let ours = card_action(serde_json::json!({"id": BOT.to_uppercase(), "type": "PERSON", "emailAddress": "x@example.com"}));
+        let ours = card_action(
+            serde_json::json!({"id": BOT.to_uppercase(), "type": "PERSON", "emailAddress": "x@example.com"}),
+        );
         assert!(ours.by_bot, "our uuid, whatever the type and email say");
-        let other_bot = card_action(serde_json::json!({"id": "7f0e", "type": "ROBOT", "emailAddress": "hitl-bot@webex.bot"}));
+        let other_bot =
+            card_action(serde_json::json!({"id": "7f0e", "type": "ROBOT", "emailAddress": "hitl-bot@webex.bot"}));
         assert!(!other_bot.by_bot, "another uuid is not us, even typed ROBOT with a bot's email");
         assert!(!card_action(serde_json::json!({"type": "ROBOT"})).by_bot, "no uuid is nobody");
     }

@@ -29,7 +29,11 @@ impl Unfamiliar {
     /// Logs `kind` at info level the first time it is seen.
     pub fn note(&self, what: &'static str, kind: &str) {
         if self.first_time(kind) {
-            tracing::info!(what, kind, "ignoring a Webex event type this daemon does not use (acked; said once per type)");
+            tracing::info!(
+                what,
+                kind,
+                "ignoring a Webex event type this daemon does not use (acked; said once per type)"
+            );
         }
     }
 }
