@@ -44,7 +44,7 @@ pub struct MaybeLost {
 
 impl Store {
     pub async fn link_alive(&self) -> Result<Option<LinkAlive>, StoreError> {
-        self.read(|conn| alive_in(conn)).await
+        self.read(alive_in).await
     }
 
     pub async fn mark_link_alive(&self, alive: LinkAlive) -> Result<(), StoreError> {
