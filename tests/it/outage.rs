@@ -3,7 +3,8 @@
 //! asking to press again, the engine gets `escalation.maybe_lost`, and the
 //! second press wins — once.
 
-use crate::common::{eventually, Harness};
+use crate::common::{eventually, write_config, Harness};
+use crate::crash::Daemon;
 use serde_json::{json, Map, Value};
 use std::time::Duration;
 
@@ -95,4 +96,49 @@ async fn answers_lost_in_a_long_outage_are_asked_again_and_the_second_press_wins
     let replies =
         h.sim.messages(&room.id).into_iter().filter(|m| m.parent_id.as_deref() == Some(card.as_str())).count();
     assert_eq!(replies, 1, "one reply under the card");
+}
+
+/// Under the card of `card`, the bot's threaded replies.
+fn replies(h: &Harness, room: &str, card: &str) -> Vec<String> {
+    let messages = h.sim.messages(room).into_iter();
+    messages.filter(|m| m.parent_id.as_deref() == Some(card)).map(|m| m.text.unwrap_or_default()).collect()
+}
+
+#[tokio::test]
+async fn a_daemon_killed_with_sigkill_finds_the_outage_on_restart() {
+    let h = Harness::without_daemon().await;
+    let window = WINDOW.as_secs_f64().to_string();
+    let config = write_config(h.dir.path(), h.simulator(), "sim-token", &[("webex.replay_window_s", &window)]);
+    h.sim.set_replay_window(WINDOW);
+    let ana = h.sim.add_person("ana.specialist@example.com", "Ana Specialist");
+    let room = h.sim.create_room("VIP Escalations");
+    for person in [&ana.id, &h.sim.bot().id] {
+        h.sim.add_member(&room.id, person, Some(&ana.id)).unwrap();
+    }
+    let daemon = Daemon::start(&config, &h).await;
+    let body = json!({"to": {"space_id": room.id}, "summary": "Release withdrawal #4411?"});
+    let id = eventually("the escalation is accepted", || async {
+        let created = h.client.post("/v1/escalations", &body).await.unwrap();
+        created.body["id"].as_str().map(str::to_owned).ok_or(format!("{:#}", created.body))
+    })
+    .await;
+    let card = eventually("the card is posted", || async {
+        let e = escalation(&h, &id).await;
+        e["delivery"]["message_id"].as_str().map(str::to_owned).ok_or(format!("{e:#}"))
+    })
+    .await;
+    // No shutdown path runs: the last mark is the one written while it ran.
+    daemon.kill_9().await;
+    h.sim.submit_card(&card, &ana.id, inputs("lost in the outage")).unwrap();
+    tokio::time::sleep(WINDOW + Duration::from_millis(300)).await;
+    let daemon = Daemon::start(&config, &h).await;
+    let told = eventually("the specialist is told under the card", || async {
+        let told = replies(&h, &room.id, &card);
+        (told.len() == 1).then_some(told).ok_or_else(|| format!("{:#?}", h.sim.messages(&room.id)))
+    })
+    .await;
+    assert!(told[0].contains("press Provide Input again"), "{told:?}");
+    assert_eq!(of_type(&h, "escalation.maybe_lost", &id).await.len(), 1);
+    assert_eq!(escalation(&h, &id).await["status"], "pending", "the first press never arrived");
+    daemon.kill_9().await;
 }
