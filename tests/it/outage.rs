@@ -142,3 +142,40 @@ async fn a_daemon_killed_with_sigkill_finds_the_outage_on_restart() {
     assert_eq!(escalation(&h, &id).await["status"], "pending", "the first press never arrived");
     daemon.kill_9().await;
 }
+
+#[tokio::test]
+async fn a_quick_restart_after_sigkill_reports_no_outage_thanks_to_the_heartbeat() {
+    // Longer than the other tests' window: a restart must fit in it on a busy machine.
+    let window = Duration::from_secs(3);
+    let h = Harness::without_daemon().await;
+    let setting = window.as_secs_f64().to_string();
+    let config = write_config(h.dir.path(), h.simulator(), "sim-token", &[("webex.replay_window_s", &setting)]);
+    h.sim.set_replay_window(window);
+    let room = h.sim.create_room("VIP Escalations");
+    h.sim.add_member(&room.id, &h.sim.bot().id, None).unwrap();
+    let daemon = Daemon::start(&config, &h).await;
+    let body = json!({"to": {"space_id": room.id}, "summary": "Release withdrawal #4411?"});
+    let id = eventually("the escalation is accepted", || async {
+        let created = h.client.post("/v1/escalations", &body).await.unwrap();
+        created.body["id"].as_str().map(str::to_owned).ok_or(format!("{:#}", created.body))
+    })
+    .await;
+    let card = eventually("the card is posted", || async {
+        let e = escalation(&h, &id).await;
+        e["delivery"]["message_id"].as_str().map(str::to_owned).ok_or(format!("{e:#}"))
+    })
+    .await;
+    // Connected for longer than the window: only the heartbeat keeps the mark recent.
+    tokio::time::sleep(window + Duration::from_millis(500)).await;
+    daemon.kill_9().await;
+    let daemon = Daemon::start(&config, &h).await;
+    eventually("the second connection is in the log", || async {
+        let ups = events(&h).await.into_iter().filter(|e| e["type"] == "connection.up").count();
+        (ups >= 2).then_some(()).ok_or(format!("{ups} connection.up"))
+    })
+    .await;
+    h.wait_outbox_empty().await;
+    assert_eq!(replies(&h, &room.id, &card), Vec::<String>::new(), "no outage was claimed");
+    assert_eq!(of_type(&h, "escalation.maybe_lost", &id).await.len(), 0);
+    daemon.kill_9().await;
+}
