@@ -2,7 +2,7 @@
 //! one transaction, and a second report of the same outage finds the mark moved.
 
 use super::{event_types, memory};
-use crate::escalation::testkit;
+use crate::model::{Destination, ValidEscalation};
 use crate::store::{Delivered, EventPayload, EventRecord, LinkAlive, NewEscalation, Outage, Reply, Task};
 use chrono::{Duration, Utc};
 
@@ -11,7 +11,16 @@ async fn an_outage_queues_a_reply_per_live_card_and_an_event_once() {
     let store = memory().await;
     let new = NewEscalation {
         id: "esc_1".into(),
-        request: testkit::request(),
+        request: ValidEscalation {
+            key: None,
+            to: Destination::SpaceId("ROOM".into()),
+            player: Default::default(),
+            summary: "Help".into(),
+            question: None,
+            fields: Vec::new(),
+            timeout: std::time::Duration::from_secs(1800),
+            context: serde_json::Value::Null,
+        },
         expires_at: Utc::now() + Duration::hours(1),
         space_id: None,
         room_uuid: None,
