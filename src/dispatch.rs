@@ -26,6 +26,7 @@ use crate::metrics::Metrics;
 use crate::spaces::{Spaces, SpacesError};
 use crate::store::{ConnectionChange, Handled, Store, StoreError};
 use crate::webex::mercury::link::{Inbound, LinkState};
+use crate::webex::mercury::unfamiliar::Unfamiliar;
 use crate::webex::mercury::Event;
 use crate::webex::rest::{RestError, RetryKind};
 use serde::{Deserialize, Serialize};
@@ -82,6 +83,8 @@ pub struct Handler {
     pub metrics: Arc<Metrics>,
     /// Between tries of an event that failed for a passing reason.
     pub retry: Backoff,
+    /// Activity verbs the daemon does not know, each logged once.
+    pub unfamiliar: Unfamiliar,
 }
 
 /// An event waiting for another try.
@@ -213,6 +216,10 @@ impl Handler {
             (Event::MemberRemoved { is_bot: true, .. }, Some(room)) => self.bot_left(room, activity).await?,
             (Event::RoomUpdated { .. } | Event::RoomCreated { .. }, Some(room)) => {
                 self.spaces.room_seen(room, activity).await?
+            }
+            (Event::Unknown { verb, .. }, _) => {
+                self.unfamiliar.note("activity verb", verb);
+                Handled::NoEffect
             }
             _ => Handled::NoEffect,
         })

@@ -93,6 +93,10 @@ pub struct WebexConfig {
     pub backoff_cap_s: f64,
     /// One Webex request and its answer, at most (retries are timed apart).
     pub request_timeout_s: f64,
+    /// How long Webex keeps unacked events for a device (about 15 minutes):
+    /// after a longer outage, answers given meanwhile may be lost, and the
+    /// specialists of live cards are asked to press again.
+    pub replay_window_s: f64,
 }
 
 impl Default for WebexConfig {
@@ -111,6 +115,7 @@ impl Default for WebexConfig {
             backoff_base_s: 1.0,
             backoff_cap_s: 32.0,
             request_timeout_s: 30.0,
+            replay_window_s: 900.0,
         }
     }
 }
@@ -270,6 +275,10 @@ impl WebexConfig {
         Duration::from_secs_f64(self.request_timeout_s)
     }
 
+    pub fn replay_window(&self) -> Duration {
+        Duration::from_secs_f64(self.replay_window_s)
+    }
+
     /// The pace of Mercury reconnects.
     pub fn reconnect_backoff(&self) -> Backoff {
         Backoff::new(Duration::from_secs_f64(self.backoff_base_s), Duration::from_secs_f64(self.backoff_cap_s))
@@ -358,6 +367,7 @@ impl Config {
             ("webex.backoff_base_s", webex.backoff_base_s),
             ("webex.backoff_cap_s", webex.backoff_cap_s),
             ("webex.request_timeout_s", webex.request_timeout_s),
+            ("webex.replay_window_s", webex.replay_window_s),
         ] {
             if !(value.is_finite() && value > 0.0 && value <= 3600.0) {
                 return Err(ConfigError::new(key, format!("must be a number of seconds in (0, 3600], got {value}")));

@@ -33,7 +33,10 @@ fn errors_name_the_key() {
         ("[api]\nsocket_group = \"no-such-group-here\"", "api.socket_group"),
         ("[api]\nallowed_uids = [-1]", "api.allowed_uids"),
         ("[escalations.policies.standard]\nremind_after_s = 0", "escalations.policies.standard.remind_after_s"),
-        ("[escalations.policies.standard]\nclaim = {claim_timeout_s = 0}", "escalations.policies.standard.claim.claim_timeout_s"),
+        (
+            "[escalations.policies.standard]\nclaim = {claim_timeout_s = 0}",
+            "escalations.policies.standard.claim.claim_timeout_s",
+        ),
         ("[escalations]\ndefault_policy = \"standard\"", "escalations.default_policy"),
     ];
     for (toml, key) in cases {

@@ -6,6 +6,7 @@ use super::DaemonError;
 use crate::config::Config;
 use crate::webex::mercury::connection::{Connection, MercuryError, Settings};
 use crate::webex::mercury::link::{Heartbeat, Inbound, LinkState};
+use crate::webex::mercury::unfamiliar::Unfamiliar;
 use crate::webex::rest::RestError;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -34,6 +35,7 @@ impl Link {
                 timing: webex.timing(),
                 backoff: webex.reconnect_backoff(),
                 bot_uuid: self.bot_uuid.clone(),
+                unfamiliar: Unfamiliar::default(),
             },
             events: events.clone(),
             state: state.clone(),

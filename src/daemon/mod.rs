@@ -19,6 +19,7 @@ use crate::config::{Config, ConfigError, EXIT_CONFIG};
 use crate::dispatch::{self, Dispatcher, EventCounts, Handler};
 use crate::escalation::answer::AnswerHandler;
 use crate::escalation::delivery::{Deliverer, Stalled};
+use crate::escalation::outage::OutageWatch;
 use crate::escalation::service::Escalations;
 use crate::escalation::signature::Signer;
 use crate::escalation::timers;
@@ -206,6 +207,8 @@ fn spawn_chores(shared: &Shared, tasks: &mut JoinSet<Result<(), DaemonError>>) {
     let link = shared.link.subscribe();
     tasks.spawn(chore(spaces::keep_in_sync(shared.spaces.clone(), resync_every, link, shutdown.clone())));
     tasks.spawn(chore(dispatch::record_link_changes(store.clone(), shared.link.subscribe(), shutdown.clone())));
+    let outages = OutageWatch { ctx: shared.escalations.clone(), replay_window: shared.config.webex.replay_window() };
+    tasks.spawn(chore(outages.run(shared.link.subscribe(), shutdown.clone())));
     tasks.spawn(chore(retention::prune_periodically(store.clone(), retention, shutdown.clone())));
     tasks.spawn(chore(Deliverer::new(shared.escalations.clone(), shared.outbox.clone()).run(shutdown.clone())));
     tasks.spawn(chore(timers::run(shared.escalations.clone(), shutdown.clone())));
@@ -240,6 +243,7 @@ fn spawn_event_path(
         answers,
         metrics: shared.metrics.clone(),
         retry: shared.config.webex.reconnect_backoff(),
+        unfamiliar: Default::default(),
     };
     let dispatcher = Dispatcher { events: events_rx, handler };
     tasks.spawn(chore(dispatcher.run(shutdown.clone())));

@@ -105,8 +105,7 @@ impl AnswerHandler {
         card_message_uuid: Option<&str>,
     ) -> Result<Handled, AnswerError> {
         let activity = meta.activity_id.as_str();
-        let actor_is_bot = meta.actor.as_ref().is_some_and(|a| a.uuid.eq_ignore_ascii_case(&self.bot_uuid));
-        let (Some(card_uuid), false) = (card_message_uuid, actor_is_bot) else {
+        let (Some(card_uuid), false) = (card_message_uuid, meta.by_bot) else {
             // Not on a card, or our own click: nothing to do.
             return Ok(Handled::NoEffect);
         };

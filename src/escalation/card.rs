@@ -15,6 +15,8 @@
 mod blocks;
 mod claim;
 #[cfg(test)]
+mod literal_tests;
+#[cfg(test)]
 mod tests;
 mod text;
 
@@ -221,7 +223,7 @@ fn fallback(request: &ValidEscalation, state: &CardState, answers: &[(String, St
         let question = text::truncate_chars(question, FALLBACK_QUESTION_CHARS);
         lines.push(format!("Question: {question}"));
     }
-    match status_line(state, str::to_owned) {
+    match status_line(state) {
         None => lines.push(OPEN_HINT.to_owned()),
         Some(line) => {
             lines.push(line);

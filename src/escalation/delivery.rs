@@ -172,7 +172,8 @@ impl Deliverer {
                     message_uuid: ids::uuid_of(&posted.id).unwrap_or_default(),
                     space_id: posted.room_id,
                     message_id: posted.id,
-                    recipient_id: None,
+                    // A DM by email to another org had no recipient before this.
+                    recipient_id: posted.to_person_id,
                     first_reminder_at: policy::first_reminder_at(&record.request.policy, Utc::now()),
                     first_fallback_at: policy::first_fallback_at(&record.request.policy, Utc::now()),
                 };
@@ -192,9 +193,14 @@ impl Deliverer {
         match error.retry_kind() {
             RetryKind::Permanent => {
                 let reason = match &error {
-                    RestError::NotFound { .. } => {
-                        format!("the bot is not in the space (add the bot to the space in Webex): {error}")
-                    }
+                    RestError::NotFound { .. } => match &record.request.to {
+                        Destination::SpaceId(_) => {
+                            format!("the bot is not in the space (add the bot to the space in Webex): {error}")
+                        }
+                        Destination::PersonEmail(who) | Destination::PersonId(who) => {
+                            format!("to: Webex knows no person {who}: {error}")
+                        }
+                    },
                     _ => format!("Webex refused the card: {error}"),
                 };
                 tracing::warn!(escalation = %record.id, %reason, "card delivery failed");

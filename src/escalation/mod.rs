@@ -7,7 +7,10 @@
 //! - [`service`]: create / read / wait / cancel, used by the API;
 //! - [`delivery`]: the outbox worker that posts and updates cards;
 //! - [`answer`]: a submission from Mercury, checked, first one wins;
-//! - [`timers`]: deadlines and reminders, driven by [`policy`]; [`notify`]: one-way notifications.
+//! - [`timers`]: deadlines, claims, fallbacks and reminders, driven by [`policy`];
+//!   [`notify`]: one-way notifications;
+//! - [`outage`]: after an outage longer than Webex replays events, the live
+//!   cards ask to press again and the engine hears `escalation.maybe_lost`.
 //!
 //! The types they move around (`Escalation`, `Status`, `Answer`…) are in
 //! [`crate::model`]; every state change is one compare-and-set in the store.
@@ -16,6 +19,7 @@ pub mod answer;
 pub mod card;
 pub mod delivery;
 pub mod notify;
+pub mod outage;
 pub mod policy;
 pub mod request;
 pub mod service;

@@ -101,10 +101,10 @@ impl Escalations {
         let rest = &self.ctx.rest;
         match to {
             Destination::SpaceId(space_id) => self.resolve_space(space_id).await,
-            Destination::PersonEmail(email) => match rest.people_by_email(email).await?.into_iter().next() {
-                Some(person) => Ok(Resolved::person(person.id)),
-                None => Err(ServiceError::UnknownPerson { field: "to.person_email", value: email.clone() }),
-            },
+            // Not looked up: `GET /people?email=` sees only the bot's own org,
+            // while a DM by email reaches anyone. Who it reached (and the room)
+            // is learnt from Webex's answer to the post (`toPersonId`).
+            Destination::PersonEmail(_) => Ok(Resolved { space_id: None, room_uuid: None, recipient_id: None }),
             Destination::PersonId(person_id) => match rest.person(person_id).await {
                 Ok(person) => Ok(Resolved::person(person.id)),
                 Err(RestError::NotFound { .. } | RestError::BadRequest { .. }) => {

@@ -44,6 +44,7 @@ pub struct Metrics {
     rate_limited: AtomicU64,
     /// Steps escalation policies took, by step.
     policy: Mutex<BTreeMap<&'static str, u64>>,
+    maybe_lost: AtomicU64,
     delivery: Mutex<Histogram>,
     answer: Mutex<Histogram>,
 }
@@ -62,6 +63,7 @@ impl Metrics {
             rest: Mutex::new(BTreeMap::new()),
             rate_limited: AtomicU64::new(0),
             policy: Mutex::new(POLICY_STEPS.iter().map(|step| (*step, 0)).collect()),
+            maybe_lost: AtomicU64::new(0),
             delivery: Mutex::new(Histogram::new(&DELIVERY_BUCKETS)),
             answer: Mutex::new(Histogram::new(&ANSWER_BUCKETS)),
         }
@@ -84,6 +86,11 @@ impl Metrics {
     /// An escalation policy took a step: one of [`POLICY_STEPS`].
     pub fn policy_step(&self, step: &'static str) {
         *lock(&self.policy).entry(step).or_default() += 1;
+    }
+
+    /// Escalations whose answer an outage longer than Webex's replay window may have lost.
+    pub fn maybe_lost(&self, escalations: usize) {
+        self.maybe_lost.fetch_add(escalations as u64, Ordering::Relaxed);
     }
 
     /// A card went out: time from the engine's request to Webex accepting it.
@@ -112,6 +119,12 @@ impl Metrics {
         for (step, count) in lock(&self.policy).iter() {
             out.sample("webex_hitl_policy_steps_total", &[("step", step)], *count as f64);
         }
+        out.family(
+            "webex_hitl_escalations_maybe_lost_total",
+            "counter",
+            "Escalations whose card was live during an outage longer than Webex's replay window.",
+        );
+        out.sample("webex_hitl_escalations_maybe_lost_total", &[], self.maybe_lost.load(Ordering::Relaxed) as f64);
         out.histogram(
             "webex_hitl_escalation_delivery_seconds",
             "Escalation created until its card was posted.",

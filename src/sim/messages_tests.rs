@@ -154,3 +154,28 @@ fn card_submission_merges_data_and_checks_membership() {
     let stranger = f.w.add_person("s@example.com", "S");
     assert!(f.w.submit_card(&uuid, &stranger, inputs).is_err());
 }
+
+/// Webex renders Adaptive Cards 1.3, RichTextBlock and TextRun (1.2) included:
+/// such a card is posted and edited like any other, and kept as it was sent.
+#[test]
+fn a_card_of_rich_text_runs_is_posted_and_edited_as_sent() {
+    let mut f = fixture();
+    let rich = |text: &str| {
+        json!({"type": "AdaptiveCard", "version": "1.3", "body": [{"type": "RichTextBlock", "inlines": [
+            {"type": "TextRun", "text": text, "weight": "Bolder"}]}],
+            "actions": [{"type": "Action.Submit", "data": {"escalation": "esc_01"}}]})
+    };
+    let attachment =
+        |text: &str| Attachment { content_type: Some(CARD_CONTENT_TYPE.into()), content: Some(rich(text)) };
+    let post = NewMessage { attachments: vec![attachment("**literal** <@all>")], ..to_room(&f) };
+    let uuid = f.w.post_as_bot(post).unwrap();
+    assert_eq!(f.w.message(&uuid).unwrap().card, Some(rich("**literal** <@all>")));
+    let edit = EditMessage {
+        room_id: Some(f.room_id.clone()),
+        text: Some("answered".into()),
+        attachments: Some(vec![attachment("Answered")]),
+        ..Default::default()
+    };
+    f.w.edit_as_bot(&msg_id(&f, &uuid), edit, false).unwrap();
+    assert_eq!(f.w.message(&uuid).unwrap().card, Some(rich("Answered")));
+}

@@ -11,6 +11,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::error::StoreError;
+use super::outage::MaybeLost;
 use super::spaces::Space;
 use super::{sql, time, Store};
 use crate::model::EscalationView;
@@ -52,6 +53,10 @@ pub enum EventKind {
     /// A claim lapsed unanswered (`claim_timeout_s`): the ladder resumes.
     #[serde(rename = "escalation.unclaimed")]
     EscalationUnclaimed,
+    /// Its card was live during an outage longer than Webex's replay window:
+    /// an answer given then may be lost (the specialist is asked to press again).
+    #[serde(rename = "escalation.maybe_lost")]
+    EscalationMaybeLost,
     #[serde(rename = "connection.up")]
     ConnectionUp,
     #[serde(rename = "connection.down")]
@@ -77,7 +82,7 @@ impl Subject {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 17] = [
+    pub const ALL: [EventKind; 18] = [
         EventKind::SpaceAdded,
         EventKind::SpaceRemoved,
         EventKind::SpaceUpdated,
@@ -93,6 +98,7 @@ impl EventKind {
         EventKind::EscalationFallbackFailed,
         EventKind::EscalationClaimed,
         EventKind::EscalationUnclaimed,
+        EventKind::EscalationMaybeLost,
         EventKind::ConnectionUp,
         EventKind::ConnectionDown,
     ];
@@ -115,6 +121,7 @@ impl EventKind {
             EventKind::EscalationFallbackFailed => "escalation.fallback_failed",
             EventKind::EscalationClaimed => "escalation.claimed",
             EventKind::EscalationUnclaimed => "escalation.unclaimed",
+            EventKind::EscalationMaybeLost => "escalation.maybe_lost",
             EventKind::ConnectionUp => "connection.up",
             EventKind::ConnectionDown => "connection.down",
         }
@@ -139,6 +146,7 @@ impl EventKind {
             | EventKind::EscalationFallbackFailed
             | EventKind::EscalationClaimed
             | EventKind::EscalationUnclaimed => Subject::Escalation,
+            EventKind::EscalationMaybeLost => Subject::Escalation,
             EventKind::ConnectionUp | EventKind::ConnectionDown => Subject::Connection,
         }
     }
@@ -175,13 +183,18 @@ impl ConnectionChange {
 pub enum EventPayload {
     Space(Space),
     Escalation(Box<EscalationView>),
+    /// `escalation.maybe_lost`: the escalation, with the outage's window.
+    MaybeLost(Box<MaybeLost>),
     Connection(ConnectionChange),
 }
 
 impl EventPayload {
-    fn parse(subject: Subject, text: &str) -> Result<Self, serde_json::Error> {
-        Ok(match subject {
+    fn parse(kind: EventKind, text: &str) -> Result<Self, serde_json::Error> {
+        Ok(match kind.subject() {
             Subject::Space => EventPayload::Space(serde_json::from_str(text)?),
+            Subject::Escalation if kind == EventKind::EscalationMaybeLost => {
+                EventPayload::MaybeLost(serde_json::from_str(text)?)
+            }
             Subject::Escalation => EventPayload::Escalation(serde_json::from_str(text)?),
             Subject::Connection => EventPayload::Connection(serde_json::from_str(text)?),
         })
@@ -229,7 +242,7 @@ impl<'de> Deserialize<'de> for EventRecord {
             .remove(subject.as_str())
             .ok_or_else(|| D::Error::missing_field(subject.as_str()))?
             .to_string();
-        let payload = EventPayload::parse(subject, &payload).map_err(D::Error::custom)?;
+        let payload = EventPayload::parse(line.kind, &payload).map_err(D::Error::custom)?;
         Ok(EventRecord { seq: line.seq, kind: line.kind, at: line.at, payload })
     }
 }
@@ -294,7 +307,7 @@ fn event_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventRecord> {
     let kind =
         EventKind::parse(&kind_text).ok_or_else(|| super::corrupt(1, format!("unknown event type {kind_text:?}")))?;
     let text: String = row.get(3)?;
-    let payload = EventPayload::parse(kind.subject(), &text).map_err(|e| super::corrupt(3, e))?;
+    let payload = EventPayload::parse(kind, &text).map_err(|e| super::corrupt(3, e))?;
     Ok(EventRecord { seq: row.get(0)?, kind, at: time::column(row, 2)?, payload })
 }
 

@@ -44,6 +44,7 @@ mod meta;
 mod migrations;
 mod notifications;
 mod open;
+mod outage;
 mod outbox;
 mod policy;
 mod readers;
@@ -73,6 +74,7 @@ pub use events::{ConnectionChange, EventKind, EventPayload, EventRecord, Subject
 pub use lock::InstanceLock;
 pub use migrations::SUPPORTED_VERSION;
 pub use notifications::Claim;
+pub use outage::{LinkAlive, MaybeLost, Outage};
 pub use outbox::{Job, Reply, ReplyQueued, ReplyTo, Task, Unreadable, MAX_REPLIES_PER_ESCALATION};
 pub use policy::ReminderText;
 pub use seed::SeedTarget;

@@ -149,6 +149,10 @@ pub const SELECT_ESCALATIONS_PAGE_BY_SPACE_STATUS: &str =
     escalation_select!("WHERE space_id = ?1 AND status = ?2 AND rowid < ?3 ORDER BY rowid DESC LIMIT ?4");
 pub const SELECT_PENDING_DUE: &str =
     escalation_select!("WHERE status = 'pending' AND expires_at <= ?1 AND deadline_passed = 0 ORDER BY expires_at");
+/// The escalations whose card is out and may be answered: after an outage, the
+/// ones an answer may have been lost for.
+pub const SELECT_PENDING_POSTED: &str =
+    escalation_select!("WHERE status = 'pending' AND delivery_state = 'posted' ORDER BY rowid");
 pub const SELECT_PENDING_IN_ROOM: &str = escalation_select!("WHERE status = 'pending' AND room_uuid = ?1");
 pub const SELECT_NEXT_EXPIRY: &str =
     "SELECT MIN(expires_at) FROM escalations WHERE status = 'pending' AND deadline_passed = 0";

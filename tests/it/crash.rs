@@ -6,10 +6,11 @@ use crate::common::{eventually, serve_command, write_config, Harness};
 use serde_json::json;
 use std::process::Stdio;
 
-pub(crate) struct Daemon(tokio::process::Child);
+/// `webex-hitl serve` as a child process, so that it can be killed with SIGKILL.
+pub struct Daemon(tokio::process::Child);
 
 impl Daemon {
-    pub(crate) async fn start(config: &std::path::Path, h: &Harness) -> Self {
+    pub async fn start(config: &std::path::Path, h: &Harness) -> Self {
         let child =
             serve_command(config).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("the daemon starts");
         h.wait_until_serving().await;
@@ -18,7 +19,7 @@ impl Daemon {
     }
 
     /// SIGKILL: no shutdown path runs.
-    pub(crate) async fn kill_9(mut self) {
+    pub async fn kill_9(mut self) {
         self.0.start_kill().unwrap();
         self.0.wait().await.unwrap();
     }

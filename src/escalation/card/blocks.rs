@@ -1,6 +1,14 @@
 //! The Adaptive Card 1.3 elements of an escalation card, one builder per block.
-//! Only elements Webex renders are used: TextBlock, FactSet, Container,
+//! Only elements Webex renders are used: RichTextBlock, ColumnSet, Container,
 //! Input.Text, Input.ChoiceSet and Action.Submit.
+//!
+//! Untrusted text (player fields, summary, question, answers, reasons) goes in
+//! `TextRun`s of `RichTextBlock`s (Adaptive Cards 1.2+): a TextRun is never
+//! markdown, so it shows literally on every renderer, where TextBlock and
+//! FactSet markdown differs by renderer and backslash escapes show on some.
+//! Facts are therefore rows of two columns, not a FactSet (whose values are
+//! markdown). Only input labels, which are our own fields' plain strings, keep
+//! the escaped form.
 
 use super::text::{md, plain, truncate_chars};
 use super::{CardState, DATA_ESCALATION, DATA_SIGNATURE, SUBMIT_TITLE};
@@ -21,17 +29,51 @@ pub fn when(at: &DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// A run of text shown as it is: never markdown. Mentions and autolinks are
+/// still broken with a zero-width space ([`plain`]), for clients that look for
+/// them in any text.
+fn run(text: &str) -> Value {
+    json!({"type": "TextRun", "text": plain(text)})
+}
+
+/// `run` in bold.
+pub(super) fn strong(text: &str) -> Value {
+    let mut run = run(text);
+    run["weight"] = json!("Bolder");
+    run
+}
+
+pub(super) fn rich(inlines: Vec<Value>) -> Value {
+    json!({"type": "RichTextBlock", "inlines": inlines})
+}
+
+/// One fact: its title in bold beside its value, both literal.
+fn fact_row(title: &str, value: &str) -> Value {
+    json!({"type": "ColumnSet", "columns": [
+        {"type": "Column", "width": "auto", "items": [rich(vec![strong(title)])]},
+        {"type": "Column", "width": "stretch", "items": [rich(vec![run(value)])]},
+    ]})
+}
+
+fn fact_rows(rows: Vec<Value>) -> Option<Value> {
+    (!rows.is_empty()).then(|| json!({"type": "Container", "items": rows}))
+}
+
 pub fn header(request: &ValidEscalation) -> Value {
-    let title = match &request.player.brand {
-        Some(brand) => format!("{TITLE} — {}", md(brand)),
-        None => TITLE.to_owned(),
-    };
-    json!({"type": "TextBlock", "text": title, "weight": "Bolder", "size": "Medium", "wrap": true})
+    let mut title = strong(TITLE);
+    title["size"] = json!("Medium");
+    let mut inlines = vec![title];
+    if let Some(brand) = &request.player.brand {
+        let mut brand = strong(&format!(" — {brand}"));
+        brand["size"] = json!("Medium");
+        inlines.push(brand);
+    }
+    rich(inlines)
 }
 
 pub fn player_facts(player: &Player) -> Option<Value> {
     let mut facts = Vec::new();
-    let mut fact = |title: &str, value: &str| facts.push(json!({"title": title, "value": md(value)}));
+    let mut fact = |title: &str, value: &str| facts.push(fact_row(title, value));
     if let Some(name) = &player.name {
         fact("Name", name);
     }
@@ -44,17 +86,15 @@ pub fn player_facts(player: &Player) -> Option<Value> {
     if let Some(brand) = &player.brand {
         fact("Brand", brand);
     }
-    (!facts.is_empty()).then(|| json!({"type": "FactSet", "facts": facts}))
+    fact_rows(facts)
 }
 
 pub fn summary(request: &ValidEscalation) -> Vec<Value> {
-    let mut blocks = vec![json!({
-        "type": "TextBlock", "text": md(&request.summary), "wrap": true, "spacing": "Medium"
-    })];
+    let mut summary = rich(vec![run(&request.summary)]);
+    summary["spacing"] = json!("Medium");
+    let mut blocks = vec![summary];
     if let Some(question) = &request.question {
-        blocks.push(json!({
-            "type": "TextBlock", "text": md(question), "wrap": true, "weight": "Bolder"
-        }));
+        blocks.push(rich(vec![strong(question)]));
     }
     blocks
 }
@@ -103,8 +143,8 @@ pub fn submit(escalation_id: &str, signature: &str) -> Value {
     })
 }
 
-/// The one-line status of a final state; `escape` applies to the whole line.
-pub fn status_line(state: &CardState, escape: fn(&str) -> String) -> Option<String> {
+/// The one-line status of a final state, as it reads.
+pub fn status_line(state: &CardState) -> Option<String> {
     let cap = truncate_chars;
     let line = match state {
         CardState::Pending => return None,
@@ -119,7 +159,7 @@ pub fn status_line(state: &CardState, escape: fn(&str) -> String) -> Option<Stri
         },
         CardState::Failed { reason } => format!("⚠️ Failed: {}", cap(reason, MAX_REASON_CHARS)),
     };
-    Some(escape(&line))
+    Some(line)
 }
 
 fn color(state: &CardState) -> &'static str {
@@ -155,14 +195,9 @@ pub fn answer_pairs(fields: &[FieldSpec], inputs: &BTreeMap<String, String>, cap
 }
 
 pub fn status(state: &CardState, answers: &[(String, String)]) -> Option<Value> {
-    let line = status_line(state, md)?;
-    let mut items = vec![json!({
-        "type": "TextBlock", "text": line, "wrap": true, "weight": "Bolder", "color": color(state)
-    })];
-    if !answers.is_empty() {
-        let facts: Vec<Value> =
-            answers.iter().map(|(label, value)| json!({"title": md(label), "value": md(value)})).collect();
-        items.push(json!({"type": "FactSet", "facts": facts}));
-    }
+    let mut line = strong(&status_line(state)?);
+    line["color"] = json!(color(state));
+    let mut items = vec![rich(vec![line])];
+    items.extend(fact_rows(answers.iter().map(|(label, value)| fact_row(label, value)).collect()));
     Some(json!({"type": "Container", "separator": true, "spacing": "Medium", "items": items}))
 }

@@ -2,8 +2,8 @@
 //! it, and who does once someone does. Kept apart from the other blocks: a
 //! claim is a policy's, and most cards have none.
 
-use super::blocks::{when, MAX_PERSON_CHARS};
-use super::text::{md, truncate_chars};
+use super::blocks::{rich, strong, when, MAX_PERSON_CHARS};
+use super::text::truncate_chars;
 use super::{ACTION_CLAIM, CLAIM_TITLE, DATA_ACTION, DATA_ESCALATION, DATA_SIGNATURE};
 use crate::model::ClaimState;
 use serde_json::{json, Value};
@@ -22,6 +22,9 @@ pub fn line(claim: &ClaimState) -> String {
     format!("🙋 Claimed by {} at {}", truncate_chars(&claim.by.name, MAX_PERSON_CHARS), when(&claim.at))
 }
 
+/// Literal, like every other text a person chose (their display name here).
 pub fn block(claim: &ClaimState) -> Value {
-    json!({"type": "TextBlock", "text": md(&line(claim)), "wrap": true, "weight": "Bolder", "color": "Accent"})
+    let mut line = strong(&line(claim));
+    line["color"] = json!("Accent");
+    rich(vec![line])
 }

@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 /// Element and action types Webex renders from Adaptive Cards 1.3 that we use.
 const SUPPORTED: &[&str] = &[
     "AdaptiveCard",
-    "TextBlock",
-    "FactSet",
+    "RichTextBlock",
+    "TextRun",
     "Container",
     "ColumnSet",
     "Column",
@@ -68,37 +68,40 @@ fn walk(v: &Value, visit: &mut dyn FnMut(&serde_json::Map<String, Value>)) {
     }
 }
 
-/// Every string shown as (markdown) text: TextBlocks, facts and input labels.
-fn shown_texts(card: &Value) -> Vec<String> {
+/// What a RichTextBlock reads: its runs' texts, in order.
+pub(super) fn rich_text(block: &Value) -> String {
+    block["inlines"].as_array().into_iter().flatten().map(|run| run["text"].as_str().unwrap_or("")).collect()
+}
+
+/// Every RichTextBlock's text, depth first.
+pub(super) fn rich_texts(card: &Value) -> Vec<String> {
     let mut out = Vec::new();
     walk(card, &mut |o| {
-        let ty = o.get("type").and_then(Value::as_str).unwrap_or("");
-        let mut take = |k: &str| {
-            if let Some(s) = o.get(k).and_then(Value::as_str) {
-                out.push(s.to_owned());
-            }
-        };
-        match ty {
-            "TextBlock" => take("text"),
-            t if t.starts_with("Input.") => take("label"),
-            "FactSet" => {
-                for f in o["facts"].as_array().into_iter().flatten() {
-                    out.extend(["title", "value"].map(|k| f[k].as_str().unwrap_or("").to_owned()));
-                }
-            }
-            _ => {}
+        if o.get("type").and_then(Value::as_str) == Some("RichTextBlock") {
+            out.push(rich_text(&Value::Object(o.clone())));
         }
     });
     out
 }
 
-fn facts(card: &Value) -> Vec<(String, String)> {
+/// Every string shown as text: RichTextBlocks (literal) and input labels (markdown, escaped).
+fn shown_texts(card: &Value) -> Vec<String> {
+    let mut out = rich_texts(card);
+    walk(card, &mut |o| {
+        if o.get("type").and_then(Value::as_str).is_some_and(|t| t.starts_with("Input.")) {
+            out.extend(o.get("label").and_then(Value::as_str).map(str::to_owned));
+        }
+    });
+    out
+}
+
+/// The (title, value) rows: ColumnSets of two columns of one RichTextBlock each.
+pub(super) fn facts(card: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
     walk(card, &mut |o| {
-        if o.get("type").and_then(Value::as_str) == Some("FactSet") {
-            for f in o["facts"].as_array().into_iter().flatten() {
-                out.push((f["title"].as_str().unwrap_or("").into(), f["value"].as_str().unwrap_or("").into()));
-            }
+        if o.get("type").and_then(Value::as_str) == Some("ColumnSet") {
+            let cell = |i: usize| rich_text(&o["columns"][i]["items"][0]);
+            out.push((cell(0), cell(1)));
         }
     });
     out
@@ -131,7 +134,7 @@ fn the_pending_card_asks_for_input() {
             .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
     let body = r.card["body"].as_array().unwrap();
-    assert_eq!(body[0]["text"], "Specialist input needed — LuckySpin");
+    assert_eq!(rich_text(&body[0]), "Specialist input needed — LuckySpin");
     let input = body.iter().find(|e| e["type"] == "Input.Text").unwrap();
     assert_eq!(input["id"], "response");
     assert_eq!(input["isMultiline"], true);
@@ -139,7 +142,7 @@ fn the_pending_card_asks_for_input() {
     assert_eq!(input["label"], "Your input");
     assert_eq!(input["maxLength"], 4000);
     let texts = shown_texts(&r.card).join("\n");
-    assert!(texts.contains("withdrawal \\#4411 is on hold"), "{texts}");
+    assert!(texts.contains("withdrawal #4411 is on hold"), "{texts}");
     assert!(texts.contains("Can we release the withdrawal?"));
     assert_eq!(
         r.fallback_text,
@@ -152,10 +155,10 @@ fn the_pending_card_asks_for_input() {
 }
 
 #[test]
-fn a_player_without_facts_gets_no_factset() {
+fn a_player_without_facts_gets_no_facts() {
     let request = valid(json!({"summary": "s"}));
     let r = render(&view(&request), &CardState::Pending).unwrap();
-    assert!(!types(&r.card).contains(&"FactSet".to_owned()));
+    assert_eq!(facts(&r.card), []);
     assert!(r.fallback_text.starts_with("Specialist input needed\nSummary: s\n"));
 }
 
@@ -223,13 +226,11 @@ fn final_states_drop_inputs_and_actions_and_say_what_happened() {
         assert!(!kinds.iter().any(|t| t.starts_with("Input.") || t.starts_with("Action.")), "{kinds:?}");
         assert!(r.card.get("actions").is_none());
         let texts = shown_texts(&r.card);
-        // On the card our own parentheses are escaped along with the rest of the line.
-        let escaped = line.replace('(', "\\(").replace(')', "\\)");
-        assert!(texts.iter().any(|t| t.starts_with(&escaped)), "{escaped} not in {texts:?}");
+        assert!(texts.iter().any(|t| t.starts_with(line)), "{line} not in {texts:?}");
         assert!(r.fallback_text.contains(line), "{}", r.fallback_text);
         assert!(!r.fallback_text.contains("Open this message"));
         assert_eq!(facts(&r.card)[0], ("Name".to_owned(), "Jane Doe".to_owned()), "player stays");
-        assert!(texts.iter().any(|t| t.contains("withdrawal \\#4411")), "summary stays");
+        assert!(texts.iter().any(|t| t.contains("withdrawal #4411")), "summary stays");
         let shows_answer = facts(&r.card).contains(&("Your input".to_owned(), "Release it.".to_owned()));
         let answered_with_inputs = matches!(state, CardState::Answered { inputs: Some(_), .. });
         assert_eq!(shows_answer, answered_with_inputs);
@@ -253,14 +254,18 @@ const EVIL: &str = "[click](http://evil) <@all> **bold** https://evil.example <@
 
 const SHORT_EVIL: &str = "<@all> **b** [x](http://e.io)";
 
+/// No mention or autolink survives (markdown may: in a TextRun it is literal).
 fn assert_neutral(s: &str) {
-    for bad in ["://", "<@", "**", "](", "www."] {
+    for bad in ["://", "<@", "www."] {
         assert!(!s.contains(bad), "{bad:?} survives in {s:?}");
     }
 }
 
 fn assert_escaped(s: &str) {
     assert_neutral(s);
+    for bad in ["**", "]("] {
+        assert!(!s.contains(bad), "{bad:?} survives in {s:?}");
+    }
     assert!(super::text::tests::all_escaped(s, "[]()*<>"), "unescaped markdown in {s:?}");
 }
 
@@ -287,12 +292,13 @@ fn injected_markdown_mentions_and_links_are_neutralised() {
     ];
     for state in states {
         let r = render(&view(&request), &state).unwrap();
-        let texts = shown_texts(&r.card);
+        let texts = rich_texts(&r.card);
         assert!(texts.len() >= 5);
-        for t in &texts {
-            assert_escaped(t);
-            assert!(!t.starts_with('#') && !t.contains("\n#") && !t.contains("\n1. "), "{t:?}");
+        texts.iter().for_each(|t| assert_neutral(t));
+        for label in shown_texts(&r.card).iter().filter(|t| !texts.contains(t)) {
+            assert_escaped(label);
         }
+        assert!(!types(&r.card).iter().any(|t| t == "TextBlock" || t == "FactSet"), "no markdown element");
         // Plain text (no markdown is sent): only autolinks and mentions matter.
         assert!(!r.fallback_text.contains("<@") && !r.fallback_text.contains("://"));
     }

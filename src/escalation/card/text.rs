@@ -1,11 +1,12 @@
 //! Making untrusted text safe to show on a card or in the plain-text fallback.
 //!
 //! Player names, summaries, labels and answers come from players and from the AI
-//! engine; none of them may format the card, open a link or mention anyone. Card
-//! TextBlocks render a markdown subset, so markdown-significant characters are
-//! backslash-escaped; mention syntax (`<@all>`, `<@personEmail:…>`) and autolinks
-//! (`https://…`, `www.…`) are broken with a zero-width space, which survives any
-//! renderer that ignores backslash escapes.
+//! engine; none of them may format the card, open a link or mention anyone. On
+//! the card they go in TextRuns, which are never markdown ([`plain`] is enough
+//! there); only input labels, a plain string property that some renderers treat
+//! as markdown, are backslash-escaped ([`md`]). Everywhere, mention syntax
+//! (`<@all>`, `<@personEmail:…>`) and autolinks (`https://…`, `www.…`) are
+//! broken with a zero-width space, for clients that look for them in any text.
 
 const ZWSP: char = '\u{200B}';
 

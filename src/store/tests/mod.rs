@@ -5,6 +5,7 @@ mod activities;
 mod engine;
 mod events;
 mod open;
+mod outage;
 mod plans;
 mod spaces;
 mod sync;

@@ -17,6 +17,7 @@ const TINY: &[&str] = &["meta", "sqlite_sequence", "schema_version"];
 
 /// Statements run per API request, per Mercury event, or per outbox/expiry turn.
 const PER_CALL: &[(&str, &str)] = &[
+    ("SELECT_PENDING_POSTED", sql::SELECT_PENDING_POSTED),
     ("SELECT_SPACE_BY_ID_OR_UUID", sql::SELECT_SPACE_BY_ID_OR_UUID),
     ("SELECT_SPACE_BY_ID", sql::SELECT_SPACE_BY_ID),
     ("SELECT_VISIBLE_SPACES_BY_UUID", sql::SELECT_VISIBLE_SPACES_BY_UUID),

@@ -9,10 +9,11 @@
 //! read would deadlock); acks come back on another channel and are written to
 //! whichever socket is live.
 
-use super::frame;
+use super::frame::{self, FrameBody};
 use super::link::{Ack, Heartbeat, Inbound, LinkState, BEAT_EVERY};
 use super::machine::{classify_close, Action, CloseClass, Session, Timing};
 use super::transport::{Dialer, Socket, TransportError};
+use super::unfamiliar::Unfamiliar;
 use crate::backoff::Backoff;
 use crate::secret::SharedSecret;
 use crate::webex::rest::RestError;
@@ -40,6 +41,8 @@ pub struct Settings {
     pub timing: Timing,
     pub backoff: Backoff,
     pub bot_uuid: String,
+    /// Event types acked and skipped, each logged once.
+    pub unfamiliar: Unfamiliar,
 }
 
 pub struct Connection {
@@ -250,6 +253,11 @@ impl Connection {
         }
         match frame::decode(&text, &self.settings.bot_uuid) {
             Ok(decoded) => {
+                match &decoded.body {
+                    FrameBody::Ignored { event_type } => self.settings.unfamiliar.note("event", event_type),
+                    FrameBody::OtherControl { frame_type } => self.settings.unfamiliar.note("frame", frame_type),
+                    _ => {}
+                }
                 let actions = live.session.on_frame(Instant::now(), decoded);
                 self.perform(live, actions, device, ack_tx).await
             }

@@ -24,7 +24,12 @@ fn connection(wdm: &str) -> Connection {
         devices,
         dialer: Dialer::new(client_config(None).expect("tls"), ProxyRules::direct()),
         token,
-        settings: Settings { timing: Timing::default(), backoff, bot_uuid: "bot".into() },
+        settings: Settings {
+            timing: Timing::default(),
+            backoff,
+            bot_uuid: "bot".into(),
+            unfamiliar: Default::default(),
+        },
         events: mpsc::unbounded_channel().0,
         state: watch::channel(LinkState::default()).0,
         heartbeat: Heartbeat::new(),

@@ -32,6 +32,9 @@ pub struct ActivityMeta {
     pub published: Option<DateTime<Utc>>,
     pub actor: Option<PersonRef>,
     pub room: Option<RoomRef>,
+    /// The actor is the bot itself, by uuid (never by `actor.type`, email or
+    /// name, which Webex does not promise).
+    pub by_bot: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -156,11 +156,14 @@ fn decode_data(data: RawData, bot_uuid: &str) -> Result<FrameBody, DecodeError> 
 fn decode_activity(activity: RawActivity, bot_uuid: &str) -> Result<Event, DecodeError> {
     let activity_id = activity.id.ok_or(DecodeError::MissingActivityField("id"))?;
     let verb = activity.verb.ok_or(DecodeError::MissingActivityField("verb"))?;
+    let actor = activity.actor.and_then(person_from_actor);
+    let by_bot = actor.as_ref().is_some_and(|actor| is_bot(&actor.uuid, bot_uuid));
     let meta = ActivityMeta {
         activity_id,
         published: activity.published,
-        actor: activity.actor.and_then(person_from_actor),
+        actor,
         room: activity.target.and_then(room_from_target),
+        by_bot,
     };
     let object = activity.object;
     let object_id = object.as_ref().and_then(|o| o.fields.id.clone());
@@ -168,7 +171,7 @@ fn decode_activity(activity: RawActivity, bot_uuid: &str) -> Result<Event, Decod
         "cardAction" => Event::CardSubmitted { meta, card_message_uuid: activity.parent.and_then(|p| p.id) },
         "add" | "leave" => {
             let member = object.and_then(person_from_object).unwrap_or_default();
-            let is_bot = !member.uuid.is_empty() && member.uuid.eq_ignore_ascii_case(bot_uuid);
+            let is_bot = is_bot(&member.uuid, bot_uuid);
             if verb == "add" {
                 Event::MemberAdded { meta, member, is_bot }
             } else {
@@ -181,6 +184,11 @@ fn decode_activity(activity: RawActivity, bot_uuid: &str) -> Result<Event, Decod
         "delete" => Event::MessageDeleted { meta, message_uuid: object_id },
         _ => Event::Unknown { meta, verb },
     })
+}
+
+/// Uuids compare case-insensitively; an empty one is nobody.
+fn is_bot(uuid: &str, bot_uuid: &str) -> bool {
+    !uuid.is_empty() && uuid.eq_ignore_ascii_case(bot_uuid)
 }
 
 fn person_from_actor(actor: RawPerson) -> Option<PersonRef> {
@@ -228,4 +236,48 @@ pub fn salvage_id(text: &str) -> Option<String> {
     }
     let raw: JustId = serde_json::from_str(text).ok()?;
     raw.data.and(raw.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOT: &str = "3c1a7e52-9d4b-4f6e-a8c2-7b5d1e9f0a34";
+
+    fn card_action(actor: serde_json::Value) -> ActivityMeta {
+        let text = serde_json::json!({"id": "f1", "data": {"eventType": "conversation.activity", "activity": {
+            "id": "a1", "verb": "cardAction", "actor": actor, "parent": {"id": "m1"}}}})
+        .to_string();
+        match decode(&text, BOT).unwrap().body {
+            FrameBody::Activity(Event::CardSubmitted { meta, .. }) => meta,
+            other => panic!("not a card submission: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_bot_is_recognised_by_its_uuid_alone() {
+        let ours = card_action(
+            serde_json::json!({"id": BOT.to_uppercase(), "type": "PERSON", "emailAddress": "x@example.com"}),
+        );
+        assert!(ours.by_bot, "our uuid, whatever the type and email say");
+        let other_bot =
+            card_action(serde_json::json!({"id": "7f0e", "type": "ROBOT", "emailAddress": "hitl-bot@webex.bot"}));
+        assert!(!other_bot.by_bot, "another uuid is not us, even typed ROBOT with a bot's email");
+        assert!(!card_action(serde_json::json!({"type": "ROBOT"})).by_bot, "no uuid is nobody");
+    }
+
+    #[test]
+    fn unknown_event_types_and_verbs_are_skipped_not_errors() {
+        let typing = serde_json::json!({"id": "f2", "data": {"eventType": "status.start_typing"}}).to_string();
+        let frame = decode(&typing, BOT).unwrap();
+        assert_eq!(frame.body, FrameBody::Ignored { event_type: "status.start_typing".into() });
+        assert_eq!(frame.ack_id(), Some("f2"), "acked, so that Mercury does not send it again");
+        let verb = serde_json::json!({"id": "f3", "data": {"eventType": "conversation.activity",
+            "activity": {"id": "a3", "verb": "acknowledge"}}})
+        .to_string();
+        match decode(&verb, BOT).unwrap().body {
+            FrameBody::Activity(Event::Unknown { verb, .. }) => assert_eq!(verb, "acknowledge"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

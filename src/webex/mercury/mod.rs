@@ -9,7 +9,8 @@
 //!   registering the device and pacing reconnects with the daemon's one
 //!   [`Backoff`](crate::backoff::Backoff);
 //! - [`link`] is what the rest of the daemon sees: events with their ack, the
-//!   link's state, and the heartbeat the systemd watchdog follows.
+//!   link's state, and the heartbeat the systemd watchdog follows;
+//! - [`unfamiliar`] says once per type that one is acked and skipped.
 
 pub mod connection;
 pub mod event;
@@ -17,5 +18,6 @@ pub mod frame;
 pub mod link;
 pub mod machine;
 pub mod transport;
+pub mod unfamiliar;
 
 pub use event::{ActivityMeta, Event, PersonRef, RoomRef};

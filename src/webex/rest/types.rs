@@ -216,6 +216,9 @@ pub struct Message {
     pub parent_id: Option<String>,
     pub person_id: Option<String>,
     pub person_email: Option<String>,
+    /// The recipient of a message posted to a person (`toPersonId`): how a DM
+    /// by email learns who it reached, whatever org they are in.
+    pub to_person_id: Option<String>,
     pub created: Option<DateTime<Utc>>,
     /// Content of the first Adaptive Card attachment.
     pub card: Option<Value>,
@@ -239,6 +242,8 @@ struct WireMessage {
     person_id: Option<String>,
     #[serde(default)]
     person_email: Option<String>,
+    #[serde(default)]
+    to_person_id: Option<String>,
     #[serde(default, deserialize_with = "lenient_time")]
     created: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "null_default")]
@@ -261,6 +266,7 @@ impl From<WireMessage> for Message {
             parent_id: w.parent_id,
             person_id: w.person_id,
             person_email: w.person_email,
+            to_person_id: w.to_person_id,
             created: w.created,
             card,
         }
