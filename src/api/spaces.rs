@@ -25,7 +25,8 @@ pub const MAX_LIMIT: usize = 100_000;
 /// Spaces serialized per chunk of the body.
 const CHUNK: usize = 500;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     #[serde(rename = "type")]
@@ -38,7 +39,7 @@ pub struct ListQuery {
 }
 
 /// The listing's body (streamed in this shape, read back by the CLI and tools).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpaceList {
     pub items: Vec<Space>,
     /// Where the next page starts; `None` once every space was listed.
@@ -46,6 +47,8 @@ pub struct SpaceList {
     pub next_cursor: Option<String>,
 }
 
+/// The spaces the bot is in, from the local cache, by title.
+#[utoipa::path(get, path = "/v1/spaces", tag = "spaces", params(ListQuery), responses((status = 200, body = SpaceList), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn list(State(state): State<AppState>, ApiQuery(query): ApiQuery<ListQuery>) -> Result<Response, ApiError> {
     if let Some(kind) = query.space_type.as_deref().filter(|k| !matches!(*k, "group" | "direct")) {
         return Err(ApiError::bad_request(format!("type: must be \"group\" or \"direct\", got {kind:?}")));
@@ -123,6 +126,8 @@ fn decode_cursor(text: &str) -> Result<SpaceCursor, ApiError> {
     Ok(SpaceCursor { title_key, id })
 }
 
+/// One space, by REST id or uuid.
+#[utoipa::path(get, path = "/v1/spaces/{id}", tag = "spaces", params(("id" = String, Path, description = "REST id or uuid")), responses((status = 200, body = Space), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Space>, ApiError> {
     match state.store.space(&id).await? {
         Some(space) => Ok(Json(space)),
@@ -132,16 +137,19 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Resul
     }
 }
 
+/// Resync from Webex now.
+#[utoipa::path(post, path = "/v1/spaces/refresh", tag = "spaces", responses((status = 200, body = SyncReport), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn refresh(State(state): State<AppState>) -> Result<Json<SyncReport>, ApiError> {
     Ok(Json(state.spaces.resync().await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PeopleQuery {
     email: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonView {
     pub id: String,
     pub email: Option<String>,
@@ -161,6 +169,8 @@ impl From<Person> for PersonView {
     }
 }
 
+/// Resolves a DM destination by email; `unknown_person` (404) when Webex knows no one.
+#[utoipa::path(get, path = "/v1/people", tag = "spaces", params(PeopleQuery), responses((status = 200, body = PersonView), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn people(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<PeopleQuery>,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 /// Where an escalation is in its life. Only `Pending` moves (by compare-and-set,
 /// in the store); every other status is final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Pending,
@@ -57,7 +57,7 @@ impl std::fmt::Display for Status {
 }
 
 /// Where the card is: waiting in the outbox, in Webex, or never to be posted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
     Queued,
@@ -82,14 +82,14 @@ impl DeliveryState {
 }
 
 /// Who answered, and what.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Answer {
     pub inputs: BTreeMap<String, String>,
     pub by: Answerer,
     pub at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Answerer {
     pub id: String,
     pub email: Option<String>,
@@ -155,7 +155,7 @@ impl Escalation {
 
 /// An escalation as the engine sees it: `GET /v1/escalations/{id}` and the
 /// `escalation` of every `escalation.*` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EscalationView {
     pub id: String,
     pub key: Option<String>,
@@ -176,7 +176,7 @@ pub struct EscalationView {
     pub close_reason: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryView {
     pub state: DeliveryState,
     pub message_id: Option<String>,
