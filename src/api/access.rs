@@ -170,7 +170,7 @@ pub struct AuditQuery {
 }
 
 /// `GET /v1/audit?limit=&cursor=`: newest first; `next_cursor` pages on.
-#[utoipa::path(get, path = "/v1/audit", tag = "daemon", params(AuditQuery), responses((status = 200, body = Page<AuditRecord>), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/audit", operation_id = "audit", tag = "daemon", params(AuditQuery), responses((status = 200, body = Page<AuditRecord>), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn audit_list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<AuditQuery>,

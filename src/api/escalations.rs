@@ -22,7 +22,7 @@ const MAX_WAIT_S: u64 = 300;
 const MAX_REASON_CHARS: usize = 500;
 
 /// Asks a specialist: `201` with a new escalation, `200` with the one a known key made.
-#[utoipa::path(post, path = "/v1/escalations", tag = "escalations", params(("Idempotency-Key" = Option<String>, Header, description = "The idempotency key, instead of (or equal to) the body's `key`; a different one is 422 `invalid`; the key reused with another body is 422 `key_conflict`")), request_body = crate::escalation::request::EscalationRequest, responses(
+#[utoipa::path(post, path = "/v1/escalations", operation_id = "create_escalation", tag = "escalations", params(("Idempotency-Key" = Option<String>, Header, description = "The idempotency key, instead of (or equal to) the body's `key`; a different one is 422 `invalid`; the key reused with another body is 422 `key_conflict`")), request_body = crate::escalation::request::EscalationRequest, responses(
     (status = 201, description = "Created", body = EscalationView),
     (status = 200, description = "The escalation this key made before", body = EscalationView,
         headers(("Idempotent-Replayed" = String, description = "`true`: a replay of the first answer"))), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
@@ -61,7 +61,7 @@ pub struct ListQuery {
 }
 
 /// Escalations, newest first; `next_cursor` pages on.
-#[utoipa::path(get, path = "/v1/escalations", tag = "escalations", params(ListQuery), responses((status = 200, body = Page<EscalationView>), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/escalations", operation_id = "list_escalations", tag = "escalations", params(ListQuery), responses((status = 200, body = Page<EscalationView>), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -86,7 +86,7 @@ pub struct GetQuery {
 }
 
 /// One escalation; with `wait` (≤ 300 s) it answers as soon as it leaves `pending`.
-#[utoipa::path(get, path = "/v1/escalations/{id}", tag = "escalations", params(("id" = String, Path), GetQuery), responses((status = 200, body = EscalationView), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/escalations/{id}", operation_id = "get_escalation", tag = "escalations", params(("id" = String, Path), GetQuery), responses((status = 200, body = EscalationView), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -109,7 +109,7 @@ pub struct CancelBody {
 }
 
 /// Withdraws a pending escalation; the card says so.
-#[utoipa::path(post, path = "/v1/escalations/{id}/cancel", tag = "escalations", params(("id" = String, Path)), request_body(content = Option<CancelBody>), responses((status = 200, body = EscalationView), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/escalations/{id}/cancel", operation_id = "cancel_escalation", tag = "escalations", params(("id" = String, Path)), request_body(content = Option<CancelBody>), responses((status = 200, body = EscalationView), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -132,7 +132,7 @@ pub async fn cancel(
 }
 
 /// A one-way message to a space or a person: `201`, or `200` for a known key.
-#[utoipa::path(post, path = "/v1/messages", tag = "escalations", params(("Idempotency-Key" = Option<String>, Header, description = "The idempotency key, instead of (or equal to) the body's `key`; a different one is 422 `invalid`; the key reused with another body is 422 `key_conflict`")), request_body = Notification, responses(
+#[utoipa::path(post, path = "/v1/messages", operation_id = "send_message", tag = "escalations", params(("Idempotency-Key" = Option<String>, Header, description = "The idempotency key, instead of (or equal to) the body's `key`; a different one is 422 `invalid`; the key reused with another body is 422 `key_conflict`")), request_body = Notification, responses(
     (status = 201, description = "Sent", body = Sent),
     (status = 200, description = "The message this key sent before", body = Sent,
         headers(("Idempotent-Replayed" = String, description = "`true`: a replay of the first answer"))), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]

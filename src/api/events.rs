@@ -48,7 +48,7 @@ pub struct EventsQuery {
 }
 
 /// The durable event log, one `EventLine` a line (NDJSON).
-#[utoipa::path(get, path = "/v1/events", tag = "events", params(EventsQuery,
+#[utoipa::path(get, path = "/v1/events", operation_id = "events", tag = "events", params(EventsQuery,
     ("Accept" = Option<String>, Header, description = "`text/event-stream` for Server-Sent Events (`id:` the seq, `event:` the type, `data:` the `EventLine`; heartbeats as comments); NDJSON otherwise"),
     ("Last-Event-ID" = Option<i64>, Header, description = "SSE: resume after this seq (instead of `after`)")), responses(
     (status = 200, description = "One JSON `EventLine` per line (NDJSON), or per SSE event", content(

@@ -86,7 +86,7 @@ pub enum TokenHealth {
 }
 
 /// Is the daemon connected to Webex, as which bot, and is its outbox moving.
-#[utoipa::path(get, path = "/v1/health", tag = "daemon", responses((status = 200, body = Health), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/health", operation_id = "health", tag = "daemon", responses((status = 200, body = Health), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn get(State(state): State<AppState>) -> Json<Health> {
     let outbox = state.outbox.borrow().clone();
     let log = EventLogHealth { epoch: state.epoch.to_string(), head: *state.store.subscribe().borrow() };

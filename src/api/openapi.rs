@@ -61,7 +61,7 @@ pub fn document() -> OpenApi {
 }
 
 /// `GET /v1/openapi.json`: this document, generated from the code it describes.
-#[utoipa::path(get, path = "/v1/openapi.json", tag = "daemon", responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)))]
+#[utoipa::path(get, path = "/v1/openapi.json", operation_id = "openapi", tag = "daemon", responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)))]
 pub async fn get() -> axum::Json<OpenApi> {
     axum::Json(document())
 }

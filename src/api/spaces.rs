@@ -48,7 +48,7 @@ pub struct SpaceList {
 }
 
 /// The spaces the bot is in, from the local cache, by title.
-#[utoipa::path(get, path = "/v1/spaces", tag = "spaces", params(ListQuery), responses((status = 200, body = SpaceList), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/spaces", operation_id = "list_spaces", tag = "spaces", params(ListQuery), responses((status = 200, body = SpaceList), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn list(State(state): State<AppState>, ApiQuery(query): ApiQuery<ListQuery>) -> Result<Response, ApiError> {
     if let Some(kind) = query.space_type.as_deref().filter(|k| !matches!(*k, "group" | "direct")) {
         return Err(ApiError::bad_request(format!("type: must be \"group\" or \"direct\", got {kind:?}")));
@@ -127,7 +127,7 @@ fn decode_cursor(text: &str) -> Result<SpaceCursor, ApiError> {
 }
 
 /// One space, by REST id or uuid.
-#[utoipa::path(get, path = "/v1/spaces/{id}", tag = "spaces", params(("id" = String, Path, description = "REST id or uuid")), responses((status = 200, body = Space), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/spaces/{id}", operation_id = "get_space", tag = "spaces", params(("id" = String, Path, description = "REST id or uuid")), responses((status = 200, body = Space), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Space>, ApiError> {
     match state.store.space(&id).await? {
         Some(space) => Ok(Json(space)),
@@ -138,7 +138,7 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Resul
 }
 
 /// Resync from Webex now.
-#[utoipa::path(post, path = "/v1/spaces/refresh", tag = "spaces", responses((status = 200, body = SyncReport), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/spaces/refresh", operation_id = "refresh_spaces", tag = "spaces", responses((status = 200, body = SyncReport), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn refresh(State(state): State<AppState>) -> Result<Json<SyncReport>, ApiError> {
     Ok(Json(state.spaces.resync().await?))
 }
@@ -170,7 +170,7 @@ impl From<Person> for PersonView {
 }
 
 /// Resolves a DM destination by email; `unknown_person` (404) when Webex knows no one.
-#[utoipa::path(get, path = "/v1/people", tag = "spaces", params(PeopleQuery), responses((status = 200, body = PersonView), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/people", operation_id = "find_people", tag = "spaces", params(PeopleQuery), responses((status = 200, body = PersonView), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn people(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<PeopleQuery>,

@@ -33,7 +33,7 @@ pub struct Rotated {
 }
 
 /// A new bot token, checked with Webex first; root or the daemon's user only.
-#[utoipa::path(post, path = "/v1/token", tag = "daemon", request_body = NewToken, responses((status = 200, body = Rotated), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/token", operation_id = "rotate_token", tag = "daemon", request_body = NewToken, responses((status = 200, body = Rotated), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn rotate(
     State(state): State<AppState>,
     Caller(peer): Caller,

@@ -12,7 +12,7 @@ pub struct Version {
 }
 
 /// The build answering on this socket.
-#[utoipa::path(get, path = "/v1/version", tag = "daemon", responses((status = 200, body = Version), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/version", operation_id = "version", tag = "daemon", responses((status = 200, body = Version), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn get() -> Json<Version> {
     Json(Version { version: VERSION.to_owned(), commit: COMMIT.to_owned() })
 }

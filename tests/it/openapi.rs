@@ -29,6 +29,16 @@ async fn the_daemon_serves_it_and_validation_catches_a_wrong_answer() {
     let document = serde_json::to_value(webex_hitl::api::openapi::document()).unwrap();
     assert_eq!(served.body, document);
     assert_eq!(served.body["openapi"], "3.1.0");
+    let mut operations: Vec<&str> = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|methods| methods.as_object().unwrap().values().filter_map(|op| op["operationId"].as_str()))
+        .collect();
+    let count = operations.len();
+    operations.sort_unstable();
+    operations.dedup();
+    assert_eq!((operations.len(), count), (16, 16), "one unique operationId per operation: {operations:?}");
     // Every documented error code is an enum value; the checker refuses another.
     let bad = serde_json::json!({"error": {"code": "no_such_code", "message": "x"}}).to_string();
     let refused = std::panic::catch_unwind(|| {

@@ -24,7 +24,8 @@ class EngineTest(unittest.TestCase):
 
     def engine(self):
         args = [sys.executable, str(ENGINE), self.w.socket, self.room["id"], str(self.state), "c42:3:Refund the deposit?"]
-        return subprocess.Popen(args, stdout=open(self.out, "a"), stderr=subprocess.STDOUT, text=True)
+        with open(self.out, "a") as out:  # the child keeps its own copy of the descriptor
+            return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, text=True)
 
     def output(self):
         return self.out.read_text() if self.out.exists() else ""

@@ -44,6 +44,7 @@ class World:
         self.control = httpx.Client(base_url=f"{self.base}/_sim", timeout=10)
         self.socket = str(self.dir / "api.sock")
         (self.dir / "token").write_text("sim-token")
+        (self.dir / "token").chmod(0o600)
         (self.dir / "config.toml").write_text(self._config())
         self.daemon: Optional[subprocess.Popen] = None
         self.start_daemon()
@@ -122,3 +123,6 @@ class World:
                     process.wait(timeout=WAIT_S)
                 except subprocess.TimeoutExpired:
                     process.kill()
+        if self.sim.stdout:
+            self.sim.stdout.close()
+        self.control.close()

@@ -118,7 +118,8 @@ fn counted(method: &str, uri: &str) {
     if let Some(log) = std::env::var_os("WEBEX_HITL_CONTRACT_LOG") {
         use std::io::Write;
         let file = std::fs::OpenOptions::new().create(true).append(true).open(log);
-        let _ = file.and_then(|mut f| writeln!(f, "{method} {uri}"));
+        // One write per line: appends from parallel tests do not interleave.
+        let _ = file.and_then(|mut f| f.write_all(format!("{method} {uri}\n").as_bytes()));
     }
 }
 
