@@ -22,6 +22,7 @@ mod mcp;
 mod metrics;
 mod openapi;
 mod ops;
+mod people;
 mod proxy;
 mod python;
 mod reload;

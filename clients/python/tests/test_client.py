@@ -60,6 +60,7 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(c.notify(self.room["id"], "Heads up", key="py-note-1"), sent)
         self.assertIn(self.room["id"], [s.id for s in c.spaces(type="group")])
         self.assertEqual(c.person("ana@example.com").email, "ana@example.com")
+        self.assertEqual([p.email for p in c.people("an")], ["ana@example.com"], "the person picker")
 
     def test_events_follow_through_a_daemon_restart_without_repeats(self):
         c, seen, stop = self.w.client, [], threading.Event()

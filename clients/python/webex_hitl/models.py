@@ -26,12 +26,10 @@ class Person:
     display_name: str
     email: Optional[str] = None
     type: Optional[str] = None
-    #: Whether a direct space with the bot exists (``GET /v1/people?q=`` only).
-    has_direct_space: Optional[bool] = None
 
     @classmethod
     def from_json(cls, j: Dict[str, Any]) -> "Person":
-        return cls(j["id"], j["display_name"], j.get("email"), j.get("type"), j.get("has_direct_space"))
+        return cls(j["id"], j["display_name"], j.get("email"), j.get("type"))
 
 
 @dataclass(frozen=True)
@@ -41,14 +39,10 @@ class Space:
     space_type: str
     visible: bool
     last_activity: Optional[datetime] = None
-    #: For a direct space: the other person's email.
-    person_email: Optional[str] = None
 
     @classmethod
     def from_json(cls, j: Dict[str, Any]) -> "Space":
-        return cls(
-            j["id"], j["title"], j["space_type"], j["visible"], parse_time(j.get("last_activity")), j.get("person_email")
-        )
+        return cls(j["id"], j["title"], j["space_type"], j["visible"], parse_time(j.get("last_activity")))
 
 
 @dataclass(frozen=True)
