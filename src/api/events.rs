@@ -18,6 +18,7 @@
 
 use super::error::ApiError;
 use super::extract::ApiQuery;
+use super::sse::{last_event_id, Format};
 use super::AppState;
 use crate::store::{EventRecord, Store};
 use axum::body::Body;
@@ -92,72 +93,6 @@ pub async fn stream(
         .header(header::CACHE_CONTROL, "no-store")
         .body(body)
         .map_err(|e| ApiError::internal(e.to_string()))
-}
-
-/// How the stream is written: NDJSON, or Server-Sent Events when asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Ndjson,
-    Sse,
-}
-
-impl Format {
-    fn asked(headers: &HeaderMap) -> Self {
-        let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let sse = accept.split(',').any(|t| t.split(';').next().unwrap_or_default().trim() == "text/event-stream");
-        if sse {
-            Format::Sse
-        } else {
-            Format::Ndjson
-        }
-    }
-
-    fn content_type(self) -> &'static str {
-        match self {
-            Format::Ndjson => "application/x-ndjson",
-            Format::Sse => "text/event-stream",
-        }
-    }
-
-    /// An event of the log: SSE gives it its seq as `id:`, so `Last-Event-ID` resumes after it.
-    fn event(self, event: &EventRecord, epoch: &str) -> String {
-        match self {
-            Format::Ndjson => line(event, epoch),
-            Format::Sse => format!("id: {}\nevent: {}\ndata: {}\n", event.seq, event.kind.as_str(), line(event, epoch)),
-        }
-    }
-
-    /// A `stream.gap` or `stream.reset` (JSON text): an SSE event without an id.
-    fn notice(self, json: &str) -> String {
-        match self {
-            Format::Ndjson => format!("{json}\n"),
-            Format::Sse => {
-                let kind = serde_json::from_str::<TypeOnly>(json).map(|t| t.kind).unwrap_or_default();
-                format!("event: {kind}\ndata: {json}\n\n")
-            }
-        }
-    }
-
-    /// A heartbeat: a line of its own, or an SSE comment (ignored by clients, but it keeps proxies talking).
-    fn heartbeat(self, heartbeat: &Heartbeat) -> String {
-        match self {
-            Format::Ndjson => ndjson(heartbeat),
-            Format::Sse => format!(": {}\n", ndjson(heartbeat)),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct TypeOnly {
-    #[serde(rename = "type")]
-    kind: String,
-}
-
-/// `Last-Event-ID`: the seq an SSE client saw last.
-fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
-    let Some(value) = headers.get("last-event-id") else { return Ok(None) };
-    let seq = value.to_str().ok().and_then(|v| v.trim().parse::<i64>().ok()).filter(|seq| *seq >= 0);
-    seq.map(Some).ok_or_else(|| ApiError::bad_request("Last-Event-ID: must be a seq from an earlier event's id"))
 }
 
 /// Where a follower starts, and the line it must read first, if any. A cursor
@@ -261,7 +196,7 @@ pub enum HeartbeatType {
 }
 
 /// One NDJSON line.
-fn ndjson(value: &impl Serialize) -> String {
+pub(super) fn ndjson(value: &impl Serialize) -> String {
     let mut line = json(value);
     line.push('\n');
     line

@@ -15,6 +15,7 @@ mod metrics;
 pub mod openapi;
 mod serve;
 pub mod spaces;
+mod sse;
 pub mod token;
 pub mod uniform;
 pub mod version;

@@ -202,7 +202,7 @@ fn mirrored(change: &ConnectionChange) -> ConnectionPayload {
 #[serde(untagged)]
 pub enum EventLine {
     Space(SpaceEvent),
-    Escalation(EscalationEvent),
+    Escalation(Box<EscalationEvent>),
     Connection(ConnectionEvent),
     Gap(Gap),
     Reset(Reset),

@@ -8,15 +8,15 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use webex_hitl::sim::{SimPerson, SimRoom};
 
-struct World {
-    h: Harness,
+pub(crate) struct World {
+    pub(crate) h: Harness,
     ana: SimPerson,
     ben: SimPerson,
-    room: SimRoom,
+    pub(crate) room: SimRoom,
 }
 
 /// A daemon, a space "VIP Escalations" with the bot, Ana and Ben in it.
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let h = Harness::start().await;
     let ana = h.sim.add_person("ana.specialist@example.com", "Ana Specialist");
     let ben = h.sim.add_person("ben.ops@example.com", "Ben Ops");
@@ -28,7 +28,7 @@ async fn world() -> World {
     World { h, ana, ben, room }
 }
 
-fn request(to: Value, key: Option<&str>) -> Value {
+pub(crate) fn request(to: Value, key: Option<&str>) -> Value {
     json!({
         "key": key,
         "to": to,
@@ -40,7 +40,7 @@ fn request(to: Value, key: Option<&str>) -> Value {
     })
 }
 
-async fn create(h: &Harness, body: &Value) -> (u16, Value) {
+pub(crate) async fn create(h: &Harness, body: &Value) -> (u16, Value) {
     let answer = h.client.post("/v1/escalations", body).await.unwrap();
     (answer.status.as_u16(), answer.body)
 }
@@ -263,55 +263,6 @@ async fn the_same_key_is_idempotent_and_a_different_body_conflicts() {
     assert_eq!(conflict["error"]["code"], "key_conflict");
     let list = w.h.client.get("/v1/escalations").await.unwrap().body;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
-}
-
-/// POSTs `body` with an `Idempotency-Key` header: status, `Idempotent-Replayed`, body.
-async fn post_keyed(h: &Harness, path: &str, key: &str, body: &Value) -> (u16, Option<String>, Value) {
-    let reply = h
-        .client
-        .exchange(hyper::Method::POST, path, &[("Idempotency-Key", key)], Some(body.to_string()))
-        .await
-        .unwrap();
-    let replayed = reply.headers.get("idempotent-replayed").map(|v| v.to_str().unwrap().to_owned());
-    (reply.status.as_u16(), replayed, serde_json::from_slice(&reply.body).unwrap())
-}
-
-#[tokio::test]
-async fn the_idempotency_key_header_works_like_the_body_key_and_replays_say_so() {
-    let w = world().await;
-    let body = request(json!({"space_id": w.room.id}), None);
-    let (status, replayed, first) = post_keyed(&w.h, "/v1/escalations", "conv-9/turn-2", &body).await;
-    assert_eq!((status, replayed, first["key"].as_str()), (201, None, Some("conv-9/turn-2")), "{first}");
-    let (status, replayed, again) = post_keyed(&w.h, "/v1/escalations", "conv-9/turn-2", &body).await;
-    assert_eq!((status, replayed.as_deref(), &again["id"]), (200, Some("true"), &first["id"]));
-    // The same key in the body finds it too.
-    let (status, same) = create(&w.h, &request(json!({"space_id": w.room.id}), Some("conv-9/turn-2"))).await;
-    assert_eq!((status, &same["id"]), (200, &first["id"]));
-    // Both, and different: refused, naming the key.
-    let both = request(json!({"space_id": w.room.id}), Some("conv-9/turn-3"));
-    let (status, _, refused) = post_keyed(&w.h, "/v1/escalations", "conv-9/turn-4", &both).await;
-    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("invalid")), "{refused}");
-    assert!(refused["error"]["message"].as_str().unwrap().starts_with("key:"), "{refused}");
-    let mut changed = body.clone();
-    changed["summary"] = json!("Another question");
-    let (status, _, conflict) = post_keyed(&w.h, "/v1/escalations", "conv-9/turn-2", &changed).await;
-    assert_eq!((status, conflict["error"]["code"].as_str()), (422, Some("key_conflict")));
-
-    let note = json!({"to": {"space_id": w.room.id}, "text": "Heads up"});
-    let (status, replayed, sent) = post_keyed(&w.h, "/v1/messages", "note-1", &note).await;
-    assert_eq!((status, replayed), (201, None), "{sent}");
-    let (status, replayed, again) = post_keyed(&w.h, "/v1/messages", "note-1", &note).await;
-    assert_eq!((status, replayed.as_deref(), &again), (200, Some("true"), &sent));
-    let (status, _, refused) = post_keyed(
-        &w.h,
-        "/v1/messages",
-        "note-2",
-        &json!({"key": "note-3", "to": {"space_id": w.room.id}, "text": "x"}),
-    )
-    .await;
-    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("invalid")), "{refused}");
-    let list = w.h.client.get("/v1/escalations").await.unwrap().body;
-    assert_eq!(list["items"].as_array().unwrap().len(), 1, "one escalation for one key");
 }
 
 #[tokio::test]

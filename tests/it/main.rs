@@ -17,6 +17,7 @@ mod doctor;
 mod escalations;
 mod faults;
 mod frames;
+mod idempotency;
 mod layers;
 mod mcp;
 mod metrics;

@@ -83,6 +83,17 @@ class ClientTest(unittest.TestCase):
         seqs = [e.seq for e in seen if e.seq is not None]
         self.assertEqual(seqs, sorted(set(seqs)), "every event once, in order")
 
+    def test_a_cursor_beyond_the_head_surfaces_stream_reset_and_resumes_at_the_head(self):
+        c = self.w.client
+        events = c.events(after=10**9)
+        reset = next(events)
+        self.assertEqual(reset.type, "stream.reset", reset.raw)
+        head = reset.raw["head"]
+        c.escalate(self.room["id"], "After the reset", key="py-after-reset")
+        following = next(e for e in events if e.seq is not None)
+        self.assertGreater(following.seq, head, "the follower went on after the log's head")
+        events.close()
+
     def test_the_async_client(self):
         async def scenario():
             async with AsyncClient(socket=self.w.socket) as c:
