@@ -3,6 +3,7 @@ conversation + turn, so a restart finds it again instead of asking twice); it go
 on when the answer event arrives. The cursor persists, so a restart resumes.
 Usage: engine.py SOCKET SPACE_ID STATE_FILE CONVERSATION:TURN:QUESTION..."""
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -12,7 +13,11 @@ from webex_hitl import Client
 def main(socket, space, state_file, conversations):
     client, path = Client(socket=socket), Path(state_file)
     state = json.loads(path.read_text()) if path.exists() else {"after": 0, "epoch": None, "done": {}}
-    save = lambda: path.write_text(json.dumps(state))  # noqa: E731
+
+    def save():  # atomically: a crash mid-write must not cost the cursor
+        path.with_suffix(".tmp").write_text(json.dumps(state))
+        os.replace(path.with_suffix(".tmp"), path)
+
     waiting = {}
 
     def settle(esc):  # the answer (or why there is none) lets the conversation go on

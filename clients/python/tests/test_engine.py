@@ -18,14 +18,20 @@ class EngineTest(unittest.TestCase):
         self.room = self.w.room_with("Support", "ben@example.com")
         self.state = self.w.dir / "engine-state.json"
         self.out = self.w.dir / "engine.out"
+        self.engines = []
 
     def tearDown(self):
+        for engine in self.engines:
+            if engine.poll() is None:
+                engine.kill()
+            engine.wait()
         self.w.close()
 
     def engine(self):
         args = [sys.executable, str(ENGINE), self.w.socket, self.room["id"], str(self.state), "c42:3:Refund the deposit?"]
         with open(self.out, "a") as out:  # the child keeps its own copy of the descriptor
-            return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, text=True)
+            self.engines.append(subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, text=True))
+        return self.engines[-1]
 
     def output(self):
         return self.out.read_text() if self.out.exists() else ""
