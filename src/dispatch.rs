@@ -40,7 +40,7 @@ use tokio_util::sync::CancellationToken;
 const WARN_EVERY: u32 = 10;
 
 /// Events handled and duplicates dropped since start (for `/v1/health`).
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct EventCounts {
     pub handled: u64,
     pub duplicates: u64,

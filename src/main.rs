@@ -192,6 +192,9 @@ enum Command {
         #[arg(long, default_value_t = 5.0, hide = true)]
         progress_every_s: f64,
     },
+    /// Print the socket API's OpenAPI 3.1 document (what `GET /v1/openapi.json` serves):
+    /// `webex-hitl openapi > openapi.json` regenerates the committed copy.
+    Openapi,
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -299,6 +302,10 @@ fn bound_allocator() {
 async fn run(command: Command) -> ExitCode {
     match command {
         Command::Serve { config } => serve(config).await,
+        Command::Openapi => {
+            print!("{}", webex_hitl::api::openapi::document_text());
+            ExitCode::SUCCESS
+        }
         Command::Sim { listen, token, tls_cert, tls_key } => {
             logging::init(&Default::default());
             let tls = match (tls_cert, tls_key) {

@@ -161,7 +161,8 @@ fn forbidden(peer: Option<&PeerInfo>) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     limit: Option<usize>,
@@ -169,6 +170,7 @@ pub struct AuditQuery {
 }
 
 /// `GET /v1/audit?limit=&cursor=`: newest first; `next_cursor` pages on.
+#[utoipa::path(get, path = "/v1/audit", operation_id = "audit", tag = "daemon", params(AuditQuery), responses((status = 200, body = Page<AuditRecord>), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn audit_list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<AuditQuery>,

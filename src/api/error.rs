@@ -16,13 +16,14 @@ pub struct ApiError {
 }
 
 /// The body of every error answer, as clients read it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
+    #[schema(schema_with = super::openapi::error_code_schema)]
     pub code: String,
     pub message: String,
 }
@@ -143,7 +144,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid(invalid) => invalid.into(),
             ServiceError::BotNotInSpace { space_id } => not_in_space(&space_id),
             e @ ServiceError::UnknownPerson { .. } => ApiError::unprocessable("unknown_person", e.to_string()),
-            e @ ServiceError::KeyConflict { .. } => ApiError::new(StatusCode::CONFLICT, "key_conflict", e.to_string()),
+            e @ ServiceError::KeyConflict { .. } => ApiError::unprocessable("key_conflict", e.to_string()),
             e @ ServiceError::NotPending { .. } => ApiError::new(StatusCode::CONFLICT, "not_pending", e.to_string()),
             e @ ServiceError::NotFound(_) => ApiError::not_found(e.to_string()),
             ServiceError::Webex(error) => error.into(),
@@ -161,7 +162,7 @@ impl From<NotifyError> for ApiError {
                 ApiError::unprocessable("unknown_person", format!("to: Webex knows no person {who}"))
             }
             NotifyError::Webex(error) => error.into(),
-            e @ NotifyError::KeyConflict(_) => ApiError::new(StatusCode::CONFLICT, "key_conflict", format!("key: {e}")),
+            e @ NotifyError::KeyConflict(_) => ApiError::unprocessable("key_conflict", format!("key: {e}")),
             e @ NotifyError::InFlight(_) => ApiError::new(StatusCode::CONFLICT, "in_progress", format!("key: {e}"))
                 .retry_after(Duration::from_secs(1)),
             NotifyError::Store(error) => error.into(),

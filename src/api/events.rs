@@ -6,7 +6,11 @@
 //! exactly what it missed. With `follow=true` the answer stays open, pushes new
 //! events as they are committed, and writes a heartbeat line when idle so that
 //! the engine can tell a quiet stream from a dead one (the heartbeat carries the
-//! log's head). Every line carries the log's `epoch`: seqs count within one
+//! log's head). With `Accept: text/event-stream` the same stream is
+//! Server-Sent Events: each event's `id:` is its seq (so a browser's or any
+//! SSE client's `Last-Event-ID` resumes it), `event:` its type, `data:` the same
+//! JSON line; heartbeats are comments; it follows unless `follow=false`.
+//! Every line carries the log's `epoch`: seqs count within one
 //! store, so a follower keeps the epoch with its cursor and sends both back
 //! (`&epoch=`). A cursor the log cannot honour is answered first: `stream.gap`
 //! (retention pruned what it asked for) or `stream.reset` (it is beyond the
@@ -14,11 +18,12 @@
 
 use super::error::ApiError;
 use super::extract::ApiQuery;
+use super::sse::{last_event_id, Format};
 use super::AppState;
 use crate::store::{EventRecord, Store};
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -30,22 +35,38 @@ use tokio_util::sync::CancellationToken;
 const PAGE: usize = 500;
 const HEARTBEAT: Duration = Duration::from_secs(15);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
     #[serde(default)]
     after: i64,
-    #[serde(default)]
-    follow: bool,
+    /// Keep the answer open for new events (SSE: the default).
+    follow: Option<bool>,
     limit: Option<usize>,
     /// The epoch the follower's `after` belongs to, from an earlier line.
     epoch: Option<String>,
 }
 
+/// The durable event log, one `EventLine` a line (NDJSON).
+#[utoipa::path(get, path = "/v1/events", operation_id = "events", tag = "events", params(EventsQuery,
+    ("Accept" = Option<String>, Header, description = "`text/event-stream` for Server-Sent Events (`id:` the seq, `event:` the type, `data:` the `EventLine`; heartbeats as comments); NDJSON otherwise"),
+    ("Last-Event-ID" = Option<i64>, Header, description = "SSE: resume after this seq (instead of `after`)")), responses(
+    (status = 200, description = "One JSON `EventLine` per line (NDJSON), or per SSE event", content(
+        (crate::api::openapi::EventLine = "application/x-ndjson"),
+        (String = "text/event-stream"))),
+    (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn stream(
     State(state): State<AppState>,
-    ApiQuery(query): ApiQuery<EventsQuery>,
+    headers: HeaderMap,
+    ApiQuery(mut query): ApiQuery<EventsQuery>,
 ) -> Result<Response, ApiError> {
+    let format = Format::asked(&headers);
+    if format == Format::Sse {
+        if let Some(resume) = last_event_id(&headers)? {
+            query.after = resume;
+        }
+    }
     if query.after < 0 {
         return Err(ApiError::bad_request("after: must be a seq (0 or more)"));
     }
@@ -58,16 +79,17 @@ pub async fn stream(
         store: state.store.clone(),
         after,
         remaining: query.limit,
-        follow: query.follow,
+        follow: query.follow.unwrap_or(format == Format::Sse),
+        format,
         updates: state.store.subscribe(),
         shutdown: state.shutdown.clone(),
-        pending: opening.into_iter().collect(),
+        pending: opening.map(|json| format.notice(&json)).into_iter().collect(),
     };
     let body = Body::from_stream(futures_util::stream::unfold(cursor, |mut cursor| async move {
         cursor.next_chunk().await.map(|chunk| (Ok::<_, std::io::Error>(chunk), cursor))
     }));
     Response::builder()
-        .header(header::CONTENT_TYPE, "application/x-ndjson")
+        .header(header::CONTENT_TYPE, format.content_type())
         .header(header::CACHE_CONTROL, "no-store")
         .body(body)
         .map_err(|e| ApiError::internal(e.to_string()))
@@ -93,11 +115,11 @@ async fn opening(store: &Store, epoch: &str, query: &EventsQuery) -> Result<(i64
     };
     if query.epoch.as_deref().is_some_and(|theirs| theirs != epoch) {
         let reset = reset(0, "your cursor is from another epoch of the event log (the store was wiped or replaced): every event of this log follows");
-        return Ok((0, Some(ndjson(&reset))));
+        return Ok((0, Some(json(&reset))));
     }
     if after > latest {
         let reset = reset(latest, "your seq is beyond the head of this store's event log (restored from an older backup, or another store): events follow from the head");
-        return Ok((latest, Some(ndjson(&reset))));
+        return Ok((latest, Some(json(&reset))));
     }
     let oldest = store.oldest_seq().await?;
     // seq 0 is never assigned, so `oldest - 1` cannot underflow.
@@ -108,7 +130,7 @@ async fn opening(store: &Store, epoch: &str, query: &EventsQuery) -> Result<(i64
     Ok((
         after,
         missing.then(|| {
-            ndjson(&Gap {
+            json(&Gap {
                 kind: GapType::StreamGap,
                 at: Utc::now(),
                 after,
@@ -121,7 +143,7 @@ async fn opening(store: &Store, epoch: &str, query: &EventsQuery) -> Result<(i64
 
 /// `{"type": "stream.reset", ...}`: the cursor does not fit this log; events
 /// follow after seq `from` of `epoch` (0: all of them; else the head).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reset {
     #[serde(rename = "type")]
     pub kind: ResetType,
@@ -133,14 +155,14 @@ pub struct Reset {
     pub message: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ResetType {
     #[serde(rename = "stream.reset")]
     StreamReset,
 }
 
 /// `{"type": "stream.gap", ...}`: what the follower asked for is partly gone.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Gap {
     #[serde(rename = "type")]
     pub kind: GapType,
@@ -150,7 +172,7 @@ pub struct Gap {
     pub message: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum GapType {
     #[serde(rename = "stream.gap")]
     StreamGap,
@@ -158,7 +180,7 @@ pub enum GapType {
 
 /// `{"type": "heartbeat", "at", "seq", "epoch"}`: the stream is alive; `seq` is
 /// the head of the log (the last event committed), whatever the follower's cursor.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Heartbeat {
     #[serde(rename = "type")]
     pub kind: HeartbeatType,
@@ -167,17 +189,21 @@ pub struct Heartbeat {
     pub epoch: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HeartbeatType {
     Heartbeat,
 }
 
 /// One NDJSON line.
-fn ndjson(value: &impl Serialize) -> String {
-    let mut line = serde_json::to_string(value).unwrap_or_default();
+pub(super) fn ndjson(value: &impl Serialize) -> String {
+    let mut line = json(value);
     line.push('\n');
     line
+}
+
+fn json(value: &impl Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 struct Cursor {
@@ -186,6 +212,7 @@ struct Cursor {
     after: i64,
     remaining: Option<usize>,
     follow: bool,
+    format: Format,
     updates: watch::Receiver<i64>,
     shutdown: CancellationToken,
     pending: Vec<String>,
@@ -212,7 +239,7 @@ impl Cursor {
             if let Some(last) = events.last() {
                 self.after = last.seq;
                 self.remaining = self.remaining.map(|r| r - events.len());
-                return Some(events.iter().map(|event| line(event, &self.epoch)).collect());
+                return Some(events.iter().map(|event| self.format.event(event, &self.epoch)).collect());
             }
             if !self.follow {
                 return None;
@@ -223,7 +250,8 @@ impl Cursor {
                 _ = tokio::time::sleep(HEARTBEAT) => {
                     let head = *self.updates.borrow();
                     let epoch = self.epoch.to_string();
-                    return Some(ndjson(&Heartbeat { kind: HeartbeatType::Heartbeat, at: Utc::now(), seq: head, epoch }));
+                    let heartbeat = Heartbeat { kind: HeartbeatType::Heartbeat, at: Utc::now(), seq: head, epoch };
+                    return Some(self.format.heartbeat(&heartbeat));
                 }
             }
         }
@@ -261,6 +289,7 @@ mod tests {
             after,
             remaining: None,
             follow,
+            format: Format::Ndjson,
             updates: store.subscribe(),
             shutdown: CancellationToken::new(),
             pending: Vec::new(),
@@ -290,7 +319,7 @@ mod tests {
         let store = store_with(2).await;
         let query = |after, epoch: Option<&str>| EventsQuery {
             after,
-            follow: false,
+            follow: None,
             limit: None,
             epoch: epoch.map(str::to_owned),
         };
@@ -303,5 +332,20 @@ mod tests {
         // No epoch sent, beyond the head: from the head.
         let (from, line) = opening(&store, "e1", &query(9, None)).await.unwrap();
         assert_eq!((from, lines(&line.unwrap())[0]["from"].as_i64()), (2, Some(2)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sse_gives_each_event_its_seq_as_id_and_heartbeats_as_comments() {
+        let store = store_with(2).await;
+        let mut follower = Cursor { format: Format::Sse, ..cursor(&store, 1, true) };
+        let chunk = follower.next_chunk().await.unwrap();
+        let mut frame = chunk.lines();
+        assert_eq!(frame.next(), Some("id: 2"));
+        assert_eq!(frame.next(), Some("event: connection.down"));
+        let data: serde_json::Value =
+            serde_json::from_str(frame.next().unwrap().strip_prefix("data: ").unwrap()).unwrap();
+        assert_eq!((data["seq"].as_i64(), frame.next()), (Some(2), Some("")));
+        let heartbeat = follower.next_chunk().await.unwrap();
+        assert!(heartbeat.starts_with(": {\"type\":\"heartbeat\"") && heartbeat.ends_with("\n\n"), "{heartbeat}");
     }
 }

@@ -10,7 +10,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct BotIdentity {
     pub id: String,
     pub email: Option<String>,
@@ -18,14 +18,14 @@ pub struct BotIdentity {
 }
 
 /// `ok` only while connected to Webex with a validated bot.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum HealthStatus {
     Ok,
     Degraded,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Health {
     pub status: HealthStatus,
     /// The build answering, as `webex-hitl --version` prints it. (Defaults keep
@@ -41,7 +41,7 @@ pub struct Health {
 
 /// Where the durable event log stands: a follower compares `epoch` with the one
 /// its cursor came from, and `head` with its cursor.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct EventLogHealth {
     pub epoch: String,
     pub head: i64,
@@ -49,14 +49,14 @@ pub struct EventLogHealth {
 
 /// Whether the outbox posts and updates cards, or is stopped because the store
 /// refuses writes (then `since` and `error` say since when and why).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct OutboxHealth {
     pub stalled: bool,
     pub since: Option<DateTime<Utc>>,
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct WebexHealth {
     pub connected: bool,
     /// When the current (or last) connection became ready.
@@ -78,13 +78,15 @@ pub struct WebexHealth {
     pub replaced_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenHealth {
     Valid,
     Rejected,
 }
 
+/// Is the daemon connected to Webex, as which bot, and is its outbox moving.
+#[utoipa::path(get, path = "/v1/health", operation_id = "health", tag = "daemon", responses((status = 200, body = Health), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn get(State(state): State<AppState>) -> Json<Health> {
     let outbox = state.outbox.borrow().clone();
     let log = EventLogHealth { epoch: state.epoch.to_string(), head: *state.store.subscribe().borrow() };

@@ -8,6 +8,8 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+/// Prometheus text format (at the root, not under `/v1/`).
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "daemon", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain; version=0.0.4", body = String), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn get(State(state): State<AppState>) -> Response {
     let gauges = StoreGauges {
         escalations: readable(state.store.escalation_counts().await),

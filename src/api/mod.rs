@@ -12,8 +12,10 @@ pub mod events;
 pub mod extract;
 pub mod health;
 mod metrics;
+pub mod openapi;
 mod serve;
 pub mod spaces;
+mod sse;
 pub mod token;
 pub mod uniform;
 pub mod version;
@@ -28,7 +30,7 @@ use crate::store::Store;
 use crate::webex::mercury::link::LinkState;
 use crate::webex::rest::RestClient;
 use crate::webex::token::TokenKeeper;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use health::BotIdentity;
 use serde::{Deserialize, Serialize};
@@ -37,6 +39,9 @@ use std::sync::Arc;
 use tokio::net::UnixListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Requests are small JSON documents; anything bigger is refused before parsing.
 const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -63,24 +68,31 @@ pub struct AppState {
     pub shutdown: CancellationToken,
 }
 
+/// Every route with its entry in the OpenAPI document: mounting a handler
+/// through `routes!` is what documents it (see [`openapi`]).
+pub(crate) fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::Base::openapi())
+        .routes(routes!(metrics::get))
+        .routes(routes!(health::get))
+        .routes(routes!(version::get))
+        .routes(routes!(openapi::get))
+        .routes(routes!(spaces::list))
+        .routes(routes!(spaces::refresh))
+        .routes(routes!(spaces::get))
+        .routes(routes!(spaces::people))
+        .routes(routes!(events::stream))
+        .routes(routes!(escalations::create, escalations::list))
+        .routes(routes!(escalations::get))
+        .routes(routes!(escalations::cancel))
+        .routes(routes!(escalations::notify))
+        .routes(routes!(access::audit_list))
+        .routes(routes!(token::rotate))
+}
+
 pub fn router(state: AppState) -> Router {
-    let routes = Router::new()
-        .route("/metrics", get(metrics::get))
-        .route("/v1/health", get(health::get))
-        .route("/v1/version", get(version::get))
-        .route("/v1/spaces", get(spaces::list))
-        .route("/v1/spaces/refresh", post(spaces::refresh))
-        .route("/v1/spaces/{id}", get(spaces::get))
-        .route("/v1/people", get(spaces::people))
-        .route("/v1/events", get(events::stream))
-        .route("/v1/escalations", post(escalations::create).get(escalations::list))
-        .route("/v1/escalations/{id}", get(escalations::get))
-        .route("/v1/escalations/{id}/cancel", post(escalations::cancel))
-        .route("/v1/messages", post(escalations::notify))
-        .route("/v1/audit", get(access::audit_list))
-        .route("/v1/token", post(token::rotate))
+    let routes = Router::from(api_router())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .fallback(|| async { error::ApiError::not_found("no such endpoint; see the README for the API") })
+        .fallback(|| async { error::ApiError::not_found("no such endpoint; see GET /v1/openapi.json for the API") })
         .with_state(state);
     uniform::wrap(routes)
 }
@@ -98,7 +110,7 @@ pub fn metrics_router(state: AppState) -> Router {
 
 /// One page of a list, newest first; `next_cursor` asks for the next page
 /// (`?cursor=`), absent on the last one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<i64>,

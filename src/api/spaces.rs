@@ -25,7 +25,8 @@ pub const MAX_LIMIT: usize = 100_000;
 /// Spaces serialized per chunk of the body.
 const CHUNK: usize = 500;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     #[serde(rename = "type")]
@@ -38,7 +39,7 @@ pub struct ListQuery {
 }
 
 /// The listing's body (streamed in this shape, read back by the CLI and tools).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpaceList {
     pub items: Vec<Space>,
     /// Where the next page starts; `None` once every space was listed.
@@ -46,6 +47,8 @@ pub struct SpaceList {
     pub next_cursor: Option<String>,
 }
 
+/// The spaces the bot is in, from the local cache, by title.
+#[utoipa::path(get, path = "/v1/spaces", operation_id = "list_spaces", tag = "spaces", params(ListQuery), responses((status = 200, body = SpaceList), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn list(State(state): State<AppState>, ApiQuery(query): ApiQuery<ListQuery>) -> Result<Response, ApiError> {
     if let Some(kind) = query.space_type.as_deref().filter(|k| !matches!(*k, "group" | "direct")) {
         return Err(ApiError::bad_request(format!("type: must be \"group\" or \"direct\", got {kind:?}")));
@@ -123,6 +126,8 @@ fn decode_cursor(text: &str) -> Result<SpaceCursor, ApiError> {
     Ok(SpaceCursor { title_key, id })
 }
 
+/// One space, by REST id or uuid.
+#[utoipa::path(get, path = "/v1/spaces/{id}", operation_id = "get_space", tag = "spaces", params(("id" = String, Path, description = "REST id or uuid")), responses((status = 200, body = Space), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Space>, ApiError> {
     match state.store.space(&id).await? {
         Some(space) => Ok(Json(space)),
@@ -132,16 +137,40 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Resul
     }
 }
 
+/// Resync from Webex now.
+#[utoipa::path(post, path = "/v1/spaces/refresh", operation_id = "refresh_spaces", tag = "spaces", responses((status = 200, body = SyncReport), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn refresh(State(state): State<AppState>) -> Result<Json<SyncReport>, ApiError> {
     Ok(Json(state.spaces.resync().await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PeopleQuery {
+    /// Resolve one person by email (a DM destination).
     email: Option<String>,
+    /// Search: people of the bot's org whose name or email starts with this (a person picker).
+    q: Option<String>,
+    /// At most this many results of `q` (1–100, default 20).
+    limit: Option<usize>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `?email=`: the one person; `?q=`: the people found.
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PeopleAnswer {
+    Person(PersonView),
+    Found(PeopleList),
+}
+
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeopleList {
+    pub items: Vec<PersonView>,
+}
+
+const PEOPLE_DEFAULT: usize = 20;
+const PEOPLE_MAX: usize = 100;
+
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonView {
     pub id: String,
     pub email: Option<String>,
@@ -161,23 +190,47 @@ impl From<Person> for PersonView {
     }
 }
 
+/// Resolves a DM destination by `email` (`unknown_person`, 404, when Webex knows
+/// no one), or searches by name or email prefix (`q`) through Webex's people
+/// search, which sees the bot's own org only.
+#[utoipa::path(get, path = "/v1/people", operation_id = "find_people", tag = "spaces", params(PeopleQuery), responses((status = 200, body = PeopleAnswer), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn people(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<PeopleQuery>,
-) -> Result<Json<PersonView>, ApiError> {
+) -> Result<Json<PeopleAnswer>, ApiError> {
+    if let Some(q) = query.q {
+        return search(&state, &q, query.limit).await.map(|found| Json(PeopleAnswer::Found(found)));
+    }
     let email = query
         .email
         .filter(|e| e.contains('@'))
         .ok_or_else(|| ApiError::bad_request("email: give a person's email address, e.g. ?email=ana@example.com"))?;
     let people = state.rest.people_by_email(&email).await?;
     match people.into_iter().next() {
-        Some(person) => Ok(Json(person.into())),
+        Some(person) => Ok(Json(PeopleAnswer::Person(person.into()))),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "unknown_person",
             format!("Webex knows no person with the email {email}"),
         )),
     }
+}
+
+/// The person picker: Webex's `displayName` search (name or email prefix), the bot left out.
+async fn search(state: &AppState, q: &str, limit: Option<usize>) -> Result<PeopleList, ApiError> {
+    let q = q.trim();
+    if q.is_empty() {
+        return Err(ApiError::bad_request("q: give the start of a name or an email, e.g. ?q=ana"));
+    }
+    let limit = limit.unwrap_or(PEOPLE_DEFAULT);
+    if !(1..=PEOPLE_MAX).contains(&limit) {
+        return Err(ApiError::bad_request(format!("limit: between 1 and {PEOPLE_MAX}")));
+    }
+    let bot = state.bot.borrow().as_ref().map(|bot| bot.id.clone());
+    // One more than asked, so that leaving the bot out still fills the page.
+    let found = state.rest.people_by_name(q, limit + 1).await?;
+    let items = found.into_iter().filter(|p| Some(&p.id) != bot.as_ref()).take(limit).map(PersonView::from).collect();
+    Ok(PeopleList { items })
 }
 
 #[cfg(test)]

@@ -19,18 +19,21 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
+    #[schema(value_type = String)]
     pub token: Secret,
 }
 
 /// The bot the new token belongs to (now the daemon's token).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rotated {
     pub bot: BotIdentity,
 }
 
+/// A new bot token, checked with Webex first; root or the daemon's user only.
+#[utoipa::path(post, path = "/v1/token", operation_id = "rotate_token", tag = "daemon", request_body = NewToken, responses((status = 200, body = Rotated), (status = "default", description = "An error: see `ErrorBody` for the codes", body = crate::api::error::ErrorBody)))]
 pub async fn rotate(
     State(state): State<AppState>,
     Caller(peer): Caller,

@@ -76,12 +76,23 @@ impl ApiClient {
 
     /// GETs a streaming (NDJSON) answer, calling `on_line` for each line until it
     /// returns false or the stream ends.
-    pub async fn stream_lines(&self, path: &str, mut on_line: impl FnMut(&str) -> bool) -> Result<(), ClientError> {
+    pub async fn stream_lines(&self, path: &str, on_line: impl FnMut(&str) -> bool) -> Result<(), ClientError> {
+        self.stream_lines_with(path, &[], on_line).await
+    }
+
+    /// [`Self::stream_lines`] with extra request headers (`Accept: text/event-stream`, `Last-Event-ID`).
+    pub async fn stream_lines_with(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        mut on_line: impl FnMut(&str) -> bool,
+    ) -> Result<(), ClientError> {
         let (mut sender, connection) = self.connect().await?;
-        let request = Request::get(path)
-            .header("host", "localhost")
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| ClientError::Http(e.to_string()))?;
+        let mut request = Request::get(path).header("host", "localhost");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Full::new(Bytes::new())).map_err(|e| ClientError::Http(e.to_string()))?;
         let exchange = async move {
             let response = sender.send_request(request).await.map_err(|e| ClientError::Http(e.to_string()))?;
             if !response.status().is_success() {
@@ -115,27 +126,50 @@ impl ApiClient {
         path: &str,
         body: Option<String>,
     ) -> Result<(StatusCode, Bytes), ClientError> {
+        self.exchange(method, path, &[], body).await.map(|reply| (reply.status, reply.body))
+    }
+
+    /// One request with extra `headers` on a fresh connection; the whole answer.
+    pub async fn exchange(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Result<Reply, ClientError> {
         let (mut sender, connection) = self.connect().await?;
         // The connection is driven right here, so nothing outlives this call.
         let driver = async move {
             let _ = connection.await;
         };
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(method)
             .uri(path)
             .header("host", "localhost")
-            .header("content-type", "application/json")
+            .header("content-type", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .map_err(|e| ClientError::Http(e.to_string()))?;
         let exchange = async move {
             let response = sender.send_request(request).await.map_err(|e| ClientError::Http(e.to_string()))?;
-            let status = response.status();
-            let bytes = response.into_body().collect().await.map_err(|e| ClientError::Http(e.to_string()))?.to_bytes();
+            let (status, headers) = (response.status(), response.headers().clone());
+            let body = response.into_body().collect().await.map_err(|e| ClientError::Http(e.to_string()))?.to_bytes();
             // Dropping the sender lets the connection (and `driver`) finish.
             drop(sender);
-            Ok((status, bytes))
+            Ok(Reply { status, headers, body })
         };
         let (result, ()) = tokio::join!(exchange, driver);
         result
     }
+}
+
+/// A whole answer: status, headers and body.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: hyper::HeaderMap,
+    pub body: Bytes,
 }

@@ -19,7 +19,7 @@ const STALE_CLAIM: Duration = Duration::from_secs(300);
 /// Cards in notifications are the engine's own; keep them within a message.
 const MAX_CARD_BYTES: usize = 16 * 1024;
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Notification {
     /// Idempotency key: the same key and request give the same message, once.
@@ -31,7 +31,7 @@ pub struct Notification {
     pub card: Option<Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sent {
     pub message_id: String,
     pub space_id: String,

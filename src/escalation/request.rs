@@ -65,7 +65,7 @@ pub const RESERVED_ID_PREFIX: char = '_';
 /// The body of `POST /v1/escalations`, as sent. Fields the engine must give
 /// are defaulted here, so that their absence gets our own message naming them.
 /// The CLI sends it as this type too.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EscalationRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,6 +86,19 @@ pub struct EscalationRequest {
     /// A preset's name or a policy inline; `escalations.default_policy` when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyChoice>,
+}
+
+/// The idempotency key of a request that may carry it twice: in the body's
+/// `key` and in the `Idempotency-Key` header (as HTTP does it). One of them, or
+/// both when they agree; two different keys are refused, naming both.
+pub fn merge_key(body: Option<String>, header: Option<&str>) -> Result<Option<String>, InvalidRequest> {
+    match (body, header) {
+        (Some(body), Some(header)) if body != header => Err(InvalidRequest::new(
+            "key",
+            format!("the body's key {body:?} and the Idempotency-Key header {header:?} differ; send one of them"),
+        )),
+        (body, header) => Ok(body.or_else(|| header.map(str::to_owned))),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

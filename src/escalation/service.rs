@@ -73,8 +73,12 @@ impl Escalations {
         Self { ctx }
     }
 
-    pub async fn create(&self, body: &[u8]) -> Result<Created, ServiceError> {
-        let valid = request::parse(body)?.validate_with(&self.ctx.config)?;
+    /// Creates the escalation `body` asks for, or finds the one its key (in the
+    /// body, or `header_key` from `Idempotency-Key`) made before.
+    pub async fn create(&self, body: &[u8], header_key: Option<&str>) -> Result<Created, ServiceError> {
+        let mut parsed = request::parse(body)?;
+        parsed.key = request::merge_key(parsed.key.take(), header_key)?;
+        let valid = parsed.validate_with(&self.ctx.config)?;
         let fingerprint = valid.fingerprint();
         if let Some(key) = &valid.key {
             if let Some(existing) = self.ctx.store.escalation_by_key(key).await? {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 /// JSON form: exactly one of `{"space_id": ..}`, `{"person_email": ..}`,
 /// `{"person_id": ..}` (the last two are direct messages). Webex's own
 /// `roomId` / `toPersonEmail` / `toPersonId` map onto it one to one.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Destination {
     SpaceId(String),

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 /// Where an escalation is in its life. Only `Pending` moves (by compare-and-set,
 /// in the store); every other status is final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Pending,
@@ -57,7 +57,7 @@ impl std::fmt::Display for Status {
 }
 
 /// Where the card is: waiting in the outbox, in Webex, or never to be posted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
     Queued,
@@ -82,7 +82,7 @@ impl DeliveryState {
 }
 
 /// Who answered, and what.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Answer {
     pub inputs: BTreeMap<String, String>,
     pub by: Answerer,
@@ -92,7 +92,7 @@ pub struct Answer {
     pub automatic: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Answerer {
     pub id: String,
     pub email: Option<String>,
@@ -142,7 +142,7 @@ pub struct Escalation {
 }
 
 /// How far the policy's reminders went.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReminderState {
     pub sent: u32,
     /// When the next one is due; `null` when none is (no policy, all sent, closed).
@@ -150,7 +150,7 @@ pub struct ReminderState {
 }
 
 /// A claim on a pending escalation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClaimState {
     pub by: Answerer,
     pub at: DateTime<Utc>,
@@ -159,7 +159,7 @@ pub struct ClaimState {
 }
 
 /// How far down its policy's fallback destinations it went.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FallbackState {
     /// Destinations sent to so far (`escalate_to[..step]`).
     pub step: u32,
@@ -193,7 +193,7 @@ impl Escalation {
 
 /// An escalation as the engine sees it: `GET /v1/escalations/{id}` and the
 /// `escalation` of every `escalation.*` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EscalationView {
     pub id: String,
     pub key: Option<String>,
@@ -224,7 +224,7 @@ pub struct EscalationView {
     pub claim: Option<ClaimState>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryView {
     pub state: DeliveryState,
     pub message_id: Option<String>,

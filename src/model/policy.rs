@@ -25,7 +25,7 @@ pub const MAX_MENTIONS: usize = 10;
 pub const MAX_FALLBACKS: usize = 5;
 
 /// `policy` in a request: a preset's name, or a policy given inline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum PolicyChoice {
     Preset(String),
@@ -58,7 +58,7 @@ impl<'de> Deserialize<'de> for PolicyChoice {
 /// A policy as written in a request or a preset. Fields this version does
 /// not act on yet are parsed, so that asking for one is refused by name
 /// instead of being silently ignored.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -81,7 +81,7 @@ pub struct PolicyRequest {
     pub business_hours: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RemindRequest {
     /// People a reminder mentions, by email (in a space; a DM notifies anyway).
@@ -90,7 +90,7 @@ pub struct RemindRequest {
 }
 
 /// `"claim": {"enabled": true, "claim_timeout_s": 900, "only_claimer_answers": false}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimRequest {
     #[serde(default = "yes")]
@@ -112,7 +112,7 @@ impl RemindRequest {
 }
 
 /// What happens when the escalation's time is up and nobody answered.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnDeadline {
     /// It expires (`escalation.expired`), as without a policy.
@@ -125,7 +125,7 @@ pub enum OnDeadline {
 }
 
 /// A validated policy, as stored with its escalation.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminders: Option<Reminders>,
@@ -137,7 +137,7 @@ pub struct Policy {
     pub on_deadline: OnDeadline,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reminders {
     /// After the card is posted.
     pub first_after_s: u64,
@@ -149,7 +149,7 @@ pub struct Reminders {
 
 /// "I'm on it": a specialist may claim the escalation, which stops its
 /// reminders and fallbacks; a claim not answered within `timeout_s` lapses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claim {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_s: Option<u64>,
@@ -160,7 +160,7 @@ pub struct Claim {
 
 /// Where the escalation goes next when nobody answered: destination `k`
 /// (1-based) gets a fresh card `k × after_s` after the first card was posted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fallback {
     pub after_s: u64,
     pub to: Vec<Destination>,

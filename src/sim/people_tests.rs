@@ -59,3 +59,22 @@ async fn the_recipient_fields_are_in_details_not_in_lists() {
     assert!(list["items"][0].get("toPersonEmail").is_none(), "a list item is a ListMessage");
     sim.stop().await;
 }
+
+#[tokio::test]
+async fn display_name_search_is_a_prefix_of_name_or_email_within_the_bot_org() {
+    let (sim, c) = sim().await;
+    let (api, control) = (sim.api_url(), sim.api_url().replace("/v1", "/_sim"));
+    sim.handle().add_person("ana.specialist@example.com", "Ana Specialist");
+    sim.handle().add_person("anatole@example.com", "Tole Ana");
+    let body = json!({"email": "ana@partner.example", "displayName": "Ana Partner", "orgId": OTHER_ORG_UUID});
+    c.post(format!("{control}/people")).json(&body).send().await.unwrap();
+    let names = |found: &Value| -> Vec<String> {
+        found["items"].as_array().unwrap().iter().map(|p| p["displayName"].as_str().unwrap().to_owned()).collect()
+    };
+    let (status, found) = get(&c, format!("{api}/people?displayName=aNa")).await;
+    assert_eq!((status, names(&found)), (200, vec!["Ana Specialist".to_owned(), "Tole Ana".to_owned()]));
+    let (_, one) = get(&c, format!("{api}/people?displayName=ana&max=1")).await;
+    assert_eq!(names(&one).len(), 1, "max is honoured");
+    let (status, _) = get(&c, format!("{api}/people?displayName=%20")).await;
+    assert_eq!(status, 400, "an empty name is no search");
+}

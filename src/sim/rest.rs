@@ -65,12 +65,26 @@ async fn get_person(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Ans
     Ok(Json(render::person(&w, p)).into_response())
 }
 
+/// Webex's default page of people (the spec: `max` defaults to 100).
+const PEOPLE_MAX_DEFAULT: usize = 100;
+/// Our cap on `max` for people (Webex documents none for a name search; above it, clamped).
+const PEOPLE_MAX_LIMIT: usize = 1000;
+
 /// `email` finds people of the bot's own org only (someone elsewhere is an
-/// empty list, not an error); `id` takes up to 85 comma-separated ids.
+/// empty list, not an error); `displayName` those of the org whose name starts
+/// with it (an empty one is no search: 400); `id` takes up to 85 comma-separated ids.
 async fn list_people(State(s): State<Arc<Shared>>, Query(q): Params) -> Answer {
     let w = s.read();
     let found: Vec<Value> = match (q.get("email"), q.get("id")) {
         (Some(email), _) => w.person_in_bot_org(email).into_iter().map(|p| render::person(&w, p)).collect(),
+        (None, None) if q.contains_key("displayName") => {
+            let name = q["displayName"].trim();
+            if name.is_empty() {
+                return Err(ApiError::bad_request("Email, displayName, or id list should be specified."));
+            }
+            let max = parse_max(&q, PEOPLE_MAX_DEFAULT, PEOPLE_MAX_LIMIT)?;
+            w.people_named(name, max).into_iter().map(|p| render::person(&w, p)).collect()
+        }
         (None, Some(ids)) if ids.split(',').count() > 85 => {
             return Err(ApiError::bad_request("At most 85 person ids may be given."))
         }

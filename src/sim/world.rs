@@ -167,6 +167,16 @@ impl World {
         self.person_by_email(email).filter(|p| p.org == self.bot_org())
     }
 
+    /// Webex's `displayName` search: people of the bot's org whose name (or
+    /// email) starts with `prefix`, ignoring case, at most `max`.
+    pub fn people_named(&self, prefix: &str, max: usize) -> Vec<&Person> {
+        let prefix = prefix.to_lowercase();
+        let starts = |text: &str| text.to_lowercase().starts_with(&prefix);
+        let org = self.bot_org();
+        let found = self.people.iter().filter(|p| p.org == org && (starts(&p.display_name) || starts(&p.email)));
+        found.take(max).collect()
+    }
+
     pub fn people(&self) -> &[Person] {
         &self.people
     }

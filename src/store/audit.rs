@@ -13,7 +13,7 @@ use super::error::StoreError;
 use super::{sql, time, Store};
 
 /// A request to record; the store stamps the time.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuditEntry {
     /// `None` when the kernel could not name the peer.
     pub uid: Option<u32>,
@@ -27,7 +27,7 @@ pub struct AuditEntry {
 }
 
 /// A recorded request.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuditRecord {
     /// Monotonic; also the paging cursor.
     pub id: i64,

@@ -14,7 +14,7 @@ use super::events::{self, EventKind, EventPayload, EventRecord};
 use super::{activities, sql, time, Store};
 
 /// One space (room) as the store knows it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Space {
     /// REST id (base64, carries the cluster).
     pub id: String,

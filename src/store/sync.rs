@@ -16,7 +16,7 @@ use super::spaces::{self, Change, RoomSnapshot, Space};
 use super::{sql, time, Store};
 
 /// What a resync changed. Every added/removed/updated space also got its event.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SyncReport {
     pub added: Vec<Space>,
     pub removed: Vec<Space>,

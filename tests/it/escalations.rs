@@ -8,15 +8,15 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use webex_hitl::sim::{SimPerson, SimRoom};
 
-struct World {
-    h: Harness,
+pub(crate) struct World {
+    pub(crate) h: Harness,
     ana: SimPerson,
     ben: SimPerson,
-    room: SimRoom,
+    pub(crate) room: SimRoom,
 }
 
 /// A daemon, a space "VIP Escalations" with the bot, Ana and Ben in it.
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let h = Harness::start().await;
     let ana = h.sim.add_person("ana.specialist@example.com", "Ana Specialist");
     let ben = h.sim.add_person("ben.ops@example.com", "Ben Ops");
@@ -28,7 +28,7 @@ async fn world() -> World {
     World { h, ana, ben, room }
 }
 
-fn request(to: Value, key: Option<&str>) -> Value {
+pub(crate) fn request(to: Value, key: Option<&str>) -> Value {
     json!({
         "key": key,
         "to": to,
@@ -40,7 +40,7 @@ fn request(to: Value, key: Option<&str>) -> Value {
     })
 }
 
-async fn create(h: &Harness, body: &Value) -> (u16, Value) {
+pub(crate) async fn create(h: &Harness, body: &Value) -> (u16, Value) {
     let answer = h.client.post("/v1/escalations", body).await.unwrap();
     (answer.status.as_u16(), answer.body)
 }
@@ -259,7 +259,7 @@ async fn the_same_key_is_idempotent_and_a_different_body_conflicts() {
     let mut changed = body.clone();
     changed["summary"] = json!("Something else");
     let (status, conflict) = create(&w.h, &changed).await;
-    assert_eq!(status, 409);
+    assert_eq!(status, 422, "as the IETF idempotency-key draft says");
     assert_eq!(conflict["error"]["code"], "key_conflict");
     let list = w.h.client.get("/v1/escalations").await.unwrap().body;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);

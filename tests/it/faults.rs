@@ -202,7 +202,7 @@ async fn a_cursor_beyond_the_head_is_reset_and_follows_new_events() {
     let socket = w.h.config.api.socket.clone();
     let (reset_seen, reset) = tokio::sync::oneshot::channel();
     let follower = tokio::spawn(async move {
-        let client = webex_hitl::cli::client::ApiClient::new(socket);
+        let client = crate::common::Client::new(socket);
         let (mut lines, mut reset_seen) = (Vec::new(), Some(reset_seen));
         let path = format!("/v1/events?after={}&follow=true", head + 1000);
         client

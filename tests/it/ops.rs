@@ -214,7 +214,7 @@ async fn a_notification_retried_with_its_key_is_posted_once() {
     let other = h.client.post("/v1/messages", &message("Something else")).await.unwrap();
     assert_eq!(
         (other.status.as_u16(), other.body["error"]["code"].as_str()),
-        (409, Some("key_conflict")),
+        (422, Some("key_conflict")),
         "{}",
         other.body
     );

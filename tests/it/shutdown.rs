@@ -2,10 +2,10 @@
 //! REST call waiting out a long `Retry-After`, and a websocket dial that stalls.
 //! systemd's `TimeoutStopSec=30s` must never be what stops it.
 
+use crate::common::Client as ApiClient;
 use crate::common::{eventually, serve_command, write_config, Harness};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use webex_hitl::cli::client::ApiClient;
 
 #[tokio::test]
 async fn sigterm_under_load_exits_within_five_seconds() {

@@ -4,6 +4,7 @@
 //! websocket (our own tunnel) must both go through `CONNECT` and trust the CA
 //! from `webex.ca_file` — and without it, refuse the certificate.
 
+use crate::common::Client as ApiClient;
 use crate::common::{eventually, proxy, serve_command, write_config, WAIT};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -11,7 +12,6 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use webex_hitl::cli::client::ApiClient;
 use webex_hitl::sim::{SimHandle, SimOptions, SimTls, Simulator};
 
 const USER: &str = "proxyuser";

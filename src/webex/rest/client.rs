@@ -100,6 +100,14 @@ impl RestClient {
         Ok(self.get::<Items<Person>>(url).await?.items)
     }
 
+    /// People of the bot's org whose display name starts with `prefix` (Webex's
+    /// `displayName` search), at most `max`.
+    pub async fn people_by_name(&self, prefix: &str, max: usize) -> Result<Vec<Person>, RestError> {
+        let mut url = self.endpoint(&["people"]);
+        url.query_pairs_mut().append_pair("displayName", prefix).append_pair("max", &max.to_string());
+        Ok(self.get::<Items<Person>>(url).await?.items)
+    }
+
     /// Every room the bot is in that matches `query`, across all pages.
     pub async fn rooms(&self, query: &RoomQuery) -> Result<Vec<Room>, RestError> {
         self.room_pages(query).all().await

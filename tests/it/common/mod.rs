@@ -2,8 +2,11 @@
 //! timings shrunk so that heartbeats and backoff take milliseconds, talking only
 //! over loopback and a Unix socket in a scratch directory.
 
+pub mod client;
+pub mod contract;
 pub mod proxy;
 
+pub use client::Client;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -11,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use webex_hitl::cli::client::ApiClient;
 use webex_hitl::config::Config;
 use webex_hitl::daemon::{self, DaemonError};
 use webex_hitl::sim::{SimHandle, SimOptions, Simulator};
@@ -54,7 +56,7 @@ pub struct Harness {
     pub sim: SimHandle,
     pub dir: tempfile::TempDir,
     pub config: Config,
-    pub client: ApiClient,
+    pub client: Client,
     daemon: Option<(CancellationToken, JoinHandle<Result<(), DaemonError>>)>,
 }
 
@@ -71,7 +73,7 @@ impl Harness {
         let simulator = Simulator::start(SimOptions::default()).await.expect("simulator starts");
         let dir = tempfile::tempdir().expect("scratch dir");
         let config = test_config(&simulator, dir.path(), "sim-token");
-        let client = ApiClient::new(&config.api.socket);
+        let client = Client::new(&config.api.socket);
         Self { sim: simulator.handle(), simulator: Some(simulator), dir, config, client, daemon: None }
     }
 
