@@ -2,7 +2,7 @@
 //! what it says, and what the deadline turns into. Pure, so the timing and
 //! the words are tested without a store or a clock.
 
-use crate::model::{Answer, Answerer, Destination, Escalation, Fallback, OnDeadline, Policy, Reminders};
+use crate::model::{Answer, Answerer, Destination, Escalation, OnDeadline, Policy, Reminders};
 use crate::store::{Closing, ReminderText};
 use chrono::{DateTime, Duration, Utc};
 
@@ -10,13 +10,15 @@ use chrono::{DateTime, Duration, Utc};
 pub const AUTOMATIC_ID: &str = "policy";
 
 /// The first reminder, counted from the card's posting.
+/// Every time here is moved into the policy's business hours, if it has any.
 pub fn first_reminder_at(policy: &Policy, posted_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    policy.reminders.as_ref().map(|r| posted_at + seconds(r.first_after_s))
+    policy.reminders.as_ref().map(|r| policy.open_at(posted_at + seconds(r.first_after_s)))
 }
 
 /// After reminder number `sent` (1-based) went: when the next is due, if any.
-pub fn next_reminder_at(reminders: &Reminders, sent: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    (sent < reminders.max).then(|| now + seconds(reminders.every_s))
+pub fn next_reminder_at(policy: &Policy, sent: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let reminders = policy.reminders.as_ref()?;
+    (sent < reminders.max).then(|| policy.open_at(now + seconds(reminders.every_s)))
 }
 
 /// The words of reminder number `n`: in a space it mentions the policy's
@@ -38,19 +40,16 @@ pub fn reminder_text(record: &Escalation, reminders: &Reminders, n: u32, now: Da
 
 /// The first fallback destination's turn, counted from the card's posting.
 pub fn first_fallback_at(policy: &Policy, posted_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    policy.fallback.as_ref().map(|f| posted_at + seconds(f.after_s))
+    policy.fallback.as_ref().map(|f| policy.open_at(posted_at + seconds(f.after_s)))
 }
 
 /// The destination of fallback step `step` (1-based), and when the one after
 /// it is due (`None`: it is the last).
-pub fn fallback_step(
-    fallback: &Fallback,
-    step: u32,
-    now: DateTime<Utc>,
-) -> Option<(Destination, Option<DateTime<Utc>>)> {
+pub fn fallback_step(policy: &Policy, step: u32, now: DateTime<Utc>) -> Option<(Destination, Option<DateTime<Utc>>)> {
+    let fallback = policy.fallback.as_ref()?;
     let index = usize::try_from(step).ok()?.checked_sub(1)?;
     let to = fallback.to.get(index)?.clone();
-    let next = (index + 1 < fallback.to.len()).then(|| now + seconds(fallback.after_s));
+    let next = (index + 1 < fallback.to.len()).then(|| policy.open_at(now + seconds(fallback.after_s)));
     Some((to, next))
 }
 
@@ -72,12 +71,12 @@ pub fn after_lapse(
     now: DateTime<Utc>,
 ) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>, ReminderText) {
     let policy = &record.request.policy;
-    let reminder = policy.reminders.as_ref().and_then(|r| next_reminder_at(r, record.reminders.sent, now));
+    let reminder = next_reminder_at(policy, record.reminders.sent, now);
     let fallback = policy
         .fallback
         .as_ref()
         .filter(|f| usize::try_from(record.fallback.step).is_ok_and(|step| step < f.to.len()))
-        .map(|f| now + seconds(f.after_s));
+        .map(|f| policy.open_at(now + seconds(f.after_s)));
     let who = record.claim.as_ref().map_or_else(|| "The claim".to_owned(), |c| format!("{}'s claim", c.by.name));
     let text = format!("{who} ran out without an answer: this request is waiting for input again.");
     let in_space = matches!(record.request.to, Destination::SpaceId(_));
@@ -132,6 +131,7 @@ fn waited(d: Duration) -> String {
 mod tests {
     use super::*;
     use crate::escalation::testkit;
+    use crate::model::Fallback;
 
     fn reminders(max: u32, mention: &[&str]) -> Reminders {
         Reminders { first_after_s: 600, every_s: 300, max, mention: mention.iter().map(|m| m.to_string()).collect() }
@@ -142,9 +142,8 @@ mod tests {
         let t0 = testkit::at();
         let policy = Policy { reminders: Some(reminders(2, &[])), ..Policy::default() };
         assert_eq!(first_reminder_at(&policy, t0), Some(t0 + Duration::seconds(600)));
-        let r = policy.reminders.as_ref().unwrap();
-        assert_eq!(next_reminder_at(r, 1, t0), Some(t0 + Duration::seconds(300)));
-        assert_eq!(next_reminder_at(r, 2, t0), None, "the second of two is the last");
+        assert_eq!(next_reminder_at(&policy, 1, t0), Some(t0 + Duration::seconds(300)));
+        assert_eq!(next_reminder_at(&policy, 2, t0), None, "the second of two is the last");
         assert_eq!(first_reminder_at(&Policy::default(), t0), None);
     }
 
@@ -183,16 +182,40 @@ mod tests {
         let fallback = Fallback { after_s: 1800, to: to.clone() };
         let policy = Policy { fallback: Some(fallback.clone()), ..Policy::default() };
         assert_eq!(first_fallback_at(&policy, t0), Some(t0 + Duration::seconds(1800)));
-        assert_eq!(fallback_step(&fallback, 1, t0), Some((to[0].clone(), Some(t0 + Duration::seconds(1800)))));
-        assert_eq!(fallback_step(&fallback, 2, t0), Some((to[1].clone(), None)), "the last has no next");
-        assert_eq!(fallback_step(&fallback, 3, t0), None);
-        assert_eq!(fallback_step(&fallback, 0, t0), None);
+        assert_eq!(fallback_step(&policy, 1, t0), Some((to[0].clone(), Some(t0 + Duration::seconds(1800)))));
+        assert_eq!(fallback_step(&policy, 2, t0), Some((to[1].clone(), None)), "the last has no next");
+        assert_eq!(fallback_step(&policy, 3, t0), None);
+        assert_eq!(fallback_step(&policy, 0, t0), None);
         let note = fallback_note("lead@example.com", t0);
         assert_eq!(
             note.text,
             "No answer yet: at 13:05 UTC this request was also sent to lead@example.com. \
              The first answer on any of its cards counts."
         );
+    }
+
+    #[test]
+    fn steps_outside_business_hours_wait_for_the_next_window() {
+        // testkit::at() is Wednesday 2026-11-25 13:05 UTC; the window opens at 14:00 UTC.
+        let t0 = testkit::at();
+        let hours = crate::model::BusinessHours {
+            tz: "UTC".into(),
+            days: "mon-fri".into(),
+            from: "14:00".into(),
+            to: "18:00".into(),
+        };
+        let fallback = Fallback { after_s: 60, to: vec![Destination::SpaceId("A".into())] };
+        let policy = Policy {
+            reminders: Some(reminders(2, &[])),
+            fallback: Some(fallback),
+            business_hours: Some(hours),
+            ..Policy::default()
+        };
+        let opens = t0 + Duration::minutes(55);
+        assert_eq!(first_reminder_at(&policy, t0), Some(opens), "10 minutes after 13:05 is before 14:00");
+        assert_eq!(first_fallback_at(&policy, t0), Some(opens));
+        let inside = opens + Duration::minutes(5);
+        assert_eq!(next_reminder_at(&policy, 1, inside), Some(inside + Duration::seconds(300)), "inside: no wait");
     }
 
     #[test]

@@ -102,7 +102,7 @@ async fn escalate(ctx: &Context, record: &Escalation, now: DateTime<Utc>) -> Res
         return Ok(());
     };
     let step = record.fallback.step + 1;
-    let Some((to, next)) = policy::fallback_step(fallback, step, now) else {
+    let Some((to, next)) = policy::fallback_step(&record.request.policy, step, now) else {
         return Ok(());
     };
     let note = policy::fallback_note(&label(ctx, &to).await?, now);
@@ -133,7 +133,7 @@ async fn remind(ctx: &Context, record: &Escalation, now: DateTime<Utc>) -> Resul
         return Ok(());
     };
     let n = record.reminders.sent + 1;
-    let next = policy::next_reminder_at(reminders, n, now);
+    let next = policy::next_reminder_at(&record.request.policy, n, now);
     let words = policy::reminder_text(record, reminders, n, now);
     if ctx.store.record_reminder(&record.id, record.reminders.sent, next, words).await?.is_some() {
         ctx.metrics.policy_step("reminded");

@@ -9,6 +9,7 @@
 
 mod destination;
 mod escalation;
+mod hours;
 mod policy;
 mod request;
 
@@ -18,6 +19,7 @@ pub use escalation::{
     Answer, Answerer, ClaimState, Delivery, DeliveryState, DeliveryView, Escalation, EscalationView, FallbackState,
     PostedCard, ReminderState, Status, UnknownStatus,
 };
+pub use hours::BusinessHours;
 pub use policy::{
     Claim, ClaimRequest, Fallback, OnDeadline, Policy, PolicyChoice, PolicyError, PolicyRequest, RemindRequest,
     Reminders, MAX_FALLBACKS, MAX_MENTIONS, MAX_POLICY_WAIT_S, MAX_REMINDERS,

@@ -12,7 +12,7 @@
 //! errors name the field inside the policy (`remind_after_s`) and the caller
 //! adds where the policy came from (`policy.` or `policies.standard.`).
 
-use super::Destination;
+use super::{BusinessHours, Destination};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -55,9 +55,7 @@ impl<'de> Deserialize<'de> for PolicyChoice {
     }
 }
 
-/// A policy as written in a request or a preset. Fields this version does
-/// not act on yet are parsed, so that asking for one is refused by name
-/// instead of being silently ignored.
+/// A policy as written in a request or a preset.
 #[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyRequest {
@@ -78,7 +76,7 @@ pub struct PolicyRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claim: Option<ClaimRequest>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub business_hours: Option<serde_json::Value>,
+    pub business_hours: Option<BusinessHours>,
 }
 
 #[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +131,9 @@ pub struct Policy {
     pub fallback: Option<Fallback>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<Claim>,
+    /// When reminders and fallbacks may go; a step due outside waits for the next window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_hours: Option<BusinessHours>,
     #[serde(default, skip_serializing_if = "OnDeadline::is_expire")]
     pub on_deadline: OnDeadline,
 }
@@ -176,6 +177,11 @@ impl Policy {
     pub fn is_none(&self) -> bool {
         *self == Policy::default()
     }
+
+    /// `at`, or the start of the next business-hours window if it falls outside.
+    pub fn open_at(&self, at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        self.business_hours.as_ref().map_or(at, |hours| hours.next_open(at))
+    }
 }
 
 /// A policy field at fault, named inside the policy.
@@ -194,24 +200,16 @@ impl PolicyRequest {
     /// The parts that do not depend on the escalation: durations in range,
     /// mentions that are emails, nothing asked for that this version cannot do.
     pub fn validate(&self) -> Result<Policy, PolicyError> {
-        self.refuse_unsupported()?;
+        if let Some(hours) = &self.business_hours {
+            hours.validate().map_err(|(field, message)| error(&format!("business_hours.{field}"), message))?;
+        }
         Ok(Policy {
+            business_hours: self.business_hours.clone(),
             reminders: self.reminders()?,
             fallback: self.fallback()?,
             claim: self.claim()?,
             on_deadline: self.on_deadline.clone().unwrap_or_default(),
         })
-    }
-
-    fn refuse_unsupported(&self) -> Result<(), PolicyError> {
-        let unsupported = [("business_hours", self.business_hours.is_some())];
-        match unsupported.iter().find(|(_, asked)| *asked) {
-            Some((field, _)) => Err(error(
-                field,
-                "not supported by this version of webex-hitl yet (reminders, escalate_to, claim and on_deadline are); leave it out",
-            )),
-            None => Ok(()),
-        }
     }
 
     fn reminders(&self) -> Result<Option<Reminders>, PolicyError> {
@@ -325,7 +323,10 @@ mod tests {
             (serde_json::json!({"escalate_to": [{"space_id": "R"}]}), "escalate_to"),
             (serde_json::json!({"escalate_after_s": 60}), "escalate_to"),
             (serde_json::json!({"escalate_after_s": 0, "escalate_to": [{"space_id": "R"}]}), "escalate_after_s"),
-            (serde_json::json!({"business_hours": {}}), "business_hours"),
+            (
+                serde_json::json!({"business_hours": {"tz": "Nowhere", "days": "mon", "from": "08:00", "to": "09:00"}}),
+                "business_hours.tz",
+            ),
         ];
         for (json, field) in cases {
             let err = parse(json.clone()).validate().unwrap_err();

@@ -2,6 +2,7 @@
 //! threaded under the card, the deadline's outcomes, presets from the configuration.
 
 use crate::common::{eventually, Harness};
+use chrono::Timelike;
 use serde_json::{json, Map, Value};
 use webex_hitl::model::PolicyRequest;
 use webex_hitl::sim::{SimPerson, SimRoom};
@@ -429,4 +430,26 @@ async fn two_specialists_claiming_at_once_one_wins_and_both_are_told() {
     let answered = until(&w, &id, |e| e["status"] == "answered").await;
     assert_eq!(answered["answer"]["by"]["name"], winner.as_str());
     assert_eq!(answered["claim"]["by"]["name"], winner.as_str(), "who claimed it stays on record");
+}
+
+#[tokio::test]
+async fn a_reminder_due_outside_business_hours_waits_for_the_window() {
+    let opens = chrono::Utc::now() + chrono::Duration::seconds(4);
+    let from = opens.format("%H:%M:%S").to_string();
+    if from.as_str() >= "23:59:00" {
+        eprintln!("SKIPPED a_reminder_due_outside_business_hours…: too close to midnight UTC for a same-day window");
+        return;
+    }
+    let w = world(|_| {}).await;
+    let hours = json!({"tz": "UTC", "days": "mon-sun", "from": from, "to": "23:59:59"});
+    let (id, card) =
+        delivered(&w, &request(&w, 120, Some(json!({"remind_after_s": 1, "business_hours": hours})))).await;
+    let scheduled = until(&w, &id, |e| e["reminders"]["next_at"].is_string()).await;
+    let next_at: chrono::DateTime<chrono::Utc> = scheduled["reminders"]["next_at"].as_str().unwrap().parse().unwrap();
+    let window = opens.with_nanosecond(0).unwrap();
+    assert_eq!(next_at, window, "due 1 s after posting, deferred to the window's start");
+    until(&w, &id, |e| e["reminders"]["sent"] == 1).await;
+    assert!(chrono::Utc::now() >= window, "not before the window opened");
+    w.h.wait_outbox_empty().await;
+    assert_eq!(replies_to(&w, &card).len(), 1);
 }
