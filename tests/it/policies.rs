@@ -453,3 +453,31 @@ async fn a_reminder_due_outside_business_hours_waits_for_the_window() {
     w.h.wait_outbox_empty().await;
     assert_eq!(replies_to(&w, &card).len(), 1);
 }
+
+/// Claims and lapses spend the card's edits; past Webex's 10 the card is
+/// deleted and posted again in its current state, and it still takes the answer.
+#[tokio::test]
+async fn a_card_that_runs_out_of_edits_is_posted_again_and_still_answers() {
+    let w = world(|_| {}).await;
+    let (id, first_card) = delivered(&w, &request(&w, 300, Some(json!({"claim": {"claim_timeout_s": 1}})))).await;
+    let mut card = first_card.clone();
+    for round in 0..6 {
+        card_text(&w, &card, |c| c.contains("I'm on it")).await;
+        w.h.sim.press(&card, &w.ana.id, Some("I'm on it"), Map::new()).unwrap();
+        until(&w, &id, |e| e["claim"].is_object()).await;
+        until(&w, &id, |e| e["claim"].is_null()).await;
+        w.h.wait_outbox_empty().await;
+        // The card the escalation now names: the first, or the one posted in its place.
+        let now = w.h.client.get(&format!("/v1/escalations/{id}")).await.unwrap().body;
+        card = now["delivery"]["message_id"].as_str().unwrap().to_owned();
+        if card != first_card {
+            assert!(round >= 4, "reposted only once the 10 edits were spent (round {round})");
+            break;
+        }
+    }
+    assert_ne!(card, first_card, "after 6 claims and lapses (12 edits) the card was posted again");
+    assert!(w.h.sim.message(&first_card).unwrap().deleted, "the spent card is deleted");
+    w.h.sim.submit_card(&card, &w.ana.id, inputs(&[("response", "Done")])).unwrap();
+    until(&w, &id, |e| e["status"] == "answered").await;
+    card_text(&w, &card, |c| c.contains("Answered by Ana Specialist")).await;
+}
