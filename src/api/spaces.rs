@@ -181,10 +181,8 @@ pub struct PersonView {
     /// Whether the bot already has a DM with them (from the local spaces cache,
     /// by id or email; a DM whose other person is not learnt yet counts only
     /// once a resync has learnt it).
-    #[serde(default)]
     pub has_direct_space: bool,
     /// That DM's space id, when there is one.
-    #[serde(default)]
     pub direct_space_id: Option<String>,
 }
 
