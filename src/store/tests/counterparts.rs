@@ -82,3 +82,36 @@ async fn people_are_matched_to_their_direct_space_by_id_or_email() {
     let after = store.direct_spaces_of(vec![key("PERSON-1", None)]).await.expect("lookup");
     assert_eq!(after, [None], "a DM the bot left is not one it has");
 }
+
+/// A store written before v8 keeps its direct spaces, each due a lookup.
+#[tokio::test]
+async fn a_v7_store_migrates_with_its_direct_spaces_due() {
+    use crate::store::{sql, time, Store};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("store.db");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("raw open");
+        let v7 = [
+            sql::MIGRATION_001_INITIAL,
+            sql::MIGRATION_002_ESCALATIONS,
+            sql::MIGRATION_003_AUDIT,
+            sql::MIGRATION_004_CARDS,
+            sql::MIGRATION_005_SCALE,
+            sql::MIGRATION_006_NOTIFICATIONS,
+            sql::MIGRATION_007_POLICIES,
+        ];
+        for batch in v7 {
+            conn.execute_batch(batch).expect("an old migration");
+        }
+        let now = time::to_text(time::now());
+        conn.execute(sql::UPSERT_SCHEMA_VERSION, rusqlite::params![7, "webex-hitl", now]).expect("v7");
+        let row =
+            rusqlite::params!["ROOM-1", "uuid-1", "us", "Ana Lopez", "direct", false, now, None::<String>, "ana lopez"];
+        conn.execute(sql::INSERT_SPACE, row).expect("a direct space of v7");
+    }
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("0600");
+    let store = Store::open(&path).await.expect("migrates to v8");
+    let space = store.space("ROOM-1").await.expect("read").expect("kept");
+    assert_eq!((space.title.as_str(), space.counterpart_email), ("Ana Lopez", None));
+    assert_eq!(store.counterparts_due(10).await.expect("due"), ["ROOM-1"]);
+}
