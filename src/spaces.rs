@@ -103,7 +103,11 @@ impl Spaces {
     pub async fn room_seen(&self, room_uuid: &str, activity_id: &str) -> Result<Handled, SpacesError> {
         match self.lookup(room_uuid).await?.as_ref().and_then(snapshot) {
             Some(snapshot) => {
+                let (id, direct) = (snapshot.id.clone(), snapshot.space_type == "direct");
                 log_outcome(self.store.space_seen(snapshot, Some(activity_id)).await?);
+                if direct {
+                    self.learn_counterpart_of(&id).await;
+                }
                 Ok(Handled::Committed)
             }
             None => {

@@ -3,8 +3,9 @@
 //! `GET /rooms` gives a direct room's title (the other person's name, which
 //! people share) but not who they are. `GET /memberships?roomId=` lists the two
 //! members, which a bot may ask of any room it is in; the one that is not the
-//! bot is the counterpart. A resync learns it for direct spaces not known yet
-//! only (never again for a known one), at most [`LOOKUPS_PER_SYNC`] a time, a
+//! bot is the counterpart. A direct room Mercury tells of is learnt at once; a
+//! resync learns it for direct spaces not known yet only (never again for a
+//! known one), at most [`LOOKUPS_PER_SYNC`] a time, a
 //! few at once. A failed lookup leaves the fields `null` and is tried again on a
 //! later resync; it never fails the resync. A rate limit or a Webex outage ends
 //! the round early: the rest waits for the next resync.
@@ -48,6 +49,19 @@ impl Spaces {
             tracing::info!(learnt, "learnt who direct spaces are with");
         }
         learnt
+    }
+
+    /// A direct space Mercury just told of: its person now rather than at the
+    /// next resync, if not known yet (a failure leaves it to the resync).
+    pub(super) async fn learn_counterpart_of(&self, space_id: &str) {
+        let Some(bot) = self.bot.get() else { return };
+        match self.store.space(space_id).await {
+            Ok(Some(space)) if space.counterpart_id.is_none() => {
+                self.learn_one(space.id, bot, &AtomicBool::new(false)).await;
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, space = %space_id, "cannot read a direct space; left for the resync"),
+        }
     }
 
     /// One lookup, recorded whatever its outcome (unless the round was stopped).

@@ -1,7 +1,7 @@
 //! `GET /v1/people?q=`: the person picker for DMs, through Webex's people
 //! search (the bot's own org only), the bot itself left out.
 
-use crate::common::Harness;
+use crate::common::{eventually, Harness};
 use serde_json::Value;
 
 fn emails(found: &Value) -> Vec<&str> {
@@ -97,4 +97,26 @@ async fn dms_with_people_of_one_name_are_told_apart_and_the_picker_knows_who_has
     assert_eq!((without["has_direct_space"].as_bool(), &without["direct_space_id"]), (Some(false), &Value::Null));
     let by_email = h.client.get(&format!("/v1/people?email={}", anas[1].email)).await.unwrap();
     assert_eq!(by_email.body["direct_space_id"], rooms[1].as_str(), "{:#}", by_email.body);
+}
+
+#[tokio::test]
+async fn a_direct_room_mercury_tells_of_is_named_without_a_resync() {
+    let h = Harness::start().await;
+    let ana = h.sim.add_person("ana.lopez@example.com", "Ana Lopez");
+    let room = dm_with(&h, &ana);
+    // Webex announces a change to the room (`update`): the daemon records it
+    // and learns who it is with, with no resync asked for.
+    h.sim.rename_room(&room, "Ana Lopez (EU)").unwrap();
+    let space = eventually("the DM names its person", || async {
+        let one = h.client.get(&format!("/v1/spaces/{room}")).await.unwrap();
+        if one.body["counterpart_email"] == ana.email.as_str() {
+            Ok(one.body)
+        } else {
+            Err(format!("{:#}", one.body))
+        }
+    })
+    .await;
+    assert_eq!((space["title"].as_str(), space["space_type"].as_str()), (Some("Ana Lopez (EU)"), Some("direct")));
+    let found = h.client.get("/v1/people?q=ana.lopez").await.unwrap();
+    assert_eq!(found.body["items"][0]["direct_space_id"], room.as_str(), "{:#}", found.body);
 }
