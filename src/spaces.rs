@@ -5,7 +5,10 @@
 //! start, after every reconnect, and periodically) repairs whatever was missed
 //! while disconnected, including rooms migrated to a new id; [`keep_in_sync`] is
 //! the loop that schedules it. The list is staged in the store page by page as
-//! REST returns it, so its memory is one page's, not the whole list's.
+//! REST returns it, so its memory is one page's, not the whole list's. After
+//! it, `counterparts` learns who the direct spaces not known yet are with.
+
+mod counterparts;
 
 use crate::backoff::Backoff;
 use crate::store::{
@@ -16,7 +19,7 @@ use crate::webex::ids::{IdKind, RestId, US_CLUSTER};
 use crate::webex::mercury::link::LinkState;
 use crate::webex::rest::{RestClient, RestError, Room, RoomQuery};
 use rand::SeedableRng;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use tokio::time::{sleep_until, Instant};
@@ -35,11 +38,19 @@ pub struct Spaces {
     rest: RestClient,
     store: Store,
     resync_wanted: Arc<Notify>,
+    /// The bot's uuid, once its token is validated: how the other member of a
+    /// direct room is told from the bot.
+    bot: Arc<OnceLock<String>>,
 }
 
 impl Spaces {
     pub fn new(rest: RestClient, store: Store) -> Self {
-        Self { rest, store, resync_wanted: Arc::new(Notify::new()) }
+        Self { rest, store, resync_wanted: Arc::new(Notify::new()), bot: Arc::new(OnceLock::new()) }
+    }
+
+    /// The bot is the person with this REST id (its token was validated).
+    pub fn know_bot(&self, person_id: &str) {
+        let _ = self.bot.set(crate::webex::ids::uuid_of(person_id).unwrap_or_else(|| person_id.to_owned()));
     }
 
     /// Full resync from `GET /rooms` (all pages), reporting every space it changed.
@@ -63,6 +74,9 @@ impl Spaces {
         let (tally, report) = self.store.finish_sync(staged, detail).await?;
         if tally.added + tally.removed + tally.updated > 0 {
             tracing::info!(added = tally.added, removed = tally.removed, updated = tally.updated, "spaces resynced");
+        }
+        if self.learn_counterparts().await > 0 && detail == Detail::Lists {
+            return Ok((tally, self.with_counterparts(report).await));
         }
         Ok((tally, report))
     }
@@ -89,7 +103,11 @@ impl Spaces {
     pub async fn room_seen(&self, room_uuid: &str, activity_id: &str) -> Result<Handled, SpacesError> {
         match self.lookup(room_uuid).await?.as_ref().and_then(snapshot) {
             Some(snapshot) => {
+                let (id, direct) = (snapshot.id.clone(), snapshot.space_type == "direct");
                 log_outcome(self.store.space_seen(snapshot, Some(activity_id)).await?);
+                if direct {
+                    self.learn_counterpart_of(&id).await;
+                }
                 Ok(Handled::Committed)
             }
             None => {

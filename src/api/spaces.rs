@@ -1,5 +1,6 @@
 //! `GET /v1/spaces`, `GET /v1/spaces/{id}`, `POST /v1/spaces/refresh`, and
-//! `GET /v1/people?email=` (resolving a DM destination).
+//! `GET /v1/people?email=` (resolving a DM destination) and `?q=` (the person
+//! picker), each person marked with the DM the bot already has with them.
 //!
 //! The listing pages (`limit`, `cursor` → `next_cursor`), and a client that does
 //! not page still gets every space: `limit` defaults to [`MAX_LIMIT`]. Its body is
@@ -9,7 +10,7 @@
 use super::error::ApiError;
 use super::extract::ApiQuery;
 use super::AppState;
-use crate::store::{Space, SpaceCursor, SpaceFilter, Store, SyncReport};
+use crate::store::{PersonKey, Space, SpaceCursor, SpaceFilter, Store, SyncReport};
 use crate::webex::rest::Person;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -177,6 +178,12 @@ pub struct PersonView {
     pub display_name: String,
     #[serde(rename = "type")]
     pub kind: Option<String>,
+    /// Whether the bot already has a DM with them (from the local spaces cache,
+    /// by id or email; a DM whose other person is not learnt yet counts only
+    /// once a resync has learnt it).
+    pub has_direct_space: bool,
+    /// That DM's space id, when there is one.
+    pub direct_space_id: Option<String>,
 }
 
 impl From<Person> for PersonView {
@@ -186,8 +193,20 @@ impl From<Person> for PersonView {
             id: person.id,
             display_name: person.display_name,
             kind: person.kind,
+            has_direct_space: false,
+            direct_space_id: None,
         }
     }
+}
+
+/// Marks the people the bot already has a DM with (one indexed lookup each).
+async fn with_direct_spaces(store: &Store, mut people: Vec<PersonView>) -> Result<Vec<PersonView>, ApiError> {
+    let keys = people.iter().map(|p| PersonKey { id: p.id.clone(), email: p.email.clone() }).collect();
+    for (person, space) in people.iter_mut().zip(store.direct_spaces_of(keys).await?) {
+        person.has_direct_space = space.is_some();
+        person.direct_space_id = space;
+    }
+    Ok(people)
 }
 
 /// Resolves a DM destination by `email` (`unknown_person`, 404, when Webex knows
@@ -207,7 +226,10 @@ pub async fn people(
         .ok_or_else(|| ApiError::bad_request("email: give a person's email address, e.g. ?email=ana@example.com"))?;
     let people = state.rest.people_by_email(&email).await?;
     match people.into_iter().next() {
-        Some(person) => Ok(Json(PeopleAnswer::Person(person.into()))),
+        Some(person) => {
+            let mut marked = with_direct_spaces(&state.store, vec![person.into()]).await?;
+            Ok(Json(PeopleAnswer::Person(marked.remove(0))))
+        }
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "unknown_person",
@@ -230,7 +252,7 @@ async fn search(state: &AppState, q: &str, limit: Option<usize>) -> Result<Peopl
     // One more than asked, so that leaving the bot out still fills the page.
     let found = state.rest.people_by_name(q, limit + 1).await?;
     let items = found.into_iter().filter(|p| Some(&p.id) != bot.as_ref()).take(limit).map(PersonView::from).collect();
-    Ok(PeopleList { items })
+    Ok(PeopleList { items: with_direct_spaces(&state.store, items).await? })
 }
 
 #[cfg(test)]

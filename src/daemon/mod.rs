@@ -138,6 +138,7 @@ async fn start_boxed(config: Config, shutdown: CancellationToken) -> Result<Runn
         BotIdentity { id: me.id.clone(), email: me.primary_email().map(str::to_owned), name: me.display_name.clone() };
     tracing::info!(bot = %bot.name, email = ?bot.email, "bot token is valid");
     shared.token.pin_bot(&me.id);
+    shared.spaces.know_bot(&me.id);
     let _ = bot_tx.send(Some(bot.clone()));
     let bot_uuid = ids::uuid_of(&me.id).unwrap_or_else(|| me.id.clone());
     spawn_chores(&shared, &mut tasks);

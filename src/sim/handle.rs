@@ -260,6 +260,14 @@ impl SimHandle {
         })
     }
 
+    /// The bot's 1:1 room with a person, made silently as a post to them makes it.
+    pub fn direct_room(&self, person_id: &str) -> Result<SimRoom, SimError> {
+        self.shared.update(|w| {
+            let uuid = w.direct_room_with(&person_uuid(w, person_id)?)?;
+            w.room(&uuid).map(sim_room).ok_or(SimError::NotFound(uuid))
+        })
+    }
+
     fn member_change(&self, room_id: &str, person_id: &str, actor_id: Option<&str>, add: bool) -> Result<(), SimError> {
         self.shared.update(|w| {
             let room = room_uuid(w, room_id)?;

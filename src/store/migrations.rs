@@ -38,6 +38,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { batch: sql::MIGRATION_005_SCALE, then: Some(fold_titles) },
     Migration { batch: sql::MIGRATION_006_NOTIFICATIONS, then: None },
     Migration { batch: sql::MIGRATION_007_POLICIES, then: None },
+    Migration { batch: sql::MIGRATION_008_COUNTERPARTS, then: None },
 ];
 
 /// The newest schema version this build understands.

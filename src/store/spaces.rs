@@ -33,6 +33,13 @@ pub struct Space {
     pub removed_at: Option<DateTime<Utc>>,
     pub last_activity: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// A direct space's other person (their REST id), once learnt from its
+    /// memberships: `null` for a group, and until the lookup has succeeded.
+    pub counterpart_id: Option<String>,
+    /// Their email: what tells apart DMs with people of the same name.
+    pub counterpart_email: Option<String>,
+    /// Their display name, as Webex gave it when it was learnt.
+    pub counterpart_name: Option<String>,
 }
 
 /// Which spaces [`Store::spaces`] lists.
@@ -313,5 +320,8 @@ pub(super) fn space_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Space>
         removed_at: time::opt_column(row, 8)?,
         last_activity: time::opt_column(row, 9)?,
         updated_at: time::column(row, 10)?,
+        counterpart_id: row.get(11)?,
+        counterpart_email: row.get(12)?,
+        counterpart_name: row.get(13)?,
     })
 }

@@ -54,7 +54,8 @@ macro_rules! space_select {
     ($tail:literal) => {
         concat!(
             "SELECT id, uuid, cluster, title, space_type, is_locked, visible, ",
-            "added_at, removed_at, last_activity, updated_at FROM spaces ",
+            "added_at, removed_at, last_activity, updated_at, ",
+            "counterpart_id, counterpart_email, counterpart_name FROM spaces ",
             $tail
         )
     };
@@ -91,6 +92,27 @@ pub const UPDATE_SPACE: &str = "UPDATE spaces SET uuid = ?2, cluster = ?3, title
      is_locked = ?6, last_activity = COALESCE(?8, last_activity), updated_at = ?7, title_key = ?9 WHERE id = ?1";
 
 pub const MARK_SPACE_REMOVED: &str = "UPDATE spaces SET visible = 0, removed_at = ?2, updated_at = ?2 WHERE id = ?1";
+
+// ---------------------------------------------------------------------------
+// The other person of a direct space (v8).
+// ---------------------------------------------------------------------------
+
+/// Visible direct spaces whose other person is not known yet, never tried
+/// first, then the longest untried; `?1` rows at most.
+pub const SELECT_COUNTERPARTS_DUE: &str = "SELECT id FROM spaces \
+     WHERE visible = 1 AND space_type = 'direct' AND counterpart_id IS NULL \
+     ORDER BY counterpart_checked_at LIMIT ?1";
+/// `?1` space, `?2` when tried; `?3`..`?5` the person (NULL: not learnt, kept as it was).
+pub const RECORD_COUNTERPART: &str = "UPDATE spaces SET counterpart_checked_at = ?2, \
+     counterpart_id = COALESCE(?3, counterpart_id), counterpart_email = COALESCE(?4, counterpart_email), \
+     counterpart_name = COALESCE(?5, counterpart_name) WHERE id = ?1";
+/// The visible direct space with the person of id `?1`.
+pub const SELECT_DIRECT_SPACE_BY_PERSON_ID: &str = "SELECT id FROM spaces \
+     WHERE counterpart_id = ?1 AND visible = 1 AND space_type = 'direct' ORDER BY updated_at DESC LIMIT 1";
+/// The same by email, case-insensitively.
+pub const SELECT_DIRECT_SPACE_BY_PERSON_EMAIL: &str = "SELECT id FROM spaces \
+     WHERE counterpart_email = ?1 COLLATE NOCASE AND visible = 1 AND space_type = 'direct' \
+     ORDER BY updated_at DESC LIMIT 1";
 
 // ---------------------------------------------------------------------------
 // Processed activities.
@@ -349,7 +371,7 @@ mod tests {
     use super::*;
 
     const SPACE_COLUMNS: &str = "id, uuid, cluster, title, space_type, is_locked, visible, \
-         added_at, removed_at, last_activity, updated_at";
+         added_at, removed_at, last_activity, updated_at, counterpart_id, counterpart_email, counterpart_name";
 
     #[test]
     fn space_select_lists_the_shared_columns() {

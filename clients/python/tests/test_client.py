@@ -6,7 +6,7 @@ import threading
 import unittest
 from datetime import datetime
 
-from webex_hitl import ApiError, AsyncClient, Escalation
+from webex_hitl import ApiError, AsyncClient, Escalation, Person, Space
 
 from world import World, eventually
 
@@ -61,6 +61,19 @@ class ClientTest(unittest.TestCase):
         self.assertIn(self.room["id"], [s.id for s in c.spaces(type="group")])
         self.assertEqual(c.person("ana@example.com").email, "ana@example.com")
         self.assertEqual([p.email for p in c.people("an")], ["ana@example.com"], "the person picker")
+        ana = c.people("an")[0]
+        self.assertEqual((ana.has_direct_space, ana.direct_space_id), (False, None), "a group room is no DM")
+        group = next(s for s in c.spaces() if s.id == self.room["id"])
+        self.assertEqual((group.counterpart_id, group.counterpart_email), (None, None))
+
+    def test_the_direct_space_fields_are_typed(self):
+        space = Space.from_json({"id": "R", "title": "Ana Lopez", "space_type": "direct", "visible": True,
+                                 "counterpart_id": "P", "counterpart_email": "ana@example.com",
+                                 "counterpart_name": "Ana Lopez"})
+        self.assertEqual((space.counterpart_id, space.counterpart_email), ("P", "ana@example.com"))
+        person = Person.from_json({"id": "P", "display_name": "Ana Lopez", "has_direct_space": True,
+                                   "direct_space_id": "R"})
+        self.assertEqual((person.has_direct_space, person.direct_space_id), (True, "R"))
 
     def test_events_follow_through_a_daemon_restart_without_repeats(self):
         c, seen, stop = self.w.client, [], threading.Event()

@@ -26,10 +26,20 @@ class Person:
     display_name: str
     email: Optional[str] = None
     type: Optional[str] = None
+    # Whether the bot already has a DM with them, and its space id.
+    has_direct_space: bool = False
+    direct_space_id: Optional[str] = None
 
     @classmethod
     def from_json(cls, j: Dict[str, Any]) -> "Person":
-        return cls(j["id"], j["display_name"], j.get("email"), j.get("type"))
+        return cls(
+            j["id"],
+            j["display_name"],
+            j.get("email"),
+            j.get("type"),
+            bool(j.get("has_direct_space", False)),
+            j.get("direct_space_id"),
+        )
 
 
 @dataclass(frozen=True)
@@ -39,10 +49,24 @@ class Space:
     space_type: str
     visible: bool
     last_activity: Optional[datetime] = None
+    # A direct space's other person, once the daemon has learnt who it is:
+    # the email tells apart DMs with people of the same name.
+    counterpart_id: Optional[str] = None
+    counterpart_email: Optional[str] = None
+    counterpart_name: Optional[str] = None
 
     @classmethod
     def from_json(cls, j: Dict[str, Any]) -> "Space":
-        return cls(j["id"], j["title"], j["space_type"], j["visible"], parse_time(j.get("last_activity")))
+        return cls(
+            j["id"],
+            j["title"],
+            j["space_type"],
+            j["visible"],
+            parse_time(j.get("last_activity")),
+            j.get("counterpart_id"),
+            j.get("counterpart_email"),
+            j.get("counterpart_name"),
+        )
 
 
 @dataclass(frozen=True)

@@ -206,3 +206,21 @@ CREATE INDEX escalations_reminder_due ON escalations (next_reminder_at) WHERE ne
 CREATE INDEX escalations_fallback_due ON escalations (next_fallback_at) WHERE next_fallback_at IS NOT NULL;
 CREATE INDEX escalations_claim_due ON escalations (claim_expires_at) WHERE claim_expires_at IS NOT NULL;
 ";
+
+/// v8: the other person of a direct space (Webex's room list does not say who
+/// it is; `GET /memberships?roomId=` does), so that DMs with people of the same
+/// name are told apart and the person picker knows who already has a DM.
+/// `counterpart_checked_at` is when a lookup was last tried: the never-tried
+/// come first, and a failing room does not starve the others.
+pub const MIGRATION_008_COUNTERPARTS: &str = "
+ALTER TABLE spaces ADD COLUMN counterpart_id TEXT;
+ALTER TABLE spaces ADD COLUMN counterpart_email TEXT;
+ALTER TABLE spaces ADD COLUMN counterpart_name TEXT;
+ALTER TABLE spaces ADD COLUMN counterpart_checked_at TEXT;
+CREATE INDEX spaces_counterpart_id ON spaces (counterpart_id) WHERE counterpart_id IS NOT NULL;
+CREATE INDEX spaces_counterpart_email ON spaces (counterpart_email COLLATE NOCASE)
+    WHERE counterpart_email IS NOT NULL;
+-- Only the direct spaces still to be learnt are in it.
+CREATE INDEX spaces_counterpart_due ON spaces (counterpart_checked_at)
+    WHERE visible = 1 AND space_type = 'direct' AND counterpart_id IS NULL;
+";

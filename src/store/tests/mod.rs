@@ -2,6 +2,7 @@
 //! database (in memory, or a file in a temp dir when the file matters).
 
 mod activities;
+mod counterparts;
 mod engine;
 mod events;
 mod open;

@@ -95,6 +95,9 @@ const PER_CALL: &[(&str, &str)] = &[
     ("STAGE_SYNC_ROOM", sql::STAGE_SYNC_ROOM),
     ("SELECT_SYNC_ROOMS", sql::SELECT_SYNC_ROOMS),
     ("DELETE_SYNC_ROOMS", sql::DELETE_SYNC_ROOMS),
+    ("RECORD_COUNTERPART", sql::RECORD_COUNTERPART),
+    ("SELECT_DIRECT_SPACE_BY_PERSON_ID", sql::SELECT_DIRECT_SPACE_BY_PERSON_ID),
+    ("SELECT_DIRECT_SPACE_BY_PERSON_EMAIL", sql::SELECT_DIRECT_SPACE_BY_PERSON_EMAIL),
 ];
 
 /// Statements that may scan, and why that is right for them.
@@ -102,6 +105,11 @@ const APART: &[(&str, &str, &str)] = &[
     ("SELECT_SPACES_NOT_SYNCED", sql::SELECT_SPACES_NOT_SYNCED, "a full resync compares every visible space"),
     ("SELECT_SPACE_TITLES", sql::SELECT_SPACE_TITLES, "the v5 migration folds every title once"),
     ("DELETE_ALL_SYNC_ROOMS", sql::DELETE_ALL_SYNC_ROOMS, "at open, of a table emptied by every sync"),
+    (
+        "SELECT_COUNTERPARTS_DUE",
+        sql::SELECT_COUNTERPARTS_DUE,
+        "once a resync, in order along a partial index of the due direct spaces only, stopped by its LIMIT",
+    ),
 ];
 
 /// The plan's lines, as `EXPLAIN QUERY PLAN` gives them.
@@ -141,6 +149,9 @@ fn the_lookups_that_were_scans_now_search_their_index() {
     assert!(uses(sql::SELECT_ESCALATIONS_PAGE_BY_SPACE_STATUS, "escalations_space_status"));
     assert!(uses(sql::SELECT_VISIBLE_SPACES_PAGE, "spaces_title"));
     assert!(uses(sql::SELECT_AUDIT, "INTEGER PRIMARY KEY"));
+    assert!(uses(sql::SELECT_COUNTERPARTS_DUE, "spaces_counterpart_due"));
+    assert!(uses(sql::SELECT_DIRECT_SPACE_BY_PERSON_ID, "spaces_counterpart_id"));
+    assert!(uses(sql::SELECT_DIRECT_SPACE_BY_PERSON_EMAIL, "spaces_counterpart_email"));
 }
 
 #[test]
