@@ -136,6 +136,7 @@ async fn repeated_forged_clicks_get_one_reply_and_a_flood_of_them_a_capped_few()
     let w = world().await;
     let (_, card) = delivered(&w, "Bonus dispute").await;
     let forged = inputs(&[("response", "x"), ("_sig", "00")]);
+    let before = w.h.health().await["events"]["handled"].as_u64().unwrap_or(0);
     for _ in 0..5 {
         w.h.sim.submit_card(&card, &w.ana.id, forged.clone()).unwrap();
     }
@@ -149,16 +150,24 @@ async fn repeated_forged_clicks_get_one_reply_and_a_flood_of_them_a_capped_few()
     for person in &others {
         w.h.sim.submit_card(&card, &person.id, forged.clone()).unwrap();
     }
-    // Every click handled, and every reply owed posted: then count.
-    let clicks = 5 + others.len() as u64;
+    // Every click handled (and each clicker's membership event: the two go by
+    // different lanes, so counting clicks alone could stop before the last
+    // click), and every reply owed posted: then count.
+    let events = 5 + 2 * others.len() as u64;
     eventually("every click is handled", || async {
         let handled = w.h.health().await["events"]["handled"].as_u64().unwrap_or(0);
-        (handled >= clicks).then_some(()).ok_or(format!("{handled} handled"))
+        (handled >= before + events).then_some(()).ok_or(format!("{} of {events} handled", handled - before))
+    })
+    .await;
+    let cap = webex_hitl::store::MAX_REPLIES_PER_ESCALATION as usize;
+    eventually("the capped replies are posted", || async {
+        let replies = replies_under(&w.h, &w.room.id, &card);
+        (replies.len() >= cap).then_some(()).ok_or(format!("{} replies", replies.len()))
     })
     .await;
     w.h.wait_outbox_empty().await;
     let replies = replies_under(&w.h, &w.room.id, &card);
-    assert_eq!(replies.len(), webex_hitl::store::MAX_REPLIES_PER_ESCALATION as usize, "{replies:#?}");
+    assert_eq!(replies.len(), cap, "one per person and text, at most {cap}: {replies:#?}");
     assert!(replies.iter().all(|r| r.contains("not issued by this service")), "{replies:#?}");
 }
 
