@@ -67,12 +67,7 @@ impl Store {
     }
 
     pub async fn next_claim_expiry(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.read(|conn| {
-            let text: Option<String> =
-                conn.prepare_cached(sql::SELECT_NEXT_CLAIM_EXPIRY)?.query_row([], |r| r.get(0))?;
-            text.map(|t| time::parse_text(&t)).transpose()
-        })
-        .await
+        self.read(|conn| time::earliest(conn, sql::SELECT_NEXT_CLAIM_EXPIRY)).await
     }
 
     /// A lapsed claim is released at `now`: reminders and fallbacks resume at the

@@ -223,11 +223,7 @@ impl Store {
     }
 
     pub async fn next_expiry(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.read(|conn| {
-            let text: Option<String> = conn.prepare_cached(sql::SELECT_NEXT_EXPIRY)?.query_row([], |r| r.get(0))?;
-            text.map(|t| time::parse_text(&t)).transpose()
-        })
-        .await
+        self.read(|conn| time::earliest(conn, sql::SELECT_NEXT_EXPIRY)).await
     }
 
     /// A card was deleted and posted anew (Webex refused the edit): the new

@@ -144,11 +144,7 @@ impl Store {
     }
 
     pub async fn next_job_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.read(|conn| {
-            let text: Option<String> = conn.prepare_cached(sql::SELECT_NEXT_JOB_AT)?.query_row([], |r| r.get(0))?;
-            text.map(|t| time::parse_text(&t)).transpose()
-        })
-        .await
+        self.read(|conn| time::earliest(conn, sql::SELECT_NEXT_JOB_AT)).await
     }
 
     pub async fn outbox_len(&self) -> Result<i64, StoreError> {

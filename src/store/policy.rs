@@ -29,11 +29,7 @@ impl Store {
     }
 
     pub async fn next_reminder(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.read(|conn| {
-            let text: Option<String> = conn.prepare_cached(sql::SELECT_NEXT_REMINDER)?.query_row([], |r| r.get(0))?;
-            text.map(|t| time::parse_text(&t)).transpose()
-        })
-        .await
+        self.read(|conn| time::earliest(conn, sql::SELECT_NEXT_REMINDER)).await
     }
 
     /// Pending escalations whose deadline came and was not acted on yet.
@@ -53,20 +49,9 @@ impl Store {
         words: ReminderText,
     ) -> Result<Option<Escalation>, StoreError> {
         let id = id.to_owned();
-        let recorded = self
-            .write(move |tx| {
-                let now = time::to_text(time::now());
-                let next = next_at.map(time::to_text);
-                let moved = tx.prepare_cached(sql::RECORD_REMINDER)?.execute(params![id, sent_before, next, now])?;
-                if moved == 0 {
-                    return Ok(None);
-                }
-                queue_replies(tx, &id, &words)?;
-                let record = require(tx, &id)?;
-                append_escalation_event(tx, EventKind::EscalationReminded, &record)?;
-                Ok(Some(record))
-            })
-            .await?;
+        let step =
+            Step { statement: sql::RECORD_REMINDER, before: sent_before, next_at, kind: EventKind::EscalationReminded };
+        let recorded = self.write(move |tx| step.take(tx, &id, &words, |_| Ok(()))).await?;
         self.jobs_added();
         Ok(recorded)
     }
@@ -77,11 +62,7 @@ impl Store {
     }
 
     pub async fn next_fallback(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.read(|conn| {
-            let text: Option<String> = conn.prepare_cached(sql::SELECT_NEXT_FALLBACK)?.query_row([], |r| r.get(0))?;
-            text.map(|t| time::parse_text(&t)).transpose()
-        })
-        .await
+        self.read(|conn| time::earliest(conn, sql::SELECT_NEXT_FALLBACK)).await
     }
 
     /// Records fallback step `step_before + 1`: the step, when the next is due,
@@ -97,19 +78,16 @@ impl Store {
         note: ReminderText,
     ) -> Result<Option<Escalation>, StoreError> {
         let id = id.to_owned();
+        let step = Step {
+            statement: sql::RECORD_FALLBACK,
+            before: step_before,
+            next_at,
+            kind: EventKind::EscalationEscalated,
+        };
         let recorded = self
             .write(move |tx| {
-                let now = time::to_text(time::now());
-                let next = next_at.map(time::to_text);
-                let moved = tx.prepare_cached(sql::RECORD_FALLBACK)?.execute(params![id, step_before, next, now])?;
-                if moved == 0 {
-                    return Ok(None);
-                }
-                queue_replies(tx, &id, &note)?;
-                insert_job(tx, &Task::PostFallbackCard { escalation_id: id.clone(), to })?;
-                let record = require(tx, &id)?;
-                append_escalation_event(tx, EventKind::EscalationEscalated, &record)?;
-                Ok(Some(record))
+                let job = Task::PostFallbackCard { escalation_id: id.clone(), to };
+                step.take(tx, &id, &note, |tx| insert_job(tx, &job))
             })
             .await?;
         self.jobs_added();
@@ -159,6 +137,37 @@ impl Store {
             Ok(moved == 1)
         })
         .await
+    }
+}
+
+/// One counted step of a ladder (a reminder, a fallback): the compare-and-set
+/// `statement` on the count (`?1` id, `?2` the count before, `?3` when the
+/// next is due, `?4` now) and, only if it moved, in the same transaction:
+/// `note` under every card, `then`, and the `kind` event.
+struct Step {
+    statement: &'static str,
+    before: u32,
+    next_at: Option<DateTime<Utc>>,
+    kind: EventKind,
+}
+
+impl Step {
+    fn take(
+        self,
+        tx: &rusqlite::Connection,
+        id: &str,
+        note: &ReminderText,
+        then: impl FnOnce(&rusqlite::Connection) -> Result<(), StoreError>,
+    ) -> Result<Option<Escalation>, StoreError> {
+        let (now, next) = (time::to_text(time::now()), self.next_at.map(time::to_text));
+        if tx.prepare_cached(self.statement)?.execute(params![id, self.before, next, now])? == 0 {
+            return Ok(None);
+        }
+        queue_replies(tx, id, note)?;
+        then(tx)?;
+        let record = require(tx, id)?;
+        append_escalation_event(tx, self.kind, &record)?;
+        Ok(Some(record))
     }
 }
 

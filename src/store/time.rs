@@ -34,6 +34,16 @@ pub(crate) fn parse_text(text: &str) -> Result<DateTime<Utc>, super::StoreError>
     parse(text, 0).map_err(super::StoreError::Sqlite)
 }
 
+/// The one timestamp a `SELECT MIN(…)` statement answers (`None` when no row has one):
+/// when the next timer of some kind is due.
+pub(crate) fn earliest(
+    conn: &rusqlite::Connection,
+    statement: &str,
+) -> Result<Option<DateTime<Utc>>, super::StoreError> {
+    let text: Option<String> = conn.prepare_cached(statement)?.query_row([], |r| r.get(0))?;
+    text.map(|t| parse_text(&t)).transpose()
+}
+
 fn parse(text: &str, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))

@@ -122,17 +122,7 @@ async fn a_space_round_trip() {
 }
 
 async fn until_card(w: &World, message_id: &str, check: impl Fn(&str) -> bool) -> String {
-    let check = &check;
-    eventually(&format!("card {message_id} matches"), || async move {
-        let message = w.h.sim.message(message_id).unwrap();
-        let text = message.card.map(|c| c.to_string()).unwrap_or_default();
-        if check(&text) {
-            Ok(text)
-        } else {
-            Err(text)
-        }
-    })
-    .await
+    w.h.card_matching(message_id, check).await
 }
 
 #[tokio::test]

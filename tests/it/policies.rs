@@ -142,15 +142,8 @@ async fn a_default_at_the_deadline_is_an_automatic_answer_when_the_operator_allo
     assert_eq!(answered["answer"]["inputs"]["response"], "Hold the withdrawal; a specialist follows up.");
     let types = event_types(&w, &id).await;
     assert_eq!(types, ["escalation.created", "escalation.delivered", "escalation.defaulted"]);
-    eventually("the card says it was answered automatically", || async {
-        let text = w.h.sim.message(&card).unwrap().card.map(|c| c.to_string()).unwrap_or_default();
-        if text.contains("automatic") && !text.contains("Provide Input") {
-            Ok(())
-        } else {
-            Err(text)
-        }
-    })
-    .await;
+    // The card says it was answered automatically.
+    card_text(&w, &card, |c| c.contains("automatic") && !c.contains("Provide Input")).await;
     assert_eq!(w.h.metric("webex_hitl_policy_steps_total{step=\"defaulted\"}").await, Some(1.0));
 }
 
@@ -304,15 +297,7 @@ async fn two_reminders_then_a_fallback_space_answered_there_closes_both_cards() 
     let answered = until(&w, &id, |e| e["status"] == "answered").await;
     assert_eq!(answered["answer"]["by"]["email"], "ben.lead@example.com");
     for message in [&card, &fallback_card] {
-        eventually(&format!("card {message} shows the answer"), || async {
-            let text = w.h.sim.message(message).unwrap().card.map(|c| c.to_string()).unwrap_or_default();
-            if text.contains("Ben Lead") && !text.contains("Provide Input") {
-                Ok(())
-            } else {
-                Err(text)
-            }
-        })
-        .await;
+        card_text(&w, message, |c| c.contains("Ben Lead") && !c.contains("Provide Input")).await;
     }
     w.h.wait_outbox_empty().await;
     let notes: Vec<String> = replies_to(&w, &card).into_iter().filter_map(|m| m.text).collect();
@@ -350,17 +335,8 @@ fn claim_policy(extra: Value) -> Value {
     policy
 }
 
-async fn card_text(w: &World, message: &str, check: impl Fn(&str) -> bool) -> String {
-    let check = &check;
-    eventually(&format!("card {message} matches"), || async move {
-        let text = w.h.sim.message(message).unwrap().card.map(|c| c.to_string()).unwrap_or_default();
-        if check(&text) {
-            Ok(text)
-        } else {
-            Err(text)
-        }
-    })
-    .await
+async fn card_text(w: &World, message_id: &str, check: impl Fn(&str) -> bool) -> String {
+    w.h.card_matching(message_id, check).await
 }
 
 #[tokio::test]

@@ -163,6 +163,20 @@ impl Harness {
     }
 
     /// The value of one series in `GET /metrics`, e.g. `webex_hitl_outbox_jobs`.
+    /// Waits until the card in message `message_id` (its JSON, as text) satisfies `check`.
+    pub async fn card_matching(&self, message_id: &str, check: impl Fn(&str) -> bool) -> String {
+        let check = &check;
+        eventually(&format!("card {message_id} matches"), || async move {
+            let text = self.sim.message(message_id).and_then(|m| m.card).map(|c| c.to_string()).unwrap_or_default();
+            if check(&text) {
+                Ok(text)
+            } else {
+                Err(text)
+            }
+        })
+        .await
+    }
+
     pub async fn metric(&self, series: &str) -> Option<f64> {
         let (status, body) = self.client.raw(hyper::Method::GET, "/metrics", None).await.expect("metrics answer");
         assert_eq!(status, 200);
