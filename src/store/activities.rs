@@ -2,8 +2,8 @@
 //! a reconnect or restart, and each must be handled once. The space_* methods record
 //! their activity id in the same transaction as their effect.
 
+use super::db::{args, Db};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
 
 use super::error::StoreError;
 use super::{sql, time, Store};
@@ -19,8 +19,7 @@ impl Store {
     pub async fn is_processed(&self, activity_id: &str) -> Result<bool, StoreError> {
         let id = activity_id.to_owned();
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(sql::SELECT_ACTIVITY)?;
-            let found: Option<i64> = stmt.query_row(params![id], |r| r.get(0)).optional()?;
+            let found: Option<i64> = conn.query_opt(sql::SELECT_ACTIVITY, args![id], |r| r.get(0))?;
             Ok(found.is_some())
         })
         .await
@@ -30,14 +29,13 @@ impl Store {
     /// redeliver old ones). Returns how many were removed.
     pub async fn prune_activities(&self, older_than: DateTime<Utc>) -> Result<usize, StoreError> {
         let cutoff = time::to_text(older_than);
-        self.write(move |tx| Ok(tx.execute(sql::DELETE_ACTIVITIES_BEFORE, params![cutoff])?)).await
+        self.write(move |tx| tx.execute(sql::DELETE_ACTIVITIES_BEFORE, args![cutoff])).await
     }
 }
 
 /// Records `activity_id` inside the caller's transaction; `true` if it was new.
-pub(crate) fn mark(conn: &Connection, activity_id: &str) -> Result<bool, StoreError> {
-    let mut stmt = conn.prepare_cached(sql::INSERT_ACTIVITY)?;
-    let inserted = stmt.execute(params![activity_id, time::to_text(time::now())])?;
+pub(crate) fn mark(conn: &Db<'_>, activity_id: &str) -> Result<bool, StoreError> {
+    let inserted = conn.execute(sql::INSERT_ACTIVITY, args![activity_id, time::to_text(time::now())])?;
     Ok(inserted == 1)
 }
 

@@ -5,8 +5,8 @@
 //! presses it (`found`); a submission on any card is honoured, and every card
 //! known is brought to the final state when the escalation closes.
 
+use super::db::{args, Db, Row};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::error::StoreError;
 use super::outbox::{insert_job, Task};
@@ -68,10 +68,9 @@ impl Store {
                 if !insert(tx, &card)? {
                     return Ok(false);
                 }
-                let status: String = tx
-                    .prepare_cached(sql::SELECT_ESCALATION_STATUS)?
-                    .query_row(params![card.escalation_id], |r| r.get(0))?;
-                let status: Status = status.parse().map_err(|e| StoreError::Sqlite(corrupt(0, e)))?;
+                let status: String =
+                    tx.query_one(sql::SELECT_ESCALATION_STATUS, args![card.escalation_id], |r| r.get(0))?;
+                let status: Status = status.parse().map_err(|e| corrupt(0, e))?;
                 if status.is_final() {
                     let task = Task::UpdateCard {
                         escalation_id: card.escalation_id.clone(),
@@ -89,47 +88,46 @@ impl Store {
     /// `(origin, cards)` for every origin present.
     pub async fn card_counts(&self) -> Result<Vec<(CardOrigin, i64)>, StoreError> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(sql::COUNT_CARDS_BY_ORIGIN)?;
-            let rows = stmt.query_map([], |row| {
+            conn.query_all(sql::COUNT_CARDS_BY_ORIGIN, args![], |row| {
                 let origin: String = row.get(0)?;
                 let origin = CardOrigin::parse(&origin).ok_or_else(|| corrupt(0, format!("card origin {origin:?}")))?;
                 Ok((origin, row.get(1)?))
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
         })
         .await
     }
 }
 
 /// True if the card was new.
-pub(super) fn insert(conn: &Connection, card: &Card) -> Result<bool, StoreError> {
-    let inserted = conn.prepare_cached(sql::INSERT_CARD)?.execute(params![
-        card.message_uuid,
-        card.message_id,
-        card.escalation_id,
-        card.space_id,
-        card.origin.as_str(),
-        time::to_text(card.at),
-    ])?;
+pub(super) fn insert(conn: &Db<'_>, card: &Card) -> Result<bool, StoreError> {
+    let inserted = conn.execute(
+        sql::INSERT_CARD,
+        args![
+            card.message_uuid,
+            card.message_id,
+            card.escalation_id,
+            card.space_id,
+            card.origin.as_str(),
+            time::to_text(card.at),
+        ],
+    )?;
     Ok(inserted == 1)
 }
 
-pub(super) fn card_in(conn: &Connection, message_uuid: &str) -> Result<Option<Card>, StoreError> {
-    Ok(conn.prepare_cached(sql::SELECT_CARD)?.query_row(params![message_uuid], from_row).optional()?)
+pub(super) fn card_in(conn: &Db<'_>, message_uuid: &str) -> Result<Option<Card>, StoreError> {
+    conn.query_opt(sql::SELECT_CARD, args![message_uuid], from_row)
 }
 
-pub(super) fn cards_of_in(conn: &Connection, escalation_id: &str) -> Result<Vec<Card>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql::SELECT_CARDS_OF)?;
-    let rows = stmt.query_map(params![escalation_id], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+pub(super) fn cards_of_in(conn: &Db<'_>, escalation_id: &str) -> Result<Vec<Card>, StoreError> {
+    conn.query_all(sql::SELECT_CARDS_OF, args![escalation_id], from_row)
 }
 
-pub(super) fn delete(conn: &Connection, message_uuid: &str) -> Result<(), StoreError> {
-    conn.prepare_cached(sql::DELETE_CARD)?.execute(params![message_uuid])?;
+pub(super) fn delete(conn: &Db<'_>, message_uuid: &str) -> Result<(), StoreError> {
+    conn.execute(sql::DELETE_CARD, args![message_uuid])?;
     Ok(())
 }
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<Card> {
+fn from_row(row: &Row<'_>) -> Result<Card, StoreError> {
     let origin: String = row.get(4)?;
     Ok(Card {
         message_uuid: row.get(0)?,

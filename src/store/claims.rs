@@ -4,8 +4,8 @@
 //! one transaction with its event and its Webex calls, as for every step of a
 //! policy (see `policy`).
 
+use super::db::{args, Db};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection};
 
 use super::cards;
 use super::error::StoreError;
@@ -42,7 +42,7 @@ impl Store {
                 activities::mark(tx, &activity)?;
                 let (now, by) = (time::to_text(time::now()), serde_json::to_string(&by)?);
                 let until = expires_at.map(time::to_text);
-                let moved = tx.prepare_cached(sql::CLAIM_ESCALATION)?.execute(params![id, by, now, until])?;
+                let moved = tx.execute(sql::CLAIM_ESCALATION, args![id, by, now, until])?;
                 let Some(record) = select_many(tx, sql::SELECT_ESCALATION, &id)?.pop() else {
                     return Ok(ClaimOutcome::Unknown);
                 };
@@ -85,12 +85,7 @@ impl Store {
         let released = self
             .write(move |tx| {
                 let (reminder, fallback) = (next_reminder_at.map(time::to_text), next_fallback_at.map(time::to_text));
-                let moved = tx.prepare_cached(sql::RELEASE_CLAIM)?.execute(params![
-                    id,
-                    time::to_text(now),
-                    reminder,
-                    fallback
-                ])?;
+                let moved = tx.execute(sql::RELEASE_CLAIM, args![id, time::to_text(now), reminder, fallback])?;
                 if moved == 0 {
                     return Ok(None);
                 }
@@ -106,7 +101,7 @@ impl Store {
     }
 }
 
-fn update_cards(tx: &Connection, id: &str) -> Result<(), StoreError> {
+fn update_cards(tx: &Db<'_>, id: &str) -> Result<(), StoreError> {
     for card in cards::cards_of_in(tx, id)? {
         insert_job(tx, &Task::UpdateCard { escalation_id: id.to_owned(), card: Some(card.message_uuid) })?;
     }

@@ -7,7 +7,7 @@
 //! lookup keeps failing does not starve the others. The person picker reads it
 //! back by id or email ([`Store::direct_spaces_of`]), on an index, without Webex.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use super::db::{args, Db};
 
 use super::error::StoreError;
 use super::{sql, time, Store};
@@ -31,12 +31,8 @@ impl Store {
     /// Up to `limit` visible direct spaces whose other person is not known yet,
     /// never tried first, then the longest untried.
     pub async fn counterparts_due(&self, limit: usize) -> Result<Vec<String>, StoreError> {
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(sql::SELECT_COUNTERPARTS_DUE)?;
-            let rows = stmt.query_map(params![limit as i64], |r| r.get(0))?;
-            Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
-        })
-        .await
+        self.read(move |conn| conn.query_all(sql::SELECT_COUNTERPARTS_DUE, args![limit as i64], |r| r.get(0)))
+            .await
     }
 
     /// Records a lookup of `space_id`'s other person: who, or `None` when it
@@ -45,13 +41,16 @@ impl Store {
         let space_id = space_id.to_owned();
         self.write(move |tx| {
             let found = found.as_ref();
-            tx.prepare_cached(sql::RECORD_COUNTERPART)?.execute(params![
-                space_id,
-                time::to_text(time::now()),
-                found.map(|c| &c.id),
-                found.and_then(|c| c.email.as_ref()),
-                found.and_then(|c| c.name.as_ref()),
-            ])?;
+            tx.execute(
+                sql::RECORD_COUNTERPART,
+                args![
+                    space_id,
+                    time::to_text(time::now()),
+                    found.map(|c| &c.id),
+                    found.and_then(|c| c.email.as_ref()),
+                    found.and_then(|c| c.name.as_ref()),
+                ],
+            )?;
             Ok(())
         })
         .await
@@ -64,17 +63,15 @@ impl Store {
     }
 }
 
-fn direct_space_in(conn: &Connection, person: &PersonKey) -> Result<Option<String>, StoreError> {
-    let by_id = conn.prepare_cached(sql::SELECT_DIRECT_SPACE_BY_PERSON_ID)?;
-    if let Some(id) = by_id_or_email(by_id, &person.id)? {
+fn direct_space_in(conn: &Db<'_>, person: &PersonKey) -> Result<Option<String>, StoreError> {
+    if let Some(id) = conn.query_opt(sql::SELECT_DIRECT_SPACE_BY_PERSON_ID, args![person.id], |r| r.get(0))? {
         return Ok(Some(id));
     }
     match &person.email {
-        Some(email) => by_id_or_email(conn.prepare_cached(sql::SELECT_DIRECT_SPACE_BY_PERSON_EMAIL)?, email),
+        Some(email) => {
+            let by_email = conn.pick(&sql::SELECT_DIRECT_SPACE_BY_PERSON_EMAIL);
+            conn.query_opt(by_email, args![email], |r| r.get(0))
+        }
         None => Ok(None),
     }
-}
-
-fn by_id_or_email(mut stmt: rusqlite::CachedStatement<'_>, key: &str) -> Result<Option<String>, StoreError> {
-    Ok(stmt.query_row(params![key], |r| r.get(0)).optional()?)
 }

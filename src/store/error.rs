@@ -26,6 +26,13 @@ pub enum StoreError {
     )]
     NotOurs { path: PathBuf, reason: String },
 
+    /// The PostgreSQL schema holds another program's tables; it is left untouched.
+    #[error(
+        "the PostgreSQL schema of store.url is not a webex-hitl store ({reason}); it was left untouched; \
+         give webex-hitl a database or a schema of its own (store.schema)"
+    )]
+    ForeignSchema { reason: String },
+
     /// Another daemon holds this store (its lock file names its pid).
     #[error(
         "store.path {}: another webex-hitl{} uses this store; stop it first, or give this instance its own store.path",
@@ -36,6 +43,27 @@ pub enum StoreError {
 
     #[error("store database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+
+    /// PostgreSQL refused a statement or lost the connection. Shared: a
+    /// group commit's failure is every member's.
+    #[error("store database error (PostgreSQL): {}", pg_detail(.0))]
+    Postgres(std::sync::Arc<postgres::Error>),
+
+    /// `store.url` could not be used to reach PostgreSQL.
+    #[error("store.url: cannot connect to PostgreSQL: {message}")]
+    OpenPostgres { message: String },
+
+    /// A stored value this version cannot read back (its column, and why).
+    #[error("store column {column} holds a value this version cannot read: {message}")]
+    Corrupt { column: usize, message: String },
+
+    /// A row the statement must return was not there.
+    #[error("store row not found")]
+    NoRow,
+
+    /// The transaction a write ran in was lost with the rest of its group.
+    #[error("store write not committed: {0}")]
+    Aborted(String),
 
     #[error("store could not encode or decode an event payload: {0}")]
     Serde(#[from] serde_json::Error),
@@ -51,6 +79,33 @@ pub enum StoreError {
     /// A thread of the store could not be started.
     #[error("cannot start a store thread: {0}")]
     Thread(String),
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(error: postgres::Error) -> Self {
+        StoreError::Postgres(std::sync::Arc::new(error))
+    }
+}
+
+impl StoreError {
+    pub(crate) fn corrupt(column: usize, why: impl std::fmt::Display) -> Self {
+        StoreError::Corrupt { column, message: why.to_string() }
+    }
+
+    pub(crate) fn open_pg(error: &dyn std::fmt::Display) -> Self {
+        StoreError::OpenPostgres { message: error.to_string() }
+    }
+}
+
+/// The server's own message (with its detail), not only "db error".
+fn pg_detail(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{}: {detail} ({})", db.message(), db.code().code()),
+            None => format!("{} ({})", db.message(), db.code().code()),
+        },
+        None => error.to_string(),
+    }
 }
 
 /// What an operator running the daemon by hand can do about it.

@@ -2,27 +2,28 @@
 //! state as enums, the request and answer as their types. A value this version
 //! cannot read is a conversion error naming its column, never a panic.
 
-use rusqlite::Row;
+use super::db::Row;
+use super::error::StoreError;
 
 use super::{corrupt, time};
 use crate::model::{ClaimState, Delivery, DeliveryState, Escalation, FallbackState, ReminderState, Status};
 
-fn json_column<T: serde::de::DeserializeOwned>(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<T>> {
+fn json_column<T: serde::de::DeserializeOwned>(row: &Row<'_>, idx: usize) -> Result<Option<T>, StoreError> {
     let text: Option<String> = row.get(idx)?;
     text.map(|t| serde_json::from_str(&t).map_err(|e| corrupt(idx, e))).transpose()
 }
 
-fn status_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<Status> {
+fn status_column(row: &Row<'_>, idx: usize) -> Result<Status, StoreError> {
     let text: String = row.get(idx)?;
     text.parse().map_err(|e| corrupt(idx, e))
 }
 
-fn delivery_state_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<DeliveryState> {
+fn delivery_state_column(row: &Row<'_>, idx: usize) -> Result<DeliveryState, StoreError> {
     let text: String = row.get(idx)?;
     DeliveryState::parse(&text).ok_or_else(|| corrupt(idx, format!("unknown delivery state {text:?}")))
 }
 
-pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<Escalation> {
+pub(super) fn from_row(row: &Row<'_>) -> Result<Escalation, StoreError> {
     Ok(Escalation {
         cursor: row.get(0)?,
         id: row.get(1)?,

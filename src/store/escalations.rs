@@ -6,8 +6,8 @@
 //! state as enums, the request and answer as their types), and every event
 //! payload is the [`EscalationView`] of the row just written.
 
+use super::db::{args, Args, Db};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
 
 use super::cards::{self, Card, CardOrigin};
 use super::error::StoreError;
@@ -163,15 +163,13 @@ impl Store {
             let before = filter.before.unwrap_or(i64::MAX);
             let status = filter.status.map(Status::as_str);
             match (&filter.space_id, status) {
-                (None, None) => listed(conn, sql::SELECT_ESCALATIONS_PAGE, params![before, limit]),
+                (None, None) => listed(conn, sql::SELECT_ESCALATIONS_PAGE, args![before, limit]),
                 (None, Some(status)) => {
-                    listed(conn, sql::SELECT_ESCALATIONS_PAGE_BY_STATUS, params![status, before, limit])
+                    listed(conn, sql::SELECT_ESCALATIONS_PAGE_BY_STATUS, args![status, before, limit])
                 }
-                (Some(space), None) => {
-                    listed(conn, sql::SELECT_ESCALATIONS_PAGE_BY_SPACE, params![space, before, limit])
-                }
+                (Some(space), None) => listed(conn, sql::SELECT_ESCALATIONS_PAGE_BY_SPACE, args![space, before, limit]),
                 (Some(space), Some(status)) => {
-                    listed(conn, sql::SELECT_ESCALATIONS_PAGE_BY_SPACE_STATUS, params![space, status, before, limit])
+                    listed(conn, sql::SELECT_ESCALATIONS_PAGE_BY_SPACE_STATUS, args![space, status, before, limit])
                 }
             }
         })
@@ -191,8 +189,8 @@ impl Store {
     pub async fn record_delivery_failed(&self, job_id: i64, id: &str, error: &str) -> Result<CloseOutcome, StoreError> {
         let (id, error) = (id.to_owned(), error.to_owned());
         self.write(move |tx| {
-            tx.prepare_cached(sql::RECORD_DELIVERY_FAILED)?.execute(params![id, error, time::to_text(time::now())])?;
-            tx.prepare_cached(sql::DELETE_JOB)?.execute(params![job_id])?;
+            tx.execute(sql::RECORD_DELIVERY_FAILED, args![id, error, time::to_text(time::now())])?;
+            tx.execute(sql::DELETE_JOB, args![job_id])?;
             close_in(tx, &id, &Closing::Failed { reason: error }, None)
         })
         .await
@@ -240,59 +238,62 @@ impl Store {
             cards::delete(tx, &old.message_uuid)?;
             cards::insert(tx, &new)?;
             let now = time::to_text(time::now());
-            tx.prepare_cached(sql::REPLACE_CARD_MESSAGE)?.execute(params![
-                new.escalation_id,
-                old.message_uuid,
-                new.message_id,
-                new.message_uuid,
-                now
-            ])?;
+            tx.execute(
+                sql::REPLACE_CARD_MESSAGE,
+                args![new.escalation_id, old.message_uuid, new.message_id, new.message_uuid, now],
+            )?;
             Ok(())
         })
         .await
     }
 }
 
-fn insert_in(tx: &Connection, new: &NewEscalation) -> Result<Inserted, StoreError> {
+fn insert_in(tx: &Db<'_>, new: &NewEscalation) -> Result<Inserted, StoreError> {
     if let Some(key) = &new.request.key {
         if let Some(existing) = select_one(tx, sql::SELECT_ESCALATION_BY_KEY, key)? {
             return Ok(Inserted::Existing(existing));
         }
     }
     let now = time::to_text(time::now());
-    tx.prepare_cached(sql::INSERT_ESCALATION)?.execute(params![
-        new.id,
-        new.request.key,
-        new.request.fingerprint(),
-        serde_json::to_string(&new.request)?,
-        now,
-        time::to_text(new.expires_at),
-        new.space_id,
-        new.room_uuid,
-        new.recipient_id,
-    ])?;
+    tx.execute(
+        sql::INSERT_ESCALATION,
+        args![
+            new.id,
+            new.request.key,
+            new.request.fingerprint(),
+            serde_json::to_string(&new.request)?,
+            now,
+            time::to_text(new.expires_at),
+            new.space_id,
+            new.room_uuid,
+            new.recipient_id,
+        ],
+    )?;
     insert_job(tx, &Task::PostCard { escalation_id: new.id.clone() })?;
     let record = require(tx, &new.id)?;
     append_escalation_event(tx, EventKind::EscalationCreated, &record)?;
     Ok(Inserted::Created(record))
 }
 
-fn delivery_in(tx: &Connection, job_id: i64, id: &str, delivered: &Delivered) -> Result<Escalation, StoreError> {
+fn delivery_in(tx: &Db<'_>, job_id: i64, id: &str, delivered: &Delivered) -> Result<Escalation, StoreError> {
     let now = time::to_text(time::now());
-    tx.prepare_cached(sql::RECORD_DELIVERY)?.execute(params![
-        id,
-        delivered.space_id,
-        delivered.room_uuid,
-        delivered.message_id,
-        delivered.message_uuid,
-        delivered.recipient_id,
-        now
-    ])?;
-    tx.prepare_cached(sql::DELETE_JOB)?.execute(params![job_id])?;
+    tx.execute(
+        sql::RECORD_DELIVERY,
+        args![
+            id,
+            delivered.space_id,
+            delivered.room_uuid,
+            delivered.message_id,
+            delivered.message_uuid,
+            delivered.recipient_id,
+            now
+        ],
+    )?;
+    tx.execute(sql::DELETE_JOB, args![job_id])?;
     if delivered.first_reminder_at.is_some() || delivered.first_fallback_at.is_some() {
         let (reminder, fallback) =
             (delivered.first_reminder_at.map(time::to_text), delivered.first_fallback_at.map(time::to_text));
-        tx.prepare_cached(sql::SCHEDULE_POLICY)?.execute(params![id, reminder, fallback])?;
+        tx.execute(sql::SCHEDULE_POLICY, args![id, reminder, fallback])?;
     }
     let card = Card {
         message_uuid: delivered.message_uuid.clone(),
@@ -315,11 +316,7 @@ fn delivery_in(tx: &Connection, job_id: i64, id: &str, delivered: &Delivered) ->
     Ok(record)
 }
 
-fn closed_records(
-    tx: &Connection,
-    candidates: Vec<Escalation>,
-    closing: &Closing,
-) -> Result<Vec<Escalation>, StoreError> {
+fn closed_records(tx: &Db<'_>, candidates: Vec<Escalation>, closing: &Closing) -> Result<Vec<Escalation>, StoreError> {
     let mut closed = Vec::new();
     for record in candidates {
         if let CloseOutcome::Closed(record) = close_in(tx, &record.id, closing, None)? {
@@ -329,7 +326,7 @@ fn closed_records(
     Ok(closed)
 }
 
-fn close_in(tx: &Connection, id: &str, closing: &Closing, activity: Option<&str>) -> Result<CloseOutcome, StoreError> {
+fn close_in(tx: &Db<'_>, id: &str, closing: &Closing, activity: Option<&str>) -> Result<CloseOutcome, StoreError> {
     if let Some(activity) = activity {
         activities::mark(tx, activity)?;
     }
@@ -339,8 +336,7 @@ fn close_in(tx: &Connection, id: &str, closing: &Closing, activity: Option<&str>
         Closing::Expired | Closing::Cancelled { .. } | Closing::Failed { .. } => None,
     };
     let status = closing.status().as_str();
-    let moved =
-        tx.prepare_cached(sql::CLOSE_ESCALATION)?.execute(params![id, status, answer, now, closing.reason()])?;
+    let moved = tx.execute(sql::CLOSE_ESCALATION, args![id, status, answer, now, closing.reason()])?;
     let Some(record) = select_one(tx, sql::SELECT_ESCALATION, id)? else {
         return Ok(CloseOutcome::Unknown);
     };
@@ -360,26 +356,22 @@ fn update_card(card: &Card) -> Task {
     Task::UpdateCard { escalation_id: card.escalation_id.clone(), card: Some(card.message_uuid.clone()) }
 }
 
-pub(super) fn append_escalation_event(tx: &Connection, kind: EventKind, record: &Escalation) -> Result<(), StoreError> {
+pub(super) fn append_escalation_event(tx: &Db<'_>, kind: EventKind, record: &Escalation) -> Result<(), StoreError> {
     events::append(tx, kind, EventPayload::Escalation(Box::new(EscalationView::from(record)))).map(|_| ())
 }
 
-pub(super) fn require(conn: &Connection, id: &str) -> Result<Escalation, StoreError> {
-    select_one(conn, sql::SELECT_ESCALATION, id)?.ok_or(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
+pub(super) fn require(conn: &Db<'_>, id: &str) -> Result<Escalation, StoreError> {
+    select_one(conn, sql::SELECT_ESCALATION, id)?.ok_or(StoreError::NoRow)
 }
 
-fn select_one(conn: &Connection, statement: &str, arg: &str) -> Result<Option<Escalation>, StoreError> {
-    Ok(conn.prepare_cached(statement)?.query_row(params![arg], from_row).optional()?)
+fn select_one(conn: &Db<'_>, statement: &'static str, arg: &str) -> Result<Option<Escalation>, StoreError> {
+    conn.query_opt(statement, args![arg], from_row)
 }
 
-fn listed(conn: &Connection, statement: &str, args: impl rusqlite::Params) -> Result<Vec<Escalation>, StoreError> {
-    let mut stmt = conn.prepare_cached(statement)?;
-    let rows = stmt.query_map(args, from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+fn listed(conn: &Db<'_>, statement: &'static str, args: Args<'_>) -> Result<Vec<Escalation>, StoreError> {
+    conn.query_all(statement, args, from_row)
 }
 
-pub(super) fn select_many(conn: &Connection, statement: &str, arg: &str) -> Result<Vec<Escalation>, StoreError> {
-    let mut stmt = conn.prepare_cached(statement)?;
-    let rows = stmt.query_map(params![arg], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+pub(super) fn select_many(conn: &Db<'_>, statement: &'static str, arg: &str) -> Result<Vec<Escalation>, StoreError> {
+    conn.query_all(statement, args![arg], from_row)
 }

@@ -5,8 +5,8 @@
 //! written from a typed payload by the store itself, inside the transaction of the
 //! change it reports, and read back into the same types.
 
+use super::db::{args, Db, Row};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -260,12 +260,7 @@ impl Store {
     /// Up to `limit` events with `seq > after_seq`, ascending.
     pub async fn events_after(&self, after_seq: i64, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(sql::SELECT_EVENTS_AFTER)?;
-            let rows = stmt.query_map(params![after_seq, limit], event_from_row)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
-        .await
+        self.read(move |conn| conn.query_all(sql::SELECT_EVENTS_AFTER, args![after_seq, limit], event_from_row)).await
     }
 
     /// The last seq ever assigned (it survives pruning); 0 when no event was ever appended.
@@ -276,33 +271,33 @@ impl Store {
     /// The smallest seq still in the log; `None` when the log is empty. A follower whose
     /// `after` is below `oldest - 1` has missed pruned events.
     pub async fn oldest_seq(&self) -> Result<Option<i64>, StoreError> {
-        self.read(|conn| Ok(conn.query_row(sql::SELECT_OLDEST_SEQ, [], |r| r.get(0))?)).await
+        self.read(|conn| conn.query_one(sql::SELECT_OLDEST_SEQ, args![], |r| r.get(0))).await
     }
 
     /// Retention: deletes events appended strictly before `older_than`. Returns how many.
     pub async fn prune_events(&self, older_than: DateTime<Utc>) -> Result<usize, StoreError> {
         let cutoff = time::to_text(older_than);
-        self.write(move |tx| Ok(tx.execute(sql::DELETE_EVENTS_BEFORE, params![cutoff])?)).await
+        self.write(move |tx| tx.execute(sql::DELETE_EVENTS_BEFORE, args![cutoff])).await
     }
 }
 
 /// Appends one event inside the caller's transaction. For use by store modules within
 /// [`Store::write`]; the commit wakes followers.
-pub(crate) fn append(conn: &Connection, kind: EventKind, payload: EventPayload) -> Result<EventRecord, StoreError> {
+pub(crate) fn append(conn: &Db<'_>, kind: EventKind, payload: EventPayload) -> Result<EventRecord, StoreError> {
     let at = time::now();
     let text = serde_json::to_string(&payload)?;
-    let mut stmt = conn.prepare_cached(sql::INSERT_EVENT)?;
-    stmt.execute(params![kind.as_str(), time::to_text(at), text])?;
-    Ok(EventRecord { seq: conn.last_insert_rowid(), kind, at, payload })
+    let insert = conn.pick(&sql::INSERT_EVENT);
+    let seq = conn.query_one(insert, args![kind.as_str(), time::to_text(at), text], |r| r.get(0))?;
+    Ok(EventRecord { seq, kind, at, payload })
 }
 
-/// Last seq ever assigned, read from SQLite's AUTOINCREMENT bookkeeping.
-pub(super) fn latest_seq_on(conn: &Connection) -> Result<i64, StoreError> {
-    let seq = conn.prepare_cached(sql::SELECT_LATEST_SEQ)?.query_row([], |r| r.get(0)).optional()?;
+/// Last seq ever assigned: SQLite's AUTOINCREMENT bookkeeping, PostgreSQL's counter row.
+pub(super) fn latest_seq_on(conn: &Db<'_>) -> Result<i64, StoreError> {
+    let seq = conn.query_opt(conn.pick(&sql::SELECT_LATEST_SEQ), args![], |r| r.get(0))?;
     Ok(seq.unwrap_or(0))
 }
 
-fn event_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventRecord> {
+fn event_from_row(row: &Row<'_>) -> Result<EventRecord, StoreError> {
     let kind_text: String = row.get(1)?;
     let kind =
         EventKind::parse(&kind_text).ok_or_else(|| super::corrupt(1, format!("unknown event type {kind_text:?}")))?;

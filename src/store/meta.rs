@@ -2,7 +2,7 @@
 //! submissions (so a forged or foreign submission is refused), and the event
 //! log's epoch (so a follower's cursor from another store is recognised).
 
-use rusqlite::{params, OptionalExtension};
+use super::db::args;
 
 use super::error::StoreError;
 use super::{sql, Store};
@@ -17,7 +17,7 @@ impl Store {
     pub async fn probe_write(&self) -> Result<(), StoreError> {
         self.write(|tx| {
             let noise: [u8; 64] = rand::random();
-            tx.prepare_cached(sql::UPSERT_META)?.execute(params![WRITE_PROBE, noise.to_vec()])?;
+            tx.execute(sql::UPSERT_META, args![WRITE_PROBE, noise.to_vec()])?;
             Ok(())
         })
         .await
@@ -40,12 +40,9 @@ impl Store {
     async fn random_once<const N: usize>(&self, key: &'static str) -> Result<[u8; N], StoreError> {
         self.write(move |tx| {
             let fresh: [u8; N] = std::array::from_fn(|_| rand::random());
-            tx.prepare_cached(sql::INSERT_META)?.execute(params![key, fresh.to_vec()])?;
-            let stored: Option<Vec<u8>> =
-                tx.prepare_cached(sql::SELECT_META)?.query_row(params![key], |r| r.get(0)).optional()?;
-            stored
-                .and_then(|bytes| <[u8; N]>::try_from(bytes.as_slice()).ok())
-                .ok_or(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
+            tx.execute(sql::INSERT_META, args![key, fresh.to_vec()])?;
+            let stored: Option<Vec<u8>> = tx.query_opt(sql::SELECT_META, args![key], |r| r.get(0))?;
+            stored.and_then(|bytes| <[u8; N]>::try_from(bytes.as_slice()).ok()).ok_or(StoreError::NoRow)
         })
         .await
     }

@@ -45,7 +45,7 @@ const MIGRATIONS: &[Migration] = &[
 pub const SUPPORTED_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Value of `schema_version.app` that marks a database as ours.
-const APP: &str = "webex-hitl";
+pub(super) const APP: &str = "webex-hitl";
 
 /// Reads the schema version of an opened database without writing anything:
 /// 0 for an empty database, `NotOurs` for a foreign or damaged one, `TooNew` for one

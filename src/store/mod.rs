@@ -36,6 +36,7 @@ mod audit;
 mod cards;
 mod claims;
 mod counterparts;
+pub(crate) mod db;
 mod error;
 mod escalation_row;
 mod escalations;
@@ -45,6 +46,7 @@ mod meta;
 mod migrations;
 mod notifications;
 mod open;
+mod open_pg;
 mod outage;
 mod outbox;
 mod policy;
@@ -62,14 +64,16 @@ use std::path::Path;
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
-use rusqlite::Connection;
 use tokio::sync::{oneshot, watch};
+
+use db::{Conn, Db};
 
 pub use activities::Handled;
 pub use audit::{AuditEntry, AuditRecord};
 pub use cards::{Card, CardOrigin};
 pub use claims::ClaimOutcome;
 pub use counterparts::{Counterpart, PersonKey};
+pub use db::Backend;
 pub use error::StoreError;
 pub use escalations::{CloseOutcome, Closing, Delivered, EscalationFilter, Inserted, NewEscalation};
 pub use events::{ConnectionChange, EventKind, EventPayload, EventRecord, Subject};
@@ -105,6 +109,7 @@ struct Inner {
     counters: Arc<writer::Counters>,
     /// Wakes the outbox worker when a job was added.
     jobs: tokio::sync::Notify,
+    backend: Backend,
 }
 
 impl std::fmt::Debug for Store {
@@ -122,10 +127,23 @@ impl Store {
     /// newer version, is refused and left byte-for-byte untouched.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
         let path = path.to_path_buf();
-        Self::start(move || {
-            let writer = open::open_file(&path)?;
-            let readers = (0..READERS).map(|_| open::open_reader(&path)).collect::<Result<Vec<_>, _>>()?;
-            Ok((writer, Some(readers)))
+        Self::start(Backend::Sqlite, move || {
+            let writer = Conn::Sqlite(open::open_file(&path)?);
+            let readers = (0..READERS).map(|_| open::open_reader(&path).map(Conn::Sqlite));
+            Ok((writer, Some(readers.collect::<Result<Vec<_>, _>>()?)))
+        })
+        .await
+    }
+
+    /// Opens the store in a PostgreSQL database (`url`), in `schema` if given
+    /// (else the connection's search path), and applies pending migrations.
+    /// Several daemons may share it; tables that are not ours are refused.
+    pub async fn open_postgres(url: &crate::secret::Secret, schema: Option<&str>) -> Result<Store, StoreError> {
+        let target = db::PgTarget { url: url.clone(), schema: schema.map(str::to_owned) };
+        Self::start(Backend::Postgres, move || {
+            let writer = open_pg::open_writer(&target)?;
+            let readers = (0..READERS).map(|_| open_pg::open_reader(&target));
+            Ok((writer, Some(readers.collect::<Result<Vec<_>, _>>()?)))
         })
         .await
     }
@@ -133,14 +151,19 @@ impl Store {
     /// A fresh private in-memory store with the full schema, for tests. One
     /// connection, on the writer thread, serves reads and writes.
     pub async fn open_in_memory() -> Result<Store, StoreError> {
-        Self::start(|| Ok((open::open_memory()?, None))).await
+        Self::start(Backend::Sqlite, || Ok((Conn::Sqlite(open::open_memory()?), None))).await
+    }
+
+    /// The engine this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
     }
 
     /// Starts the writer thread, which opens the connections with `opener` (so no
     /// async thread ever blocks on SQLite), starts the readers and serves writes.
-    async fn start<O>(opener: O) -> Result<Store, StoreError>
+    async fn start<O>(backend: Backend, opener: O) -> Result<Store, StoreError>
     where
-        O: FnOnce() -> Result<(Connection, Option<Vec<Connection>>), StoreError> + Send + 'static,
+        O: FnOnce() -> Result<(Conn, Option<Vec<Conn>>), StoreError> + Send + 'static,
     {
         let (writes, queue) = mpsc::channel();
         let (seq, _) = watch::channel(0);
@@ -171,7 +194,7 @@ impl Store {
             readers.queue
         });
         let jobs = tokio::sync::Notify::new();
-        let inner = Inner { writes: Some(writes), reads, threads: Mutex::new(threads), seq, counters, jobs };
+        let inner = Inner { writes: Some(writes), reads, threads: Mutex::new(threads), seq, counters, jobs, backend };
         Ok(Store { inner: Arc::new(inner) })
     }
 
@@ -205,7 +228,7 @@ impl Store {
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Db<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job = readers::job(f, reply);
@@ -228,7 +251,7 @@ impl Store {
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Db<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         self.submit(f).await.unwrap_or(Err(StoreError::Closed))
     }
@@ -237,7 +260,7 @@ impl Store {
     pub(crate) fn submit<T, F>(&self, f: F) -> oneshot::Receiver<Result<T, StoreError>>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Db<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job = writer::Message::Write(Box::new(writer::Typed::new(f, reply)));
@@ -250,12 +273,12 @@ impl Store {
 }
 
 /// The writer connection, the latest seq and the started readers.
-fn open_connections<O>(opener: O) -> Result<(Connection, i64, Option<readers::Readers>), StoreError>
+fn open_connections<O>(opener: O) -> Result<(Conn, i64, Option<readers::Readers>), StoreError>
 where
-    O: FnOnce() -> Result<(Connection, Option<Vec<Connection>>), StoreError>,
+    O: FnOnce() -> Result<(Conn, Option<Vec<Conn>>), StoreError>,
 {
     let (conn, readers) = opener()?;
-    let latest = events::latest_seq_on(&conn)?;
+    let latest = events::latest_seq_on(&conn.db())?;
     let readers = readers.map(readers::Readers::start).transpose()?;
     Ok((conn, latest, readers))
 }
@@ -280,10 +303,10 @@ impl Drop for Inner {
     }
 }
 
-/// A stored value this version cannot read back: reported as a conversion error of
-/// its column, so the caller learns which row and column, and nothing panics.
-pub(crate) fn corrupt(column: usize, why: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, why.into())
+/// A stored value this version cannot read back: reported with its column, so
+/// the caller learns which row and column, and nothing panics.
+pub(crate) fn corrupt(column: usize, why: impl std::fmt::Display) -> StoreError {
+    StoreError::corrupt(column, why)
 }
 
 #[cfg(test)]

@@ -8,10 +8,10 @@
 //! patience: Webex has no idempotency key of its own, so that one case is
 //! at-least-once (the message may exist twice), never lost.
 
+use super::db::{args, Row};
 use super::error::StoreError;
 use super::{sql, time, Store};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
 use std::time::Duration;
 
 /// What a claim on a key found.
@@ -39,9 +39,9 @@ impl Store {
         let (key, fingerprint) = (key.to_owned(), fingerprint.to_owned());
         self.write(move |tx| {
             let now = time::now();
-            let found = tx.prepare_cached(sql::SELECT_NOTIFICATION)?.query_row(params![key], row).optional()?;
+            let found = tx.query_opt(sql::SELECT_NOTIFICATION, args![key], row)?;
             let Some(found) = found else {
-                tx.prepare_cached(sql::INSERT_NOTIFICATION)?.execute(params![key, fingerprint, time::to_text(now)])?;
+                tx.execute(sql::INSERT_NOTIFICATION, args![key, fingerprint, time::to_text(now)])?;
                 return Ok(Claim::Fresh);
             };
             if found.fingerprint != fingerprint {
@@ -54,7 +54,7 @@ impl Store {
             if now - found.updated_at < stale {
                 return Ok(Claim::InFlight);
             }
-            tx.prepare_cached(sql::RECLAIM_NOTIFICATION)?.execute(params![key, time::to_text(now)])?;
+            tx.execute(sql::RECLAIM_NOTIFICATION, args![key, time::to_text(now)])?;
             Ok(Claim::Fresh)
         })
         .await
@@ -65,7 +65,7 @@ impl Store {
         let (key, message_id, space_id) = (key.to_owned(), message_id.to_owned(), space_id.to_owned());
         self.write(move |tx| {
             let now = time::to_text(time::now());
-            tx.prepare_cached(sql::MARK_NOTIFICATION_SENT)?.execute(params![key, message_id, space_id, now])?;
+            tx.execute(sql::MARK_NOTIFICATION_SENT, args![key, message_id, space_id, now])?;
             Ok(())
         })
         .await
@@ -74,13 +74,13 @@ impl Store {
     /// The call failed and sent nothing: the key may be used again.
     pub async fn release_notification(&self, key: &str) -> Result<(), StoreError> {
         let key = key.to_owned();
-        self.write(move |tx| Ok(tx.prepare_cached(sql::DELETE_NOTIFICATION)?.execute(params![key]).map(drop)?)).await
+        self.write(move |tx| tx.execute(sql::DELETE_NOTIFICATION, args![key]).map(drop)).await
     }
 
     /// Retention: forgets keys claimed strictly before `older_than`. Returns how many.
     pub async fn prune_notifications(&self, older_than: DateTime<Utc>) -> Result<usize, StoreError> {
         let cutoff = time::to_text(older_than);
-        self.write(move |tx| Ok(tx.execute(sql::DELETE_NOTIFICATIONS_BEFORE, params![cutoff])?)).await
+        self.write(move |tx| tx.execute(sql::DELETE_NOTIFICATIONS_BEFORE, args![cutoff])).await
     }
 }
 
@@ -91,7 +91,7 @@ struct Found {
     updated_at: DateTime<Utc>,
 }
 
-fn row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Found> {
+fn row(row: &Row<'_>) -> Result<Found, StoreError> {
     Ok(Found {
         fingerprint: row.get(0)?,
         message_id: row.get(2)?,
@@ -103,33 +103,36 @@ fn row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Found> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::tests::store_test;
 
     const LONG: Duration = Duration::from_secs(600);
 
-    #[tokio::test]
-    async fn a_key_is_claimed_once_replayed_once_sent_and_conflicts_with_another_request() {
-        let store = Store::open_in_memory().await.unwrap();
-        assert_eq!(store.claim_notification("k", "f1", LONG).await.unwrap(), Claim::Fresh);
-        assert_eq!(store.claim_notification("k", "f1", LONG).await.unwrap(), Claim::InFlight);
-        assert_eq!(store.claim_notification("k", "f2", LONG).await.unwrap(), Claim::Conflict);
-        store.notification_sent("k", "m1", "s1").await.unwrap();
-        let sent = Claim::Sent { message_id: "m1".into(), space_id: "s1".into() };
-        assert_eq!(store.claim_notification("k", "f1", LONG).await.unwrap(), sent);
-        store.release_notification("k").await.unwrap();
-        assert_eq!(store.claim_notification("k", "f1", LONG).await.unwrap(), sent, "a sent key is never released");
+    store_test! {
+        #[tokio::test]
+        async fn a_key_is_claimed_once_replayed_once_sent_and_conflicts_with_another_request(store) {
+            assert_eq!(store.claim_notification("k", "f1", LONG).await.unwrap(), Claim::Fresh);
+            assert_eq!(store.claim_notification("k", "f1", LONG).await.unwrap(), Claim::InFlight);
+            assert_eq!(store.claim_notification("k", "f2", LONG).await.unwrap(), Claim::Conflict);
+            store.notification_sent("k", "m1", "s1").await.unwrap();
+            let sent = Claim::Sent { message_id: "m1".into(), space_id: "s1".into() };
+            assert_eq!(store.claim_notification("k", "f1", LONG).await.unwrap(), sent);
+            store.release_notification("k").await.unwrap();
+            assert_eq!(store.claim_notification("k", "f1", LONG).await.unwrap(), sent, "a sent key is never released");
+        }
     }
 
-    #[tokio::test]
-    async fn a_failed_call_frees_its_key_and_a_dead_claim_is_taken_over() {
-        let store = Store::open_in_memory().await.unwrap();
-        assert_eq!(store.claim_notification("k", "f1", LONG).await.unwrap(), Claim::Fresh);
-        store.release_notification("k").await.unwrap();
-        assert_eq!(store.claim_notification("k", "f2", LONG).await.unwrap(), Claim::Fresh, "released: any request");
-        assert_eq!(
-            store.claim_notification("k", "f2", Duration::ZERO).await.unwrap(),
-            Claim::Fresh,
-            "stale: taken over"
-        );
-        assert_eq!(store.prune_notifications(Utc::now() + chrono::Duration::seconds(1)).await.unwrap(), 1);
+    store_test! {
+        #[tokio::test]
+        async fn a_failed_call_frees_its_key_and_a_dead_claim_is_taken_over(store) {
+            assert_eq!(store.claim_notification("k", "f1", LONG).await.unwrap(), Claim::Fresh);
+            store.release_notification("k").await.unwrap();
+            assert_eq!(store.claim_notification("k", "f2", LONG).await.unwrap(), Claim::Fresh, "released: any request");
+            assert_eq!(
+                store.claim_notification("k", "f2", Duration::ZERO).await.unwrap(),
+                Claim::Fresh,
+                "stale: taken over"
+            );
+            assert_eq!(store.prune_notifications(Utc::now() + chrono::Duration::seconds(1)).await.unwrap(), 1);
+        }
     }
 }

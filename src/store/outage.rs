@@ -7,8 +7,8 @@
 //! the transaction that moves the mark, so that a crash either did all of it
 //! or none (and the next start finds the outage again).
 
+use super::db::{args, Db};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::error::StoreError;
@@ -49,7 +49,7 @@ impl Store {
 
     pub async fn mark_link_alive(&self, alive: LinkAlive) -> Result<(), StoreError> {
         self.write(move |tx| {
-            tx.prepare_cached(sql::UPSERT_META)?.execute(params![LINK_ALIVE, serde_json::to_vec(&alive)?])?;
+            tx.execute(sql::UPSERT_META, args![LINK_ALIVE, serde_json::to_vec(&alive)?])?;
             Ok(())
         })
         .await
@@ -70,8 +70,7 @@ impl Store {
                 if alive_in(tx)?.map(|alive| alive.at) != Some(outage.start) {
                     return Ok(Vec::new());
                 }
-                let mut stmt = tx.prepare_cached(sql::SELECT_PENDING_POSTED)?;
-                let live = stmt.query_map([], escalation_row::from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+                let live = tx.query_all(sql::SELECT_PENDING_POSTED, args![], escalation_row::from_row)?;
                 for escalation in &live {
                     for card in cards::cards_of_in(tx, &escalation.id)? {
                         let text = reply.clone();
@@ -82,7 +81,7 @@ impl Store {
                     let payload = MaybeLost { escalation: EscalationView::from(escalation), outage };
                     events::append(tx, EventKind::EscalationMaybeLost, EventPayload::MaybeLost(Box::new(payload)))?;
                 }
-                tx.prepare_cached(sql::UPSERT_META)?.execute(params![LINK_ALIVE, serde_json::to_vec(&now)?])?;
+                tx.execute(sql::UPSERT_META, args![LINK_ALIVE, serde_json::to_vec(&now)?])?;
                 Ok(live)
             })
             .await?;
@@ -91,9 +90,8 @@ impl Store {
     }
 }
 
-fn alive_in(conn: &rusqlite::Connection) -> Result<Option<LinkAlive>, StoreError> {
-    let bytes: Option<Vec<u8>> =
-        conn.prepare_cached(sql::SELECT_META)?.query_row(params![LINK_ALIVE], |r| r.get(0)).optional()?;
+fn alive_in(conn: &Db<'_>) -> Result<Option<LinkAlive>, StoreError> {
+    let bytes: Option<Vec<u8>> = conn.query_opt(sql::SELECT_META, args![LINK_ALIVE], |r| r.get(0))?;
     // A mark this version cannot read is as good as none: no outage is claimed.
     Ok(bytes.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
 }

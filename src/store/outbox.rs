@@ -10,8 +10,8 @@
 //! (escalation, person, text), and an escalation gets at most
 //! [`MAX_REPLIES_PER_ESCALATION`], so repeated or forged clicks cannot flood a space.
 
+use super::db::{args, Db};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
 use super::error::StoreError;
@@ -129,16 +129,14 @@ impl Store {
     /// Jobs due at `now`, oldest first.
     pub async fn due_jobs(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Job>, StoreError> {
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(sql::SELECT_DUE_JOBS)?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let rows = stmt.query_map(params![time::to_text(now), limit], |row| {
+            conn.query_all(sql::SELECT_DUE_JOBS, args![time::to_text(now), limit], |row| {
                 let kind: String = row.get(1)?;
                 let payload: String = row.get(3)?;
                 let task = Task::from_row(&kind, row.get(2)?, &payload);
                 let started: Option<String> = row.get(5)?;
                 Ok(Job { id: row.get(0)?, task, attempts: row.get(4)?, started: started.is_some() })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
         })
         .await
     }
@@ -148,17 +146,17 @@ impl Store {
     }
 
     pub async fn outbox_len(&self) -> Result<i64, StoreError> {
-        self.read(|conn| Ok(conn.prepare_cached(sql::COUNT_JOBS)?.query_row([], |r| r.get(0))?)).await
+        self.read(|conn| conn.query_one(sql::COUNT_JOBS, args![], |r| r.get(0))).await
     }
 
     pub async fn complete_job(&self, job_id: i64) -> Result<(), StoreError> {
-        self.write(move |tx| Ok(tx.prepare_cached(sql::DELETE_JOB)?.execute(params![job_id]).map(|_| ())?)).await
+        self.write(move |tx| tx.execute(sql::DELETE_JOB, args![job_id]).map(|_| ())).await
     }
 
     /// Marks the job's side effect as under way (committed before it happens).
     pub async fn start_job(&self, job_id: i64) -> Result<(), StoreError> {
         self.write(move |tx| {
-            tx.prepare_cached(sql::START_JOB)?.execute(params![job_id, time::to_text(time::now())])?;
+            tx.execute(sql::START_JOB, args![job_id, time::to_text(time::now())])?;
             Ok(())
         })
         .await
@@ -174,9 +172,9 @@ impl Store {
         };
         self.write(move |tx| {
             let now = time::to_text(time::now());
-            tx.prepare_cached(sql::RESCHEDULE_JOB)?.execute(params![job_id, time::to_text(at), error])?;
+            tx.execute(sql::RESCHEDULE_JOB, args![job_id, time::to_text(at), error])?;
             if let Some(id) = posting {
-                tx.prepare_cached(sql::RECORD_DELIVERY_ATTEMPT)?.execute(params![id, error, now])?;
+                tx.execute(sql::RECORD_DELIVERY_ATTEMPT, args![id, error, now])?;
             }
             Ok(())
         })
@@ -197,18 +195,12 @@ impl Store {
                 if let Some(activity) = &activity {
                     activities::mark(tx, activity)?;
                 }
-                let owed: i64 =
-                    tx.prepare_cached(sql::COUNT_REPLIES_OF)?.query_row(params![to.escalation_id], |r| r.get(0))?;
+                let owed: i64 = tx.query_one(sql::COUNT_REPLIES_OF, args![to.escalation_id], |r| r.get(0))?;
                 if owed >= MAX_REPLIES_PER_ESCALATION {
                     return Ok(ReplyQueued::Capped);
                 }
                 let now = time::to_text(time::now());
-                let new = tx.prepare_cached(sql::INSERT_REPLY)?.execute(params![
-                    to.escalation_id,
-                    to.person_id,
-                    reply.text,
-                    now
-                ])?;
+                let new = tx.execute(sql::INSERT_REPLY, args![to.escalation_id, to.person_id, reply.text, now])?;
                 if new == 0 {
                     return Ok(ReplyQueued::AlreadyOwed);
                 }
@@ -221,7 +213,7 @@ impl Store {
     }
 }
 
-pub(crate) fn insert_job(conn: &Connection, task: &Task) -> Result<(), StoreError> {
+pub(crate) fn insert_job(conn: &Db<'_>, task: &Task) -> Result<(), StoreError> {
     let now = time::to_text(time::now());
     let (escalation_id, payload) = match task {
         Task::PostCard { escalation_id } => (Some(escalation_id.as_str()), "null".to_owned()),
@@ -232,6 +224,6 @@ pub(crate) fn insert_job(conn: &Connection, task: &Task) -> Result<(), StoreErro
         Task::Reply(reply) => (None, serde_json::to_string(reply)?),
         Task::PostFallbackCard { escalation_id, to } => (Some(escalation_id.as_str()), serde_json::to_string(to)?),
     };
-    conn.prepare_cached(sql::INSERT_JOB)?.execute(params![task.kind(), escalation_id, payload, now])?;
+    conn.execute(sql::INSERT_JOB, args![task.kind(), escalation_id, payload, now])?;
     Ok(())
 }

@@ -4,8 +4,8 @@
 //! or repeats around it. What to say and when the next step is due is the
 //! logic's (`escalation::timers`); this module only moves the row.
 
+use super::db::{args, Db};
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
 use super::cards::{self, Card};
 use super::error::StoreError;
@@ -99,7 +99,7 @@ impl Store {
     /// meanwhile, the fresh card is stale at once: queue its update.
     pub async fn record_fallback_card(&self, job_id: i64, card: Card) -> Result<(), StoreError> {
         self.write(move |tx| {
-            tx.prepare_cached(sql::DELETE_JOB)?.execute(params![job_id])?;
+            tx.execute(sql::DELETE_JOB, args![job_id])?;
             cards::insert(tx, &card)?;
             let record = require(tx, &card.escalation_id)?;
             if record.status.is_final() {
@@ -120,8 +120,8 @@ impl Store {
     pub async fn record_fallback_failed(&self, job_id: i64, id: &str, error: &str) -> Result<(), StoreError> {
         let (id, error) = (id.to_owned(), error.to_owned());
         self.write(move |tx| {
-            tx.prepare_cached(sql::DELETE_JOB)?.execute(params![job_id])?;
-            tx.prepare_cached(sql::RECORD_FALLBACK_ERROR)?.execute(params![id, error, time::to_text(time::now())])?;
+            tx.execute(sql::DELETE_JOB, args![job_id])?;
+            tx.execute(sql::RECORD_FALLBACK_ERROR, args![id, error, time::to_text(time::now())])?;
             let record = require(tx, &id)?;
             append_escalation_event(tx, EventKind::EscalationFallbackFailed, &record)
         })
@@ -133,7 +133,7 @@ impl Store {
     pub async fn pass_deadline(&self, id: &str) -> Result<bool, StoreError> {
         let id = id.to_owned();
         self.write(move |tx| {
-            let moved = tx.prepare_cached(sql::PASS_DEADLINE)?.execute(params![id, time::to_text(time::now())])?;
+            let moved = tx.execute(sql::PASS_DEADLINE, args![id, time::to_text(time::now())])?;
             Ok(moved == 1)
         })
         .await
@@ -154,13 +154,13 @@ struct Step {
 impl Step {
     fn take(
         self,
-        tx: &rusqlite::Connection,
+        tx: &Db<'_>,
         id: &str,
         note: &ReminderText,
-        then: impl FnOnce(&rusqlite::Connection) -> Result<(), StoreError>,
+        then: impl FnOnce(&Db<'_>) -> Result<(), StoreError>,
     ) -> Result<Option<Escalation>, StoreError> {
         let (now, next) = (time::to_text(time::now()), self.next_at.map(time::to_text));
-        if tx.prepare_cached(self.statement)?.execute(params![id, self.before, next, now])? == 0 {
+        if tx.execute(self.statement, args![id, self.before, next, now])? == 0 {
             return Ok(None);
         }
         queue_replies(tx, id, note)?;
@@ -172,7 +172,7 @@ impl Step {
 }
 
 /// A threaded reply with `words` under every card of the escalation.
-pub(super) fn queue_replies(tx: &rusqlite::Connection, id: &str, words: &ReminderText) -> Result<(), StoreError> {
+pub(super) fn queue_replies(tx: &Db<'_>, id: &str, words: &ReminderText) -> Result<(), StoreError> {
     for card in cards::cards_of_in(tx, id)? {
         let reply = Reply {
             room_id: card.space_id,

@@ -12,21 +12,21 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
-use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use super::db::{Conn, Db};
 use super::error::StoreError;
 
 /// A read, type-erased: runs the closure on a connection and answers its caller.
-pub(super) type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+pub(super) type ReadJob = Box<dyn FnOnce(&Db<'_>) + Send>;
 
 /// Wraps `f` so that it answers on `reply`, a panic included.
 pub(super) fn job<T, F>(f: F, reply: oneshot::Sender<Result<T, StoreError>>) -> ReadJob
 where
     T: Send + 'static,
-    F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    F: FnOnce(&Db<'_>) -> Result<T, StoreError> + Send + 'static,
 {
-    Box::new(move |conn: &Connection| {
+    Box::new(move |conn: &Db<'_>| {
         let result = catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or(Err(StoreError::Panicked));
         // A caller that stopped waiting needs no answer.
         let _ = reply.send(result);
@@ -41,7 +41,7 @@ pub(super) struct Readers {
 
 impl Readers {
     /// One thread per connection, named for `ps -L` and `/proc/PID/task`.
-    pub(super) fn start(connections: Vec<Connection>) -> Result<Readers, StoreError> {
+    pub(super) fn start(connections: Vec<Conn>) -> Result<Readers, StoreError> {
         let (queue, receiver) = mpsc::channel::<ReadJob>();
         let receiver = Arc::new(Mutex::new(receiver));
         let mut threads = Vec::with_capacity(connections.len());
@@ -49,7 +49,7 @@ impl Readers {
             let receiver = Arc::clone(&receiver);
             let thread = std::thread::Builder::new()
                 .name(format!("store-read-{index}"))
-                .spawn(move || serve(&conn, &receiver))
+                .spawn(move || serve(conn, &receiver))
                 .map_err(|e| StoreError::Thread(e.to_string()))?;
             threads.push(thread);
         }
@@ -58,13 +58,16 @@ impl Readers {
 }
 
 /// Takes reads off the shared queue until it closes.
-fn serve(conn: &Connection, receiver: &Mutex<mpsc::Receiver<ReadJob>>) {
+fn serve(mut conn: Conn, receiver: &Mutex<mpsc::Receiver<ReadJob>>) {
     loop {
         // The lock is held only while waiting for the next read, not while it runs.
         let next = receiver.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        match next {
-            Ok(read) => read(conn),
-            Err(_) => return,
+        let Ok(read) = next else { return };
+        // A dropped PostgreSQL connection is opened again; if that fails, the
+        // read fails on the closed one and says why.
+        if let Err(error) = conn.revive() {
+            tracing::warn!(%error, "a store reader cannot reconnect");
         }
+        read(&conn.db());
     }
 }

@@ -3,7 +3,7 @@
 //! the daemon uses, so the bench measures a store that looks lived in (its
 //! rows and indexes) without posting 100k cards through Webex first.
 
-use rusqlite::params;
+use super::db::args;
 
 use super::error::StoreError;
 use super::{sql, time, Store};
@@ -40,18 +40,18 @@ impl Store {
                 (json.clone(), fingerprint.clone(), target.clone(), prefix.to_owned());
             self.write(move |tx| {
                 let now = time::to_text(time::now());
-                let mut insert = tx.prepare_cached(sql::INSERT_ESCALATION)?;
-                let mut close = tx.prepare_cached(sql::CLOSE_ESCALATION)?;
-                let mut card = tx.prepare_cached(sql::INSERT_CARD)?;
                 for n in from..to {
                     let id = format!("esc_seed{n:012}");
                     let key = format!("{prefix}{n}");
                     let (space, room) = (&target.space_id, &target.room_uuid);
-                    insert.execute(params![id, key, fingerprint, json, now, now, space, room, None::<String>])?;
-                    close.execute(params![id, "expired", None::<String>, now, None::<String>])?;
+                    tx.execute(
+                        sql::INSERT_ESCALATION,
+                        args![id, key, fingerprint, json, now, now, space, room, None::<String>],
+                    )?;
+                    tx.execute(sql::CLOSE_ESCALATION, args![id, "expired", None::<String>, now, None::<String>])?;
                     let message_uuid = format!("seed-card-{n:012}");
                     let message_id = format!("{}{message_uuid}", target.message_id_prefix);
-                    card.execute(params![message_uuid, message_id, id, space, "posted", now])?;
+                    tx.execute(sql::INSERT_CARD, args![message_uuid, message_id, id, space, "posted", now])?;
                 }
                 Ok(())
             })

@@ -6,8 +6,8 @@
 //! id is then reported removed and the new one added (by a resync, or by `space_seen`
 //! for a new id that shares the uuid of a visible row).
 
+use super::db::{args, Db, Row};
 use chrono::{DateTime, SubsecRound, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
 
 use super::error::StoreError;
 use super::events::{self, EventKind, EventPayload, EventRecord};
@@ -89,11 +89,7 @@ impl Store {
     /// Looks a space up by REST id or by uuid (a visible row wins for a migrated room).
     pub async fn space(&self, id_or_uuid: &str) -> Result<Option<Space>, StoreError> {
         let key = id_or_uuid.to_owned();
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(sql::SELECT_SPACE_BY_ID_OR_UUID)?;
-            Ok(stmt.query_row(params![key], space_from_row).optional()?)
-        })
-        .await
+        self.read(move |conn| conn.query_opt(sql::SELECT_SPACE_BY_ID_OR_UUID, args![key], space_from_row)).await
     }
 
     /// Spaces matching `filter`, ordered by title (case-insensitive), then id.
@@ -187,7 +183,7 @@ impl Change {
 /// Brings the row for `snap.id` in line with REST and appends the matching event.
 /// `last_activity` and id-derived fields are refreshed quietly (no event).
 pub(super) fn apply_snapshot(
-    conn: &Connection,
+    conn: &Db<'_>,
     snap: &RoomSnapshot,
     existing: Option<&Space>,
     now: DateTime<Utc>,
@@ -198,18 +194,20 @@ pub(super) fn apply_snapshot(
         Some(old) if differs(old, snap) || quietly_differs(old, snap) => sql::UPDATE_SPACE,
         Some(_) => return Ok(Change::Unchanged),
     };
-    let mut stmt = conn.prepare_cached(sql)?;
-    stmt.execute(params![
-        snap.id,
-        snap.uuid,
-        snap.cluster,
-        snap.title,
-        snap.space_type,
-        snap.is_locked,
-        time::to_text(now),
-        time::opt_to_text(snap.last_activity),
-        title_key(&snap.title),
-    ])?;
+    conn.execute(
+        sql,
+        args![
+            snap.id,
+            snap.uuid,
+            snap.cluster,
+            snap.title,
+            snap.space_type,
+            snap.is_locked,
+            time::to_text(now),
+            time::opt_to_text(snap.last_activity),
+            title_key(&snap.title),
+        ],
+    )?;
     let space = load(conn, &snap.id)?;
     match existing {
         Some(old) if old.visible && !differs(old, snap) => Ok(Change::Unchanged),
@@ -225,9 +223,8 @@ pub(super) fn apply_snapshot(
 }
 
 /// Marks a visible row removed and appends `space.removed`.
-pub(super) fn remove(conn: &Connection, space: &Space, now: DateTime<Utc>) -> Result<(Space, EventRecord), StoreError> {
-    let mut stmt = conn.prepare_cached(sql::MARK_SPACE_REMOVED)?;
-    stmt.execute(params![space.id, time::to_text(now)])?;
+pub(super) fn remove(conn: &Db<'_>, space: &Space, now: DateTime<Utc>) -> Result<(Space, EventRecord), StoreError> {
+    conn.execute(sql::MARK_SPACE_REMOVED, args![space.id, time::to_text(now)])?;
     let space = load(conn, &space.id)?;
     let event = append_space_event(conn, EventKind::SpaceRemoved, &space)?;
     Ok((space, event))
@@ -241,19 +238,17 @@ pub(crate) fn title_key(title: &str) -> String {
 
 /// Fills one page: chunks of rows on the listing index, filtered by title here.
 fn page_in(
-    conn: &Connection,
+    conn: &Db<'_>,
     filter: &SpaceFilter,
     mut after: SpaceCursor,
     limit: usize,
 ) -> Result<(Vec<Space>, Option<SpaceCursor>), StoreError> {
     let statement = if filter.include_removed { sql::SELECT_ANY_SPACES_PAGE } else { sql::SELECT_VISIBLE_SPACES_PAGE };
-    let mut stmt = conn.prepare_cached(statement)?;
     let needle = filter.title_contains.as_deref().map(str::to_lowercase);
     let (limit, mut page) = (limit.max(1), Vec::new());
     loop {
-        let rows =
-            stmt.query_map(params![after.title_key, after.id, filter.space_type, CHUNK as i64], space_from_row)?;
-        let chunk = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        let chunk_args = args![after.title_key, after.id, filter.space_type, CHUNK as i64];
+        let chunk = conn.query_all(statement, chunk_args, space_from_row)?;
         let exhausted = chunk.len() < CHUNK;
         for space in chunk {
             after = SpaceCursor { title_key: title_key(&space.title), id: space.id.clone() };
@@ -280,34 +275,30 @@ fn quietly_differs(old: &Space, snap: &RoomSnapshot) -> bool {
     old.uuid != snap.uuid || old.cluster != snap.cluster || (activity.is_some() && activity != old.last_activity)
 }
 
-fn first_time(conn: &Connection, activity_id: Option<&str>) -> Result<bool, StoreError> {
+fn first_time(conn: &Db<'_>, activity_id: Option<&str>) -> Result<bool, StoreError> {
     match activity_id {
         Some(id) => activities::mark(conn, id),
         None => Ok(true),
     }
 }
 
-fn append_space_event(conn: &Connection, kind: EventKind, space: &Space) -> Result<EventRecord, StoreError> {
+fn append_space_event(conn: &Db<'_>, kind: EventKind, space: &Space) -> Result<EventRecord, StoreError> {
     events::append(conn, kind, EventPayload::Space(space.clone()))
 }
 
-pub(super) fn find(conn: &Connection, id: &str) -> Result<Option<Space>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql::SELECT_SPACE_BY_ID)?;
-    Ok(stmt.query_row(params![id], space_from_row).optional()?)
+pub(super) fn find(conn: &Db<'_>, id: &str) -> Result<Option<Space>, StoreError> {
+    conn.query_opt(sql::SELECT_SPACE_BY_ID, args![id], space_from_row)
 }
 
-fn load(conn: &Connection, id: &str) -> Result<Space, StoreError> {
-    let mut stmt = conn.prepare_cached(sql::SELECT_SPACE_BY_ID)?;
-    Ok(stmt.query_row(params![id], space_from_row)?)
+fn load(conn: &Db<'_>, id: &str) -> Result<Space, StoreError> {
+    conn.query_one(sql::SELECT_SPACE_BY_ID, args![id], space_from_row)
 }
 
-fn visible_by_uuid(conn: &Connection, uuid: &str) -> Result<Vec<Space>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql::SELECT_VISIBLE_SPACES_BY_UUID)?;
-    let rows = stmt.query_map(params![uuid], space_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+fn visible_by_uuid(conn: &Db<'_>, uuid: &str) -> Result<Vec<Space>, StoreError> {
+    conn.query_all(sql::SELECT_VISIBLE_SPACES_BY_UUID, args![uuid], space_from_row)
 }
 
-pub(super) fn space_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Space> {
+pub(super) fn space_from_row(row: &Row<'_>) -> Result<Space, StoreError> {
     Ok(Space {
         id: row.get(0)?,
         uuid: row.get(1)?,

@@ -7,7 +7,11 @@
 //! statements from here rather than inlining strings.
 
 mod schema;
+mod schema_pg;
 pub use schema::*;
+pub use schema_pg::*;
+
+use super::db::Dialects;
 
 // ---------------------------------------------------------------------------
 // Connection setup and inspection (run before any migration).
@@ -27,6 +31,12 @@ pub const READER_CACHE_KIB: i64 = -1024;
 /// User tables of a database; SQLite's own `sqlite_*` tables do not make a file "foreign".
 pub const LIST_USER_TABLES: &str =
     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name";
+
+/// A write transaction: SQLite's takes the write lock at once, so it cannot
+/// fail half-way for a lock another connection holds.
+pub const BEGIN_WRITE: Dialects = Dialects { sqlite: "BEGIN IMMEDIATE", postgres: "BEGIN" };
+pub const COMMIT: &str = "COMMIT";
+pub const ROLLBACK: &str = "ROLLBACK";
 
 /// Each write of a group commit runs in its own savepoint (see `writer.rs`).
 pub const SAVEPOINT_JOB: &str = "SAVEPOINT job";
@@ -69,12 +79,12 @@ pub const SELECT_VISIBLE_SPACES_BY_UUID: &str = space_select!("WHERE uuid = ?1 A
 /// One page in listing order (title, case-folded, then id), after the keyset
 /// (?1 title_key, ?2 id); ?3: space type or NULL for any; ?4: rows at most.
 pub const SELECT_VISIBLE_SPACES_PAGE: &str = space_select!(
-    "WHERE (title_key, id) > (?1, ?2) AND visible = 1 AND (?3 IS NULL OR space_type = ?3) \
+    "WHERE (title_key, id) > (?1, ?2) AND visible = 1 AND (CAST(?3 AS TEXT) IS NULL OR space_type = ?3) \
      ORDER BY title_key, id LIMIT ?4"
 );
 /// The same, removed rows included.
 pub const SELECT_ANY_SPACES_PAGE: &str = space_select!(
-    "WHERE (title_key, id) > (?1, ?2) AND (?3 IS NULL OR space_type = ?3) ORDER BY title_key, id LIMIT ?4"
+    "WHERE (title_key, id) > (?1, ?2) AND (CAST(?3 AS TEXT) IS NULL OR space_type = ?3) ORDER BY title_key, id LIMIT ?4"
 );
 
 /// `?9` is the title case-folded by Rust (SQLite's lower() knows only ASCII).
@@ -101,7 +111,7 @@ pub const MARK_SPACE_REMOVED: &str = "UPDATE spaces SET visible = 0, removed_at 
 /// first, then the longest untried; `?1` rows at most.
 pub const SELECT_COUNTERPARTS_DUE: &str = "SELECT id FROM spaces \
      WHERE visible = 1 AND space_type = 'direct' AND counterpart_id IS NULL \
-     ORDER BY counterpart_checked_at LIMIT ?1";
+     ORDER BY counterpart_checked_at NULLS FIRST LIMIT ?1";
 /// `?1` space, `?2` when tried; `?3`..`?5` the person (NULL: not learnt, kept as it was).
 pub const RECORD_COUNTERPART: &str = "UPDATE spaces SET counterpart_checked_at = ?2, \
      counterpart_id = COALESCE(?3, counterpart_id), counterpart_email = COALESCE(?4, counterpart_email), \
@@ -110,9 +120,14 @@ pub const RECORD_COUNTERPART: &str = "UPDATE spaces SET counterpart_checked_at =
 pub const SELECT_DIRECT_SPACE_BY_PERSON_ID: &str = "SELECT id FROM spaces \
      WHERE counterpart_id = ?1 AND visible = 1 AND space_type = 'direct' ORDER BY updated_at DESC LIMIT 1";
 /// The same by email, case-insensitively.
-pub const SELECT_DIRECT_SPACE_BY_PERSON_EMAIL: &str = "SELECT id FROM spaces \
-     WHERE counterpart_email = ?1 COLLATE NOCASE AND visible = 1 AND space_type = 'direct' \
-     ORDER BY updated_at DESC LIMIT 1";
+pub const SELECT_DIRECT_SPACE_BY_PERSON_EMAIL: Dialects = Dialects {
+    sqlite: "SELECT id FROM spaces \
+         WHERE counterpart_email = ?1 COLLATE NOCASE AND visible = 1 AND space_type = 'direct' \
+         ORDER BY updated_at DESC LIMIT 1",
+    postgres: "SELECT id FROM spaces \
+         WHERE lower(counterpart_email) = lower(?1) AND visible = 1 AND space_type = 'direct' \
+         ORDER BY updated_at DESC LIMIT 1",
+};
 
 // ---------------------------------------------------------------------------
 // Processed activities.
@@ -127,11 +142,23 @@ pub const DELETE_ACTIVITIES_BEFORE: &str = "DELETE FROM processed_activities WHE
 // Event log.
 // ---------------------------------------------------------------------------
 
-pub const INSERT_EVENT: &str = "INSERT INTO events (event_type, at, payload) VALUES (?1, ?2, ?3)";
+/// Answers the new seq. On PostgreSQL the seq comes from one counter row,
+/// locked until the appending transaction ends: appends are serialised, so
+/// seqs are given in commit order and without gaps (a `BIGSERIAL` is taken
+/// out of commit order, and a follower reading `seq > last` would skip for
+/// ever a row committed late with a smaller seq). A rollback gives it back.
+pub const INSERT_EVENT: Dialects = Dialects {
+    sqlite: "INSERT INTO events (event_type, at, payload) VALUES (?1, ?2, ?3) RETURNING seq",
+    postgres: "WITH next AS (UPDATE event_seq SET seq = seq + 1 WHERE id = 1 RETURNING seq) \
+         INSERT INTO events (seq, event_type, at, payload) SELECT seq, ?1, ?2, ?3 FROM next RETURNING seq",
+};
 pub const SELECT_EVENTS_AFTER: &str =
     "SELECT seq, event_type, at, payload FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2";
 /// The last seq ever handed out (survives pruning), not merely the largest row left.
-pub const SELECT_LATEST_SEQ: &str = "SELECT seq FROM sqlite_sequence WHERE name = 'events'";
+pub const SELECT_LATEST_SEQ: Dialects = Dialects {
+    sqlite: "SELECT seq FROM sqlite_sequence WHERE name = 'events'",
+    postgres: "SELECT seq FROM event_seq WHERE id = 1",
+};
 pub const SELECT_OLDEST_SEQ: &str = "SELECT MIN(seq) FROM events";
 pub const DELETE_EVENTS_BEFORE: &str = "DELETE FROM events WHERE at < ?1";
 
@@ -330,8 +357,9 @@ pub const STAGE_SYNC_ROOM: &str = "INSERT INTO sync_rooms (sync_id, id, ord, uui
      ON CONFLICT (sync_id, id) DO UPDATE SET uuid = excluded.uuid, cluster = excluded.cluster, \
      title = excluded.title, space_type = excluded.space_type, is_locked = excluded.is_locked, \
      last_activity = excluded.last_activity";
-pub const SELECT_SYNC_ROOMS: &str = "SELECT id, uuid, cluster, title, space_type, is_locked, last_activity \
-     FROM sync_rooms WHERE sync_id = ?1 ORDER BY ord";
+/// One chunk of the sync `?1`'s rooms, in their places after `?2`; `?3` rows at most.
+pub const SELECT_SYNC_ROOMS: &str = "SELECT ord, id, uuid, cluster, title, space_type, is_locked, last_activity \
+     FROM sync_rooms WHERE sync_id = ?1 AND ord > ?2 ORDER BY ord LIMIT ?3";
 /// Visible spaces the sync `?1` did not list, in listing order.
 pub const SELECT_SPACES_NOT_SYNCED: &str = space_select!(
     "WHERE visible = 1 AND NOT EXISTS \

@@ -8,7 +8,7 @@
 //! Syncs that overlap (the periodic one and `POST /v1/spaces/refresh`) stage under
 //! different ids and do not see each other's rows.
 
-use rusqlite::{params, Connection};
+use super::db::{args, Db, Row};
 use serde::{Deserialize, Serialize};
 
 use super::error::StoreError;
@@ -86,7 +86,7 @@ impl Store {
     /// Drops what a sync that failed half-way staged.
     pub async fn abandon_sync(&self, sync: StagedSync) -> Result<(), StoreError> {
         self.write(move |tx| {
-            tx.execute(sql::DELETE_SYNC_ROOMS, params![sync.id])?;
+            tx.execute(sql::DELETE_SYNC_ROOMS, args![sync.id])?;
             Ok(())
         })
         .await
@@ -99,46 +99,55 @@ impl StagedSync {
     }
 }
 
-fn stage_in(conn: &Connection, sync: &mut StagedSync, rooms: &[RoomSnapshot]) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare_cached(sql::STAGE_SYNC_ROOM)?;
+/// Staged rooms applied per read: bounded memory, few round trips.
+const APPLY_CHUNK: i64 = 500;
+
+fn stage_in(conn: &Db<'_>, sync: &mut StagedSync, rooms: &[RoomSnapshot]) -> Result<(), StoreError> {
     for room in rooms {
-        stmt.execute(params![
-            sync.id,
-            room.id,
-            sync.next,
-            room.uuid,
-            room.cluster,
-            room.title,
-            room.space_type,
-            room.is_locked,
-            time::opt_to_text(room.last_activity),
-        ])?;
+        conn.execute(
+            sql::STAGE_SYNC_ROOM,
+            args![
+                sync.id,
+                room.id,
+                sync.next,
+                room.uuid,
+                room.cluster,
+                room.title,
+                room.space_type,
+                room.is_locked,
+                time::opt_to_text(room.last_activity),
+            ],
+        )?;
         sync.next += 1;
     }
     Ok(())
 }
 
 /// Removals first (in listing order), then each staged room in the order REST gave it.
-fn finish_in(conn: &Connection, sync: &StagedSync, detail: Detail) -> Result<(SyncTally, SyncReport), StoreError> {
+fn finish_in(conn: &Db<'_>, sync: &StagedSync, detail: Detail) -> Result<(SyncTally, SyncReport), StoreError> {
     let now = time::now();
     let mut outcome = Outcome { detail, tally: SyncTally::default(), report: SyncReport::default() };
-    let gone = {
-        let mut stmt = conn.prepare_cached(sql::SELECT_SPACES_NOT_SYNCED)?;
-        let rows = stmt.query_map(params![sync.id], spaces::space_from_row)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()?
-    };
+    let gone = conn.query_all(sql::SELECT_SPACES_NOT_SYNCED, args![sync.id], spaces::space_from_row)?;
     for space in &gone {
         outcome.removed(spaces::remove(conn, space, now)?.0);
     }
-    let mut stmt = conn.prepare_cached(sql::SELECT_SYNC_ROOMS)?;
-    let mut rows = stmt.query(params![sync.id])?;
-    while let Some(row) = rows.next()? {
-        let room = staged_from_row(row)?;
-        let existing = spaces::find(conn, &room.id)?;
-        outcome.changed(spaces::apply_snapshot(conn, &room, existing.as_ref(), now)?);
+    // Staged rooms are read a chunk at a time (a statement's rows cannot stay
+    // open on PostgreSQL while the same connection writes the spaces).
+    let mut after = -1_i64;
+    loop {
+        let chunk = conn.query_all(sql::SELECT_SYNC_ROOMS, args![sync.id, after, APPLY_CHUNK], |row| {
+            Ok((row.get::<i64>(0)?, staged_from_row(row)?))
+        })?;
+        for (ord, room) in &chunk {
+            let existing = spaces::find(conn, &room.id)?;
+            outcome.changed(spaces::apply_snapshot(conn, room, existing.as_ref(), now)?);
+            after = *ord;
+        }
+        if chunk.len() < APPLY_CHUNK as usize {
+            break;
+        }
     }
-    drop(rows);
-    conn.execute(sql::DELETE_SYNC_ROOMS, params![sync.id])?;
+    conn.execute(sql::DELETE_SYNC_ROOMS, args![sync.id])?;
     Ok((outcome.tally, outcome.report))
 }
 
@@ -178,14 +187,15 @@ impl Outcome {
     }
 }
 
-fn staged_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RoomSnapshot> {
+/// Column 0 is the room's place (`ord`).
+fn staged_from_row(row: &Row<'_>) -> Result<RoomSnapshot, StoreError> {
     Ok(RoomSnapshot {
-        id: row.get(0)?,
-        uuid: row.get(1)?,
-        cluster: row.get(2)?,
-        title: row.get(3)?,
-        space_type: row.get(4)?,
-        is_locked: row.get(5)?,
-        last_activity: time::opt_column(row, 6)?,
+        id: row.get(1)?,
+        uuid: row.get(2)?,
+        cluster: row.get(3)?,
+        title: row.get(4)?,
+        space_type: row.get(5)?,
+        is_locked: row.get(6)?,
+        last_activity: time::opt_column(row, 7)?,
     })
 }

@@ -2,8 +2,9 @@
 //! digits, so that text order is time order (`WHERE at < ?` works on the index) and a
 //! value read back equals the value written.
 
+use super::db::{args, Db, Row};
+use super::error::StoreError;
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
-use rusqlite::types::Type;
 
 /// The current time at the precision the store keeps.
 pub(crate) fn now() -> DateTime<Utc> {
@@ -19,35 +20,30 @@ pub(crate) fn opt_to_text(at: Option<DateTime<Utc>>) -> Option<String> {
 }
 
 /// Reads a timestamp column; a malformed value is a conversion error, not a panic.
-pub(crate) fn column(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
+pub(crate) fn column(row: &Row<'_>, idx: usize) -> Result<DateTime<Utc>, StoreError> {
     let text: String = row.get(idx)?;
     parse(&text, idx)
 }
 
-pub(crate) fn opt_column(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+pub(crate) fn opt_column(row: &Row<'_>, idx: usize) -> Result<Option<DateTime<Utc>>, StoreError> {
     let text: Option<String> = row.get(idx)?;
     text.map(|t| parse(&t, idx)).transpose()
 }
 
 /// Parses a stored timestamp read outside a row (an aggregate like `MIN(at)`).
-pub(crate) fn parse_text(text: &str) -> Result<DateTime<Utc>, super::StoreError> {
-    parse(text, 0).map_err(super::StoreError::Sqlite)
+pub(crate) fn parse_text(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    parse(text, 0)
 }
 
 /// The one timestamp a `SELECT MIN(…)` statement answers (`None` when no row has one):
 /// when the next timer of some kind is due.
-pub(crate) fn earliest(
-    conn: &rusqlite::Connection,
-    statement: &str,
-) -> Result<Option<DateTime<Utc>>, super::StoreError> {
-    let text: Option<String> = conn.prepare_cached(statement)?.query_row([], |r| r.get(0))?;
+pub(crate) fn earliest(conn: &Db<'_>, statement: &'static str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let text: Option<String> = conn.query_one(statement, args![], |r| r.get(0))?;
     text.map(|t| parse_text(&t)).transpose()
 }
 
-fn parse(text: &str, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e)))
+fn parse(text: &str, idx: usize) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|e| StoreError::corrupt(idx, e))
 }
 
 #[cfg(test)]

@@ -27,9 +27,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{oneshot, watch};
 
+use super::db::{Conn, Db};
 use super::error::StoreError;
 use super::readers::ReadJob;
 use super::{events, sql};
@@ -70,9 +70,9 @@ pub(super) enum Message {
 /// answer the caller once the group's fate is known.
 pub(super) trait WriteJob: Send {
     /// Runs the closure (once); `true` if it succeeded and its work is kept.
-    fn run(&mut self, tx: &Transaction<'_>) -> bool;
+    fn run(&mut self, tx: &Db<'_>) -> bool;
     /// Answers the caller: its value if the group committed, else an error.
-    fn answer(self: Box<Self>, commit: Result<(), &rusqlite::Error>);
+    fn answer(self: Box<Self>, commit: Result<(), &StoreError>);
 }
 
 /// A write closure and the caller waiting for its result.
@@ -91,9 +91,9 @@ impl<T, F> Typed<T, F> {
 impl<T, F> WriteJob for Typed<T, F>
 where
     T: Send,
-    F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send,
+    F: FnOnce(&Db<'_>) -> Result<T, StoreError> + Send,
 {
-    fn run(&mut self, tx: &Transaction<'_>) -> bool {
+    fn run(&mut self, tx: &Db<'_>) -> bool {
         let Some(work) = self.work.take() else { return false };
         let outcome = catch_unwind(AssertUnwindSafe(|| work(tx))).unwrap_or(Err(StoreError::Panicked));
         let kept = outcome.is_ok();
@@ -101,11 +101,11 @@ where
         kept
     }
 
-    fn answer(self: Box<Self>, commit: Result<(), &rusqlite::Error>) {
+    fn answer(self: Box<Self>, commit: Result<(), &StoreError>) {
         let result = match (self.outcome, commit) {
             (Some(Ok(value)), Ok(())) => Ok(value),
             (Some(Err(own)), _) => Err(own),
-            (Some(Ok(_)) | None, Err(error)) => Err(StoreError::Sqlite(replicate(error))),
+            (Some(Ok(_)) | None, Err(error)) => Err(replicate(error)),
             (None, Ok(())) => Err(StoreError::Closed),
         };
         // A caller that stopped waiting (its future dropped) still had its write.
@@ -120,7 +120,7 @@ pub(super) struct Shared {
 }
 
 /// Drains the queue until every sender is gone, then closes the connection.
-pub(super) fn run(mut conn: Connection, queue: mpsc::Receiver<Message>, shared: Shared) {
+pub(super) fn run(mut conn: Conn, queue: mpsc::Receiver<Message>, shared: Shared) {
     while let Ok(first) = queue.recv() {
         let mut waiting = vec![first];
         while waiting.len() < MAX_GROUP {
@@ -135,7 +135,7 @@ pub(super) fn run(mut conn: Connection, queue: mpsc::Receiver<Message>, shared: 
                 Message::Write(job) => group.push(job),
                 Message::Read(read) => {
                     commit_group(&mut conn, std::mem::take(&mut group), &shared);
-                    read(&conn);
+                    read(&conn.db());
                 }
             }
         }
@@ -143,40 +143,41 @@ pub(super) fn run(mut conn: Connection, queue: mpsc::Receiver<Message>, shared: 
     }
 }
 
-/// Commits `group` (in as many transactions as SQLite's own rollbacks force).
-fn commit_group(conn: &mut Connection, mut group: Vec<Box<dyn WriteJob>>, shared: &Shared) {
+/// Commits `group` (in as many transactions as the engine's own rollbacks force).
+fn commit_group(conn: &mut Conn, mut group: Vec<Box<dyn WriteJob>>, shared: &Shared) {
     shared.counters.writes.fetch_add(group.len() as u64, Ordering::Relaxed);
+    if group.is_empty() {
+        return;
+    }
+    if let Err(error) = conn.revive() {
+        group.into_iter().for_each(|job| job.answer(Err(&error)));
+        return;
+    }
     while !group.is_empty() {
         group = one_transaction(conn, group, shared);
     }
 }
 
 /// Runs the jobs in one transaction, each in its own savepoint, and answers them.
-/// Returns the jobs that never ran because SQLite abandoned the transaction.
-fn one_transaction(
-    conn: &mut Connection,
-    mut group: Vec<Box<dyn WriteJob>>,
-    shared: &Shared,
-) -> Vec<Box<dyn WriteJob>> {
-    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(error) => {
-            group.into_iter().for_each(|job| job.answer(Err(&error)));
-            return Vec::new();
-        }
-    };
+/// Returns the jobs that never ran because the engine abandoned the transaction.
+fn one_transaction(conn: &Conn, mut group: Vec<Box<dyn WriteJob>>, shared: &Shared) -> Vec<Box<dyn WriteJob>> {
+    if let Err(error) = conn.begin() {
+        conn.rollback();
+        group.into_iter().for_each(|job| job.answer(Err(&error)));
+        return Vec::new();
+    }
     let alone = group.len() == 1;
     for index in 0..group.len() {
-        if let Err(lost) = in_savepoint(&tx, group[index].as_mut(), alone) {
-            drop(tx);
+        if let Err(lost) = in_savepoint(conn, group[index].as_mut(), alone) {
+            conn.rollback();
             let rest = group.split_off(index + 1);
             group.into_iter().for_each(|job| job.answer(Err(&lost)));
             return rest;
         }
     }
     // Read inside the transaction: the seq its events reached.
-    let latest = events::latest_seq_on(&tx);
-    match tx.commit() {
+    let latest = events::latest_seq_on(&conn.db());
+    match conn.commit() {
         Ok(()) => {
             shared.counters.commits.fetch_add(1, Ordering::Relaxed);
             // Followers first: a caller that reads the watch after its answer sees its seq.
@@ -187,34 +188,38 @@ fn one_transaction(
             }
             group.into_iter().for_each(|job| job.answer(Ok(())));
         }
-        Err(error) => group.into_iter().for_each(|job| job.answer(Err(&error))),
+        Err(error) => {
+            conn.rollback();
+            group.into_iter().for_each(|job| job.answer(Err(&error)));
+        }
     }
     Vec::new()
 }
 
 /// Runs one job inside `SAVEPOINT job`, keeping or undoing its work. An error
-/// means the transaction itself is gone (SQLite rolled it back, or a savepoint
+/// means the transaction itself is gone (the engine rolled it back, or a savepoint
 /// command failed): nothing of it can be committed. A job alone in its
 /// transaction needs no savepoint: the transaction is its unit (the savepoint's
 /// statements and its copy of every page touched are a tenth of the writer's time).
-fn in_savepoint(tx: &Transaction<'_>, job: &mut dyn WriteJob, alone: bool) -> Result<(), rusqlite::Error> {
+fn in_savepoint(conn: &Conn, job: &mut dyn WriteJob, alone: bool) -> Result<(), StoreError> {
+    let db = conn.db();
     if alone {
-        let kept = job.run(tx);
-        return match (kept, tx.is_autocommit()) {
-            (true, false) => Ok(()),
-            (false, _) => Err(abandoned("the write failed")),
-            (true, true) => Err(abandoned("SQLite rolled the transaction back")),
+        let kept = job.run(&db);
+        return match (kept, conn.in_transaction()) {
+            (true, true) => Ok(()),
+            (false, _) => Err(StoreError::Aborted("the write failed".into())),
+            (true, false) => Err(abandoned()),
         };
     }
-    tx.prepare_cached(sql::SAVEPOINT_JOB)?.execute([])?;
-    let kept = job.run(tx);
-    if tx.is_autocommit() {
-        return Err(abandoned("SQLite rolled the transaction back"));
+    db.execute(sql::SAVEPOINT_JOB, &[])?;
+    let kept = job.run(&db);
+    if !conn.in_transaction() {
+        return Err(abandoned());
     }
     if !kept {
-        tx.prepare_cached(sql::ROLLBACK_TO_JOB)?.execute([])?;
+        db.execute(sql::ROLLBACK_TO_JOB, &[])?;
     }
-    tx.prepare_cached(sql::RELEASE_JOB)?.execute([])?;
+    db.execute(sql::RELEASE_JOB, &[])?;
     Ok(())
 }
 
@@ -229,21 +234,19 @@ fn bump(seq: &watch::Sender<i64>, latest: i64) {
 }
 
 /// The error a caller gets when its work was lost with the rest of its group.
-fn abandoned(why: &str) -> rusqlite::Error {
-    rusqlite::Error::SqliteFailure(
-        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
-        Some(format!("{why}; this write was not committed")),
-    )
+fn abandoned() -> StoreError {
+    StoreError::Aborted("the database rolled the transaction back; this write was not committed".into())
 }
 
 /// A copy of `error` for each caller of a group (rusqlite errors are not `Clone`);
 /// SQLite's own codes are kept, so a full disk still reads as one.
-fn replicate(error: &rusqlite::Error) -> rusqlite::Error {
+fn replicate(error: &StoreError) -> StoreError {
     match error {
-        rusqlite::Error::SqliteFailure(code, message) => rusqlite::Error::SqliteFailure(*code, message.clone()),
-        other => rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
-            Some(other.to_string()),
-        ),
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(code, message)) => {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(*code, message.clone()))
+        }
+        StoreError::Postgres(shared) => StoreError::Postgres(std::sync::Arc::clone(shared)),
+        StoreError::Aborted(why) => StoreError::Aborted(why.clone()),
+        other => StoreError::Aborted(other.to_string()),
     }
 }

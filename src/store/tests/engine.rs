@@ -6,7 +6,9 @@ use std::sync::{mpsc, Arc, Mutex};
 
 use rusqlite::{params, OptionalExtension};
 
-use super::memory;
+use crate::store::db::{args, Db};
+
+use super::store_test;
 use crate::store::{sql, ConnectionChange, Store, StoreError, READERS};
 
 /// Queues a write that holds the writer until `release` is sent, so that the
@@ -20,80 +22,80 @@ fn hold_writer(store: &Store) -> (mpsc::Sender<()>, tokio::sync::oneshot::Receiv
     (release, held)
 }
 
-fn put(tx: &rusqlite::Transaction<'_>, key: &str) -> Result<(), StoreError> {
-    tx.execute(sql::UPSERT_META, params![key, key.as_bytes()])?;
+fn put(tx: &Db<'_>, key: &str) -> Result<(), StoreError> {
+    tx.execute(sql::UPSERT_META, args![key, key.as_bytes()])?;
     Ok(())
 }
 
 async fn stored(store: &Store, key: &str) -> bool {
     let key = key.to_owned();
-    store
-        .read(move |c| Ok(c.query_row(sql::SELECT_META, params![key], |_| Ok(())).optional()?.is_some()))
-        .await
-        .expect("read")
+    store.read(move |c| Ok(c.query_opt(sql::SELECT_META, args![key], |_| Ok(()))?.is_some())).await.expect("read")
 }
 
-#[tokio::test]
-async fn a_failing_write_in_a_group_rolls_back_alone_and_each_caller_gets_its_own_result() {
-    let store = memory().await;
-    let before = store.write_stats();
-    let (release, held) = hold_writer(&store);
-    let answers: Vec<_> = (0..6)
-        .map(|n| {
-            store.submit(move |tx| {
-                put(tx, &format!("k{n}"))?;
-                match n {
-                    // Its own error, after a write of its own.
-                    2 => Err(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows)),
-                    // A statement SQLite refuses (a card of no escalation), after a write.
-                    4 => {
-                        tx.execute(sql::INSERT_CARD, params!["m", "mid", "no-such-escalation", "s", "posted", "t"])?;
-                        Ok(n)
+store_test! {
+    #[tokio::test]
+    async fn a_failing_write_in_a_group_rolls_back_alone_and_each_caller_gets_its_own_result(store) {
+        let before = store.write_stats();
+        let (release, held) = hold_writer(&store);
+        let answers: Vec<_> = (0..6)
+            .map(|n| {
+                store.submit(move |tx| {
+                    put(tx, &format!("k{n}"))?;
+                    match n {
+                        // Its own error, after a write of its own.
+                        2 => Err(StoreError::NoRow),
+                        // A statement SQLite refuses (a card of no escalation), after a write.
+                        4 => {
+                            tx.execute(sql::INSERT_CARD, args!["m", "mid", "no-such-escalation", "s", "posted", "t"])?;
+                            Ok(n)
+                        }
+                        _ => Ok(n),
                     }
-                    _ => Ok(n),
-                }
+                })
             })
-        })
-        .collect();
-    release.send(()).expect("writer waits");
-    held.await.expect("answered").expect("held write");
-    let mut results = Vec::new();
-    for answer in answers {
-        results.push(answer.await.expect("answered"));
+            .collect();
+        release.send(()).expect("writer waits");
+        held.await.expect("answered").expect("held write");
+        let mut results = Vec::new();
+        for answer in answers {
+            results.push(answer.await.expect("answered"));
+        }
+        assert!(matches!(results[2], Err(StoreError::NoRow)), "{:?}", results[2]);
+        let refused = results[4].as_ref().err().map(|e| e.to_string().to_lowercase()).unwrap_or_default();
+        assert!(refused.contains("foreign key"), "{results:?}");
+        for n in [0, 1, 3, 5] {
+            assert_eq!(results[n].as_ref().ok(), Some(&n));
+        }
+        for (n, kept) in [(0, true), (1, true), (2, false), (3, true), (4, false), (5, true)] {
+            assert_eq!(stored(&store, &format!("k{n}")).await, kept, "k{n}");
+        }
+        let stats = store.write_stats();
+        assert_eq!(stats.writes - before.writes, 7);
+        assert!(stats.commits - before.commits <= 2, "7 writes queued together took {stats:?}");
     }
-    assert!(matches!(results[2], Err(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))), "{:?}", results[2]);
-    assert!(matches!(&results[4], Err(StoreError::Sqlite(e)) if e.to_string().contains("FOREIGN KEY")), "{results:?}");
-    for n in [0, 1, 3, 5] {
-        assert_eq!(results[n].as_ref().ok(), Some(&n));
-    }
-    for (n, kept) in [(0, true), (1, true), (2, false), (3, true), (4, false), (5, true)] {
-        assert_eq!(stored(&store, &format!("k{n}")).await, kept, "k{n}");
-    }
-    let stats = store.write_stats();
-    assert_eq!(stats.writes - before.writes, 7);
-    assert!(stats.commits - before.commits <= 2, "7 writes queued together took {stats:?}");
 }
 
-#[tokio::test]
-async fn a_panicking_write_is_rolled_back_and_the_store_goes_on() {
-    let store = memory().await;
-    let (release, held) = hold_writer(&store);
-    let first = store.submit(|tx| put(tx, "before"));
-    let panics = store.submit(|tx| -> Result<(), StoreError> {
-        put(tx, "panicked")?;
-        panic!("a bug in a closure");
-    });
-    let after = store.submit(|tx| put(tx, "after"));
-    release.send(()).expect("writer waits");
-    held.await.expect("answered").expect("held write");
-    assert!(matches!(panics.await.expect("answered"), Err(StoreError::Panicked)));
-    first.await.expect("answered").expect("first");
-    after.await.expect("answered").expect("after");
-    assert!(stored(&store, "before").await && stored(&store, "after").await);
-    assert!(!stored(&store, "panicked").await);
-    let read_panic = store.read(|_| -> Result<(), StoreError> { panic!("a bug in a read") }).await;
-    assert!(matches!(read_panic, Err(StoreError::Panicked)));
-    assert!(stored(&store, "after").await, "the reader survived");
+store_test! {
+    #[tokio::test]
+    async fn a_panicking_write_is_rolled_back_and_the_store_goes_on(store) {
+        let (release, held) = hold_writer(&store);
+        let first = store.submit(|tx| put(tx, "before"));
+        let panics = store.submit(|tx| -> Result<(), StoreError> {
+            put(tx, "panicked")?;
+            panic!("a bug in a closure");
+        });
+        let after = store.submit(|tx| put(tx, "after"));
+        release.send(()).expect("writer waits");
+        held.await.expect("answered").expect("held write");
+        assert!(matches!(panics.await.expect("answered"), Err(StoreError::Panicked)));
+        first.await.expect("answered").expect("first");
+        after.await.expect("answered").expect("after");
+        assert!(stored(&store, "before").await && stored(&store, "after").await);
+        assert!(!stored(&store, "panicked").await);
+        let read_panic = store.read(|_| -> Result<(), StoreError> { panic!("a bug in a read") }).await;
+        assert!(matches!(read_panic, Err(StoreError::Panicked)));
+        assert!(stored(&store, "after").await, "the reader survived");
+    }
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ mod engine;
 mod events;
 mod open;
 mod outage;
+pub(crate) mod pg;
 mod plans;
 mod spaces;
 mod sync;
@@ -24,6 +25,34 @@ pub(super) fn room(n: usize) -> RoomSnapshot {
         last_activity: None,
     }
 }
+
+/// A test of the store run on both engines: `NAME::sqlite` on an in-memory
+/// SQLite store, `NAME::postgres` in a scratch PostgreSQL schema (skipped,
+/// loudly, without a server). The body gets the store as `$store`.
+macro_rules! store_test {
+    ($(#[$attr:meta])* async fn $name:ident($store:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($store: $crate::store::Store) $body
+
+            $(#[$attr])*
+            async fn sqlite() {
+                body($crate::store::tests::memory().await).await
+            }
+
+            $(#[$attr])*
+            async fn postgres() {
+                let name = concat!(module_path!(), "::postgres");
+                if let Some(scratch) = $crate::store::tests::pg::Scratch::new(name).await {
+                    body(scratch.store()).await;
+                }
+            }
+        }
+    };
+}
+pub(crate) use store_test;
 
 pub(super) async fn memory() -> Store {
     Store::open_in_memory().await.expect("in-memory store opens")

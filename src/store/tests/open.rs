@@ -38,6 +38,7 @@ async fn file_store_uses_wal_and_foreign_keys() {
     let store = Store::open(&dir.path().join("s.db")).await.expect("open");
     let (mode, fk): (String, bool) = store
         .read(|c| {
+            let crate::store::db::Db::Sqlite(c) = c else { unreachable!("a file store is SQLite") };
             let mode = c.pragma_query_value(None, sql::PRAGMA_JOURNAL_MODE, |r| r.get(0))?;
             let fk = c.pragma_query_value(None, sql::PRAGMA_FOREIGN_KEYS, |r| r.get(0))?;
             Ok((mode, fk))

@@ -30,9 +30,9 @@ const PER_CALL: &[(&str, &str)] = &[
     ("INSERT_ACTIVITY", sql::INSERT_ACTIVITY),
     ("SELECT_ACTIVITY", sql::SELECT_ACTIVITY),
     ("DELETE_ACTIVITIES_BEFORE", sql::DELETE_ACTIVITIES_BEFORE),
-    ("INSERT_EVENT", sql::INSERT_EVENT),
+    ("INSERT_EVENT", sql::INSERT_EVENT.sqlite),
     ("SELECT_EVENTS_AFTER", sql::SELECT_EVENTS_AFTER),
-    ("SELECT_LATEST_SEQ", sql::SELECT_LATEST_SEQ),
+    ("SELECT_LATEST_SEQ", sql::SELECT_LATEST_SEQ.sqlite),
     ("SELECT_OLDEST_SEQ", sql::SELECT_OLDEST_SEQ),
     ("DELETE_EVENTS_BEFORE", sql::DELETE_EVENTS_BEFORE),
     ("SELECT_ESCALATION", sql::SELECT_ESCALATION),
@@ -97,7 +97,7 @@ const PER_CALL: &[(&str, &str)] = &[
     ("DELETE_SYNC_ROOMS", sql::DELETE_SYNC_ROOMS),
     ("RECORD_COUNTERPART", sql::RECORD_COUNTERPART),
     ("SELECT_DIRECT_SPACE_BY_PERSON_ID", sql::SELECT_DIRECT_SPACE_BY_PERSON_ID),
-    ("SELECT_DIRECT_SPACE_BY_PERSON_EMAIL", sql::SELECT_DIRECT_SPACE_BY_PERSON_EMAIL),
+    ("SELECT_DIRECT_SPACE_BY_PERSON_EMAIL", sql::SELECT_DIRECT_SPACE_BY_PERSON_EMAIL.sqlite),
 ];
 
 /// Statements that may scan, and why that is right for them.
@@ -151,7 +151,7 @@ fn the_lookups_that_were_scans_now_search_their_index() {
     assert!(uses(sql::SELECT_AUDIT, "INTEGER PRIMARY KEY"));
     assert!(uses(sql::SELECT_COUNTERPARTS_DUE, "spaces_counterpart_due"));
     assert!(uses(sql::SELECT_DIRECT_SPACE_BY_PERSON_ID, "spaces_counterpart_id"));
-    assert!(uses(sql::SELECT_DIRECT_SPACE_BY_PERSON_EMAIL, "spaces_counterpart_email"));
+    assert!(uses(sql::SELECT_DIRECT_SPACE_BY_PERSON_EMAIL.sqlite, "spaces_counterpart_email"));
 }
 
 #[test]
