@@ -19,6 +19,7 @@ pub mod demo;
 pub mod dispatch;
 pub mod doctor;
 pub mod escalation;
+pub mod leader;
 pub mod logging;
 pub mod mcp;
 pub mod metrics;

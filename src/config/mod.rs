@@ -153,23 +153,6 @@ impl Default for ApiConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct StoreConfig {
-    pub path: PathBuf,
-    /// How long the event log keeps events for engines to replay.
-    pub event_retention_days: f64,
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        Self {
-            path: systemd_dir("STATE_DIRECTORY", "/var/lib/webex-hitl").join("webex-hitl.db"),
-            event_retention_days: 7.0,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
 pub struct SpacesConfig {
     /// Full resync of the spaces cache from `GET /rooms` this often.
     pub resync_interval_s: f64,
@@ -291,12 +274,6 @@ impl SpacesConfig {
     }
 }
 
-impl StoreConfig {
-    pub fn event_retention(&self) -> Duration {
-        Duration::from_secs_f64(self.event_retention_days * 86_400.0)
-    }
-}
-
 /// systemd hands `StateDirectory=`/`RuntimeDirectory=` over in these variables
 /// (possibly several, colon-separated: the first is ours).
 fn systemd_dir(var: &str, fallback: &str) -> PathBuf {
@@ -321,8 +298,19 @@ impl Config {
         );
         let raw = builder.build().map_err(from_config_crate)?;
         let config: Config = raw.try_deserialize().map_err(from_config_crate)?;
+        let config = config.resolved();
         config.validate()?;
         Ok(config)
+    }
+
+    /// Defaults that depend on other settings: on a shared store, each
+    /// instance needs a device of its own (a shared device would evict each
+    /// other's socket), so the default device name names the host.
+    fn resolved(mut self) -> Self {
+        if self.store.backend == StoreBackend::Postgres && self.webex.device_name == DEFAULT_DEVICE_NAME {
+            self.webex.device_name = format!("{DEFAULT_DEVICE_NAME}@{}", store::host_name());
+        }
+        self
     }
 
     /// The file an operator tool reads: `given`, else [`SYSTEM_CONFIG`] when it
@@ -338,6 +326,7 @@ impl Config {
             .build()
             .map_err(from_config_crate)?;
         let config: Config = raw.try_deserialize().map_err(from_config_crate)?;
+        let config = config.resolved();
         config.validate()?;
         Ok(config)
     }
@@ -381,12 +370,7 @@ impl Config {
             return Err(ConfigError::new("api.max_connections", "must be 1..=100000"));
         }
         self.api.group_id()?;
-        if !(self.store.event_retention_days.is_finite()
-            && self.store.event_retention_days > 0.0
-            && self.store.event_retention_days <= 3650.0)
-        {
-            return Err(ConfigError::new("store.event_retention_days", "must be a number of days in (0, 3650]"));
-        }
+        self.store.check()?;
         if !(self.spaces.resync_interval_s.is_finite()
             && self.spaces.resync_interval_s >= 1.0
             && self.spaces.resync_interval_s <= 86_400.0)
@@ -397,9 +381,6 @@ impl Config {
             return Err(ConfigError::new("escalations.min_timeout_s", "must be 1..=3600 seconds"));
         }
         self.escalations.check_policies()?;
-        if self.store.path.as_os_str().is_empty() {
-            return Err(ConfigError::new("store.path", "must not be empty"));
-        }
         level::check(&self.log.level).map_err(|e| ConfigError::new("log.level", e))
     }
 
@@ -497,6 +478,8 @@ fn from_config_crate(error: config::ConfigError) -> ConfigError {
 }
 
 mod level;
+mod store;
+pub use store::{StoreBackend, StoreConfig};
 mod socket;
 #[cfg(test)]
 mod tests;

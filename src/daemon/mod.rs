@@ -15,7 +15,7 @@ pub(crate) use clients::{rest_with_token, webex_clients};
 pub use running::{Running, SHUTDOWN_GRACE};
 
 use crate::api::{self, health::BotIdentity, AppState, BindError};
-use crate::config::{Config, ConfigError, EXIT_CONFIG};
+use crate::config::{Config, ConfigError, StoreBackend, EXIT_CONFIG};
 use crate::dispatch::{self, Dispatcher, EventCounts, Handler};
 use crate::escalation::answer::AnswerHandler;
 use crate::escalation::delivery::{Deliverer, Stalled};
@@ -24,10 +24,11 @@ use crate::escalation::service::Escalations;
 use crate::escalation::signature::Signer;
 use crate::escalation::timers;
 use crate::escalation::Context;
+use crate::leader::{Election, Leadership};
 use crate::metrics::build_info::VERSION_LINE;
 use crate::metrics::Metrics;
 use crate::spaces::{self, Spaces};
-use crate::store::{retention, InstanceLock, Store, StoreError};
+use crate::store::{retention, Backend, InstanceLock, Store, StoreError};
 use crate::systemd;
 use crate::webex::ids;
 use crate::webex::mercury::link::{Heartbeat, LinkState};
@@ -63,6 +64,8 @@ impl DaemonError {
     /// 78 (EX_CONFIG) for what only an operator can fix, so systemd stops retrying.
     pub fn exit_code(&self) -> i32 {
         match self {
+            // A PostgreSQL server that is down or restarting: systemd tries again.
+            DaemonError::Store(error) if error.is_transient() => 1,
             DaemonError::Config(_) | DaemonError::Tls(_) | DaemonError::TokenInvalid { .. } | DaemonError::Store(_) => {
                 EXIT_CONFIG
             }
@@ -86,8 +89,9 @@ struct Shared {
     outbox: watch::Sender<Option<Stalled>>,
     /// The bot token, replaced only once Webex accepted the new one.
     token: TokenKeeper,
-    /// This daemon's claim on the store, for its whole life.
-    lock: InstanceLock,
+    /// This daemon's claim on a SQLite store, for its whole life (a
+    /// PostgreSQL store is shared by design).
+    lock: Option<InstanceLock>,
     /// The event log's epoch, fixed for the store's life.
     epoch: Arc<str>,
     shutdown: CancellationToken,
@@ -158,8 +162,7 @@ async fn open(config: Config, shutdown: CancellationToken) -> Result<Shared, Dae
     clients.rest = clients.rest.observed(metrics.clone()).observed(token_watch).stopped_by(shutdown.clone());
     clients.devices_factory.rest = clients.rest.clone();
     let token = TokenKeeper::new(clients.token.clone(), clients.rest.clone(), link.clone());
-    let lock = InstanceLock::acquire(&config.store.path)?;
-    let store = Store::open(&config.store.path).await?;
+    let (lock, store) = open_store(&config).await?;
     let signer = Arc::new(Signer::new(store.signing_key().await?));
     let epoch = store.epoch().await?.into();
     let spaces = Spaces::new(clients.rest.clone(), store.clone());
@@ -173,6 +176,24 @@ async fn open(config: Config, shutdown: CancellationToken) -> Result<Shared, Dae
     };
     let (outbox, _) = watch::channel(None);
     Ok(Shared { config, clients, store, spaces, escalations, metrics, link, outbox, token, lock, epoch, shutdown })
+}
+
+/// The configured store, and the lock that keeps a SQLite file to one daemon.
+async fn open_store(config: &Config) -> Result<(Option<InstanceLock>, Store), DaemonError> {
+    let store = &config.store;
+    match (store.backend, &store.url) {
+        (StoreBackend::Postgres, Some(url)) => {
+            let instance = &config.webex.device_name;
+            let opened = Store::open_postgres(url, store.schema.as_deref(), instance).await?;
+            tracing::info!(instance = %instance, schema = ?store.schema, "store: PostgreSQL, shared with other instances");
+            Ok((None, opened))
+        }
+        (StoreBackend::Postgres, None) => Err(ConfigError::new("store.url", "is required").into()),
+        (StoreBackend::Sqlite, _) => {
+            let lock = InstanceLock::acquire(&store.path)?;
+            Ok((Some(lock), Store::open(&store.path).await?))
+        }
+    }
 }
 
 fn app_state(
@@ -206,11 +227,21 @@ fn spawn_chores(shared: &Shared, tasks: &mut JoinSet<Result<(), DaemonError>>) {
     let resync_every = shared.config.spaces.resync_interval();
     let retention = shared.config.store.event_retention();
     let link = shared.link.subscribe();
-    tasks.spawn(chore(spaces::keep_in_sync(shared.spaces.clone(), resync_every, link, shutdown.clone())));
+    // A SQLite store has one instance (its lock says so): it leads, unelected.
+    let leader = match store.backend() {
+        Backend::Sqlite => Leadership::alone(),
+        Backend::Postgres => {
+            let (election, leader) = Election::new(store.clone(), shared.metrics.clone());
+            tasks.spawn(chore(election.run(shutdown.clone())));
+            leader
+        }
+    };
+    let sync = spaces::keep_in_sync(shared.spaces.clone(), resync_every, link, leader.clone(), shutdown.clone());
+    tasks.spawn(chore(sync));
     tasks.spawn(chore(dispatch::record_link_changes(store.clone(), shared.link.subscribe(), shutdown.clone())));
     let outages = OutageWatch { ctx: shared.escalations.clone(), replay_window: shared.config.webex.replay_window() };
     tasks.spawn(chore(outages.run(shared.link.subscribe(), shutdown.clone())));
-    tasks.spawn(chore(retention::prune_periodically(store.clone(), retention, shutdown.clone())));
+    tasks.spawn(chore(retention::prune_periodically(store.clone(), retention, leader, shutdown.clone())));
     tasks.spawn(chore(Deliverer::new(shared.escalations.clone(), shared.outbox.clone()).run(shutdown.clone())));
     tasks.spawn(chore(timers::run(shared.escalations.clone(), shutdown.clone())));
 }

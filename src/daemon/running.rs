@@ -19,7 +19,7 @@ pub struct Running {
     pub(super) tasks: JoinSet<Result<(), DaemonError>>,
     pub(super) shutdown: CancellationToken,
     /// Released when the daemon is done with the store.
-    pub(super) _lock: InstanceLock,
+    pub(super) _lock: Option<InstanceLock>,
 }
 
 /// How long the tasks get to end on their own once shutdown began (a REST call

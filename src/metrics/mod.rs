@@ -45,6 +45,8 @@ pub struct Metrics {
     /// Steps escalation policies took, by step.
     policy: Mutex<BTreeMap<&'static str, u64>>,
     maybe_lost: AtomicU64,
+    /// 1 while this instance runs the singleton chores (always, on SQLite).
+    leader: AtomicU64,
     delivery: Mutex<Histogram>,
     answer: Mutex<Histogram>,
 }
@@ -64,6 +66,7 @@ impl Metrics {
             rate_limited: AtomicU64::new(0),
             policy: Mutex::new(POLICY_STEPS.iter().map(|step| (*step, 0)).collect()),
             maybe_lost: AtomicU64::new(0),
+            leader: AtomicU64::new(1),
             delivery: Mutex::new(Histogram::new(&DELIVERY_BUCKETS)),
             answer: Mutex::new(Histogram::new(&ANSWER_BUCKETS)),
         }
@@ -98,6 +101,11 @@ impl Metrics {
         lock(&self.delivery).observe(seconds_between(created, posted));
     }
 
+    /// Whether this instance leads the chores of a shared store.
+    pub fn set_leader(&self, leading: bool) {
+        self.leader.store(u64::from(leading), Ordering::Relaxed);
+    }
+
     /// An escalation was answered: time from its card being posted to the answer.
     pub fn answered(&self, posted: DateTime<Utc>, answered: DateTime<Utc>) {
         lock(&self.answer).observe(seconds_between(posted, answered));
@@ -125,6 +133,12 @@ impl Metrics {
             "Escalations whose card was live during an outage longer than Webex's replay window.",
         );
         out.sample("webex_hitl_escalations_maybe_lost_total", &[], self.maybe_lost.load(Ordering::Relaxed) as f64);
+        out.family(
+            "webex_hitl_leader",
+            "gauge",
+            "1 while this instance runs the chores one instance runs for all (resync, retention).",
+        );
+        out.sample("webex_hitl_leader", &[], self.leader.load(Ordering::Relaxed) as f64);
         out.histogram(
             "webex_hitl_escalation_delivery_seconds",
             "Escalation created until its card was posted.",

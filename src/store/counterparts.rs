@@ -31,8 +31,7 @@ impl Store {
     /// Up to `limit` visible direct spaces whose other person is not known yet,
     /// never tried first, then the longest untried.
     pub async fn counterparts_due(&self, limit: usize) -> Result<Vec<String>, StoreError> {
-        self.read(move |conn| conn.query_all(sql::SELECT_COUNTERPARTS_DUE, args![limit as i64], |r| r.get(0)))
-            .await
+        self.read(move |conn| conn.query_all(sql::SELECT_COUNTERPARTS_DUE, args![limit as i64], |r| r.get(0))).await
     }
 
     /// Records a lookup of `space_id`'s other person: who, or `None` when it

@@ -57,6 +57,15 @@ pub enum StoreError {
     #[error("store column {column} holds a value this version cannot read: {message}")]
     Corrupt { column: usize, message: String },
 
+    /// The connection goes through a pooler that hands each transaction to
+    /// any server session (PgBouncer's `pool_mode = transaction`): `LISTEN`
+    /// and the session's settings would silently stop working.
+    #[error(
+        "store.url: the connection to PostgreSQL goes through a transaction-pooling proxy ({evidence}); \
+         webex-hitl needs a session of its own: connect to PostgreSQL directly, or use session pooling"
+    )]
+    TransactionPooling { evidence: String },
+
     /// A row the statement must return was not there.
     #[error("store row not found")]
     NoRow,
@@ -94,6 +103,18 @@ impl StoreError {
 
     pub(crate) fn open_pg(error: &dyn std::fmt::Display) -> Self {
         StoreError::OpenPostgres { message: error.to_string() }
+    }
+
+    /// A failure that may pass by itself (the server down, restarting, a
+    /// lost connection), as opposed to one only an operator can fix.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::OpenPostgres { message } => {
+                !message.contains("password") && !message.contains("does not exist") && !message.contains("role")
+            }
+            StoreError::Postgres(error) => error.is_closed() || error.as_db_error().is_none(),
+            _ => false,
+        }
     }
 }
 

@@ -39,6 +39,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { batch: sql::MIGRATION_006_NOTIFICATIONS, then: None },
     Migration { batch: sql::MIGRATION_007_POLICIES, then: None },
     Migration { batch: sql::MIGRATION_008_COUNTERPARTS, then: None },
+    Migration { batch: sql::MIGRATION_009_LEASES, then: None },
 ];
 
 /// The newest schema version this build understands.

@@ -41,6 +41,8 @@ mod error;
 mod escalation_row;
 mod escalations;
 mod events;
+mod leases;
+mod listen;
 mod lock;
 mod meta;
 mod migrations;
@@ -108,9 +110,31 @@ struct Inner {
     seq: Arc<watch::Sender<i64>>,
     counters: Arc<writer::Counters>,
     /// Wakes the outbox worker when a job was added.
-    jobs: tokio::sync::Notify,
+    jobs: Arc<tokio::sync::Notify>,
     backend: Backend,
+    /// Who this instance is to the others sharing the store (its leases' owner).
+    instance: String,
+    /// Dropped with the store: the PostgreSQL listener thread then ends.
+    _stop_listening: mpsc::Sender<()>,
 }
+
+/// What a store runs on, and who it is.
+struct Engine {
+    backend: Backend,
+    instance: String,
+    /// PostgreSQL: where to listen for the other instances' commits.
+    listen: Option<db::PgTarget>,
+}
+
+impl Engine {
+    /// SQLite: one instance per store (see [`InstanceLock`]).
+    fn sqlite() -> Engine {
+        Engine { backend: Backend::Sqlite, instance: LOCAL_INSTANCE.to_owned(), listen: None }
+    }
+}
+
+/// The instance name of a SQLite store, which has one instance.
+pub const LOCAL_INSTANCE: &str = "local";
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -127,31 +151,43 @@ impl Store {
     /// newer version, is refused and left byte-for-byte untouched.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
         let path = path.to_path_buf();
-        Self::start(Backend::Sqlite, move || {
+        let store = Self::start(Engine::sqlite(), move || {
             let writer = Conn::Sqlite(open::open_file(&path)?);
             let readers = (0..READERS).map(|_| open::open_reader(&path).map(Conn::Sqlite));
             Ok((writer, Some(readers.collect::<Result<Vec<_>, _>>()?)))
         })
-        .await
+        .await?;
+        store.release_own_leases().await?;
+        Ok(store)
     }
 
     /// Opens the store in a PostgreSQL database (`url`), in `schema` if given
     /// (else the connection's search path), and applies pending migrations.
     /// Several daemons may share it; tables that are not ours are refused.
-    pub async fn open_postgres(url: &crate::secret::Secret, schema: Option<&str>) -> Result<Store, StoreError> {
-        let target = db::PgTarget { url: url.clone(), schema: schema.map(str::to_owned) };
-        Self::start(Backend::Postgres, move || {
+    /// `instance` names this daemon to the others (it owns its leases by it):
+    /// unique per instance and stable across its restarts.
+    pub async fn open_postgres(
+        url: &crate::secret::Secret,
+        schema: Option<&str>,
+        instance: &str,
+    ) -> Result<Store, StoreError> {
+        let target =
+            db::PgTarget { url: url.clone(), schema: schema.map(str::to_owned), instance: instance.to_owned() };
+        let engine = Engine { backend: Backend::Postgres, instance: instance.to_owned(), listen: Some(target.clone()) };
+        let store = Self::start(engine, move || {
             let writer = open_pg::open_writer(&target)?;
             let readers = (0..READERS).map(|_| open_pg::open_reader(&target));
             Ok((writer, Some(readers.collect::<Result<Vec<_>, _>>()?)))
         })
-        .await
+        .await?;
+        store.release_own_leases().await?;
+        Ok(store)
     }
 
     /// A fresh private in-memory store with the full schema, for tests. One
     /// connection, on the writer thread, serves reads and writes.
     pub async fn open_in_memory() -> Result<Store, StoreError> {
-        Self::start(Backend::Sqlite, || Ok((Conn::Sqlite(open::open_memory()?), None))).await
+        Self::start(Engine::sqlite(), || Ok((Conn::Sqlite(open::open_memory()?), None))).await
     }
 
     /// The engine this store runs on.
@@ -159,9 +195,14 @@ impl Store {
         self.inner.backend
     }
 
+    /// This instance's name among those sharing the store.
+    pub fn instance(&self) -> &str {
+        &self.inner.instance
+    }
+
     /// Starts the writer thread, which opens the connections with `opener` (so no
     /// async thread ever blocks on SQLite), starts the readers and serves writes.
-    async fn start<O>(backend: Backend, opener: O) -> Result<Store, StoreError>
+    async fn start<O>(engine: Engine, opener: O) -> Result<Store, StoreError>
     where
         O: FnOnce() -> Result<(Conn, Option<Vec<Conn>>), StoreError> + Send + 'static,
     {
@@ -193,14 +234,36 @@ impl Store {
             threads.extend(readers.threads);
             readers.queue
         });
-        let jobs = tokio::sync::Notify::new();
-        let inner = Inner { writes: Some(writes), reads, threads: Mutex::new(threads), seq, counters, jobs, backend };
+        let jobs = Arc::new(tokio::sync::Notify::new());
+        let (stop_listening, stopped) = mpsc::channel::<()>();
+        if let Some(target) = engine.listen {
+            let wake = listen::Wake { seq: Arc::clone(&seq), jobs: Arc::clone(&jobs), stop: stopped };
+            threads.push(listen::start(target, wake)?);
+        }
+        let inner = Inner {
+            writes: Some(writes),
+            reads,
+            threads: Mutex::new(threads),
+            seq,
+            counters,
+            jobs,
+            backend: engine.backend,
+            instance: engine.instance,
+            _stop_listening: stop_listening,
+        };
         Ok(Store { inner: Arc::new(inner) })
     }
 
     /// The threads the store runs on: one writer and its readers. Fixed at open.
     pub fn threads(&self) -> usize {
         self.inner.threads.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// How many times the writer's database session was lost and opened again:
+    /// a holder of a lease whose session changed cannot know what happened
+    /// meanwhile (see `leader.rs`).
+    pub fn writer_sessions(&self) -> u64 {
+        self.inner.counters.sessions()
     }
 
     /// Writes answered and transactions committed since open: how well writes group.
@@ -295,6 +358,8 @@ impl Drop for Inner {
     fn drop(&mut self) {
         drop(self.writes.take());
         drop(self.reads.take());
+        let (gone, _) = mpsc::channel();
+        drop(std::mem::replace(&mut self._stop_listening, gone));
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
         let me = std::thread::current().id();
         for thread in threads.into_iter().filter(|t| t.thread().id() != me) {

@@ -11,7 +11,7 @@ use super::error::StoreError;
 use super::{migrations, sql, time};
 
 /// The PostgreSQL migrations; index + 1 is the version they bring the schema to.
-const PG_MIGRATIONS: &[&str] = &[sql::PG_MIGRATION_001_INITIAL];
+const PG_MIGRATIONS: &[&str] = &[sql::PG_MIGRATION_001_INITIAL, sql::PG_MIGRATION_002_LEASES];
 
 /// The newest PostgreSQL schema version this build understands.
 pub const PG_SUPPORTED_VERSION: i64 = PG_MIGRATIONS.len() as i64;
@@ -22,6 +22,7 @@ const READER: &str = "webex-hitl reader";
 
 pub(super) fn open_writer(target: &PgTarget) -> Result<Conn, StoreError> {
     let conn = PgConn::connect(target, WRITER)?;
+    refuse_transaction_pooling(&Db::Postgres(&conn))?;
     migrate(&Db::Postgres(&conn))?;
     Ok(Conn::Postgres { conn: Box::new(conn), target: target.clone(), application: WRITER })
 }
@@ -29,6 +30,28 @@ pub(super) fn open_writer(target: &PgTarget) -> Result<Conn, StoreError> {
 pub(super) fn open_reader(target: &PgTarget) -> Result<Conn, StoreError> {
     let conn = Box::new(PgConn::connect(target, READER)?);
     Ok(Conn::Postgres { conn, target: target.clone(), application: READER })
+}
+
+/// How many statements, each its own transaction, must all run in one server
+/// session: a transaction pooler spreads them over its sessions.
+const SESSION_PROBES: usize = 8;
+
+/// A transaction-pooling proxy (PgBouncer's `pool_mode = transaction`) is
+/// refused: `LISTEN`, the session settings and the statement cache need one
+/// session. A session setting made in one statement must still be there in the
+/// next, and the server process must stay the same.
+fn refuse_transaction_pooling(db: &Db<'_>) -> Result<(), StoreError> {
+    db.batch(sql::PG_SET_SESSION_PROBE)?;
+    let first: i64 = db.query_one(sql::PG_BACKEND_PID, args![], |r| r.get(0))?;
+    for _ in 0..SESSION_PROBES {
+        let pid: i64 = db.query_one(sql::PG_BACKEND_PID, args![], |r| r.get(0))?;
+        let probe: Option<String> = db.query_one(sql::PG_SESSION_PROBE, args![], |r| r.get(0))?;
+        if pid != first || probe.as_deref() != Some("1") {
+            let evidence = format!("server process {first} then {pid}, session setting {probe:?}");
+            return Err(StoreError::TransactionPooling { evidence });
+        }
+    }
+    Ok(())
 }
 
 /// Checks and migrates in one transaction, holding the migration lock.

@@ -115,6 +115,11 @@ impl Task {
     }
 }
 
+/// How long a job stays with the instance that took it. Longer than any one
+/// job's Webex calls (each bounded by `webex.request_timeout_s`), so a job is
+/// run by a second instance only when the first stopped before finishing it.
+pub const JOB_LEASE: std::time::Duration = std::time::Duration::from_secs(120);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
     pub id: i64,
@@ -126,19 +131,32 @@ pub struct Job {
 }
 
 impl Store {
-    /// Jobs due at `now`, oldest first.
+    /// Jobs due at `now`, oldest first, leased to this instance for
+    /// [`JOB_LEASE`]: another instance sharing the store does not get them
+    /// unless this one stops without finishing them (see `CLAIM_JOBS`).
     pub async fn due_jobs(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Job>, StoreError> {
-        self.read(move |conn| {
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            conn.query_all(sql::SELECT_DUE_JOBS, args![time::to_text(now), limit], |row| {
-                let kind: String = row.get(1)?;
-                let payload: String = row.get(3)?;
-                let task = Task::from_row(&kind, row.get(2)?, &payload);
-                let started: Option<String> = row.get(5)?;
-                Ok(Job { id: row.get(0)?, task, attempts: row.get(4)?, started: started.is_some() })
+        let owner = self.instance().to_owned();
+        let until = time::to_text(now + chrono::Duration::from_std(JOB_LEASE).unwrap_or(chrono::Duration::MAX));
+        let (now, limit) = (time::to_text(now), i64::try_from(limit).unwrap_or(i64::MAX));
+        let mut jobs = self
+            .write(move |tx| {
+                tx.query_all(tx.pick(&sql::CLAIM_JOBS), args![now, until, owner, limit], |row| {
+                    let kind: String = row.get(1)?;
+                    let payload: String = row.get(3)?;
+                    let task = Task::from_row(&kind, row.get(2)?, &payload);
+                    let started: Option<String> = row.get(5)?;
+                    Ok(Job { id: row.get(0)?, task, attempts: row.get(4)?, started: started.is_some() })
+                })
             })
-        })
-        .await
+            .await?;
+        jobs.sort_by_key(|job| job.id);
+        Ok(jobs)
+    }
+
+    /// At start: the jobs this instance leased before it stopped are due now.
+    pub(super) async fn release_own_leases(&self) -> Result<usize, StoreError> {
+        let owner = self.instance().to_owned();
+        self.write(move |tx| tx.execute(sql::RELEASE_OWN_LEASES, args![owner, time::to_text(time::now())])).await
     }
 
     pub async fn next_job_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {

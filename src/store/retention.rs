@@ -16,10 +16,22 @@ const NOTIFICATION_KEY_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 const EVERY: Duration = Duration::from_secs(3600);
 
 /// Prunes at start and then once an hour, until shutdown.
-pub async fn prune_periodically(store: Store, event_retention: Duration, shutdown: CancellationToken) {
+/// Only the leader prunes, when several instances share the store.
+pub async fn prune_periodically(
+    store: Store,
+    event_retention: Duration,
+    leader: crate::leader::Leadership,
+    shutdown: CancellationToken,
+) {
     let before =
         |age: Duration| chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or(chrono::Duration::days(7));
     loop {
+        if !leader.is_leader() {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(crate::leader::HEARTBEAT) => continue,
+            }
+        }
         let pruned = [
             ("events", store.prune_events(before(event_retention)).await),
             ("activities", store.prune_activities(before(ACTIVITY_RETENTION)).await),

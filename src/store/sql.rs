@@ -279,15 +279,46 @@ pub const REPLACE_CARD_MESSAGE: &str = "UPDATE escalations SET message_id = ?3, 
 
 pub const INSERT_JOB: &str = "INSERT INTO outbox (kind, escalation_id, payload, next_attempt_at, created_at) \
      VALUES (?1, ?2, ?3, ?4, ?4)";
-pub const SELECT_DUE_JOBS: &str = "SELECT id, kind, escalation_id, payload, attempts, started_at FROM outbox \
-     WHERE next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2";
+/// Leases the jobs due at `?1` (`?4` at most) to `?3` until `?2`: their
+/// `next_attempt_at` becomes the lease's end, so a job whose instance died is
+/// due again then. On PostgreSQL, rows another instance is claiming are
+/// skipped, not waited for: each job has one owner at a time.
+pub const CLAIM_JOBS: Dialects = Dialects {
+    sqlite: "UPDATE outbox SET next_attempt_at = ?2, lease_owner = ?3 WHERE id IN \
+         (SELECT id FROM outbox WHERE next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?4) \
+         RETURNING id, kind, escalation_id, payload, attempts, started_at",
+    postgres: "UPDATE outbox SET next_attempt_at = ?2, lease_owner = ?3 WHERE id IN \
+         (SELECT id FROM outbox WHERE next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?4 \
+         FOR UPDATE SKIP LOCKED) RETURNING id, kind, escalation_id, payload, attempts, started_at",
+};
+/// At start: the jobs this instance had leased when it stopped are due now
+/// (`?1` the instance, `?2` now), not at their lease's end.
+pub const RELEASE_OWN_LEASES: &str =
+    "UPDATE outbox SET next_attempt_at = ?2, lease_owner = NULL WHERE lease_owner = ?1";
 /// Marks a job whose side effect is about to happen (replies: posted at most once).
 pub const START_JOB: &str = "UPDATE outbox SET started_at = ?2 WHERE id = ?1";
 pub const SELECT_NEXT_JOB_AT: &str = "SELECT MIN(next_attempt_at) FROM outbox";
 pub const DELETE_JOB: &str = "DELETE FROM outbox WHERE id = ?1";
 pub const RESCHEDULE_JOB: &str = "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3, \
-     started_at = NULL WHERE id = ?1";
+     started_at = NULL, lease_owner = NULL WHERE id = ?1";
 pub const COUNT_JOBS: &str = "SELECT COUNT(*) FROM outbox";
+
+// ---------------------------------------------------------------------------
+// Leases of singleton chores (v9).
+// ---------------------------------------------------------------------------
+
+/// Takes or renews the lease `?1` for `?2` until `?3`, if it is free, expired
+/// at `?4`, or already `?2`'s; answers the fencing token (bumped at each change
+/// of holder), or no row when another holds it.
+pub const TAKE_LEASE: &str = "INSERT INTO leases (name, holder, fence, expires_at) VALUES (?1, ?2, 1, ?3) \
+     ON CONFLICT (name) DO UPDATE SET expires_at = excluded.expires_at, holder = excluded.holder, \
+     fence = CASE WHEN leases.holder = excluded.holder THEN leases.fence ELSE leases.fence + 1 END \
+     WHERE leases.holder = excluded.holder OR leases.expires_at <= ?4 RETURNING fence";
+/// Whether `?2` still holds `?1` with fence `?3` at `?4`.
+pub const HOLDS_LEASE: &str = "SELECT 1 FROM leases WHERE name = ?1 AND holder = ?2 AND fence = ?3 AND expires_at > ?4";
+/// Gives the lease up (a clean stop), so a peer need not wait for it to
+/// expire: it expires at `?3`, now. The row stays, and so does its fence.
+pub const DROP_LEASE: &str = "UPDATE leases SET expires_at = ?3 WHERE name = ?1 AND holder = ?2";
 
 // ---------------------------------------------------------------------------
 // Metadata.
@@ -384,6 +415,10 @@ INSERT INTO users (name) VALUES ('alice');
 pub const TEST_KEY_THROUGH_FILTERED_LISTING: &str = "SELECT id FROM escalations \
      WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR space_id = ?2) AND (?3 IS NULL OR idem_key = ?3) \
      ORDER BY rowid DESC LIMIT ?4";
+
+/// Every lease, as a peer instance holding it until `?1` would have it.
+#[cfg(test)]
+pub const TEST_HAND_LEASES_TO_PEER: &str = "UPDATE leases SET holder = 'peer', expires_at = ?1";
 
 #[cfg(test)]
 pub const TEST_SELECT_VERSION_STAMP: &str = "SELECT updated_at FROM schema_version WHERE id = 1";

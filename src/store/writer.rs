@@ -42,6 +42,8 @@ pub(super) const MAX_GROUP: usize = 128;
 pub(super) struct Counters {
     writes: AtomicU64,
     commits: AtomicU64,
+    /// Database sessions the writer had to open again (PostgreSQL).
+    sessions: AtomicU64,
 }
 
 /// A reading of [`Counters`].
@@ -56,6 +58,10 @@ pub struct WriteStats {
 impl Counters {
     pub(super) fn read(&self) -> WriteStats {
         WriteStats { writes: self.writes.load(Ordering::Relaxed), commits: self.commits.load(Ordering::Relaxed) }
+    }
+
+    pub(super) fn sessions(&self) -> u64 {
+        self.sessions.load(Ordering::Relaxed)
     }
 }
 
@@ -149,9 +155,15 @@ fn commit_group(conn: &mut Conn, mut group: Vec<Box<dyn WriteJob>>, shared: &Sha
     if group.is_empty() {
         return;
     }
-    if let Err(error) = conn.revive() {
-        group.into_iter().for_each(|job| job.answer(Err(&error)));
-        return;
+    match conn.revive() {
+        Ok(true) => {
+            shared.counters.sessions.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(false) => {}
+        Err(error) => {
+            group.into_iter().for_each(|job| job.answer(Err(&error)));
+            return;
+        }
     }
     while !group.is_empty() {
         group = one_transaction(conn, group, shared);

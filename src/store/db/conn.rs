@@ -27,14 +27,16 @@ impl Conn {
 
     /// A PostgreSQL connection the server closed (a restart, a killed session)
     /// is opened again, once, before the next use; SQLite's never closes.
-    pub(crate) fn revive(&mut self) -> Result<(), StoreError> {
+    /// `true` if this is a new session.
+    pub(crate) fn revive(&mut self) -> Result<bool, StoreError> {
         if let Conn::Postgres { conn, target, application } = self {
             if conn.is_closed() {
                 tracing::warn!("the store's PostgreSQL connection was closed; connecting again");
                 **conn = PgConn::connect(target, application)?;
+                return Ok(true);
             }
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Starts a write transaction. SQLite's takes the write lock at once
@@ -44,7 +46,12 @@ impl Conn {
         self.db().batch(statement)
     }
 
+    /// Commits. On PostgreSQL the transaction first notifies the other
+    /// instances (delivered at the commit, not before; see `store/listen.rs`).
     pub(crate) fn commit(&self) -> Result<(), StoreError> {
+        if let Conn::Postgres { .. } = self {
+            self.db().batch(sql::PG_NOTIFY)?;
+        }
         self.db().batch(sql::COMMIT)
     }
 

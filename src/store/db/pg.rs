@@ -32,11 +32,17 @@ pub(crate) const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) struct PgTarget {
     pub url: Secret,
     pub schema: Option<String>,
+    /// Named in each connection's `application_name` (`pg_stat_activity`).
+    pub instance: String,
 }
 
 impl fmt::Debug for PgTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PgTarget").field("url", &"<redacted>").field("schema", &self.schema).finish()
+        f.debug_struct("PgTarget")
+            .field("url", &"<redacted>")
+            .field("schema", &self.schema)
+            .field("instance", &self.instance)
+            .finish()
     }
 }
 
@@ -54,7 +60,7 @@ impl PgConn {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
-        config.application_name(application);
+        config.application_name(&format!("{application} {}", target.instance));
         let mut client = config.connect(NoTls).map_err(|e| StoreError::open_pg(&e))?;
         let mut setup = format!(
             "SET TIME ZONE 'UTC'; SET statement_timeout = {}; SET lock_timeout = {};",
@@ -108,6 +114,21 @@ impl PgConn {
 
     pub(super) fn batch(&self, statements: &str) -> Result<(), StoreError> {
         Ok(self.client.borrow_mut().batch_execute(statements)?)
+    }
+
+    /// Waits up to `timeout` for a notification on a channel this connection
+    /// listens on; `true` if one (or more) came. Those queued are all taken.
+    pub(crate) fn wait_notification(&self, timeout: Duration) -> Result<bool, StoreError> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let mut client = self.client.borrow_mut();
+        let mut notifications = client.notifications();
+        let mut waiting = notifications.timeout_iter(timeout);
+        let mut any = waiting.next()?.is_some();
+        drop(waiting);
+        while notifications.iter().next()?.is_some() {
+            any = true;
+        }
+        Ok(any)
     }
 
     /// Whether the server closed the connection (a restart, a killed session).

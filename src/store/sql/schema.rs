@@ -224,3 +224,17 @@ CREATE INDEX spaces_counterpart_email ON spaces (counterpart_email COLLATE NOCAS
 CREATE INDEX spaces_counterpart_due ON spaces (counterpart_checked_at)
     WHERE visible = 1 AND space_type = 'direct' AND counterpart_id IS NULL;
 ";
+
+/// v9: several instances may share a store (on PostgreSQL): an outbox job is
+/// leased to the instance running it (its `next_attempt_at` moved to the
+/// lease's end, so a job whose instance died is due again by itself), and
+/// singleton chores have a leader with a fencing token.
+pub const MIGRATION_009_LEASES: &str = "
+ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
+CREATE TABLE leases (
+    name       TEXT    PRIMARY KEY NOT NULL,
+    holder     TEXT    NOT NULL,
+    fence      INTEGER NOT NULL,
+    expires_at TEXT    NOT NULL
+) WITHOUT ROWID;
+";

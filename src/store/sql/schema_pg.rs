@@ -189,3 +189,23 @@ CREATE TABLE notifications (
 );
 CREATE INDEX notifications_created ON notifications (created_at);
 "#;
+
+/// v2: SQLite's v9 (outbox leases, the leader's lease).
+pub const PG_MIGRATION_002_LEASES: &str = r#"
+ALTER TABLE outbox ADD COLUMN lease_owner TEXT COLLATE "C";
+CREATE TABLE leases (
+    name       TEXT COLLATE "C" PRIMARY KEY,
+    holder     TEXT COLLATE "C" NOT NULL,
+    fence      BIGINT NOT NULL,
+    expires_at TEXT COLLATE "C" NOT NULL
+);
+"#;
+
+/// Wakes the other instances after a commit (events appended, jobs queued).
+pub const PG_NOTIFY: &str = "NOTIFY webex_hitl";
+pub const PG_LISTEN: &str = "LISTEN webex_hitl";
+
+/// The transaction-pooling probe (see `open_pg.rs`).
+pub const PG_SET_SESSION_PROBE: &str = "SET webex_hitl.session_probe = '1'";
+pub const PG_SESSION_PROBE: &str = "SELECT current_setting('webex_hitl.session_probe', true)";
+pub const PG_BACKEND_PID: &str = "SELECT pg_backend_pid()::bigint";

@@ -164,3 +164,53 @@ async fn hundreds_of_concurrent_calls_run_on_the_stores_few_threads() {
     assert!(threads <= store.threads(), "400 concurrent calls ran on {threads} threads");
     assert!(stored(&store, "c398").await);
 }
+
+store_test! {
+    #[tokio::test]
+    async fn a_due_job_is_leased_to_one_taker_and_due_again_when_its_lease_ends(store) {
+        use crate::store::outbox::{insert_job, JOB_LEASE};
+        use crate::store::{Reply, Task};
+        let reply = Reply { room_id: "ROOM".into(), parent_id: None, text: "hi".into(), markdown: None };
+        store.write(move |tx| insert_job(tx, &Task::Reply(reply))).await.expect("queued");
+        let now = chrono::Utc::now();
+        let first = store.due_jobs(now, 10).await.expect("claim");
+        assert_eq!(first.len(), 1);
+        assert!(store.due_jobs(now, 10).await.expect("claim again").is_empty(), "leased: nobody else gets it");
+        let lease = chrono::Duration::from_std(JOB_LEASE).expect("lease");
+        let next = store.next_job_at().await.expect("next").expect("one job");
+        assert!(next >= now + lease - chrono::Duration::seconds(1), "due again at the lease's end: {next}");
+        let later = store.due_jobs(now + lease + chrono::Duration::seconds(1), 10).await.expect("after the lease");
+        assert_eq!(later.iter().map(|j| j.id).collect::<Vec<_>>(), [first[0].id], "an unfinished job comes back");
+    }
+}
+
+store_test! {
+    #[tokio::test]
+    async fn a_lease_has_one_holder_and_a_new_fence_for_each_new_holder(store) {
+        let ttl = std::time::Duration::from_secs(60);
+        let fence = store.take_lease("leader", ttl).await.expect("take").expect("free: taken");
+        assert_eq!(store.take_lease("leader", ttl).await.expect("renew"), Some(fence), "renewed, same fence");
+        assert!(store.holds_lease("leader", fence).await.expect("holds"));
+        let other = Store::clone(&store);
+        // Another holder name: the lease is written as another instance would.
+        other
+            .write(|tx| {
+                let past = crate::store::time::to_text(chrono::Utc::now() - chrono::Duration::seconds(1));
+                tx.execute(sql::TEST_HAND_LEASES_TO_PEER, args![past]).map(drop)
+            })
+            .await
+            .expect("expire");
+        let taken = store.take_lease("leader", ttl).await.expect("take over").expect("expired: taken");
+        assert_eq!(taken, fence + 1, "a change of holder bumps the fence");
+        assert!(!store.holds_lease("leader", fence).await.expect("old fence"), "the old fence is stale");
+        other
+            .write(|tx| {
+                let later = crate::store::time::to_text(chrono::Utc::now() + chrono::Duration::seconds(60));
+                tx.execute(sql::TEST_HAND_LEASES_TO_PEER, args![later]).map(drop)
+            })
+            .await
+            .expect("peer holds it");
+        assert_eq!(store.take_lease("leader", ttl).await.expect("held"), None, "held by a peer: not taken");
+        store.drop_lease("leader").await.expect("drop");
+    }
+}

@@ -55,7 +55,7 @@ store_test! {
 
         let again = store.record_outage(outage, now, "press again".into()).await.unwrap();
         assert!(again.is_empty(), "the same outage is not recorded twice");
-        assert_eq!(store.due_jobs(Utc::now(), 10).await.unwrap().len(), 1);
+        assert_eq!(store.outbox_len().await.unwrap(), 1, "no second reply was queued");
         let lost = event_types(&store).await.into_iter().filter(|t| *t == "escalation.maybe_lost").count();
         assert_eq!(lost, 1);
         let event = store.events_after(0, 100).await.unwrap().pop().unwrap();

@@ -32,7 +32,7 @@ impl Scratch {
         let tail: String = test.rsplit("::").take(2).collect::<Vec<_>>().join("_");
         let mut schema = format!("t{}_{}_{tail}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
         schema.truncate(63);
-        match Store::open_postgres(&Secret::new(url()), Some(&schema)).await {
+        match Store::open_postgres(&Secret::new(url()), Some(&schema), "test").await {
             Ok(store) => Some(Scratch { store: Some(store), schema }),
             Err(error) => {
                 skipped(test, &error.to_string());

@@ -67,7 +67,7 @@ const PER_CALL: &[(&str, &str)] = &[
     ("CLOSE_ESCALATION", sql::CLOSE_ESCALATION),
     ("REPLACE_CARD_MESSAGE", sql::REPLACE_CARD_MESSAGE),
     ("INSERT_JOB", sql::INSERT_JOB),
-    ("SELECT_DUE_JOBS", sql::SELECT_DUE_JOBS),
+    ("CLAIM_JOBS", sql::CLAIM_JOBS.sqlite),
     ("START_JOB", sql::START_JOB),
     ("SELECT_NEXT_JOB_AT", sql::SELECT_NEXT_JOB_AT),
     ("DELETE_JOB", sql::DELETE_JOB),

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod contract;
+pub mod pg;
 pub mod proxy;
 
 pub use client::Client;
