@@ -51,13 +51,20 @@ pub fn reply_text(outage: &Outage) -> String {
 }
 
 impl OutageWatch {
+    /// How often the mark is beaten while the link is up.
+    fn beat_every(&self) -> Duration {
+        (self.replay_window / 3).min(MAX_BEAT)
+    }
+
     pub async fn run(self, mut link: watch::Receiver<LinkState>, shutdown: CancellationToken) {
-        let every = (self.replay_window / 3).min(MAX_BEAT);
+        let every = self.beat_every();
         // Some(device) while connected.
         let mut up: Option<Option<String>> = None;
         // Set when the link comes up; an outage that could not be recorded (the
         // store failing) is tried again on the next beat, before the mark moves.
         let mut unchecked = false;
+        // When the link came up (the mark says so, for the other instances).
+        let mut since = None;
         let mut next_beat = Instant::now();
         loop {
             tokio::select! {
@@ -65,29 +72,32 @@ impl OutageWatch {
                 changed = link.changed() => {
                     if changed.is_err() { break }
                     let state = link.borrow_and_update().clone();
-                    unchecked |= up.is_none() && state.connected;
+                    if up.is_none() && state.connected {
+                        unchecked = true;
+                        since = Some(Utc::now());
+                    }
                     up = state.connected.then_some(state.device_url);
                 }
                 _ = tokio::time::sleep_until(next_beat), if up.is_some() => {}
             }
             let Some(device_url) = &up else { continue };
             if unchecked {
-                unchecked = !self.check(device_url.clone()).await;
+                unchecked = !self.check(device_url.clone(), since).await;
                 next_beat = Instant::now() + every;
             } else if Instant::now() >= next_beat {
-                self.beat(device_url.clone()).await;
+                self.beat(device_url.clone(), since).await;
                 next_beat = Instant::now() + every;
             }
         }
         // Up until now: a restart within the window finds no outage.
         if let Some(device_url) = up {
-            self.beat(device_url).await;
+            self.beat(device_url, since).await;
         }
     }
 
     /// Moves the mark to now; false if the store failed.
-    async fn beat(&self, device_url: Option<String>) -> bool {
-        let alive = LinkAlive { at: Utc::now(), device_url };
+    async fn beat(&self, device_url: Option<String>, up_since: Option<DateTime<Utc>>) -> bool {
+        let alive = LinkAlive { at: Utc::now(), device_url, up_since };
         self.ctx
             .store
             .mark_link_alive(alive)
@@ -97,17 +107,17 @@ impl OutageWatch {
     }
 
     /// The link just came up: records an outage if there was one; false if the store failed.
-    async fn check(&self, device_url: Option<String>) -> bool {
+    async fn check(&self, device_url: Option<String>, up_since: Option<DateTime<Utc>>) -> bool {
         let store = &self.ctx.store;
-        let now = LinkAlive { at: Utc::now(), device_url };
+        let now = LinkAlive { at: Utc::now(), device_url, up_since };
         let last = match store.link_alive().await {
             Ok(last) => last,
             Err(error) => return log_failed(error),
         };
         let Some(outage) = detect(last.as_ref(), now.at, now.device_url.as_deref(), self.replay_window) else {
-            return self.beat(now.device_url).await;
+            return self.beat(now.device_url, up_since).await;
         };
-        match store.record_outage(outage, now, reply_text(&outage)).await {
+        match store.record_outage(outage, now, reply_text(&outage), self.beat_every()).await {
             Ok(concerned) => {
                 self.ctx.metrics.maybe_lost(concerned.len());
                 tracing::warn!(
@@ -135,7 +145,7 @@ mod tests {
     }
 
     fn alive(t: &str, device: &str) -> LinkAlive {
-        LinkAlive { at: at(t), device_url: Some(device.into()) }
+        LinkAlive { at: at(t), device_url: Some(device.into()), up_since: None }
     }
 
     const WINDOW: Duration = Duration::from_secs(900);

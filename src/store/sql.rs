@@ -325,6 +325,9 @@ pub const DROP_LEASE: &str = "UPDATE leases SET expires_at = ?3 WHERE name = ?1 
 // ---------------------------------------------------------------------------
 
 pub const SELECT_META: &str = "SELECT value FROM meta WHERE key = ?1";
+/// The rows whose key starts with `?1` (a handful: one per instance).
+pub const SELECT_META_BY_PREFIX: &str =
+    "SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key";
 pub const INSERT_META: &str = "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING";
 pub const UPSERT_META: &str =
     "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";

@@ -6,7 +6,7 @@
 //! kills) is run by hand: `cargo test --release --test it chaos_full -- --ignored --nocapture`
 //! (`CHAOS_ESCALATIONS`, `CHAOS_KILLS` override the sizes).
 
-use crate::common::{eventually_within, serve_command, write_config, Harness};
+use crate::common::{eventually_within, serve_command, write_config, Client, Harness};
 use rand::Rng;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -54,15 +54,19 @@ impl std::fmt::Display for Report {
 const KILL_EVERY_MEAN: Duration = Duration::from_millis(700);
 
 /// A daemon process the chaos kills and restarts.
-struct Daemon(Option<tokio::process::Child>);
+pub(crate) struct Daemon(Option<tokio::process::Child>);
 
 impl Daemon {
-    fn start(config: &Path) -> Self {
+    pub(crate) fn start(config: &Path) -> Self {
         let child = serve_command(config).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("starts");
         Daemon(Some(child))
     }
 
-    async fn kill_9(&mut self) {
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.0.as_ref()?.id()
+    }
+
+    pub(crate) async fn kill_9(&mut self) {
         if let Some(mut child) = self.0.take() {
             child.start_kill().unwrap();
             child.wait().await.unwrap();
@@ -85,15 +89,15 @@ async fn chaos(escalations: usize, kills: usize) -> Report {
     let pace = KILL_EVERY_MEAN.mul_f64(0.6 * kills as f64 / escalations.max(1) as f64);
     let ((ids, answers), ()) = tokio::join!(
         async {
-            let ids = create_all(&h, &room.id, escalations, pace).await;
+            let ids = create_all(&[&h.client], &room.id, escalations, pace).await;
             let answers = answer_on_random_cards(&h, &room.id, &ana.id, &ids).await;
             (ids, answers)
         },
         kill_now_and_then(&mut daemon, &config, kills)
     );
     h.wait_until_serving().await;
-    let closed = check_answers_and_close_every_card(&h, &room.id, &ana.id, &answers).await;
-    check_events_once(&h, &ids).await;
+    let closed = check_answers_and_close_every_card(&h, &[&h.client], &room.id, &ana.id, &answers).await;
+    check_events_once(&events_of(&h.client).await, &ids);
     let found_metric = h.metric("webex_hitl_cards{origin=\"found\"}").await.unwrap_or(0.0);
     assert_eq!(found_metric as usize, closed.duplicates, "every duplicate card is counted once");
     Report {
@@ -107,13 +111,16 @@ async fn chaos(escalations: usize, kills: usize) -> Report {
 }
 
 /// Creates the escalations at a steady pace (so kills land in deliveries),
-/// retrying each with its key until the daemon answered it.
-async fn create_all(h: &Harness, room: &str, n: usize, pace: Duration) -> Vec<String> {
+/// retrying each with its key until a daemon answered it (each try through
+/// the next of `daemons`: an engine that fails over).
+pub(crate) async fn create_all(daemons: &[&Client], room: &str, n: usize, pace: Duration) -> Vec<String> {
     let mut ids = Vec::with_capacity(n);
+    let tries = std::cell::Cell::new(0_usize);
     for i in 0..n {
         let body = json!({"key": format!("chaos-{i}"), "to": {"space_id": room}, "summary": format!("Chaos {i}")});
         let id = eventually_within(Duration::from_secs(60), "an escalation is accepted", || async {
-            match h.client.post("/v1/escalations", &body).await {
+            tries.set(tries.get() + 1);
+            match daemons[tries.get() % daemons.len()].post("/v1/escalations", &body).await {
                 Ok(answer) if answer.status.is_success() => Ok(answer.body["id"].as_str().unwrap().to_owned()),
                 Ok(answer) => Err(format!("{}: {}", answer.status, answer.body)),
                 Err(error) => Err(error.to_string()),
@@ -130,12 +137,17 @@ async fn create_all(h: &Harness, room: &str, n: usize, pace: Duration) -> Vec<St
 /// once by a restart, so a daemon is running when it returns.
 async fn kill_now_and_then(daemon: &mut Daemon, config: &Path, kills: usize) {
     for _ in 0..kills {
-        let mean = KILL_EVERY_MEAN.as_millis() as u64;
-        let pause = rand::rng().random_range(mean / 3..mean * 5 / 3);
-        tokio::time::sleep(Duration::from_millis(pause)).await;
+        pause_before_a_kill().await;
         daemon.kill_9().await;
         *daemon = Daemon::start(config);
     }
+}
+
+/// A random pause around [`KILL_EVERY_MEAN`].
+pub(crate) async fn pause_before_a_kill() {
+    let mean = KILL_EVERY_MEAN.as_millis() as u64;
+    let pause = rand::rng().random_range(mean / 3..mean * 5 / 3);
+    tokio::time::sleep(Duration::from_millis(pause)).await;
 }
 
 /// The escalation an open card message was posted for, from its submit data
@@ -156,7 +168,12 @@ fn cards_by_escalation(h: &Harness, room: &str) -> BTreeMap<String, Vec<String>>
 }
 
 /// Once every escalation has a card, a specialist answers each on a random one.
-async fn answer_on_random_cards(h: &Harness, room: &str, ana: &str, ids: &[String]) -> BTreeMap<String, String> {
+pub(crate) async fn answer_on_random_cards(
+    h: &Harness,
+    room: &str,
+    ana: &str,
+    ids: &[String],
+) -> BTreeMap<String, String> {
     let cards = eventually_within(Duration::from_secs(120), "every escalation has a card", || async {
         let cards = cards_by_escalation(h, room);
         let missing = ids.iter().filter(|id| !cards.contains_key(*id)).count();
@@ -175,23 +192,27 @@ async fn answer_on_random_cards(h: &Harness, room: &str, ana: &str, ids: &[Strin
     answers
 }
 
-struct Closed {
-    cards: usize,
-    duplicates: usize,
+pub(crate) struct Closed {
+    pub(crate) cards: usize,
+    pub(crate) duplicates: usize,
 }
 
 /// Every answer arrived as given. Then every card still open is pressed too (the
 /// daemon learns of a duplicate only when it is pressed), until every card in
 /// the space shows its answer.
-async fn check_answers_and_close_every_card(
+pub(crate) async fn check_answers_and_close_every_card(
     h: &Harness,
+    daemons: &[&Client],
     room: &str,
     ana: &str,
     answers: &BTreeMap<String, String>,
 ) -> Closed {
+    let tries = std::cell::Cell::new(0_usize);
     for (id, answer) in answers {
         let escalation = eventually_within(Duration::from_secs(120), "the answer arrives", || async {
-            let e: Value = h.client.get(&format!("/v1/escalations/{id}?wait=5")).await.map_err(|e| e.to_string())?.body;
+            tries.set(tries.get() + 1);
+            let daemon = daemons[tries.get() % daemons.len()];
+            let e: Value = daemon.get(&format!("/v1/escalations/{id}?wait=5")).await.map_err(|e| e.to_string())?.body;
             (e["status"] == "answered").then_some(e.clone()).ok_or_else(|| e.to_string())
         })
         .await;
@@ -215,12 +236,16 @@ async fn check_answers_and_close_every_card(
     Closed { cards, duplicates: cards - answers.len() }
 }
 
+/// The whole event log, as one daemon serves it.
+pub(crate) async fn events_of(daemon: &Client) -> Vec<Value> {
+    let (_, body) = daemon.raw(hyper::Method::GET, "/v1/events?after=0", None).await.unwrap();
+    std::str::from_utf8(&body).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+}
+
 /// The engine's log has each escalation created once and answered once.
-async fn check_events_once(h: &Harness, ids: &[String]) {
-    let (_, body) = h.client.raw(hyper::Method::GET, "/v1/events?after=0", None).await.unwrap();
+pub(crate) fn check_events_once(events: &[Value], ids: &[String]) {
     let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for line in std::str::from_utf8(&body).unwrap().lines() {
-        let event: Value = serde_json::from_str(line).unwrap();
+    for event in events {
         if let Some(id) = event["escalation"]["id"].as_str() {
             *seen.entry((event["type"].as_str().unwrap().to_owned(), id.to_owned())).or_default() += 1;
         }

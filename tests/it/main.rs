@@ -31,6 +31,7 @@ mod proxy;
 mod python;
 mod reload;
 mod secrets;
+mod shared_chaos;
 mod shared_store;
 mod shutdown;
 mod sim_fidelity;
