@@ -18,31 +18,13 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::{Leadership, Store};
 
 /// The lease's name in the store.
 pub const LEASE: &str = "leader";
-/// How often the leader renews, and a follower tries to take over.
-pub const HEARTBEAT: Duration = Duration::from_secs(1);
+pub use crate::store::LEADER_HEARTBEAT as HEARTBEAT;
 /// How long a lease outlives its last renewal.
 pub const TTL: Duration = Duration::from_secs(5);
-
-/// Whether this instance leads, as the chores see it.
-#[derive(Clone, Debug)]
-pub struct Leadership {
-    fence: watch::Receiver<Option<i64>>,
-}
-
-impl Leadership {
-    pub fn is_leader(&self) -> bool {
-        self.fence.borrow().is_some()
-    }
-
-    /// Always the leader: for a store no other instance shares, and for tests.
-    pub fn alone() -> Leadership {
-        Leadership { fence: watch::channel(Some(0)).1 }
-    }
-}
 
 /// Runs the election until shutdown, then gives the lease up.
 pub struct Election {
@@ -58,7 +40,7 @@ impl Election {
         let (fence, seen) = watch::channel(None);
         metrics.set_leader(false);
         let session = AtomicU64::new(store.writer_sessions());
-        (Election { store, fence, metrics, session }, Leadership { fence: seen })
+        (Election { store, fence, metrics, session }, Leadership::following(seen))
     }
 
     fn set(&self, fence: Option<i64>) {
@@ -135,7 +117,7 @@ mod tests {
         let (election, mut leadership) = Election::new(store.clone(), metrics.clone());
         let shutdown = CancellationToken::new();
         let running = tokio::spawn(election.run(shutdown.clone()));
-        leadership.fence.wait_for(Option::is_some).await.expect("elected");
+        leadership.elected().await;
         assert!(leadership.is_leader());
         let mut scrape = crate::metrics::Exposition::default();
         metrics.write_counters(&mut scrape);

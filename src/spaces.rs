@@ -154,7 +154,7 @@ pub async fn keep_in_sync(
     spaces: Spaces,
     interval: Duration,
     mut link: watch::Receiver<LinkState>,
-    leader: crate::leader::Leadership,
+    leader: crate::store::Leadership,
     shutdown: CancellationToken,
 ) {
     let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
@@ -167,7 +167,7 @@ pub async fn keep_in_sync(
             // The periodic and at-reconnect syncs are the leader's (one
             // resync for all the instances sharing the store).
             // A follower looks again each heartbeat: elected, it syncs at once.
-            _ = sleep_until(next), if !leader.is_leader() => next = Instant::now() + crate::leader::HEARTBEAT,
+            _ = sleep_until(next), if !leader.is_leader() => next = Instant::now() + crate::store::LEADER_HEARTBEAT,
             _ = sleep_until(next) => {
                 next = match spaces.resync_counts().await {
                     Ok(_) => {

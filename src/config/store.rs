@@ -100,10 +100,12 @@ impl StoreConfig {
     }
 }
 
-/// This machine's name, for the default device name of a shared store.
+/// This machine's name, for the default device name of a shared store
+/// (gethostname(2): the unit's `ProcSubset=pid` hides /proc/sys).
 pub(super) fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
+    nix::unistd::gethostname()
         .ok()
+        .and_then(|name| name.into_string().ok())
         .map(|name| name.trim().to_owned())
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "localhost".to_owned())

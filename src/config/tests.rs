@@ -79,3 +79,30 @@ fn policy_presets_are_read_and_the_default_names_one() {
     assert_eq!(config.escalations.default_policy.as_deref(), Some("standard"));
     assert!(!config.escalations.automatic_answers, "automatic answers are the operator's choice, off by default");
 }
+
+#[test]
+fn a_shared_store_needs_a_usable_url_and_names_each_instance_by_its_host() {
+    let cases = [
+        ("[store]\nbackend = \"postgres\"", "store.url", "is required"),
+        (
+            "[store]\nbackend = \"postgres\"\nurl = \"postgres://u:hunter2@db:notaport/x\"",
+            "store.url",
+            "not a PostgreSQL",
+        ),
+        ("[store]\nbackend = \"postgres\"\nurl = \"postgres://db/x?sslmode=require\"", "store.url", "without TLS"),
+        ("[store]\nbackend = \"postgres\"\nurl = \"postgres://db/x\"\nschema = \"a-b\"", "store.schema", "letters"),
+        ("[store]\nbackend = \"mysql\"", "store.backend", ""),
+    ];
+    for (toml, key, words) in cases {
+        let error = Config::from_toml(toml).expect_err(toml);
+        assert!(error.key == key || error.message.contains(key), "{toml:?}: expected key {key}, got {error}");
+        assert!(error.message.contains(words), "{toml:?}: {error}");
+        assert!(!error.to_string().contains("hunter2"), "the password is not repeated: {error}");
+    }
+    let shared = Config::from_toml("[store]\nbackend = \"postgres\"\nurl = \"postgres://db/x\"").unwrap();
+    assert!(shared.webex.device_name.starts_with("webex-hitl@"), "{}", shared.webex.device_name);
+    assert!(!format!("{:?}", shared.store).contains("postgres://db"), "the url is a secret: {:?}", shared.store);
+    let named = "[store]\nbackend = \"postgres\"\nurl = \"postgres://db/x\"\n[webex]\ndevice_name = \"hitl-1\"";
+    assert_eq!(Config::from_toml(named).unwrap().webex.device_name, "hitl-1");
+    assert_eq!(Config::from_toml("").unwrap().webex.device_name, "webex-hitl", "SQLite keeps its name");
+}

@@ -121,6 +121,12 @@ impl Deliverer {
                 Err(error) => tracing::debug!(%error, "the store still does not take writes"),
             }
         }
+        // The jobs leased before the store failed (the one whose outcome could
+        // not be recorded, the rest of its batch) are due again now, not when
+        // their leases end.
+        if let Err(error) = self.ctx.store.release_own_leases().await {
+            tracing::warn!(%error, "cannot release the outbox's leases; its jobs come back when they end");
+        }
         let stalled_for = (Utc::now() - since).to_std().unwrap_or_default();
         tracing::info!(?stalled_for, "the store takes writes again: the outbox resumes");
         self.stalled.send_replace(None);

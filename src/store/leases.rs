@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use tokio::sync::watch;
+
 use super::db::args;
 use super::error::StoreError;
 use super::{sql, time, Store};
@@ -36,5 +38,36 @@ impl Store {
         let (name, holder) = (name.to_owned(), self.instance().to_owned());
         let now = time::to_text(time::now());
         self.write(move |tx| tx.execute(sql::DROP_LEASE, args![name, holder, now]).map(drop)).await
+    }
+}
+
+/// How often a leader renews its lease, and a follower looks again.
+pub const LEADER_HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// Whether this instance leads, as the chores see it (the election itself is
+/// the daemon's `leader` module): the fencing token while it leads.
+#[derive(Clone, Debug)]
+pub struct Leadership {
+    fence: watch::Receiver<Option<i64>>,
+}
+
+impl Leadership {
+    pub fn is_leader(&self) -> bool {
+        self.fence.borrow().is_some()
+    }
+
+    /// Always the leader: for a store no other instance shares, and for tests.
+    pub fn alone() -> Leadership {
+        Leadership { fence: watch::channel(Some(0)).1 }
+    }
+
+    /// Follows what an election says.
+    pub fn following(fence: watch::Receiver<Option<i64>>) -> Leadership {
+        Leadership { fence }
+    }
+
+    /// Resolves once this instance leads (at once if it does).
+    pub async fn elected(&mut self) {
+        let _ = self.fence.wait_for(Option::is_some).await;
     }
 }

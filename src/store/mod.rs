@@ -79,6 +79,7 @@ pub use db::Backend;
 pub use error::StoreError;
 pub use escalations::{CloseOutcome, Closing, Delivered, EscalationFilter, Inserted, NewEscalation};
 pub use events::{ConnectionChange, EventKind, EventPayload, EventRecord, Subject};
+pub use leases::{Leadership, LEADER_HEARTBEAT};
 pub use lock::InstanceLock;
 pub use migrations::SUPPORTED_VERSION;
 pub use notifications::Claim;

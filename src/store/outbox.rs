@@ -153,8 +153,10 @@ impl Store {
         Ok(jobs)
     }
 
-    /// At start: the jobs this instance leased before it stopped are due now.
-    pub(super) async fn release_own_leases(&self) -> Result<usize, StoreError> {
+    /// The jobs this instance leased and did not finish are due now: at start
+    /// (it stopped with them), and when the store takes writes again after
+    /// failing (their outcome could not be recorded).
+    pub async fn release_own_leases(&self) -> Result<usize, StoreError> {
         let owner = self.instance().to_owned();
         self.write(move |tx| tx.execute(sql::RELEASE_OWN_LEASES, args![owner, time::to_text(time::now())])).await
     }

@@ -20,7 +20,7 @@ const EVERY: Duration = Duration::from_secs(3600);
 pub async fn prune_periodically(
     store: Store,
     event_retention: Duration,
-    leader: crate::leader::Leadership,
+    leader: super::Leadership,
     shutdown: CancellationToken,
 ) {
     let before =
@@ -29,7 +29,7 @@ pub async fn prune_periodically(
         if !leader.is_leader() {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(crate::leader::HEARTBEAT) => continue,
+                _ = tokio::time::sleep(super::LEADER_HEARTBEAT) => continue,
             }
         }
         let pruned = [

@@ -12,7 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["config", "sim"],
     &["logging", "store"],
     &["signals", "spaces", "metrics", "systemd"],
-    &["escalation"],
+    &["escalation", "leader"],
     &["dispatch"],
     &["api"],
     &["cli"],

@@ -11,7 +11,6 @@
 //! with SIGSTOP (its socket open, nothing read: half-open to Webex) does not
 //! keep answers from the engine either.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -106,7 +105,7 @@ async fn shared_chaos(test: &str, escalations: usize, kills: usize) -> Option<St
     let mut pair = Pair::start(&h, &pg, test);
     let clients = pair.clients();
     let daemons = [&clients[0], &clients[1]];
-    let follower = RefCell::new(Follower { after: 0, events: Vec::new(), reads: 0 });
+    let follower = tokio::sync::Mutex::new(Follower { after: 0, events: Vec::new(), reads: 0 });
     let pace = Duration::from_millis(700).mul_f64(0.6 * kills as f64 / escalations.max(1) as f64);
     let work = async {
         tokio::join!(
@@ -120,8 +119,9 @@ async fn shared_chaos(test: &str, escalations: usize, kills: usize) -> Option<St
     };
     // The engine follows the log all along, from either instance.
     let follow = async {
+        let mut follower = follower.lock().await;
         loop {
-            follower.borrow_mut().read(daemons).await;
+            follower.read(daemons).await;
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     };
