@@ -23,6 +23,9 @@ const READER: &str = "webex-hitl reader";
 pub(super) fn open_writer(target: &PgTarget) -> Result<Conn, StoreError> {
     let conn = PgConn::connect(target, WRITER)?;
     refuse_transaction_pooling(&Db::Postgres(&conn))?;
+    if let Some(schema) = &target.schema {
+        create_schema(&Db::Postgres(&conn), schema)?;
+    }
     migrate(&Db::Postgres(&conn))?;
     Ok(Conn::Postgres { conn: Box::new(conn), target: target.clone(), application: WRITER })
 }
@@ -30,6 +33,17 @@ pub(super) fn open_writer(target: &PgTarget) -> Result<Conn, StoreError> {
 pub(super) fn open_reader(target: &PgTarget) -> Result<Conn, StoreError> {
     let conn = Box::new(PgConn::connect(target, READER)?);
     Ok(Conn::Postgres { conn, target: target.clone(), application: READER })
+}
+
+/// Creates the configured schema if it is missing. Only then: `CREATE SCHEMA
+/// IF NOT EXISTS` needs the right to create schemas even when it exists, which
+/// a role that was given its schema need not have.
+fn create_schema(db: &Db<'_>, schema: &str) -> Result<(), StoreError> {
+    if db.query_opt(sql::PG_SCHEMA_EXISTS, args![schema], |_| Ok(()))?.is_none() {
+        db.batch(&format!("CREATE SCHEMA IF NOT EXISTS {}", super::db::quote_ident(schema)))?;
+        tracing::info!(schema, "created the store's PostgreSQL schema");
+    }
+    Ok(())
 }
 
 /// How many statements, each its own transaction, must all run in one server

@@ -10,7 +10,7 @@ use webex_hitl::config::Config;
 use webex_hitl::daemon::{self, DaemonError};
 
 use crate::common::pg::Scratch;
-use crate::common::{eventually, sample, write_config, Client, Harness};
+use crate::common::{eventually, sample, serve_command, write_config, Client, Harness};
 
 /// One daemon of the group, in this process, with its own socket and device.
 struct Instance {
@@ -209,4 +209,40 @@ async fn a_leader_whose_database_session_is_killed_stops_and_another_takes_over(
     assert_eq!(listed.status, 200, "the deposed instance reads the store again: {:#}", listed.body);
     a.stop().await;
     b.stop().await;
+}
+
+/// `serve` with `overrides` on the scratch store: its exit code and stderr.
+async fn serve_once(h: &Harness, pg_url: &str, schema: &str, name: &str) -> (Option<i32>, String) {
+    let dir = h.dir.path().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let overrides =
+        [("store.backend", "postgres"), ("store.url", pg_url), ("store.schema", schema), ("webex.device_name", name)];
+    let config = write_config(&dir, h.simulator(), "sim-token", &overrides);
+    let output = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        serve_command(&config).stdout(std::process::Stdio::null()).output(),
+    )
+    .await
+    .expect("serve gives up by itself")
+    .expect("serve runs");
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[tokio::test]
+async fn a_schema_of_another_program_is_refused_untouched_and_an_unreachable_server_is_worth_a_retry() {
+    let Some(pg) = Scratch::new("refused").await else { return };
+    pg.rows("CREATE TABLE users (id BIGINT PRIMARY KEY, name TEXT); INSERT INTO users VALUES (1, 'alice')").await;
+    let h = Harness::without_daemon().await;
+    let (code, stderr) = serve_once(&h, &pg.url, &pg.schema, "refused-a").await;
+    assert_eq!(code, Some(78), "only an operator can fix it: {stderr}");
+    assert!(stderr.contains("not a webex-hitl store") && stderr.contains("users"), "{stderr}");
+    let rows =
+        pg.rows("SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()").await;
+    assert_eq!(rows, [["users".to_owned()]], "nothing was created beside it");
+    assert_eq!(pg.rows("SELECT name FROM users").await, [["alice".to_owned()]], "nor changed");
+
+    // Nothing listens on port 1: the server may come back, so systemd should try again.
+    let (code, stderr) = serve_once(&h, "postgres://postgres@127.0.0.1:1/test", "x", "refused-b").await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("store.url: cannot connect to PostgreSQL"), "{stderr}");
 }

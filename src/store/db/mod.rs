@@ -16,8 +16,7 @@ mod pg;
 mod value;
 
 pub(crate) use conn::Conn;
-#[cfg(test)]
-pub(crate) use pg::quote_ident as quote_schema;
+pub(crate) use pg::quote_ident;
 pub(crate) use pg::{PgConn, PgTarget};
 pub(crate) use value::{Cell, FromValue, ToValue};
 

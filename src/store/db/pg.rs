@@ -53,8 +53,9 @@ pub(crate) struct PgConn {
 }
 
 impl PgConn {
-    /// Connects, bounded in time, and sets the session up: the schema (created
-    /// if missing) first in the search path, UTC, a statement timeout.
+    /// Connects, bounded in time, and sets the session up: the schema first
+    /// in the search path (the writer creates it, see `open_pg.rs`), UTC, a
+    /// statement timeout.
     pub(crate) fn connect(target: &PgTarget, application: &str) -> Result<PgConn, StoreError> {
         let mut config: postgres::Config = target.url.expose().parse().map_err(|e| StoreError::open_pg(&e))?;
         if config.get_connect_timeout().is_none() {
@@ -68,8 +69,7 @@ impl PgConn {
             STATEMENT_TIMEOUT.as_millis()
         );
         if let Some(schema) = &target.schema {
-            let quoted = quote_ident(schema);
-            setup.push_str(&format!("CREATE SCHEMA IF NOT EXISTS {quoted}; SET search_path TO {quoted};"));
+            setup.push_str(&format!("SET search_path TO {};", quote_ident(schema)));
         }
         client.batch_execute(&setup).map_err(|e| StoreError::open_pg(&e))?;
         Ok(PgConn { client: RefCell::new(client), statements: RefCell::new(HashMap::new()) })

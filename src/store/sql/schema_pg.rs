@@ -209,3 +209,4 @@ pub const PG_LISTEN: &str = "LISTEN webex_hitl";
 pub const PG_SET_SESSION_PROBE: &str = "SET webex_hitl.session_probe = '1'";
 pub const PG_SESSION_PROBE: &str = "SELECT current_setting('webex_hitl.session_probe', true)";
 pub const PG_BACKEND_PID: &str = "SELECT pg_backend_pid()::bigint";
+pub const PG_SCHEMA_EXISTS: &str = "SELECT 1 FROM pg_namespace WHERE nspname = ?1";

@@ -49,7 +49,7 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         drop(self.store.take());
-        let schema = super::super::db::quote_schema(&self.schema);
+        let schema = super::super::db::quote_ident(&self.schema);
         // The blocking client may not run on an async thread.
         let dropped = std::thread::spawn(move || {
             let mut client = postgres::Client::connect(&url(), postgres::NoTls)?;
