@@ -22,7 +22,7 @@ const READER: &str = "webex-hitl reader";
 
 pub(super) fn open_writer(target: &PgTarget) -> Result<Conn, StoreError> {
     let conn = PgConn::connect(target, WRITER)?;
-    refuse_transaction_pooling(&Db::Postgres(&conn))?;
+    refuse_transaction_pooling(&conn, target)?;
     if let Some(schema) = &target.schema {
         create_schema(&Db::Postgres(&conn), schema)?;
     }
@@ -46,22 +46,42 @@ fn create_schema(db: &Db<'_>, schema: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// How many statements, each its own transaction, must all run in one server
-/// session: a transaction pooler spreads them over its sessions.
-const SESSION_PROBES: usize = 8;
+/// Rounds of the pooling probe.
+const SESSION_PROBES: usize = 4;
 
 /// A transaction-pooling proxy (PgBouncer's `pool_mode = transaction`) is
-/// refused: `LISTEN`, the session settings and the statement cache need one
-/// session. A session setting made in one statement must still be there in the
-/// next, and the server process must stay the same.
-fn refuse_transaction_pooling(db: &Db<'_>) -> Result<(), StoreError> {
-    db.batch(sql::PG_SET_SESSION_PROBE)?;
-    let first: i64 = db.query_one(sql::PG_BACKEND_PID, args![], |r| r.get(0))?;
+/// refused: `LISTEN`, the session settings and the statement cache need a
+/// session of their own. Through such a proxy, each transaction of a client
+/// may run in any server session, and a session another client just gave back
+/// is the one it hands out next (PgBouncer reuses the last released first).
+/// So a second connection holds a transaction open, then ends it: on a
+/// direct connection, the writer's server process never changes and is never
+/// the other connection's; and a session setting stays.
+///
+/// The probe uses the simple query protocol only: a prepared statement,
+/// through such a proxy, may be prepared in one server session and run in another.
+fn refuse_transaction_pooling(conn: &PgConn, target: &PgTarget) -> Result<(), StoreError> {
+    let other = PgConn::connect(target, "webex-hitl probe")?;
+    let pid = |conn: &PgConn| conn.simple_value(sql::PG_BACKEND_PID);
+    conn.simple_value(sql::PG_SET_SESSION_PROBE)?;
+    let mine = pid(conn)?;
     for _ in 0..SESSION_PROBES {
-        let pid: i64 = db.query_one(sql::PG_BACKEND_PID, args![], |r| r.get(0))?;
-        let probe: Option<String> = db.query_one(sql::PG_SESSION_PROBE, args![], |r| r.get(0))?;
-        if pid != first || probe.as_deref() != Some("1") {
-            let evidence = format!("server process {first} then {pid}, session setting {probe:?}");
+        other.simple_value("BEGIN")?;
+        let held = pid(&other)?;
+        let during = pid(conn)?;
+        other.simple_value(sql::COMMIT)?;
+        let after = pid(conn)?;
+        let setting = conn.simple_value(sql::PG_SESSION_PROBE)?;
+        if mine.is_none() || held == mine || during != mine || after != mine || setting.as_deref() != Some("1") {
+            let shown = |value: &Option<String>| value.clone().unwrap_or_else(|| "none".into());
+            let evidence = format!(
+                "this connection ran in server processes {}, {} and {}, another in {}; a session setting read back as {}",
+                shown(&mine),
+                shown(&during),
+                shown(&after),
+                shown(&held),
+                shown(&setting)
+            );
             return Err(StoreError::TransactionPooling { evidence });
         }
     }

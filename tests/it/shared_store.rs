@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use webex_hitl::config::Config;
 use webex_hitl::daemon::{self, DaemonError};
 
-use crate::common::pg::Scratch;
+use crate::common::pg::{Bouncer, Scratch};
 use crate::common::{eventually, sample, serve_command, write_config, Client, Harness};
 
 /// One daemon of the group, in this process, with its own socket and device.
@@ -245,4 +245,19 @@ async fn a_schema_of_another_program_is_refused_untouched_and_an_unreachable_ser
     let (code, stderr) = serve_once(&h, "postgres://postgres@127.0.0.1:1/test", "x", "refused-b").await;
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("store.url: cannot connect to PostgreSQL"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_transaction_pooling_proxy_is_refused_with_78_and_session_pooling_is_fine() {
+    let Some(pg) = Scratch::new("pooling").await else { return };
+    let Some(transaction) = Bouncer::start("a_transaction_pooling_proxy…", "transaction").await else { return };
+    let h = Harness::without_daemon().await;
+    let (code, stderr) = serve_once(&h, &transaction.url, &pg.schema, "pooled-a").await;
+    assert_eq!(code, Some(78), "{stderr}");
+    assert!(stderr.contains("transaction-pooling proxy") && stderr.contains("server processes"), "{stderr}");
+
+    let Some(session) = Bouncer::start("a_transaction_pooling_proxy…", "session").await else { return };
+    let url = webex_hitl::secret::Secret::new(session.url.clone());
+    let store = webex_hitl::store::Store::open_postgres(&url, Some(&pg.schema), "pooled-b").await;
+    assert!(store.is_ok(), "session pooling keeps a session per client: {:?}", store.err());
 }

@@ -131,6 +131,19 @@ impl PgConn {
         Ok(any)
     }
 
+    /// The first column of the first row of `statement`, run with the simple
+    /// query protocol (no prepared statement), as text.
+    pub(crate) fn simple_value(&self, statement: &str) -> Result<Option<String>, StoreError> {
+        let messages = self.client.borrow_mut().simple_query(statement)?;
+        Ok(messages
+            .into_iter()
+            .find_map(|message| match message {
+                postgres::SimpleQueryMessage::Row(row) => Some(row.get(0).map(str::to_owned)),
+                _ => None,
+            })
+            .flatten())
+    }
+
     /// Whether the server closed the connection (a restart, a killed session).
     pub(crate) fn is_closed(&self) -> bool {
         self.client.borrow().is_closed()
