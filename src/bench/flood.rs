@@ -31,10 +31,14 @@ pub async fn run(
     let acked_before = sim.acked_count();
     let started = Instant::now();
     let (sim_posting, room_id, person_id) = (sim.clone(), room.id.clone(), person.id.clone());
+    // A bot is sent a group message only when it is mentioned (as by Webex).
+    let bot = [sim.bot().id];
     // The simulator is driven from a thread of its own, so that its websocket
     // tasks keep running while it emits.
     let posting = tokio::task::spawn_blocking(move || {
-        (0..total).try_for_each(|n| sim_posting.post_message(&room_id, &person_id, &format!("flood {n}")).map(drop))
+        (0..total).try_for_each(|n| {
+            sim_posting.post_message_mentioning(&room_id, &person_id, &format!("flood {n}"), &bot).map(drop)
+        })
     });
     let seen = |h: &Health| (h.events.handled - before.events.handled, h.events.duplicates - before.events.duplicates);
     let deadline = started + FLOOD_TIMEOUT;
@@ -79,7 +83,7 @@ pub async fn backlog(
     sim.drop_sockets();
     wait_health(client, |h| !h.webex.connected).await?;
     for n in 0..total {
-        sim.post_message(&room.id, &person.id, &format!("backlog {n}"))?;
+        sim.post_message_mentioning(&room.id, &person.id, &format!("backlog {n}"), &[sim.bot().id])?;
     }
     sim.stall_upgrades(false);
     let handled = |h: &Health| h.events.handled - before.events.handled;
