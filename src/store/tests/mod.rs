@@ -8,6 +8,7 @@ mod events;
 mod open;
 mod outage;
 pub(crate) mod pg;
+mod pg_env;
 mod plans;
 mod spaces;
 mod sync;

@@ -1,23 +1,12 @@
 //! A scratch PostgreSQL schema per test, on the server the tests are given
-//! (`WEBEX_HITL_TEST_POSTGRES`, by default the local one CI's machine runs:
-//! 127.0.0.1:5432, trust auth, database `test`).
-//!
-//! Without a server a PostgreSQL test passes having run nothing, and says so
-//! on the terminal (past the test harness's capture), unless
-//! `WEBEX_HITL_REQUIRE_POSTGRES=1` (set by `.ci/run`), which fails it instead.
+//! (see `pg_env.rs`: without one a test passes having run nothing, and says so).
 
-use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::secret::Secret;
 use crate::store::Store;
 
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-/// The server tests use.
-pub(crate) fn url() -> String {
-    std::env::var("WEBEX_HITL_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_URL.to_owned())
-}
+pub(crate) use super::pg_env::{drop_schema, skipped, url};
 
 /// A store in a schema of its own, dropped with it.
 pub(crate) struct Scratch {
@@ -49,27 +38,6 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         drop(self.store.take());
-        let schema = super::super::db::quote_ident(&self.schema);
-        // The blocking client may not run on an async thread.
-        let dropped = std::thread::spawn(move || {
-            let mut client = postgres::Client::connect(&url(), postgres::NoTls)?;
-            client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            let _ = writeln!(std::io::stderr(), "could not drop the test schema {}", self.schema);
-        }
+        drop_schema(&self.schema);
     }
-}
-
-/// Says it past the capture of `cargo test`, or fails when a server is required.
-pub(crate) fn skipped(test: &str, why: &str) {
-    if std::env::var("WEBEX_HITL_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
-        panic!("{test}: PostgreSQL is required (WEBEX_HITL_REQUIRE_POSTGRES=1) but unusable at {}: {why}", url());
-    }
-    let _ = writeln!(
-        std::io::stderr(),
-        "!!! SKIPPED {test}: no PostgreSQL at {} ({why}); set WEBEX_HITL_TEST_POSTGRES to run it",
-        url()
-    );
 }

@@ -8,11 +8,9 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-pub fn url() -> String {
-    std::env::var("WEBEX_HITL_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_URL.to_owned())
-}
+#[path = "../../../src/store/tests/pg_env.rs"]
+mod pg_env;
+pub use pg_env::{drop_schema, skipped, url};
 
 /// A schema of its own, dropped with it.
 pub struct Scratch {
@@ -66,27 +64,8 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        let (url, schema) = (self.url.clone(), self.schema.clone());
-        let dropped = std::thread::spawn(move || {
-            let mut client = postgres::Client::connect(&url, postgres::NoTls)?;
-            client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            let _ = writeln!(std::io::stderr(), "could not drop the test schema {}", self.schema);
-        }
+        drop_schema(&self.schema);
     }
-}
-
-fn skipped(test: &str, why: &str) {
-    if std::env::var("WEBEX_HITL_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
-        panic!("{test}: PostgreSQL is required (WEBEX_HITL_REQUIRE_POSTGRES=1) but unusable at {}: {why}", url());
-    }
-    let _ = writeln!(
-        std::io::stderr(),
-        "!!! SKIPPED {test}: no PostgreSQL at {} ({why}); set WEBEX_HITL_TEST_POSTGRES to run it",
-        url()
-    );
 }
 
 /// A PgBouncer in front of the tests' server, in `pool_mode` (`session` or
