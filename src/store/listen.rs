@@ -1,6 +1,6 @@
-//! How a PostgreSQL store hears of the other instances' commits: a thread of
-//! its own that `LISTEN`s on one connection, and reads the latest event seq
-//! when woken, or every [`POLL`] at the latest.
+//! How a PostgreSQL store hears of the other instances' commits (those that
+//! appended events): a thread of its own that `LISTEN`s on one connection, and
+//! reads the latest event seq when woken, or every [`POLL`] at the latest.
 //!
 //! Why both: `NOTIFY` (sent by every write group's transaction, delivered at
 //! its commit) makes a follower on this instance see an event appended by

@@ -189,7 +189,10 @@ fn one_transaction(conn: &Conn, mut group: Vec<Box<dyn WriteJob>>, shared: &Shar
     }
     // Read inside the transaction: the seq its events reached.
     let latest = events::latest_seq_on(&conn.db());
-    match conn.commit() {
+    // Only a group that appended events wakes the other instances: were every
+    // commit to, a wake-up's empty outbox claim would wake them back, for ever.
+    let appended = latest.as_ref().is_ok_and(|latest| *latest > *shared.seq.borrow());
+    match conn.commit(appended) {
         Ok(()) => {
             shared.counters.commits.fetch_add(1, Ordering::Relaxed);
             // Followers first: a caller that reads the watch after its answer sees its seq.

@@ -46,13 +46,14 @@ impl Conn {
         self.db().batch(statement)
     }
 
-    /// Commits. On PostgreSQL the transaction first notifies the other
-    /// instances (delivered at the commit, not before; see `store/listen.rs`).
-    pub(crate) fn commit(&self) -> Result<(), StoreError> {
-        if let Conn::Postgres { .. } = self {
-            self.db().batch(sql::PG_NOTIFY)?;
+    /// Commits. With `notify`, a PostgreSQL transaction first notifies the
+    /// other instances (delivered at the commit, not before; see
+    /// `store/listen.rs`), in the same round trip.
+    pub(crate) fn commit(&self, notify: bool) -> Result<(), StoreError> {
+        match self {
+            Conn::Postgres { .. } if notify => self.db().batch(sql::PG_NOTIFY_AND_COMMIT),
+            _ => self.db().batch(sql::COMMIT),
         }
-        self.db().batch(sql::COMMIT)
     }
 
     /// Undoes an open transaction; nothing to do if the engine already did.

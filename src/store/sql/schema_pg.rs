@@ -202,7 +202,7 @@ CREATE TABLE leases (
 "#;
 
 /// Wakes the other instances after a commit (events appended, jobs queued).
-pub const PG_NOTIFY: &str = "NOTIFY webex_hitl";
+pub const PG_NOTIFY_AND_COMMIT: &str = "NOTIFY webex_hitl; COMMIT";
 pub const PG_LISTEN: &str = "LISTEN webex_hitl";
 
 /// The transaction-pooling probe (see `open_pg.rs`).

@@ -214,3 +214,33 @@ store_test! {
         store.drop_lease("leader").await.expect("drop");
     }
 }
+
+/// On PostgreSQL only a commit that appended events wakes the other
+/// instances: an empty outbox claim (what a wake-up runs) does not, or two
+/// instances would wake each other for ever (29,000 empty commits in 3 s,
+/// measured before this rule).
+#[tokio::test]
+async fn only_a_commit_that_appended_events_notifies_the_other_instances() {
+    let Some(scratch) = super::pg::Scratch::new("store::tests::engine::notifies").await else { return };
+    let store = scratch.store();
+    let listening = std::thread::spawn(|| {
+        let mut client = postgres::Client::connect(&super::pg::url(), postgres::NoTls).expect("connect");
+        client.batch_execute(sql::PG_LISTEN).expect("listen");
+        client
+    })
+    .join()
+    .expect("listener");
+    assert!(store.due_jobs(chrono::Utc::now(), 10).await.expect("an empty claim").is_empty());
+    store.record_connection(ConnectionChange::up(None, None, 0)).await.expect("an event");
+    let received = std::thread::spawn(move || {
+        use postgres::fallible_iterator::FallibleIterator;
+        let mut client = listening;
+        let mut notifications = client.notifications();
+        let first = notifications.timeout_iter(std::time::Duration::from_secs(10)).next().expect("read");
+        let more = notifications.iter().count().expect("read");
+        first.map_or(0, |_| 1 + more)
+    })
+    .join()
+    .expect("listener");
+    assert_eq!(received, 1, "the event's commit notified, the empty claim did not");
+}
