@@ -20,7 +20,9 @@ use super::card::{DATA_ESCALATION, DATA_SIGNATURE};
 use super::request::check_answer;
 use super::Context;
 use crate::model::{Answer, Answerer, Escalation, Status};
-use crate::store::{Card, CardOrigin, CloseOutcome, Closing, Handled, Reply, ReplyQueued, ReplyTo, StoreError};
+use crate::store::{
+    Card, CardOrigin, CloseOutcome, Closing, Handled, Pressed, Reply, ReplyQueued, ReplyTo, StoreError,
+};
 use crate::webex::ids::{self, IdKind, RestId};
 use crate::webex::mercury::link::LinkState;
 use crate::webex::mercury::ActivityMeta;
@@ -109,8 +111,10 @@ impl AnswerHandler {
             // Not on a card, or our own click: nothing to do.
             return Ok(Handled::NoEffect);
         };
-        let Some((submission, early)) = self.submission(meta, card_uuid).await? else {
-            return Ok(Handled::NoEffect);
+        let (submission, early) = match self.submission(meta, card_uuid).await? {
+            Ok(found) => found,
+            // Processed before, or not a submission on a card of ours.
+            Err(handled) => return Ok(handled),
         };
         let (record, action) = (&submission.escalation, &submission.action);
         match self.judge(record, &submission.card, action, early).await? {
@@ -125,16 +129,27 @@ impl AnswerHandler {
     }
 
     /// The escalation, card and plaintext of a submission on one of our cards;
-    /// for a known card, with the lookups for the actor made meanwhile.
+    /// for a known card, with the lookups for the actor made meanwhile. Else
+    /// what the submission came to: a duplicate, or nothing of ours.
     async fn submission(
         &self,
         meta: &ActivityMeta,
         card_uuid: &str,
-    ) -> Result<Option<(Submission, Option<Lookups>)>, AnswerError> {
-        let Some((escalation, card)) = self.ctx.store.escalation_by_card(card_uuid).await? else {
-            return Ok(self.on_unknown_card(meta, card_uuid).await?.map(|submission| (submission, None)));
+    ) -> Result<Result<(Submission, Option<Lookups>), Handled>, AnswerError> {
+        let (escalation, card) = match self.ctx.store.card_pressed(&meta.activity_id, card_uuid).await? {
+            Pressed::Card(found) => *found,
+            Pressed::Processed => return Ok(Err(Handled::Duplicate)),
+            Pressed::UnknownCard => {
+                return Ok(self
+                    .on_unknown_card(meta, card_uuid)
+                    .await?
+                    .map(|submission| (submission, None))
+                    .ok_or(Handled::NoEffect));
+            }
         };
-        let Some(action_id) = attachment_action_id(&card.message_id, &meta.activity_id) else { return Ok(None) };
+        let Some(action_id) = attachment_action_id(&card.message_id, &meta.activity_id) else {
+            return Ok(Err(Handled::NoEffect));
+        };
         let actor = meta.actor.as_ref().map(|actor| RestId::new(IdKind::People, ids::US_CLUSTER, &actor.uuid).encode());
         let early = async {
             match &actor {
@@ -143,7 +158,7 @@ impl AnswerHandler {
             }
         };
         let (action, early) = tokio::join!(self.ctx.rest.attachment_action(&action_id), early);
-        Ok(Some((Submission { escalation, card, action: action? }, early)))
+        Ok(Ok((Submission { escalation, card, action: action? }, early)))
     }
 
     /// Whether the person may answer on this card, and who they are: two independent calls at once.

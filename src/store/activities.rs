@@ -18,11 +18,7 @@ impl Store {
     /// Whether `activity_id` was recorded (and not yet pruned).
     pub async fn is_processed(&self, activity_id: &str) -> Result<bool, StoreError> {
         let id = activity_id.to_owned();
-        self.read(move |conn| {
-            let found: Option<i64> = conn.query_opt(sql::SELECT_ACTIVITY, args![id], |r| r.get(0))?;
-            Ok(found.is_some())
-        })
-        .await
+        self.read(move |conn| recorded(conn, &id)).await
     }
 
     /// Forgets activities recorded strictly before `older_than` (Mercury does not
@@ -33,10 +29,27 @@ impl Store {
     }
 }
 
+/// Whether `activity_id` was recorded, read on the caller's connection.
+pub(super) fn recorded(conn: &Db<'_>, activity_id: &str) -> Result<bool, StoreError> {
+    let found: Option<i64> = conn.query_opt(sql::SELECT_ACTIVITY, args![activity_id], |r| r.get(0))?;
+    Ok(found.is_some())
+}
+
 /// Records `activity_id` inside the caller's transaction; `true` if it was new.
 pub(crate) fn mark(conn: &Db<'_>, activity_id: &str) -> Result<bool, StoreError> {
     let inserted = conn.execute(sql::INSERT_ACTIVITY, args![activity_id, time::to_text(time::now())])?;
     Ok(inserted == 1)
+}
+
+/// What [`Store::card_pressed`] found.
+#[derive(Debug)]
+pub enum Pressed {
+    /// The activity was processed before: nothing more to look at.
+    Processed,
+    /// A card of ours, and its escalation.
+    Card(Box<(crate::model::Escalation, super::Card)>),
+    /// No card of ours has that message id (yet: see the answer handler).
+    UnknownCard,
 }
 
 /// What handling one Mercury activity did, so that whoever dispatched it knows
@@ -49,4 +62,7 @@ pub enum Handled {
     NoEffect,
     /// A change was committed, and the activity recorded with it in the same transaction.
     Committed,
+    /// The activity had been processed before (a redelivered copy, or another
+    /// instance was first): nothing was done.
+    Duplicate,
 }

@@ -142,12 +142,19 @@ impl Store {
         self.read(move |conn| select_one(conn, sql::SELECT_ESCALATION_BY_KEY, &key)).await
     }
 
-    /// The escalation a card message belongs to (any of its cards), with that card.
-    pub async fn escalation_by_card(&self, message_uuid: &str) -> Result<Option<(Escalation, Card)>, StoreError> {
-        let uuid = message_uuid.to_owned();
+    /// What a press on a card needs first, in one read: whether its activity
+    /// was processed before, else the escalation and card it was made on.
+    pub async fn card_pressed(&self, activity_id: &str, message_uuid: &str) -> Result<super::Pressed, StoreError> {
+        let (activity, uuid) = (activity_id.to_owned(), message_uuid.to_owned());
         self.read(move |conn| {
-            let Some(card) = cards::card_in(conn, &uuid)? else { return Ok(None) };
-            Ok(select_one(conn, sql::SELECT_ESCALATION, &card.escalation_id)?.map(|e| (e, card)))
+            if super::activities::recorded(conn, &activity)? {
+                return Ok(super::Pressed::Processed);
+            }
+            let Some(card) = cards::card_in(conn, &uuid)? else { return Ok(super::Pressed::UnknownCard) };
+            Ok(match select_one(conn, sql::SELECT_ESCALATION, &card.escalation_id)? {
+                Some(escalation) => super::Pressed::Card(Box::new((escalation, card))),
+                None => super::Pressed::UnknownCard,
+            })
         })
         .await
     }

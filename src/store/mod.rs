@@ -70,7 +70,7 @@ use tokio::sync::{oneshot, watch};
 
 use db::{Conn, Db};
 
-pub use activities::Handled;
+pub use activities::{Handled, Pressed};
 pub use audit::{AuditEntry, AuditRecord};
 pub use cards::{Card, CardOrigin};
 pub use claims::ClaimOutcome;

@@ -9,23 +9,26 @@
 //! read would deadlock); acks come back on another channel and are written to
 //! whichever socket is live.
 
+#[path = "connection_live.rs"]
+mod live;
+
 use super::frame::{self, FrameBody};
 use super::link::{Ack, Heartbeat, Inbound, LinkState, BEAT_EVERY};
-use super::machine::{classify_close, Action, CloseClass, Session, Timing};
-use super::transport::{Dialer, Socket, TransportError};
+use super::machine::{classify_close, Action, CloseClass, Timing};
+use super::transport::{Dialer, TransportError};
 use super::unfamiliar::Unfamiliar;
 use crate::backoff::Backoff;
 use crate::secret::SharedSecret;
 use crate::webex::rest::RestError;
 use crate::webex::wdm::{Device, DeviceManager, WdmError};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
+use live::Live;
 use rand::{rngs::StdRng, SeedableRng};
 use std::future::Future;
 use std::pin::Pin;
 use tokio::sync::{mpsc, watch};
 // One clock for the driver and the machine, so paused-time tests steer both.
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
@@ -169,7 +172,7 @@ impl Connection {
                     return SocketEnd::Cancelled;
                 }
                 message = live.socket.next() => self.on_message(&mut live, message, device, ack_tx).await,
-                Some(frame_id) = ack_rx.recv() => live.send(frame::ack(&frame_id)).await,
+                Some(frame_id) = ack_rx.recv() => live.send_acks(frame_id, ack_rx).await,
                 _ = tokio::time::sleep_until(deadline) => {
                     let actions = live.session.on_tick(Instant::now());
                     self.perform(&mut live, actions, device, ack_tx).await
@@ -388,57 +391,6 @@ async fn pause(shutdown: &CancellationToken, heartbeat: &Heartbeat, delay: std::
 
 fn excerpt(text: &str) -> String {
     text.chars().take(200).collect()
-}
-
-/// One open socket and its protocol state.
-struct Live {
-    socket: Socket,
-    session: Session,
-}
-
-impl Live {
-    async fn open(dialer: &Dialer, url: &str, token: &SharedSecret, timing: Timing) -> Result<Self, TransportError> {
-        let mut socket = dialer.open(url).await?;
-        let (session, Action::Send(auth)) = Session::open(Instant::now(), timing, token.get().expose()) else {
-            unreachable!("a session always starts by authorizing")
-        };
-        socket.send(Message::Text(auth.into())).await.map_err(|e| TransportError::Handshake(e.to_string()))?;
-        Ok(Self { socket, session })
-    }
-
-    /// Opens a socket and waits until it is ready, keeping whatever the server
-    /// sent meanwhile for the caller to act on.
-    fn open_ready(dialer: Dialer, url: String, token: SharedSecret, timing: Timing, bot_uuid: String) -> Opening {
-        Box::pin(async move {
-            let mut live = Live::open(&dialer, &url, &token, timing).await.map_err(|e| e.to_string())?;
-            let mut pending = Vec::new();
-            let deadline = Instant::now() + timing.ready_timeout;
-            while !live.session.is_ready() {
-                let message = tokio::time::timeout_at(deadline, live.socket.next()).await;
-                let Ok(Some(Ok(message))) = message else {
-                    return Err("the replacement socket did not become ready".to_owned());
-                };
-                if let Message::Text(text) = message {
-                    if let Ok(decoded) = frame::decode(&text, &bot_uuid) {
-                        pending.extend(live.session.on_frame(Instant::now(), decoded));
-                    }
-                }
-            }
-            Ok((live, pending))
-        })
-    }
-
-    async fn send(&mut self, text: String) -> Flow {
-        match self.socket.send(Message::Text(text.into())).await {
-            Ok(()) => Flow::Continue,
-            Err(error) => Flow::End(closed(CloseClass::Reconnect, format!("write failed: {error}"))),
-        }
-    }
-
-    async fn close(&mut self) {
-        let frame = CloseFrame { code: CloseCode::Normal, reason: "".into() };
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.socket.close(Some(frame))).await;
-    }
 }
 
 #[cfg(test)]

@@ -11,14 +11,18 @@
 //!
 //! Two lanes run side by side: card submissions, and everything else (spaces).
 //! A space lookup waiting out a long `Retry-After` therefore never delays an
-//! answer. Each lane handles events in arrival order, except that an event which
-//! failed for a passing reason (Webex busy or away, the store failing) is retried
-//! with capped backoff — for as long as it takes, never dropped — while the lane
-//! moves on, so later events may overtake it. One Webex refuses for good is
-//! logged and acked. Handlers do not depend on
-//! order: a space event re-reads the room from Webex, and for answers the first
-//! one *committed* wins. An event is acked only once handled, so even a crash
-//! meanwhile loses nothing (Mercury redelivers).
+//! answer. Each lane handles several events at once ([`lane`]), keeping in
+//! arrival order those that must be (one card's submissions, one space's
+//! events, the copies of one activity). An event which failed for a passing
+//! reason (Webex busy or away, the store failing) is retried with capped
+//! backoff — for as long as it takes, never dropped — while the lane moves on,
+//! so later events may overtake it. One Webex refuses for good is logged and
+//! acked. Handlers do not depend on order: a space event re-reads the room
+//! from Webex, and for answers the first one *committed* wins. An event is
+//! acked only once handled, so even a crash meanwhile loses nothing (Mercury
+//! redelivers).
+
+mod lane;
 
 use crate::backoff::Backoff;
 use crate::escalation::answer::{AnswerError, AnswerHandler};
@@ -30,7 +34,6 @@ use crate::webex::mercury::unfamiliar::Unfamiliar;
 use crate::webex::mercury::Event;
 use crate::webex::rest::{RestError, RetryKind};
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -120,32 +123,7 @@ impl Dispatcher {
                 let _ = lane.send(inbound);
             }
         };
-        tokio::join!(route, lane(answers_rx, &handler, &shutdown), lane(others_rx, &handler, &shutdown));
-    }
-}
-
-/// Handles one lane's events, retrying passing failures with backoff.
-async fn lane(mut events: mpsc::UnboundedReceiver<Inbound>, handler: &Handler, shutdown: &CancellationToken) {
-    let mut retries: VecDeque<Retry> = VecDeque::new();
-    loop {
-        let next_retry = retries.iter().map(|r| r.due).min();
-        let (inbound, attempt) = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = sleep_until_some(next_retry) => {
-                let index = retries.iter().position(|r| Some(r.due) == next_retry).unwrap_or(0);
-                match retries.remove(index) {
-                    Some(retry) => (retry.inbound, retry.attempt),
-                    None => continue,
-                }
-            }
-            inbound = events.recv() => match inbound {
-                Some(inbound) => (inbound, 0),
-                None => return,
-            },
-        };
-        if let Some(retry) = handler.dispatch(inbound, attempt).await {
-            retries.push_back(retry);
-        }
+        tokio::join!(route, lane::run(answers_rx, &handler, &shutdown), lane::run(others_rx, &handler, &shutdown));
     }
 }
 
@@ -155,21 +133,12 @@ impl Handler {
             self.metrics.event(inbound.event.kind());
         }
         let activity = inbound.event.activity_id().to_owned();
-        match self.store.is_processed(&activity).await {
-            Ok(true) => {
+        match self.handle_once(&inbound.event).await {
+            Ok(Handled::Duplicate) => {
                 tracing::debug!(%activity, "duplicate activity dropped");
                 self.counts.send_modify(|c| c.duplicates += 1);
-                inbound.ack.send();
-                return None;
             }
-            Ok(false) => {}
-            Err(error) => {
-                tracing::error!(%error, %activity, "cannot read the store; trying again shortly");
-                return Some(self.retry(inbound, attempt));
-            }
-        }
-        match self.handle_and_record(&inbound.event).await {
-            Ok(()) => self.counts.send_modify(|c| c.handled += 1),
+            Ok(_) => self.counts.send_modify(|c| c.handled += 1),
             Err(HandleError::Spaces(error)) => {
                 // The resync repairs what this event would have changed.
                 tracing::warn!(%error, kind = inbound.event.kind(), %activity, "event not handled; resyncing spaces");
@@ -193,15 +162,14 @@ impl Handler {
         None
     }
 
-    /// Handles the event and makes sure its activity is recorded as processed.
-    async fn handle_and_record(&self, event: &Event) -> Result<(), HandleError> {
+    /// Handles the event unless its activity was processed before, and makes
+    /// sure it is recorded as processed. An event no handler acts on costs one
+    /// write: recording it says whether it was new.
+    async fn handle_once(&self, event: &Event) -> Result<Handled, HandleError> {
         match self.handle(event).await? {
-            Handled::Committed => {}
-            Handled::NoEffect => {
-                self.store.mark_processed(event.activity_id()).await?;
-            }
+            Handled::NoEffect if !self.store.mark_processed(event.activity_id()).await? => Ok(Handled::Duplicate),
+            other => Ok(other),
         }
-        Ok(())
     }
 
     async fn handle(&self, event: &Event) -> Result<Handled, HandleError> {
@@ -209,13 +177,18 @@ impl Handler {
         let room = event.meta().room.as_ref().map(|room| room.uuid.as_str());
         tracing::debug!(kind = event.kind(), activity, room, "Webex event");
         Ok(match (event, room) {
+            // It checks for a processed activity in the read that finds the card.
             (Event::CardSubmitted { meta, card_message_uuid }, _) => {
                 self.answers.on_submission(meta, card_message_uuid.as_deref()).await?
             }
-            (Event::MemberAdded { is_bot: true, .. }, Some(room)) => self.spaces.room_seen(room, activity).await?,
-            (Event::MemberRemoved { is_bot: true, .. }, Some(room)) => self.bot_left(room, activity).await?,
+            (Event::MemberAdded { is_bot: true, .. }, Some(room)) => {
+                self.unless_processed(activity, async { Ok(self.spaces.room_seen(room, activity).await?) }).await?
+            }
+            (Event::MemberRemoved { is_bot: true, .. }, Some(room)) => {
+                self.unless_processed(activity, self.bot_left(room, activity)).await?
+            }
             (Event::RoomUpdated { .. } | Event::RoomCreated { .. }, Some(room)) => {
-                self.spaces.room_seen(room, activity).await?
+                self.unless_processed(activity, async { Ok(self.spaces.room_seen(room, activity).await?) }).await?
             }
             (Event::Unknown { verb, .. }, _) => {
                 self.unfamiliar.note("activity verb", verb);
@@ -223,6 +196,19 @@ impl Handler {
             }
             _ => Handled::NoEffect,
         })
+    }
+
+    /// `work`, unless `activity` was processed before (its effects may not be
+    /// repeatable: a space event re-reads the room from Webex).
+    async fn unless_processed(
+        &self,
+        activity: &str,
+        work: impl std::future::Future<Output = Result<Handled, HandleError>>,
+    ) -> Result<Handled, HandleError> {
+        if self.store.is_processed(activity).await? {
+            return Ok(Handled::Duplicate);
+        }
+        work.await
     }
 
     /// The bot was removed: the space goes, and its pending escalations fail
@@ -240,13 +226,6 @@ impl Handler {
     fn retry(&self, inbound: Inbound, attempt: u32) -> Retry {
         let delay = self.retry.delay(attempt, &mut rand::rng());
         Retry { due: Instant::now() + delay, attempt: attempt.saturating_add(1), inbound }
-    }
-}
-
-async fn sleep_until_some(due: Option<Instant>) {
-    match due {
-        Some(due) => tokio::time::sleep_until(due).await,
-        None => std::future::pending().await,
     }
 }
 
