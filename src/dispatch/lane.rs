@@ -14,7 +14,7 @@
 //!
 //! An event that failed for a passing reason is retried with backoff while the
 //! lane moves on; it does not hold its key meanwhile, so later events may
-//! overtake it (handlers do not depend on order; see the module above).
+//! overtake it (handlers do not depend on order: see the parent module).
 
 use super::{Handler, Retry};
 use crate::webex::mercury::link::Inbound;

@@ -181,14 +181,12 @@ impl Handler {
             (Event::CardSubmitted { meta, card_message_uuid }, _) => {
                 self.answers.on_submission(meta, card_message_uuid.as_deref()).await?
             }
-            (Event::MemberAdded { is_bot: true, .. }, Some(room)) => {
-                self.unless_processed(activity, async { Ok(self.spaces.room_seen(room, activity).await?) }).await?
-            }
+            (
+                Event::MemberAdded { is_bot: true, .. } | Event::RoomUpdated { .. } | Event::RoomCreated { .. },
+                Some(room),
+            ) => self.unless_processed(activity, async { Ok(self.spaces.room_seen(room, activity).await?) }).await?,
             (Event::MemberRemoved { is_bot: true, .. }, Some(room)) => {
                 self.unless_processed(activity, self.bot_left(room, activity)).await?
-            }
-            (Event::RoomUpdated { .. } | Event::RoomCreated { .. }, Some(room)) => {
-                self.unless_processed(activity, async { Ok(self.spaces.room_seen(room, activity).await?) }).await?
             }
             (Event::Unknown { verb, .. }, _) => {
                 self.unfamiliar.note("activity verb", verb);

@@ -68,7 +68,7 @@ impl Live {
     pub(super) async fn send(&mut self, text: String) -> Flow {
         match self.socket.send(Message::Text(text.into())).await {
             Ok(()) => Flow::Continue,
-            Err(error) => Flow::End(closed(CloseClass::Reconnect, format!("write failed: {error}"))),
+            Err(error) => write_failed(&error),
         }
     }
 
@@ -79,14 +79,14 @@ impl Live {
         let mut sent = 0;
         while let Some(id) = next.take() {
             if let Err(error) = self.socket.feed(Message::Text(frame::ack(&id).into())).await {
-                return Flow::End(closed(CloseClass::Reconnect, format!("write failed: {error}")));
+                return write_failed(&error);
             }
             sent += 1;
             next = if sent < ACK_BATCH { waiting.try_recv().ok() } else { None };
         }
         match self.socket.flush().await {
             Ok(()) => Flow::Continue,
-            Err(error) => Flow::End(closed(CloseClass::Reconnect, format!("write failed: {error}"))),
+            Err(error) => write_failed(&error),
         }
     }
 
@@ -94,4 +94,9 @@ impl Live {
         let frame = CloseFrame { code: CloseCode::Normal, reason: "".into() };
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.socket.close(Some(frame))).await;
     }
+}
+
+/// A write that failed ends the socket; the driver reconnects.
+fn write_failed(error: &impl std::fmt::Display) -> Flow {
+    Flow::End(closed(CloseClass::Reconnect, format!("write failed: {error}")))
 }
