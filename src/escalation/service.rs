@@ -9,7 +9,7 @@ use super::request::{self, InvalidRequest};
 use super::Context;
 use crate::model::{Destination, Escalation, Status};
 use crate::spaces::SpacesError;
-use crate::store::{CloseOutcome, Closing, EscalationFilter, Inserted, NewEscalation, StoreError};
+use crate::store::{CloseOutcome, Closing, EscalationFilter, Inserted, NewEscalation, Prior, Space, StoreError};
 use crate::webex::ids::{IdKind, RestId};
 use crate::webex::rest::RestError;
 use std::time::Duration;
@@ -80,12 +80,15 @@ impl Escalations {
         parsed.key = request::merge_key(parsed.key.take(), header_key)?;
         let valid = parsed.validate_with(&self.ctx.config)?;
         let fingerprint = valid.fingerprint();
-        if let Some(key) = &valid.key {
-            if let Some(existing) = self.ctx.store.escalation_by_key(key).await? {
-                return same_key(existing, &fingerprint);
-            }
-        }
-        let resolved = self.resolve(&valid.to).await?;
+        let space_id = match &valid.to {
+            Destination::SpaceId(space_id) => Some(space_id.as_str()),
+            Destination::PersonEmail(_) | Destination::PersonId(_) => None,
+        };
+        let cached = match self.ctx.store.before_create(valid.key.as_deref(), space_id).await? {
+            Prior::Existing(existing) => return same_key(*existing, &fingerprint),
+            Prior::New { space } => space.map(|space| *space),
+        };
+        let resolved = self.resolve(&valid.to, cached).await?;
         let timeout = chrono::Duration::from_std(valid.timeout).unwrap_or(chrono::Duration::seconds(1800));
         let new = NewEscalation {
             id: new_id(),
@@ -101,10 +104,11 @@ impl Escalations {
         }
     }
 
-    async fn resolve(&self, to: &Destination) -> Result<Resolved, ServiceError> {
+    /// `cached`: the spaces cache's entry for a space destination.
+    async fn resolve(&self, to: &Destination, cached: Option<Space>) -> Result<Resolved, ServiceError> {
         let rest = &self.ctx.rest;
         match to {
-            Destination::SpaceId(space_id) => self.resolve_space(space_id).await,
+            Destination::SpaceId(space_id) => self.resolve_space(space_id, cached).await,
             // Not looked up: `GET /people?email=` sees only the bot's own org,
             // while a DM by email reaches anyone. Who it reached (and the room)
             // is learnt from Webex's answer to the post (`toPersonId`).
@@ -121,12 +125,12 @@ impl Escalations {
 
     /// The cache answers at once; a space it does not show is checked live, since
     /// the bot may have been added a moment ago.
-    async fn resolve_space(&self, space_id: &str) -> Result<Resolved, ServiceError> {
+    async fn resolve_space(&self, space_id: &str, cached: Option<Space>) -> Result<Resolved, ServiceError> {
         let id = RestId::decode(space_id)
             .ok()
             .filter(|id| id.kind == IdKind::Room)
             .ok_or_else(|| InvalidRequest::new("to.space_id", "not a Webex room id (see GET /v1/spaces)"))?;
-        let known = self.ctx.store.space(space_id).await?.filter(|space| space.visible && space.id == space_id);
+        let known = cached.filter(|space| space.visible && space.id == space_id);
         if known.is_none() {
             match self.ctx.rest.room(space_id).await {
                 Ok(room) => self.ctx.spaces.record_room(&room).await?,
@@ -187,9 +191,11 @@ fn same_key(existing: Escalation, fingerprint: &str) -> Result<Created, ServiceE
     }
 }
 
-/// A fresh escalation id: `esc_` and 32 hex digits.
+/// A fresh escalation id: `esc_` and 32 hex digits, a UUIDv7. Its leading
+/// digits are the time, so ids sort by creation, and each insert lands at the
+/// right edge of the store's id index instead of on a random page of it.
 pub fn new_id() -> String {
-    format!("esc_{}", uuid::Uuid::new_v4().simple())
+    format!("esc_{}", uuid::Uuid::now_v7().simple())
 }
 
 #[cfg(test)]
@@ -199,5 +205,7 @@ mod tests {
         let (a, b) = (super::new_id(), super::new_id());
         assert!(a.starts_with("esc_") && a.len() == 36);
         assert_ne!(a, b);
+        // Time-ordered (v7): a later id sorts after an earlier one.
+        assert!(b > a, "{b} should sort after {a}");
     }
 }

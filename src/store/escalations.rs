@@ -35,6 +35,15 @@ pub enum Inserted {
     Existing(Escalation),
 }
 
+/// What creating an escalation must know before it writes ([`Store::before_create`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prior {
+    /// The escalation its key made before.
+    Existing(Box<Escalation>),
+    /// None: then the cached space it goes to (when it goes to a space and the cache has it).
+    New { space: Option<Box<super::Space>> },
+}
+
 /// Where the card landed.
 #[derive(Debug, Clone)]
 pub struct Delivered {
@@ -137,9 +146,24 @@ impl Store {
         self.read(move |conn| select_one(conn, sql::SELECT_ESCALATION, &id)).await
     }
 
-    pub async fn escalation_by_key(&self, key: &str) -> Result<Option<Escalation>, StoreError> {
-        let key = key.to_owned();
-        self.read(move |conn| select_one(conn, sql::SELECT_ESCALATION_BY_KEY, &key)).await
+    /// What creating an escalation needs first, in one read (one hand-off to a
+    /// reader instead of two): the escalation `key` made before, else the
+    /// cached space `space_id` (a room id).
+    pub async fn before_create(&self, key: Option<&str>, space_id: Option<&str>) -> Result<Prior, StoreError> {
+        let (key, space_id) = (key.map(str::to_owned), space_id.map(str::to_owned));
+        self.read(move |conn| {
+            if let Some(key) = &key {
+                if let Some(existing) = select_one(conn, sql::SELECT_ESCALATION_BY_KEY, key)? {
+                    return Ok(Prior::Existing(Box::new(existing)));
+                }
+            }
+            let space = match &space_id {
+                Some(id) => super::spaces::space_in(conn, id)?.map(Box::new),
+                None => None,
+            };
+            Ok(Prior::New { space })
+        })
+        .await
     }
 
     /// What a press on a card needs first, in one read: whether its activity

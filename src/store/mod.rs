@@ -77,7 +77,7 @@ pub use claims::ClaimOutcome;
 pub use counterparts::{Counterpart, PersonKey};
 pub use db::Backend;
 pub use error::StoreError;
-pub use escalations::{CloseOutcome, Closing, Delivered, EscalationFilter, Inserted, NewEscalation};
+pub use escalations::{CloseOutcome, Closing, Delivered, EscalationFilter, Inserted, NewEscalation, Prior};
 pub use events::{ConnectionChange, EventKind, EventPayload, EventRecord, Subject};
 pub use leases::{Leadership, LEADER_HEARTBEAT};
 pub use lock::InstanceLock;

@@ -53,6 +53,7 @@ pub(super) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| open_error(path, &e))?;
     conn.pragma_update(None, sql::PRAGMA_FOREIGN_KEYS, true)?;
     conn.pragma_update(None, sql::PRAGMA_CACHE_SIZE, sql::READER_CACHE_KIB)?;
+    conn.pragma_update(None, sql::PRAGMA_TEMP_STORE, sql::PRAGMA_TEMP_STORE_MEMORY)?;
     conn.pragma_update(None, sql::PRAGMA_QUERY_ONLY, true)?;
     Ok(conn)
 }
@@ -155,6 +156,7 @@ fn configure(conn: &Connection, path: &Path, is_file: bool) -> Result<(), StoreE
     }
     conn.pragma_update(None, sql::PRAGMA_SYNCHRONOUS, sql::PRAGMA_SYNCHRONOUS_NORMAL)?;
     conn.pragma_update(None, sql::PRAGMA_FOREIGN_KEYS, true)?;
+    conn.pragma_update(None, sql::PRAGMA_TEMP_STORE, sql::PRAGMA_TEMP_STORE_MEMORY)?;
     Ok(())
 }
 

@@ -89,7 +89,7 @@ impl Store {
     /// Looks a space up by REST id or by uuid (a visible row wins for a migrated room).
     pub async fn space(&self, id_or_uuid: &str) -> Result<Option<Space>, StoreError> {
         let key = id_or_uuid.to_owned();
-        self.read(move |conn| conn.query_opt(sql::SELECT_SPACE_BY_ID_OR_UUID, args![key], space_from_row)).await
+        self.read(move |conn| space_in(conn, &key)).await
     }
 
     /// Spaces matching `filter`, ordered by title (case-insensitive), then id.
@@ -296,6 +296,11 @@ fn load(conn: &Db<'_>, id: &str) -> Result<Space, StoreError> {
 
 fn visible_by_uuid(conn: &Db<'_>, uuid: &str) -> Result<Vec<Space>, StoreError> {
     conn.query_all(sql::SELECT_VISIBLE_SPACES_BY_UUID, args![uuid], space_from_row)
+}
+
+/// A space by room id or uuid, on a connection the caller holds.
+pub(super) fn space_in(conn: &Db<'_>, id_or_uuid: &str) -> Result<Option<Space>, StoreError> {
+    conn.query_opt(sql::SELECT_SPACE_BY_ID_OR_UUID, args![id_or_uuid], space_from_row)
 }
 
 pub(super) fn space_from_row(row: &Row<'_>) -> Result<Space, StoreError> {

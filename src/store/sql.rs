@@ -25,6 +25,11 @@ pub const PRAGMA_SYNCHRONOUS_NORMAL: &str = "NORMAL";
 pub const PRAGMA_FOREIGN_KEYS: &str = "foreign_keys";
 pub const PRAGMA_QUERY_ONLY: &str = "query_only";
 pub const PRAGMA_CACHE_SIZE: &str = "cache_size";
+/// Savepoint sub-journals (one per write of a group commit) and sorts stay in
+/// memory: past 64 KiB SQLite otherwise spills each into a new file under
+/// /var/tmp (create, unlink, write), several times a second under load.
+pub const PRAGMA_TEMP_STORE: &str = "temp_store";
+pub const PRAGMA_TEMP_STORE_MEMORY: &str = "MEMORY";
 /// A read connection's page cache, negative: in KiB (the writer keeps SQLite's 2 MiB).
 pub const READER_CACHE_KIB: i64 = -1024;
 
