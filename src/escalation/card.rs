@@ -13,6 +13,7 @@
 //! until the card fits.
 
 mod blocks;
+mod bound;
 mod claim;
 #[cfg(test)]
 mod literal_tests;
@@ -138,11 +139,16 @@ pub fn render(view: &CardView, state: &CardState) -> Result<RenderedCard, Render
     render_within(view, state, MAX_RENDERED_BYTES)
 }
 
-/// Whether `request`'s pending card leaves room for every final state; run by validation.
+/// Whether `request`'s pending card leaves room for every final state; run by
+/// validation. Rendered only when the cheap bound ([`bound`]) cannot tell.
 pub fn check_fits(request: &ValidEscalation) -> Result<(), RenderError> {
+    let limit = MAX_RENDERED_BYTES - FINAL_RESERVE_BYTES;
+    if bound::pending_card_bytes_at_most(request, PLANNED_ID_CHARS) <= limit {
+        return Ok(());
+    }
     let planned = "x".repeat(PLANNED_ID_CHARS);
     let view = CardView { escalation_id: &planned, signature: &planned, request, claim: None };
-    render_within(&view, &CardState::Pending, MAX_RENDERED_BYTES - FINAL_RESERVE_BYTES).map(|_| ())
+    render_within(&view, &CardState::Pending, limit).map(|_| ())
 }
 
 fn render_within(view: &CardView, state: &CardState, limit: usize) -> Result<RenderedCard, RenderError> {
