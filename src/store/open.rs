@@ -55,6 +55,7 @@ pub(super) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, sql::PRAGMA_CACHE_SIZE, sql::READER_CACHE_KIB)?;
     conn.pragma_update(None, sql::PRAGMA_TEMP_STORE, sql::PRAGMA_TEMP_STORE_MEMORY)?;
     conn.pragma_update(None, sql::PRAGMA_QUERY_ONLY, true)?;
+    stable_plans(&conn)?;
     Ok(conn)
 }
 
@@ -157,6 +158,17 @@ fn configure(conn: &Connection, path: &Path, is_file: bool) -> Result<(), StoreE
     conn.pragma_update(None, sql::PRAGMA_SYNCHRONOUS, sql::PRAGMA_SYNCHRONOUS_NORMAL)?;
     conn.pragma_update(None, sql::PRAGMA_FOREIGN_KEYS, true)?;
     conn.pragma_update(None, sql::PRAGMA_TEMP_STORE, sql::PRAGMA_TEMP_STORE_MEMORY)?;
+    stable_plans(conn)
+}
+
+/// One query plan per statement, whatever its bound values (SQLite's query
+/// planner stability guarantee). Without it, the bundled SQLite (built with
+/// STAT4) marks a cached statement expired whenever it is bound again, and
+/// re-parses and re-plans it on every use: a follower's read of new events
+/// spent half its time there. No statement of the store depends on a bound
+/// value for its plan (`tests/plans.rs` reads the plans without values).
+fn stable_plans(conn: &Connection) -> Result<(), StoreError> {
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(())
 }
 
@@ -172,5 +184,27 @@ pub(super) fn inspect_error(path: &Path, e: rusqlite::Error) -> StoreError {
             StoreError::NotOurs { path: path.to_path_buf(), reason: format!("the file is corrupt: {e}") }
         }
         _ => open_error(path, &e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{open_file, open_reader, sql};
+    use rusqlite::StatementStatus;
+
+    /// A cached statement bound again is run as planned, not parsed anew (see `stable_plans`).
+    #[test]
+    fn cached_statements_are_not_prepared_again_when_rebound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let writer = open_file(&path).unwrap();
+        for conn in [&writer, &open_reader(&path).unwrap()] {
+            for after in 0..3_i64 {
+                let mut statement = conn.prepare_cached(sql::SELECT_EVENTS_AFTER).unwrap();
+                let rows = statement.query_map(rusqlite::params![after, 10_i64], |_| Ok(())).unwrap().count();
+                assert_eq!(rows, 0);
+                assert_eq!(statement.get_status(StatementStatus::RePrepare), 0, "re-prepared on use {after}");
+            }
+        }
     }
 }
