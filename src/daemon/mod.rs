@@ -14,7 +14,7 @@ mod running;
 pub(crate) use clients::{rest_with_token, webex_clients};
 pub use running::{Running, SHUTDOWN_GRACE};
 
-use crate::api::{self, health::BotIdentity, AppState, BindError};
+use crate::api::{self, health::BotIdentity, AppParts, AppState, BindError};
 use crate::config::{Config, ConfigError, StoreBackend, EXIT_CONFIG};
 use crate::dispatch::{self, Dispatcher, EventCounts, Handler};
 use crate::escalation::answer::AnswerHandler;
@@ -205,7 +205,7 @@ fn app_state(
     // Retry-After rather than as a minute of silence.
     let rest = shared.clients.rest.with_policy(RetryPolicy::for_callers_waiting());
     let escalations = Context { rest: rest.clone(), ..shared.escalations.clone() };
-    AppState {
+    AppParts {
         link: shared.link.subscribe(),
         outbox: shared.outbox.subscribe(),
         bot,
@@ -219,6 +219,7 @@ fn app_state(
         token: shared.token.clone(),
         shutdown: shared.shutdown.clone(),
     }
+    .into()
 }
 
 /// Resync, connection events, retention, card delivery, deadlines and reminders.
