@@ -65,6 +65,7 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// The parts of [`AppState`], built once by the daemon; every field is a channel end or a shared handle.
 pub struct AppParts {
     pub link: watch::Receiver<LinkState>,
     /// Set while the outbox is stopped (the store refuses writes).
