@@ -34,6 +34,7 @@
 mod activities;
 mod audit;
 mod cards;
+mod checkpoint;
 mod claims;
 mod counterparts;
 pub(crate) mod db;
@@ -212,11 +213,14 @@ impl Store {
         let seq = Arc::new(seq);
         let (opened_tx, opened) = oneshot::channel::<Result<Opened, StoreError>>();
         let counters = Arc::new(writer::Counters::default());
-        let shared = writer::Shared { seq: Arc::clone(&seq), counters: Arc::clone(&counters) };
+        let mut shared = writer::Shared { seq: Arc::clone(&seq), counters: Arc::clone(&counters), checkpointer: None };
         let writer = std::thread::Builder::new()
             .name("store-write".into())
             .spawn(move || match open_connections(opener) {
                 Ok((conn, latest, readers)) => {
+                    shared.checkpointer = readers.as_ref().and_then(|readers| {
+                        checkpoint::Checkpointer::new(&conn, &readers.queue, Arc::clone(&shared.counters.checkpoints))
+                    });
                     if opened_tx.send(Ok((latest, readers))).is_ok() {
                         writer::run(conn, queue, shared);
                     }

@@ -38,6 +38,7 @@ pub(super) fn open_file(path: &Path) -> Result<Connection, StoreError> {
     // Ours: only now may its files be touched.
     make_private(path).map_err(|e| open_error(path, &e))?;
     configure(&conn, path, true)?;
+    super::checkpoint::count_wal_pages(&conn);
     migrations::migrate(&mut conn, version)?;
     // No sync runs yet: what an interrupted one staged is dropped.
     conn.execute(sql::DELETE_ALL_SYNC_ROOMS, [])?;

@@ -30,6 +30,8 @@ pub const PRAGMA_CACHE_SIZE: &str = "cache_size";
 /// /var/tmp (create, unlink, write), several times a second under load.
 pub const PRAGMA_TEMP_STORE: &str = "temp_store";
 pub const PRAGMA_TEMP_STORE_MEMORY: &str = "MEMORY";
+/// Run by a reader for the writer (`store/checkpoint.rs`).
+pub const WAL_CHECKPOINT_PASSIVE: &str = "PRAGMA wal_checkpoint(PASSIVE)";
 /// A read connection's page cache, negative: in KiB (the writer keeps SQLite's 2 MiB).
 pub const READER_CACHE_KIB: i64 = -1024;
 

@@ -29,6 +29,7 @@ use std::sync::Arc;
 
 use tokio::sync::{oneshot, watch};
 
+use super::checkpoint::Checkpointer;
 use super::db::{Conn, Db};
 use super::error::StoreError;
 use super::readers::ReadJob;
@@ -44,6 +45,8 @@ pub(super) struct Counters {
     commits: AtomicU64,
     /// Database sessions the writer had to open again (PostgreSQL).
     sessions: AtomicU64,
+    /// WAL checkpoints the readers ran for the writer (SQLite in a file).
+    pub(super) checkpoints: Arc<AtomicU64>,
 }
 
 /// A reading of [`Counters`].
@@ -53,11 +56,17 @@ pub struct WriteStats {
     pub writes: u64,
     /// Transactions committed.
     pub commits: u64,
+    /// WAL checkpoints run off the writer's thread.
+    pub checkpoints: u64,
 }
 
 impl Counters {
     pub(super) fn read(&self) -> WriteStats {
-        WriteStats { writes: self.writes.load(Ordering::Relaxed), commits: self.commits.load(Ordering::Relaxed) }
+        WriteStats {
+            writes: self.writes.load(Ordering::Relaxed),
+            commits: self.commits.load(Ordering::Relaxed),
+            checkpoints: self.checkpoints.load(Ordering::Relaxed),
+        }
     }
 
     pub(super) fn sessions(&self) -> u64 {
@@ -123,6 +132,8 @@ where
 pub(super) struct Shared {
     pub(super) seq: Arc<watch::Sender<i64>>,
     pub(super) counters: Arc<Counters>,
+    /// Set once the readers exist (a store in a file).
+    pub(super) checkpointer: Option<Checkpointer>,
 }
 
 /// Drains the queue until every sender is gone, then closes the connection.
@@ -202,6 +213,9 @@ fn one_transaction(conn: &Conn, mut group: Vec<Box<dyn WriteJob>>, shared: &Shar
                 Err(error) => tracing::warn!(%error, "cannot read the latest event seq after a commit"),
             }
             group.into_iter().for_each(|job| job.answer(Ok(())));
+            if let Some(checkpointer) = &shared.checkpointer {
+                checkpointer.after_commit();
+            }
         }
         Err(error) => {
             conn.rollback();

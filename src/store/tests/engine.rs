@@ -244,3 +244,36 @@ async fn only_a_commit_that_appended_events_notifies_the_other_instances() {
     .expect("listener");
     assert_eq!(received, 1, "the event's commit notified, the empty claim did not");
 }
+
+/// Pages in the WAL now, read on a reader (a passive checkpoint reports them).
+async fn wal_pages(store: &Store) -> i64 {
+    store
+        .read(|db| {
+            let Db::Sqlite(conn) = db else { unreachable!("a store in a file") };
+            Ok(conn.query_row(sql::WAL_CHECKPOINT_PASSIVE, [], |row| row.get::<_, i64>(1))?)
+        })
+        .await
+        .expect("read")
+}
+
+#[tokio::test]
+async fn the_wal_is_checkpointed_by_a_reader_not_by_the_writers_commits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("store.db")).await.expect("open");
+    // One commit per write, ~5 pages each: well past 1,000 pages in all.
+    let blob = vec![7u8; 16 * 1024];
+    for n in 0..400 {
+        let blob = blob.clone();
+        store.write(move |tx| tx.execute(sql::UPSERT_META, args![format!("k{n}"), blob])).await.expect("write");
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while store.write_stats().checkpoints == 0 {
+        assert!(std::time::Instant::now() < deadline, "no checkpoint ran: {:?}", store.write_stats());
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // After a complete checkpoint, the next commit starts the WAL again.
+    store.write(|tx| put(tx, "after")).await.expect("write");
+    let pages = wal_pages(&store).await;
+    assert!(pages < 100, "the WAL holds {pages} pages after a checkpoint");
+    assert!(stored(&store, "k399").await && stored(&store, "after").await);
+}
