@@ -97,7 +97,7 @@ impl Checkpointer {
 /// One passive checkpoint: as much of the WAL as no reader still needs.
 fn checkpoint(db: &Db<'_>) -> Result<(), StoreError> {
     let Db::Sqlite(conn) = db else { return Ok(()) };
-    // (busy, pages in the WAL, pages checkpointed); passive never reports busy.
+    // One row: (busy, pages in the WAL, pages checkpointed); stepping it checkpoints.
     conn.query_row(sql::WAL_CHECKPOINT_PASSIVE, [], |row| row.get::<_, i64>(0))?;
     Ok(())
 }
