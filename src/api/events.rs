@@ -229,7 +229,7 @@ impl Cursor {
                 return None;
             }
             let page = self.remaining.map_or(PAGE, |r| r.min(PAGE));
-            let events = match self.store.events_after(self.after, page).await {
+            let events = match self.new_events(page).await {
                 Ok(events) => events,
                 Err(error) => {
                     tracing::error!(%error, "event stream: store failure");
@@ -254,6 +254,19 @@ impl Cursor {
                     return Some(self.format.heartbeat(&heartbeat));
                 }
             }
+        }
+    }
+}
+
+impl Cursor {
+    /// The events after the cursor: from those the store keeps of its last
+    /// commits when they hold every one (no thread hand-off, no read), else
+    /// read. An empty answer from them is trusted only when the watch tells
+    /// of no later commit (another instance's, on a shared store, is not kept).
+    async fn new_events(&self, page: usize) -> Result<Vec<Arc<EventRecord>>, crate::store::StoreError> {
+        match self.store.recent_events(self.after, page) {
+            Some(events) if !events.is_empty() || *self.updates.borrow() <= self.after => Ok(events),
+            _ => Ok(self.store.events_after(self.after, page).await?.into_iter().map(Arc::new).collect()),
         }
     }
 }

@@ -50,6 +50,7 @@ pub async fn run(options: &ScaleOptions) -> anyhow::Result<()> {
     println!("\nat scale: daemon up and synced; idle {}", daemon.memory()?);
     let outcome = at_scale(&setup, options).await;
     println!("\ndaemon after the run: {}", daemon.memory()?);
+    println!("store files after the run: {}", store_files(&child::store_path(dir.path())));
     println!("bench + simulator process: {}", child::own_memory()?);
     daemon.stop().await?;
     simulator.stop().await;
@@ -116,4 +117,15 @@ async fn seed(setup: &Setup, dir: &std::path::Path, count: usize) -> anyhow::Res
     drop(store);
     println!("\nseeded {stored} escalations (expired, each with its card) in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// The database's and its WAL's sizes on disk (the WAL's file keeps its size
+/// when SQLite starts it again, unless `journal_size_limit` cuts it back).
+fn store_files(db: &std::path::Path) -> String {
+    let mib = |path: &std::path::Path| {
+        std::fs::metadata(path).map_or_else(|e| e.to_string(), |m| format!("{:.1} MiB", m.len() as f64 / 1048576.0))
+    };
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    format!("database {}, WAL {}", mib(db), mib(std::path::Path::new(&wal)))
 }

@@ -286,9 +286,12 @@ impl Store {
 pub(crate) fn append(conn: &Db<'_>, kind: EventKind, payload: EventPayload) -> Result<EventRecord, StoreError> {
     let at = time::now();
     let text = serde_json::to_string(&payload)?;
+    let bytes = text.len();
     let insert = conn.pick(&sql::INSERT_EVENT);
     let seq = conn.query_one(insert, args![kind.as_str(), time::to_text(at), text], |r| r.get(0))?;
-    Ok(EventRecord { seq, kind, at, payload })
+    let record = EventRecord { seq, kind, at, payload };
+    super::recent::appended(&record, bytes);
+    Ok(record)
 }
 
 /// Last seq ever assigned: SQLite's AUTOINCREMENT bookkeeping, PostgreSQL's counter row.

@@ -54,6 +54,7 @@ mod outage;
 mod outbox;
 mod policy;
 mod readers;
+mod recent;
 pub mod retention;
 mod seed;
 mod spaces;
@@ -111,6 +112,8 @@ struct Inner {
     /// Latest committed seq; bumped by the writer after each commit that appended events.
     seq: Arc<watch::Sender<i64>>,
     counters: Arc<writer::Counters>,
+    /// The events this instance committed last (`recent`), for followers.
+    recent: Arc<recent::Recent>,
     /// Wakes the outbox worker when a job was added.
     jobs: Arc<tokio::sync::Notify>,
     backend: Backend,
@@ -213,13 +216,21 @@ impl Store {
         let seq = Arc::new(seq);
         let (opened_tx, opened) = oneshot::channel::<Result<Opened, StoreError>>();
         let counters = Arc::new(writer::Counters::default());
-        let mut shared = writer::Shared { seq: Arc::clone(&seq), counters: Arc::clone(&counters), checkpointer: None };
+        let recent = Arc::new(recent::Recent::default());
+        let mut shared = writer::Shared {
+            seq: Arc::clone(&seq),
+            counters: Arc::clone(&counters),
+            checkpointer: None,
+            recent: Arc::clone(&recent),
+        };
         let writer = std::thread::Builder::new()
             .name("store-write".into())
             .spawn(move || match open_connections(opener) {
                 Ok((conn, latest, readers)) => {
                     shared.checkpointer = readers.as_ref().and_then(|readers| {
-                        checkpoint::Checkpointer::new(&conn, &readers.queue, Arc::clone(&shared.counters.checkpoints))
+                        let counters = &shared.counters;
+                        let (done, caught_up) = (Arc::clone(&counters.checkpoints), Arc::clone(&counters.caught_up));
+                        checkpoint::Checkpointer::new(&conn, &readers.queue, done, caught_up)
                     });
                     if opened_tx.send(Ok((latest, readers))).is_ok() {
                         writer::run(conn, queue, shared);
@@ -251,6 +262,7 @@ impl Store {
             threads: Mutex::new(threads),
             seq,
             counters,
+            recent,
             jobs,
             backend: engine.backend,
             instance: engine.instance,

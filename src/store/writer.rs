@@ -33,6 +33,7 @@ use super::checkpoint::Checkpointer;
 use super::db::{Conn, Db};
 use super::error::StoreError;
 use super::readers::ReadJob;
+use super::recent::{self, Recent};
 use super::{events, sql};
 
 /// Writes committed together at most; bounds the latency a group adds.
@@ -47,6 +48,8 @@ pub(super) struct Counters {
     sessions: AtomicU64,
     /// WAL checkpoints the readers ran for the writer (SQLite in a file).
     pub(super) checkpoints: Arc<AtomicU64>,
+    /// WAL checkpoints the writer ran itself: the WAL reached its bound.
+    pub(super) caught_up: Arc<AtomicU64>,
 }
 
 /// A reading of [`Counters`].
@@ -58,6 +61,8 @@ pub struct WriteStats {
     pub commits: u64,
     /// WAL checkpoints run off the writer's thread.
     pub checkpoints: u64,
+    /// WAL checkpoints the writer ran (the WAL at its bound, under sustained writes).
+    pub caught_up: u64,
 }
 
 impl Counters {
@@ -66,6 +71,7 @@ impl Counters {
             writes: self.writes.load(Ordering::Relaxed),
             commits: self.commits.load(Ordering::Relaxed),
             checkpoints: self.checkpoints.load(Ordering::Relaxed),
+            caught_up: self.caught_up.load(Ordering::Relaxed),
         }
     }
 
@@ -134,6 +140,8 @@ pub(super) struct Shared {
     pub(super) counters: Arc<Counters>,
     /// Set once the readers exist (a store in a file).
     pub(super) checkpointer: Option<Checkpointer>,
+    /// Where each commit's events go for the followers, before they are woken.
+    pub(super) recent: Arc<Recent>,
 }
 
 /// Drains the queue until every sender is gone, then closes the connection.
@@ -184,6 +192,7 @@ fn commit_group(conn: &mut Conn, mut group: Vec<Box<dyn WriteJob>>, shared: &Sha
 /// Runs the jobs in one transaction, each in its own savepoint, and answers them.
 /// Returns the jobs that never ran because the engine abandoned the transaction.
 fn one_transaction(conn: &Conn, mut group: Vec<Box<dyn WriteJob>>, shared: &Shared) -> Vec<Box<dyn WriteJob>> {
+    recent::forget_since(0);
     if let Err(error) = conn.begin() {
         conn.rollback();
         group.into_iter().for_each(|job| job.answer(Err(&error)));
@@ -193,6 +202,7 @@ fn one_transaction(conn: &Conn, mut group: Vec<Box<dyn WriteJob>>, shared: &Shar
     for index in 0..group.len() {
         if let Err(lost) = in_savepoint(conn, group[index].as_mut(), alone) {
             conn.rollback();
+            recent::forget_since(0);
             let rest = group.split_off(index + 1);
             group.into_iter().for_each(|job| job.answer(Err(&lost)));
             return rest;
@@ -206,6 +216,7 @@ fn one_transaction(conn: &Conn, mut group: Vec<Box<dyn WriteJob>>, shared: &Shar
     match conn.commit(appended) {
         Ok(()) => {
             shared.counters.commits.fetch_add(1, Ordering::Relaxed);
+            shared.recent.committed(recent::take());
             // Followers first: a caller that reads the watch after its answer sees its seq.
             match latest {
                 Ok(latest) => bump(&shared.seq, latest),
@@ -214,11 +225,12 @@ fn one_transaction(conn: &Conn, mut group: Vec<Box<dyn WriteJob>>, shared: &Shar
             }
             group.into_iter().for_each(|job| job.answer(Ok(())));
             if let Some(checkpointer) = &shared.checkpointer {
-                checkpointer.after_commit();
+                checkpointer.after_commit(&conn.db());
             }
         }
         Err(error) => {
             conn.rollback();
+            recent::forget_since(0);
             group.into_iter().for_each(|job| job.answer(Err(&error)));
         }
     }
@@ -232,8 +244,12 @@ fn one_transaction(conn: &Conn, mut group: Vec<Box<dyn WriteJob>>, shared: &Shar
 /// statements and its copy of every page touched are a tenth of the writer's time).
 fn in_savepoint(conn: &Conn, job: &mut dyn WriteJob, alone: bool) -> Result<(), StoreError> {
     let db = conn.db();
+    let appended = recent::mark();
     if alone {
         let kept = job.run(&db);
+        if !kept {
+            recent::forget_since(appended);
+        }
         return match (kept, conn.in_transaction()) {
             (true, true) => Ok(()),
             (false, _) => Err(StoreError::Aborted("the write failed".into())),
@@ -247,6 +263,7 @@ fn in_savepoint(conn: &Conn, job: &mut dyn WriteJob, alone: bool) -> Result<(), 
     }
     if !kept {
         db.execute(sql::ROLLBACK_TO_JOB, &[])?;
+        recent::forget_since(appended);
     }
     db.execute(sql::RELEASE_JOB, &[])?;
     Ok(())

@@ -77,6 +77,36 @@ store_test! {
 
 store_test! {
     #[tokio::test]
+    async fn the_events_kept_for_followers_are_those_committed_and_no_other(store) {
+        use crate::store::events::{append, EventPayload};
+        let appending = |fail: bool| {
+            store.submit(move |tx| {
+                let change = ConnectionChange::down(None);
+                append(tx, crate::store::EventKind::ConnectionDown, EventPayload::Connection(change))?;
+                if fail { Err(StoreError::NoRow) } else { Ok(()) }
+            })
+        };
+        let start = store.latest_seq().await.expect("latest");
+        // Alone in its transaction, then in a group with a failing write.
+        assert!(appending(true).await.expect("answered").is_err());
+        let (release, held) = hold_writer(&store);
+        let answers: Vec<_> = [false, true, false, false].into_iter().map(appending).collect();
+        release.send(()).expect("writer waits");
+        held.await.expect("answered").expect("held write");
+        for answer in answers {
+            let _ = answer.await.expect("answered");
+        }
+        let seqs = |events: Vec<Arc<crate::store::EventRecord>>| events.iter().map(|e| e.seq).collect::<Vec<_>>();
+        let logged = store.events_after(start, 10).await.expect("read").into_iter().map(Arc::new).collect();
+        let (logged, kept) = (seqs(logged), store.recent_events(start, 10).map(seqs));
+        assert_eq!(logged.len(), 3, "{logged:?}");
+        assert_eq!(kept.as_ref(), Some(&logged));
+        assert_eq!(store.recent_events(*logged.last().expect("three"), 10).map(seqs), Some(vec![]));
+    }
+}
+
+store_test! {
+    #[tokio::test]
     async fn a_panicking_write_is_rolled_back_and_the_store_goes_on(store) {
         let (release, held) = hold_writer(&store);
         let first = store.submit(|tx| put(tx, "before"));
@@ -256,15 +286,52 @@ async fn wal_pages(store: &Store) -> i64 {
         .expect("read")
 }
 
+/// Every reader busy with a long read until its sender is dropped: read jobs
+/// queued meanwhile (a handed-over checkpoint) wait behind them.
+async fn busy_readers(store: &Store) -> (Vec<mpsc::Sender<()>>, Vec<tokio::task::JoinHandle<Result<(), StoreError>>>) {
+    let (started, mut running) = tokio::sync::mpsc::unbounded_channel();
+    let (mut releases, mut busy) = (Vec::new(), Vec::new());
+    for _ in 0..READERS {
+        let (release, wait) = mpsc::channel::<()>();
+        let (started, store) = (started.clone(), store.clone());
+        releases.push(release);
+        busy.push(tokio::spawn(async move {
+            store
+                .read(move |_| {
+                    let _ = started.send(());
+                    let _ = wait.recv();
+                    Ok(())
+                })
+                .await
+        }));
+    }
+    for _ in 0..READERS {
+        running.recv().await.expect("a reader took its job");
+    }
+    (releases, busy)
+}
+
+/// ~8 WAL pages a commit (a 16 KiB value), one commit each.
+async fn write_blobs(store: &Store, keys: std::ops::Range<usize>) {
+    let blob = vec![7u8; 16 * 1024];
+    for n in keys {
+        let blob = blob.clone();
+        store.write(move |tx| tx.execute(sql::UPSERT_META, args![format!("k{n}"), blob])).await.expect("write");
+    }
+}
+
 #[tokio::test]
 async fn the_wal_is_checkpointed_by_a_reader_not_by_the_writers_commits() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(&dir.path().join("store.db")).await.expect("open");
-    // One commit per write, ~5 pages each: well past 1,000 pages in all.
-    let blob = vec![7u8; 16 * 1024];
-    for n in 0..400 {
-        let blob = blob.clone();
-        store.write(move |tx| tx.execute(sql::UPSERT_META, args![format!("k{n}"), blob])).await.expect("write");
+    // The checkpoint handed over at 1,000 pages waits until every commit is
+    // made (~2,000 pages), so that it copies them all.
+    let (releases, busy) = busy_readers(&store).await;
+    write_blobs(&store, 0..250).await;
+    assert_eq!(store.write_stats().checkpoints, 0);
+    drop(releases);
+    for read in busy {
+        read.await.expect("join").expect("read");
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while store.write_stats().checkpoints == 0 {
@@ -275,5 +342,34 @@ async fn the_wal_is_checkpointed_by_a_reader_not_by_the_writers_commits() {
     store.write(|tx| put(tx, "after")).await.expect("write");
     let pages = wal_pages(&store).await;
     assert!(pages < 100, "the WAL holds {pages} pages after a checkpoint");
-    assert!(stored(&store, "k399").await && stored(&store, "after").await);
+    assert_eq!(store.write_stats().caught_up, 0, "below its bound the writer never checkpoints");
+    assert!(stored(&store, "k249").await && stored(&store, "after").await);
+}
+
+/// Frames in the WAL, read on a connection of the test's own (the readers may be busy).
+fn wal_frames(path: &std::path::Path) -> i64 {
+    let conn = rusqlite::Connection::open(path).expect("a connection of the test's own");
+    conn.query_row(sql::WAL_CHECKPOINT_PASSIVE, [], |row| row.get(1)).expect("checkpoint row")
+}
+
+#[tokio::test]
+async fn a_wal_the_readers_cannot_checkpoint_is_caught_up_by_the_writer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("store.db");
+    let store = Store::open(&path).await.expect("open");
+    store.write(|tx| put(tx, "before")).await.expect("write");
+    // Every reader busy: the checkpoint handed over waits behind them, so
+    // only the writer's own can let the WAL start again.
+    let (releases, busy) = busy_readers(&store).await;
+    // Past the WAL's bound of 8,000 pages.
+    write_blobs(&store, 0..1300).await;
+    let frames = wal_frames(&path);
+    let stats = store.write_stats();
+    assert!(frames < i64::from(crate::store::checkpoint::RESTART_PAGES), "{frames} frames in the WAL: {stats:?}");
+    assert_eq!((stats.checkpoints, stats.caught_up > 0), (0, true), "{stats:?}");
+    drop(releases);
+    for read in busy {
+        read.await.expect("join").expect("read");
+    }
+    assert!(stored(&store, "before").await && stored(&store, "k1299").await);
 }
