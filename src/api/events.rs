@@ -219,6 +219,17 @@ struct Cursor {
 }
 
 impl Cursor {
+    /// The events after the cursor: from those the store keeps of its last
+    /// commits when they hold every one (no thread hand-off, no read), else
+    /// read. An empty answer from them is trusted only when the watch tells
+    /// of no later commit (another instance's, on a shared store, is not kept).
+    async fn new_events(&self, page: usize) -> Result<Vec<Arc<EventRecord>>, crate::store::StoreError> {
+        match self.store.recent_events(self.after, page) {
+            Some(events) if !events.is_empty() || *self.updates.borrow() <= self.after => Ok(events),
+            _ => Ok(self.store.events_after(self.after, page).await?.into_iter().map(Arc::new).collect()),
+        }
+    }
+
     /// The next bytes to send, or `None` to end the response.
     async fn next_chunk(&mut self) -> Option<String> {
         if !self.pending.is_empty() {
@@ -254,19 +265,6 @@ impl Cursor {
                     return Some(self.format.heartbeat(&heartbeat));
                 }
             }
-        }
-    }
-}
-
-impl Cursor {
-    /// The events after the cursor: from those the store keeps of its last
-    /// commits when they hold every one (no thread hand-off, no read), else
-    /// read. An empty answer from them is trusted only when the watch tells
-    /// of no later commit (another instance's, on a shared store, is not kept).
-    async fn new_events(&self, page: usize) -> Result<Vec<Arc<EventRecord>>, crate::store::StoreError> {
-        match self.store.recent_events(self.after, page) {
-            Some(events) if !events.is_empty() || *self.updates.borrow() <= self.after => Ok(events),
-            _ => Ok(self.store.events_after(self.after, page).await?.into_iter().map(Arc::new).collect()),
         }
     }
 }

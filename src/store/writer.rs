@@ -194,15 +194,14 @@ fn commit_group(conn: &mut Conn, mut group: Vec<Box<dyn WriteJob>>, shared: &Sha
 fn one_transaction(conn: &Conn, mut group: Vec<Box<dyn WriteJob>>, shared: &Shared) -> Vec<Box<dyn WriteJob>> {
     recent::forget_since(0);
     if let Err(error) = conn.begin() {
-        conn.rollback();
+        roll_back(conn);
         group.into_iter().for_each(|job| job.answer(Err(&error)));
         return Vec::new();
     }
     let alone = group.len() == 1;
     for index in 0..group.len() {
         if let Err(lost) = in_savepoint(conn, group[index].as_mut(), alone) {
-            conn.rollback();
-            recent::forget_since(0);
+            roll_back(conn);
             let rest = group.split_off(index + 1);
             group.into_iter().for_each(|job| job.answer(Err(&lost)));
             return rest;
@@ -229,8 +228,7 @@ fn one_transaction(conn: &Conn, mut group: Vec<Box<dyn WriteJob>>, shared: &Shar
             }
         }
         Err(error) => {
-            conn.rollback();
-            recent::forget_since(0);
+            roll_back(conn);
             group.into_iter().for_each(|job| job.answer(Err(&error)));
         }
     }
@@ -244,12 +242,9 @@ fn one_transaction(conn: &Conn, mut group: Vec<Box<dyn WriteJob>>, shared: &Shar
 /// statements and its copy of every page touched are a tenth of the writer's time).
 fn in_savepoint(conn: &Conn, job: &mut dyn WriteJob, alone: bool) -> Result<(), StoreError> {
     let db = conn.db();
-    let appended = recent::mark();
     if alone {
+        // Not kept: the caller rolls the transaction back, its events with it.
         let kept = job.run(&db);
-        if !kept {
-            recent::forget_since(appended);
-        }
         return match (kept, conn.in_transaction()) {
             (true, true) => Ok(()),
             (false, _) => Err(StoreError::Aborted("the write failed".into())),
@@ -257,6 +252,7 @@ fn in_savepoint(conn: &Conn, job: &mut dyn WriteJob, alone: bool) -> Result<(), 
         };
     }
     db.execute(sql::SAVEPOINT_JOB, &[])?;
+    let appended = recent::mark();
     let kept = job.run(&db);
     if !conn.in_transaction() {
         return Err(abandoned());
@@ -267,6 +263,12 @@ fn in_savepoint(conn: &Conn, job: &mut dyn WriteJob, alone: bool) -> Result<(), 
     }
     db.execute(sql::RELEASE_JOB, &[])?;
     Ok(())
+}
+
+/// Undoes the transaction, and forgets the events it appended.
+fn roll_back(conn: &Conn) {
+    conn.rollback();
+    recent::forget_since(0);
 }
 
 fn bump(seq: &watch::Sender<i64>, latest: i64) {
