@@ -40,6 +40,11 @@ pub(super) const CHECKPOINT_PAGES: c_int = 1000;
 /// The WAL's bound (32 MiB of 4 KiB pages): past it the writer checkpoints.
 pub(super) const RESTART_PAGES: c_int = 8 * CHECKPOINT_PAGES;
 
+/// The same bound in bytes, SQLite's `journal_size_limit`: the WAL file is cut
+/// back to it when it starts again, so a WAL grown past it (while a snapshot
+/// was held) gives the disk space back.
+pub(super) const WAL_LIMIT_BYTES: i64 = RESTART_PAGES as i64 * 4096;
+
 thread_local! {
     /// Pages in the WAL after the writer thread's last commit. The hook is a plain
     /// `fn`, so it cannot capture: each store's writer is a thread of its own.

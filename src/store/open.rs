@@ -38,7 +38,7 @@ pub(super) fn open_file(path: &Path) -> Result<Connection, StoreError> {
     // Ours: only now may its files be touched.
     make_private(path).map_err(|e| open_error(path, &e))?;
     configure(&conn, path, true)?;
-    conn.pragma_update(None, sql::PRAGMA_JOURNAL_SIZE_LIMIT, sql::JOURNAL_SIZE_LIMIT_BYTES)?;
+    conn.pragma_update(None, sql::PRAGMA_JOURNAL_SIZE_LIMIT, super::checkpoint::WAL_LIMIT_BYTES)?;
     super::checkpoint::count_wal_pages(&conn);
     migrations::migrate(&mut conn, version)?;
     // No sync runs yet: what an interrupted one staged is dropped.

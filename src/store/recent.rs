@@ -4,9 +4,9 @@
 //! commit and asked a reader for the new events: one more hand-off between
 //! threads, a read whose page cache SQLite had just dropped (a read connection
 //! forgets its pages whenever another connection commits), and the payload's
-//! JSON parsed back. That was a third of the way from a card submission to its
-//! line on the stream. The writer already has the records it appended: after
-//! each commit it keeps them here, before it wakes the followers.
+//! JSON parsed back, for every follower. The writer already has the records
+//! it appended: after each commit it keeps them here, before it wakes the
+//! followers.
 //!
 //! Only a run of consecutive seqs is kept. Another instance's commit on a
 //! shared PostgreSQL store leaves a gap in what this one saw: the run starts

@@ -30,11 +30,8 @@ pub const PRAGMA_CACHE_SIZE: &str = "cache_size";
 /// /var/tmp (create, unlink, write), several times a second under load.
 pub const PRAGMA_TEMP_STORE: &str = "temp_store";
 pub const PRAGMA_TEMP_STORE_MEMORY: &str = "MEMORY";
-/// The WAL file is cut back to this size when it starts again (the bound of
-/// `store/checkpoint.rs`, 8,000 pages of 4 KiB): a WAL grown past it while a
-/// snapshot was held gives the disk space back.
+/// Its value is the WAL's bound (`checkpoint::WAL_LIMIT_BYTES`).
 pub const PRAGMA_JOURNAL_SIZE_LIMIT: &str = "journal_size_limit";
-pub const JOURNAL_SIZE_LIMIT_BYTES: i64 = 32 * 1024 * 1024;
 /// Run by a reader for the writer, or by the writer at the WAL's bound (`store/checkpoint.rs`).
 pub const WAL_CHECKPOINT_PASSIVE: &str = "PRAGMA wal_checkpoint(PASSIVE)";
 /// A read connection's page cache, negative: in KiB (the writer keeps SQLite's 2 MiB).
