@@ -15,12 +15,20 @@ use tokio::time::Instant;
 /// Start-up includes the first sync of every space: generous.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// How the daemon is seen to be idle: its CPU time, read this often, grows by at
+/// most `IDLE_TICKS` clock ticks (10 ms each) in each of `IDLE_WINDOWS` windows in a row.
+const IDLE_WINDOW: Duration = Duration::from_millis(100);
+const IDLE_WINDOWS: u32 = 3;
+const IDLE_TICKS: u64 = 1;
+
 /// A running `webex-hitl serve`.
 pub struct Daemon {
     process: Child,
     pid: u32,
     pub client: ApiClient,
     pub socket: PathBuf,
+    /// From ready to idle: how long its start-up chores ran on.
+    pub idle_after: Duration,
 }
 
 /// Figures of `/proc/PID/status`, in KiB and threads.
@@ -66,9 +74,32 @@ impl Daemon {
             .context("starting webex-hitl serve")?;
         let pid = process.id().context("the daemon exited at once")?;
         let socket = dir.join("webex-hitl.sock");
-        let daemon = Daemon { process, pid, client: ApiClient::new(&socket), socket };
+        let mut daemon = Daemon { process, pid, client: ApiClient::new(&socket), socket, idle_after: Duration::ZERO };
         daemon.wait_ready(last_space).await?;
+        daemon.idle_after = daemon.wait_idle().await?;
         Ok(daemon)
+    }
+
+    /// Ready is not idle: a restarted daemon answers for the spaces it stored
+    /// before while its start-up sync of every space still runs. A measurement
+    /// started then would time that sync, not the store, so it waits for the
+    /// start-up chores to end: the daemon's CPU time stops growing.
+    async fn wait_idle(&self) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        let stat = format!("/proc/{}/stat", self.pid);
+        let ticks = || -> anyhow::Result<u64> {
+            let text = std::fs::read_to_string(&stat).with_context(|| format!("reading {stat}"))?;
+            cpu_ticks(&text).with_context(|| format!("{stat} has no utime and stime"))
+        };
+        let (mut last, mut quiet) = (ticks()?, 0);
+        while quiet < IDLE_WINDOWS {
+            anyhow::ensure!(started.elapsed() < START_TIMEOUT, "the daemon was not idle within {START_TIMEOUT:?}");
+            tokio::time::sleep(IDLE_WINDOW).await;
+            let now = ticks()?;
+            quiet = if now - last <= IDLE_TICKS { quiet + 1 } else { 0 };
+            last = now;
+        }
+        Ok(started.elapsed().saturating_sub(IDLE_WINDOW * IDLE_WINDOWS))
     }
 
     async fn wait_ready(&self, last_space: &str) -> anyhow::Result<()> {
@@ -107,6 +138,18 @@ impl Daemon {
 /// The store file of the daemon started in `dir`.
 pub fn store_path(dir: &Path) -> PathBuf {
     dir.join("webex-hitl.db")
+}
+
+/// A process's CPU time (user + system, in clock ticks) from its `/proc/PID/stat`:
+/// the 14th and 15th fields, counted after the command name, which is in
+/// parentheses and may itself hold spaces and parentheses.
+fn cpu_ticks(stat: &str) -> Option<u64> {
+    let (_, after_name) = stat.rsplit_once(')')?;
+    // After the name: state (field 3) first, so utime (14) is the 12th here.
+    let mut fields = after_name.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(user + system)
 }
 
 /// This process's own figures (the simulator and the bench).
@@ -150,4 +193,15 @@ fn write_config(simulator: &Simulator, dir: &Path) -> anyhow::Result<PathBuf> {
     let path = dir.join("config.toml");
     std::fs::write(&path, toml)?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cpu_ticks_are_read_after_a_name_with_spaces_and_parentheses() {
+        let stat = "4242 (web ex) (x)) S 1 4242 4242 0 -1 4194560 1200 0 3 0 57 31 0 0 20 0 6 0 100 1000 200";
+        assert_eq!(super::cpu_ticks(stat), Some(57 + 31));
+        assert_eq!(super::cpu_ticks("4242 (short) S 1 2"), None);
+        assert_eq!(super::cpu_ticks("no name at all"), None);
+    }
 }

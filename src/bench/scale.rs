@@ -40,14 +40,14 @@ pub async fn run(options: &ScaleOptions) -> anyhow::Result<()> {
     println!("simulator: {} spaces with the bot in {:.1} s", options.spaces + 1, started.elapsed().as_secs_f64());
 
     let daemon = Daemon::start(&simulator, dir.path(), &room.id).await?;
-    println!("empty store: daemon up and synced; idle {}", daemon.memory()?);
+    println!("empty store: daemon {}", idle(&daemon)?);
     let setup = Setup { client: daemon.client.clone(), socket: daemon.socket.clone(), sim, room, specialist };
     accepts(&setup, options.accepts, 8, Some("empty/"), "with a key, 0 rows").await?;
     daemon.stop().await?;
 
     seed(&setup, dir.path(), options.escalations).await?;
     let daemon = Daemon::start(&simulator, dir.path(), &setup.room.id).await?;
-    println!("\nat scale: daemon up and synced; idle {}", daemon.memory()?);
+    println!("\nat scale: daemon {}", idle(&daemon)?);
     let outcome = at_scale(&setup, options).await;
     println!("\ndaemon after the run: {}", daemon.memory()?);
     println!("store files after the run: {}", store_files(&child::store_path(dir.path())));
@@ -81,6 +81,15 @@ async fn at_scale(setup: &Setup, options: &ScaleOptions) -> anyhow::Result<()> {
     flood::run(client, sim, room, who, options.events).await?;
     flood::backlog(client, sim, room, who, options.events).await?;
     closed
+}
+
+/// The daemon once its start-up chores are done (measurements start then).
+fn idle(daemon: &Daemon) -> anyhow::Result<String> {
+    let after = daemon.idle_after.as_secs_f64();
+    Ok(format!(
+        "ready; idle {after:.1} s later (its start-up chores, such as the sync of every space, done): {}",
+        daemon.memory()?
+    ))
 }
 
 /// One accept measurement: `total` creations by `clients` concurrent clients.
