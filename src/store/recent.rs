@@ -52,7 +52,7 @@ pub(super) fn forget_since(mark: usize) {
     APPENDED.with(|appended| appended.borrow_mut().truncate(mark));
 }
 
-/// The transaction's appended events, taken (empty after a rollback's `forget_since(0)`).
+/// The committed transaction's appended events, taken (each transaction starts with `forget_since(0)`).
 pub(super) fn take() -> Vec<Kept> {
     APPENDED.with(|appended| std::mem::take(&mut *appended.borrow_mut()))
 }

@@ -192,16 +192,18 @@ fn commit_group(conn: &mut Conn, mut group: Vec<Box<dyn WriteJob>>, shared: &Sha
 /// Runs the jobs in one transaction, each in its own savepoint, and answers them.
 /// Returns the jobs that never ran because the engine abandoned the transaction.
 fn one_transaction(conn: &Conn, mut group: Vec<Box<dyn WriteJob>>, shared: &Shared) -> Vec<Box<dyn WriteJob>> {
+    // What a transaction rolled back appended is forgotten here, at the next
+    // one's start, whichever way it ended: only a commit takes it first.
     recent::forget_since(0);
     if let Err(error) = conn.begin() {
-        roll_back(conn);
+        conn.rollback();
         group.into_iter().for_each(|job| job.answer(Err(&error)));
         return Vec::new();
     }
     let alone = group.len() == 1;
     for index in 0..group.len() {
         if let Err(lost) = in_savepoint(conn, group[index].as_mut(), alone) {
-            roll_back(conn);
+            conn.rollback();
             let rest = group.split_off(index + 1);
             group.into_iter().for_each(|job| job.answer(Err(&lost)));
             return rest;
@@ -228,7 +230,7 @@ fn one_transaction(conn: &Conn, mut group: Vec<Box<dyn WriteJob>>, shared: &Shar
             }
         }
         Err(error) => {
-            roll_back(conn);
+            conn.rollback();
             group.into_iter().for_each(|job| job.answer(Err(&error)));
         }
     }
@@ -243,7 +245,7 @@ fn one_transaction(conn: &Conn, mut group: Vec<Box<dyn WriteJob>>, shared: &Shar
 fn in_savepoint(conn: &Conn, job: &mut dyn WriteJob, alone: bool) -> Result<(), StoreError> {
     let db = conn.db();
     if alone {
-        // Not kept: the caller rolls the transaction back, its events with it.
+        // Not kept: the caller rolls the transaction back; its events are never taken.
         let kept = job.run(&db);
         return match (kept, conn.in_transaction()) {
             (true, true) => Ok(()),
@@ -263,12 +265,6 @@ fn in_savepoint(conn: &Conn, job: &mut dyn WriteJob, alone: bool) -> Result<(), 
     }
     db.execute(sql::RELEASE_JOB, &[])?;
     Ok(())
-}
-
-/// Undoes the transaction, and forgets the events it appended.
-fn roll_back(conn: &Conn) {
-    conn.rollback();
-    recent::forget_since(0);
 }
 
 fn bump(seq: &watch::Sender<i64>, latest: i64) {
